@@ -1,0 +1,100 @@
+# Prepares what kindling's test suite needs on this machine. Sourced by scripts/test.sh and scripts/bench.sh.
+# On Debian/Ubuntu as root it installs missing packages and starts dockerd; elsewhere it only checks.
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+SHARED_DIR=${KINDLING_SHARED_DIR:-$ROOT/../shared}
+TEST_CACHE=${KINDLING_TEST_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kindling-test}
+export KINDLING_TEST_REGISTRY_IMAGE=${KINDLING_TEST_REGISTRY_IMAGE:-kindling-test/registry:2.8}
+
+say() { printf '==> %s\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+is_root_debian() { [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; }
+
+# Installs the Debian packages the suite uses, once. Without root or apt it leaves the machine alone.
+ensure_packages() {
+  local want=(docker.io docker-registry prometheus wrk openssl ca-certificates) missing=()
+  for p in "${want[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if is_root_debian; then
+    say "installing ${missing[*]}"
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  else
+    say "not installing ${missing[*]} (needs root on Debian/Ubuntu); tests that need them may fail"
+  fi
+}
+
+docker_answers() { timeout 5 docker version --format '{{.Server.Version}}' >/dev/null 2>&1; }
+
+# Starts dockerd in the background when no engine answers, and waits for it.
+ensure_docker() {
+  docker_answers && return 0
+  if [ "$(id -u)" = 0 ] && command -v dockerd >/dev/null; then
+    say "starting dockerd (log: $TEST_CACHE/dockerd.log)"
+    mkdir -p "$TEST_CACHE"
+    nohup dockerd >"$TEST_CACHE/dockerd.log" 2>&1 &
+    for _ in $(seq 1 60); do docker_answers && return 0; sleep 0.5; done
+    tail -20 "$TEST_CACHE/dockerd.log" >&2 || true
+  fi
+  if [ "${CI:-}" = true ]; then
+    die "no Docker engine answers and none could be started: Docker-backed tests are never skipped under CI=true"
+  fi
+  say "no Docker engine: Docker-backed tests will report themselves skipped"
+  export KINDLING_TEST_NO_DOCKER=1
+}
+
+# The stand-in for registry:3 (DESIGN.md): Debian's distribution 2.8 binary with its glibc, FROM scratch.
+build_standin_registry() {
+  docker_answers || return 0
+  docker image inspect "$KINDLING_TEST_REGISTRY_IMAGE" >/dev/null 2>&1 && return 0
+  command -v docker-registry >/dev/null || die "docker-registry is not installed (apt-get install docker-registry)"
+  say "building stand-in registry image $KINDLING_TEST_REGISTRY_IMAGE"
+  local ctx; ctx=$(mktemp -d)
+  cp /usr/bin/docker-registry "$ctx/registry"
+  cp "$(ldd /usr/bin/docker-registry | awk '/libc.so.6/ {print $3}')" "$ctx/libc.so.6"
+  local loader; loader=$(ldd /usr/bin/docker-registry | awk '/ld-linux/ {print $1}')
+  cp "$loader" "$ctx/loader"
+  cat >"$ctx/config.yml" <<'YAML'
+version: 0.1
+storage:
+  filesystem:
+    rootdirectory: /var/lib/registry
+  delete:
+    enabled: true
+http:
+  addr: :5000
+YAML
+  cat >"$ctx/Dockerfile" <<DOCKERFILE
+FROM scratch
+COPY libc.so.6 /lib/x86_64-linux-gnu/libc.so.6
+COPY loader $loader
+COPY registry /bin/registry
+COPY config.yml /etc/docker/registry/config.yml
+VOLUME /var/lib/registry
+EXPOSE 5000
+ENTRYPOINT ["/bin/registry"]
+CMD ["serve", "/etc/docker/registry/config.yml"]
+DOCKERFILE
+  docker build -q -t "$KINDLING_TEST_REGISTRY_IMAGE" "$ctx" >/dev/null
+  rm -rf "$ctx"
+}
+
+# A real apiextensions-apiserver for custom resources (../shared/tools/crd-apiserver), built once.
+build_crd_apiserver() {
+  local tool="$SHARED_DIR/tools/crd-apiserver"
+  if [ ! -x "$tool/build.sh" ]; then
+    [ "${CI:-}" = true ] && die "$tool is missing: CI needs ../shared (set KINDLING_SHARED_DIR)"
+    say "no $tool: custom-resource tests will report themselves skipped"
+    return 0
+  fi
+  export KINDLING_CRD_APISERVER="$TEST_CACHE/crd-apiserver"
+  if [ ! -x "$KINDLING_CRD_APISERVER/bin/crd-apiserver" ]; then
+    say "building crd-apiserver into $KINDLING_CRD_APISERVER (~3 min once)"
+  fi
+  "$tool/build.sh" "$KINDLING_CRD_APISERVER" >"$TEST_CACHE/crd-apiserver-build.log" 2>&1 \
+    || { tail -30 "$TEST_CACHE/crd-apiserver-build.log" >&2; die "crd-apiserver build failed"; }
+}
+
+export KINDLING_SHARED_DIR="$SHARED_DIR"
+mkdir -p "$TEST_CACHE"

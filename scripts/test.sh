@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# kindling's test command: prepares the machine when it can, then runs every test in the workspace.
+set -euo pipefail
+source "$(dirname "$0")/lib/prepare.sh"
+cd "$ROOT"
+
+ensure_packages
+ensure_docker
+build_standin_registry
+build_crd_apiserver
+
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run --workspace --no-fail-fast "$@"
+else
+  cargo test --workspace --no-fail-fast "$@"
+fi

@@ -1,0 +1,125 @@
+//! Subcommands: each loads what it needs, calls the core, and prints the result.
+
+use super::args::{Cli, Command, ConfigCommand};
+use super::{Context, runtime};
+use crate::doctor::{self, Status};
+use crate::error::{Error, Result};
+use clap::CommandFactory;
+
+pub(super) fn run(ctx: &Context, command: Command) -> Result<()> {
+    match command {
+        Command::Doctor => doctor(ctx),
+        Command::Config(ConfigCommand::Check) => config_check(ctx),
+        Command::Config(ConfigCommand::Show) => config_show(ctx),
+        Command::Completions { shell } => {
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "kindling",
+                &mut std::io::stdout(),
+            );
+            Ok(())
+        }
+        Command::Version => version(ctx),
+    }
+}
+
+fn doctor(ctx: &Context) -> Result<()> {
+    let settings = ctx.settings()?;
+    let results = runtime().block_on(doctor::run(&settings, &ctx.env));
+    if ctx.json() {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&results).expect("serializes")
+        );
+    } else {
+        let width = results.iter().map(|r| r.check.len()).max().unwrap_or(0);
+        for r in &results {
+            let mark = match r.status {
+                Status::Ok => "✓",
+                Status::Warn => "!",
+                Status::Fail => "✗",
+            };
+            println!("{mark} {:width$}  {}", r.check, r.detail);
+            if let Some(hint) = &r.hint {
+                println!("  {:width$}  hint: {hint}", "");
+            }
+        }
+    }
+    let failed = results.iter().filter(|r| r.status == Status::Fail).count();
+    if failed > 0 {
+        Err(Error::Preflight { failed })
+    } else {
+        Ok(())
+    }
+}
+
+fn config_check(ctx: &Context) -> Result<()> {
+    let settings = ctx.settings()?;
+    let source = settings
+        .source
+        .as_ref()
+        .map_or("built-in default".to_string(), |p| p.display().to_string());
+    if ctx.json() {
+        println!("{}", serde_json::json!({ "valid": true, "source": source }));
+    } else {
+        println!("✓ configuration is valid ({source})");
+    }
+    Ok(())
+}
+
+fn config_show(ctx: &Context) -> Result<()> {
+    let settings = ctx.settings()?;
+    if ctx.json() {
+        let mut value = settings.config.to_redacted_json();
+        value["paths"] = serde_json::json!({
+            "data_dir": settings.data_dir, "cache_dir": settings.cache_dir,
+        });
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&value).expect("serializes")
+        );
+    } else {
+        let source = settings
+            .source
+            .as_ref()
+            .map_or("built-in default".to_string(), |p| p.display().to_string());
+        println!("# effective configuration (source: {source}; environment and --set applied)");
+        println!("# data dir: {}", settings.data_dir.display());
+        println!("# cache dir: {}\n", settings.cache_dir.display());
+        print!("{}", settings.config.to_redacted_toml());
+    }
+    Ok(())
+}
+
+fn version(ctx: &Context) -> Result<()> {
+    let c = crate::config::Config::builtin();
+    let version = env!("CARGO_PKG_VERSION");
+    let components = [
+        ("kind", c.cluster.kind_version.as_str()),
+        ("argocd", c.components.argocd.as_str()),
+        ("argo_rollouts", c.components.argo_rollouts.as_str()),
+        ("cert_manager", c.components.cert_manager.as_str()),
+        (
+            "kube_prometheus_stack",
+            c.components.kube_prometheus_stack.as_str(),
+        ),
+        ("traefik", c.components.traefik.as_str()),
+    ];
+    if ctx.json() {
+        let pinned: serde_json::Map<String, serde_json::Value> = components
+            .iter()
+            .map(|(k, v)| (k.to_string(), serde_json::Value::from(*v)))
+            .collect();
+        println!(
+            "{}",
+            serde_json::json!({ "version": version, "pinned": pinned })
+        );
+    } else {
+        println!("kindling {version}");
+        for (name, v) in components {
+            println!("  {name:22} {v}");
+        }
+    }
+    Ok(())
+}

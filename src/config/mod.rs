@@ -1,0 +1,231 @@
+//! `bootstrap.toml`: the typed configuration, and where each value came from.
+//!
+//! Loading is strict (unknown keys, wrong types and invalid values are errors
+//! with a location); see `load` for the precedence of file, environment and flags.
+
+mod error;
+mod load;
+mod schema;
+mod validate;
+
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub use error::{ConfigError, ConfigIssue, Origin};
+pub use load::{ConfigSource, Overrides, load};
+
+/// The repository's bootstrap.toml, compiled in: the documented default.
+pub const BUILTIN: &str = include_str!("../../bootstrap.toml");
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub cluster: Cluster,
+    pub registry: Registry,
+    pub network: Network,
+    pub components: Components,
+    pub credentials: Credentials,
+    pub timeouts: Timeouts,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Cluster {
+    pub name: String,
+    pub provider: Provider,
+    pub kind_version: String,
+    pub node_image: String,
+    pub workers: u32,
+    pub kubeconfig: String,
+    pub context: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Provider {
+    Kind,
+    Existing,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Registry {
+    pub name: String,
+    pub image: String,
+    pub host_port: u16,
+    pub mirrors: Vec<String>,
+    pub cluster_host: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Network {
+    pub domain: String,
+    pub http_port: u16,
+    pub https_port: u16,
+    pub manage_hosts: bool,
+    pub trust_ca: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Components {
+    pub argocd: String,
+    pub argo_rollouts: String,
+    pub cert_manager: String,
+    pub kube_prometheus_stack: String,
+    pub traefik: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Credentials {
+    pub grafana_admin_password: String,
+}
+
+/// Durations as written ("90s", "5m"); parsed and checked at load time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Timeouts {
+    pub docker: String,
+    pub registry: String,
+    pub cluster: String,
+    pub component: String,
+    pub rollout: String,
+}
+
+impl Timeouts {
+    fn get(text: &str) -> Duration {
+        // Validated at load time, so this cannot fail for a loaded Config.
+        humantime::parse_duration(text).unwrap_or(Duration::from_secs(60))
+    }
+    pub fn docker(&self) -> Duration {
+        Self::get(&self.docker)
+    }
+    pub fn registry(&self) -> Duration {
+        Self::get(&self.registry)
+    }
+    pub fn cluster(&self) -> Duration {
+        Self::get(&self.cluster)
+    }
+    pub fn component(&self) -> Duration {
+        Self::get(&self.component)
+    }
+    pub fn rollout(&self) -> Duration {
+        Self::get(&self.rollout)
+    }
+}
+
+/// Keys whose values are secrets: `config show` prints them redacted.
+pub const SECRET_KEYS: &[&str] = &["credentials.grafana_admin_password"];
+
+/// A loaded configuration plus the directories kindling keeps its state in.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub config: Config,
+    /// Which file the configuration came from (None: the built-in default).
+    pub source: Option<PathBuf>,
+    /// CA, state, kubeconfig (KINDLING_DATA_DIR).
+    pub data_dir: PathBuf,
+    /// Downloads: kind, install manifests, schemas (KINDLING_CACHE_DIR).
+    pub cache_dir: PathBuf,
+}
+
+impl Config {
+    /// The built-in default configuration.
+    pub fn builtin() -> Config {
+        toml::from_str(BUILTIN).expect("the embedded bootstrap.toml is valid")
+    }
+
+    /// The effective configuration as TOML, secrets replaced by "<redacted>".
+    pub fn to_redacted_toml(&self) -> String {
+        let mut table = toml::Table::try_from(self).expect("Config serializes to TOML");
+        for key in SECRET_KEYS {
+            let (section, name) = key.split_once('.').expect("section.key");
+            if let Some(toml::Value::Table(t)) = table.get_mut(section)
+                && let Some(toml::Value::String(s)) = t.get_mut(name)
+                && !s.is_empty()
+            {
+                *s = "<redacted>".into();
+            }
+        }
+        toml::to_string_pretty(&table).expect("TOML table renders")
+    }
+
+    /// The same, as JSON.
+    pub fn to_redacted_json(&self) -> serde_json::Value {
+        let text = self.to_redacted_toml();
+        let table: toml::Table = toml::from_str(&text).expect("round trip");
+        serde_json::to_value(table).expect("TOML is JSON-representable")
+    }
+
+    /// The registry's address on the host, as image references use it.
+    pub fn registry_host(&self) -> String {
+        format!("localhost:{}", self.registry.host_port)
+    }
+
+    /// Every ingress host name of the platform.
+    pub fn ingress_hosts(&self) -> Vec<String> {
+        [
+            "demo",
+            "staging-demo",
+            "prod-demo",
+            "argocd",
+            "grafana",
+            "prometheus",
+            "rollouts",
+        ]
+        .iter()
+        .map(|app| format!("{app}.{}", self.network.domain))
+        .collect()
+    }
+}
+
+/// The container name of the pull-through cache for an upstream registry.
+pub fn mirror_container_name(upstream: &str) -> String {
+    format!("kindling-mirror-{}", upstream.replace('.', "-"))
+}
+
+/// The URL a pull-through cache proxies for an upstream (docker.io's API lives elsewhere).
+pub fn mirror_remote_url(upstream: &str) -> String {
+    match upstream {
+        "docker.io" => "https://registry-1.docker.io".to_string(),
+        other => format!("https://{other}"),
+    }
+}
+
+impl Settings {
+    /// Loads the configuration and resolves kindling's directories.
+    pub fn load(
+        source: &ConfigSource,
+        env: &crate::env::Env,
+        overrides: &Overrides,
+    ) -> Result<Settings, ConfigError> {
+        let config = load(source, env, overrides)?;
+        Ok(Settings {
+            config,
+            source: match source {
+                ConfigSource::File(path) => Some(path.clone()),
+                ConfigSource::Builtin => None,
+            },
+            data_dir: crate::paths::data_dir(env),
+            cache_dir: crate::paths::cache_dir(env),
+        })
+    }
+}
+
+impl Config {
+    /// Things that are allowed but probably not what the user wants.
+    pub fn warnings(&self) -> Vec<(String, String)> {
+        let mut warnings = Vec::new();
+        if self.cluster.provider == Provider::Kind && !self.cluster.node_image.contains("@sha256:")
+        {
+            warnings.push((
+                format!("cluster.node_image {:?} is not pinned by digest", self.cluster.node_image),
+                "add @sha256:<digest> from kind's release notes so every machine runs the same image".into(),
+            ));
+        }
+        warnings
+    }
+}

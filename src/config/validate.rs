@@ -1,0 +1,255 @@
+//! Value rules: what the schema's types alone cannot say.
+
+use super::{ConfigIssue, Origin};
+
+fn get<'a>(table: &'a toml::Table, key: &str) -> Option<&'a toml::Value> {
+    let (section, name) = key.split_once('.')?;
+    table.get(section)?.as_table()?.get(name)
+}
+
+fn str_of<'a>(table: &'a toml::Table, key: &str) -> &'a str {
+    get(table, key)
+        .and_then(toml::Value::as_str)
+        .unwrap_or_default()
+}
+
+/// A DNS label: 1–63 of [a-z0-9-], not starting or ending with '-'.
+pub fn is_dns_label(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 63
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !s.starts_with('-')
+        && !s.ends_with('-')
+}
+
+/// A DNS name: dot-separated labels, at most 253 characters.
+pub fn is_dns_name(s: &str) -> bool {
+    s.len() <= 253 && s.split('.').all(is_dns_label)
+}
+
+/// `MAJOR.MINOR.PATCH` with an optional pre-release/build suffix.
+fn is_semver(s: &str) -> bool {
+    let core = s.split(['-', '+']).next().unwrap_or_default();
+    let parts: Vec<&str> = core.split('.').collect();
+    parts.len() == 3
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+}
+
+fn is_container_name(s: &str) -> bool {
+    let mut bytes = s.bytes();
+    matches!(bytes.next(), Some(b) if b.is_ascii_alphanumeric())
+        && bytes.all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+}
+
+pub(super) fn check(
+    table: &toml::Table,
+    origin: &dyn Fn(&str) -> Origin,
+    issues: &mut Vec<ConfigIssue>,
+) {
+    let mut fail = |key: &str, message: String, hint: &str| {
+        issues.push(ConfigIssue {
+            origin: origin(key),
+            message,
+            hint: Some(hint.to_string()),
+        })
+    };
+
+    let name = str_of(table, "cluster.name");
+    if !is_dns_label(name) {
+        fail(
+            "cluster.name",
+            format!("cluster.name {name:?} is not a DNS label"),
+            "use 1-63 lowercase letters, digits and '-', e.g. name = \"kindling\"",
+        );
+    }
+    let provider = str_of(table, "cluster.provider");
+    if !matches!(provider, "kind" | "existing") {
+        fail(
+            "cluster.provider",
+            format!("cluster.provider {provider:?} is not a known provider"),
+            "use \"kind\" (kindling creates the cluster) or \"existing\" (with kubeconfig and context)",
+        );
+    }
+    if provider == "existing" {
+        if str_of(table, "cluster.context").is_empty() {
+            fail(
+                "cluster.context",
+                "cluster.provider = \"existing\" needs cluster.context".into(),
+                "set context to the kube context of your cluster (see `kubectl config get-contexts`)",
+            );
+        }
+        let kubeconfig = str_of(table, "cluster.kubeconfig");
+        if !kubeconfig.is_empty() && !std::path::Path::new(kubeconfig).is_file() {
+            fail(
+                "cluster.kubeconfig",
+                format!("cluster.kubeconfig {kubeconfig:?} does not exist"),
+                "give the path of a kubeconfig file, or \"\" for $KUBECONFIG / ~/.kube/config",
+            );
+        }
+    }
+    let kind_version = str_of(table, "cluster.kind_version");
+    if !(kind_version.starts_with('v') && is_semver(&kind_version[1..])) {
+        fail(
+            "cluster.kind_version",
+            format!("cluster.kind_version {kind_version:?} is not a release tag"),
+            "use a kind release tag such as \"v0.33.0\"",
+        );
+    }
+    let node_image = str_of(table, "cluster.node_image");
+    if node_image.is_empty() || node_image.contains(char::is_whitespace) {
+        fail(
+            "cluster.node_image",
+            format!("cluster.node_image {node_image:?} is not an image reference"),
+            "e.g. kindest/node:v1.36.4@sha256:<digest>",
+        );
+    }
+    if let Some(w) = get(table, "cluster.workers").and_then(toml::Value::as_integer)
+        && !(0..=9).contains(&w)
+    {
+        fail(
+            "cluster.workers",
+            format!("cluster.workers must be 0-9, got {w}"),
+            "a laptop runs 0-2 workers well",
+        );
+    }
+
+    if !is_container_name(str_of(table, "registry.name")) {
+        fail(
+            "registry.name",
+            format!(
+                "registry.name {:?} is not a valid container name",
+                str_of(table, "registry.name")
+            ),
+            "use letters, digits, '_', '.', '-', starting with a letter or digit",
+        );
+    }
+    let image = str_of(table, "registry.image");
+    if image.is_empty() || image.contains(char::is_whitespace) {
+        fail(
+            "registry.image",
+            format!("registry.image {image:?} is not an image reference"),
+            "e.g. image = \"registry:3\"",
+        );
+    }
+    let mut seen = Vec::new();
+    for mirror in get(table, "registry.mirrors")
+        .and_then(toml::Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let host = mirror.as_str().unwrap_or_default();
+        if !host.contains('.') || !is_dns_name(host) {
+            fail(
+                "registry.mirrors",
+                format!("registry.mirrors: {host:?} is not a registry host name"),
+                "list upstream registry hosts, e.g. [\"docker.io\", \"quay.io\"]",
+            );
+        } else if seen.contains(&host) {
+            fail(
+                "registry.mirrors",
+                format!("registry.mirrors lists {host:?} twice"),
+                "list each upstream once",
+            );
+        }
+        seen.push(host);
+    }
+    let cluster_host = str_of(table, "registry.cluster_host");
+    if !cluster_host.is_empty() {
+        let host = cluster_host
+            .rsplit_once(':')
+            .map_or(cluster_host, |(h, p)| {
+                if p.parse::<u16>().is_ok() {
+                    h
+                } else {
+                    cluster_host
+                }
+            });
+        if !is_dns_name(host) {
+            fail(
+                "registry.cluster_host",
+                format!("registry.cluster_host {cluster_host:?} is not host[:port]"),
+                "e.g. cluster_host = \"registry.example.internal:5000\"",
+            );
+        }
+    }
+
+    let mut ports = Vec::new();
+    for key in [
+        "registry.host_port",
+        "network.http_port",
+        "network.https_port",
+    ] {
+        let Some(port) = get(table, key).and_then(toml::Value::as_integer) else {
+            continue;
+        };
+        if !(1..=65535).contains(&port) {
+            fail(
+                key,
+                format!("{key} must be a port number 1-65535, got {port}"),
+                "pick a free TCP port",
+            );
+        } else if let Some((other, _)) = ports.iter().find(|(_, p)| *p == port) {
+            fail(
+                key,
+                format!("{key} is {port}, the same port as {other}"),
+                "give each a different port",
+            );
+        }
+        ports.push((key, port));
+    }
+
+    let domain = str_of(table, "network.domain");
+    if !is_dns_name(domain) {
+        fail(
+            "network.domain",
+            format!("network.domain {domain:?} is not a valid DNS suffix"),
+            "use lowercase DNS labels separated by dots, e.g. \"local\" or \"localhost\"",
+        );
+    }
+
+    for (key, with_v) in [
+        ("components.argocd", true),
+        ("components.argo_rollouts", true),
+        ("components.cert_manager", true),
+        ("components.kube_prometheus_stack", false),
+        ("components.traefik", false),
+    ] {
+        let v = str_of(table, key);
+        let ok = if with_v {
+            v.strip_prefix('v').is_some_and(is_semver)
+        } else {
+            is_semver(v)
+        };
+        if !ok {
+            let hint = if with_v {
+                "use a release tag with a leading v, e.g. \"v1.2.3\""
+            } else {
+                "use a chart version without v, e.g. \"1.2.3\""
+            };
+            fail(key, format!("{key} {v:?} is not a valid version"), hint);
+        }
+    }
+
+    if let Some(toml::Value::Table(timeouts)) = table.get("timeouts") {
+        for (name, value) in timeouts {
+            let key = format!("timeouts.{name}");
+            let text = value.as_str().unwrap_or_default();
+            match humantime::parse_duration(text) {
+                Ok(d) if !d.is_zero() => {}
+                Ok(_) => fail(
+                    &key,
+                    format!("{key} must be longer than zero"),
+                    "e.g. \"90s\" or \"10m\"",
+                ),
+                Err(e) => fail(
+                    &key,
+                    format!("{key} {text:?} is not a duration: {e}"),
+                    "e.g. \"90s\", \"10m\" or \"1h 30m\"",
+                ),
+            }
+        }
+    }
+}

@@ -1,0 +1,64 @@
+use crate::env::Env;
+use bollard::Docker;
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DockerError {
+    #[error("cannot reach the Docker engine at {host}: {reason}")]
+    Unreachable { host: String, reason: String },
+    #[error("Docker API call {call} failed: {source}")]
+    Api {
+        call: &'static str,
+        #[source]
+        source: bollard::errors::Error,
+    },
+}
+
+impl DockerError {
+    pub fn api(call: &'static str) -> impl FnOnce(bollard::errors::Error) -> DockerError {
+        move |source| DockerError::Api { call, source }
+    }
+
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            DockerError::Unreachable { .. } => Some(
+                "start Docker (Docker Desktop, or `sudo systemctl start docker`), or point DOCKER_HOST at a running engine"
+                    .into(),
+            ),
+            DockerError::Api { .. } => None,
+        }
+    }
+}
+
+/// The engine address kindling uses: DOCKER_HOST, else the local socket.
+pub fn docker_host(env: &Env) -> String {
+    env.get("DOCKER_HOST")
+        .unwrap_or("unix:///var/run/docker.sock")
+        .to_string()
+}
+
+/// Connects to the engine, agrees on an API version (older engines such as
+/// Debian's 20.10 reject newer clients) and checks that it answers within `timeout`.
+pub async fn connect(env: &Env, timeout: Duration) -> Result<Docker, DockerError> {
+    let host = docker_host(env);
+    let unreachable = |reason: String| DockerError::Unreachable {
+        host: host.clone(),
+        reason,
+    };
+    let secs = timeout.as_secs().max(1);
+    let docker = if host.starts_with("tcp://") || host.starts_with("http://") {
+        Docker::connect_with_http(&host, secs, bollard::API_DEFAULT_VERSION)
+    } else {
+        Docker::connect_with_socket(&host, secs, bollard::API_DEFAULT_VERSION)
+    }
+    .map_err(|e| unreachable(e.to_string()))?;
+    let docker = tokio::time::timeout(timeout, docker.negotiate_version())
+        .await
+        .map_err(|_| unreachable(format!("no answer within {}s", timeout.as_secs())))?
+        .map_err(|e| unreachable(e.to_string()))?;
+    tokio::time::timeout(timeout, docker.ping())
+        .await
+        .map_err(|_| unreachable(format!("no answer within {}s", timeout.as_secs())))?
+        .map_err(|e| unreachable(e.to_string()))?;
+    Ok(docker)
+}

@@ -1,0 +1,17 @@
+//! kindling: a local progressive-delivery platform (kind, Argo CD, Argo Rollouts,
+//! Prometheus, cert-manager, Traefik) brought up and proven by one binary.
+//!
+//! Layout: `config` (bootstrap.toml), `report` (progress events), `error` (typed
+//! errors and exit codes), one module per external system (`docker`, ...), and
+//! `cli` (the only code that prints).
+
+pub mod cli;
+pub mod config;
+pub mod docker;
+pub mod doctor;
+pub mod env;
+pub mod error;
+pub mod paths;
+pub mod report;
+
+pub use error::{Error, ExitStatus, Result};
