@@ -98,3 +98,23 @@ build_crd_apiserver() {
 
 export KINDLING_SHARED_DIR="$SHARED_DIR"
 mkdir -p "$TEST_CACHE"
+
+# Real upstream CLIs for interop tests, from Debian unstable, unpacked (not installed) into
+# $TEST_CACHE/sid-tools: kind 0.33, kustomize, kubectl. Sets KINDLING_TEST_KIND / _KUSTOMIZE / _KUBECTL.
+fetch_sid_tools() {
+  local dir="$TEST_CACHE/sid-tools"
+  if [ ! -x "$dir/root/usr/bin/kind" ] || [ ! -x "$dir/root/usr/bin/kustomize" ]; then
+    say "fetching kind, kustomize and kubectl from Debian unstable into $dir"
+    mkdir -p "$dir/lists/partial" "$dir/debs" "$dir/root"
+    echo "deb http://deb.debian.org/debian sid main" >"$dir/sources.list"
+    local apt=(apt-get -q -o Dir::Etc::SourceList="$dir/sources.list" -o Dir::Etc::SourceParts=/dev/null
+      -o Dir::State::Lists="$dir/lists" -o Dir::Cache::Archives="$dir/debs" -o Debug::NoLocking=1)
+    "${apt[@]}" update >"$dir/apt.log" 2>&1 || { tail "$dir/apt.log" >&2; return 1; }
+    (cd "$dir/debs" && "${apt[@]}" download kind kustomize kubernetes-client >>"$dir/apt.log" 2>&1) \
+      || { tail "$dir/apt.log" >&2; return 1; }
+    for deb in "$dir"/debs/*.deb; do dpkg -x "$deb" "$dir/root"; done
+  fi
+  export KINDLING_TEST_KIND="$dir/root/usr/bin/kind"
+  export KINDLING_TEST_KUSTOMIZE="$dir/root/usr/bin/kustomize"
+  export KINDLING_TEST_KUBECTL="$dir/root/usr/bin/kubectl"
+}
