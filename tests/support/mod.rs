@@ -89,3 +89,73 @@ pub fn crd_apiserver_build() -> Option<PathBuf> {
         _ => skip("KINDLING_CRD_APISERVER not set or not built (scripts/test.sh builds it)"),
     }
 }
+
+/// A running real apiextensions-apiserver + etcd (../shared/tools/crd-apiserver), stopped on drop.
+pub struct CrdApiserver {
+    pub dir: tempfile::TempDir,
+    pub port: u16,
+}
+
+impl CrdApiserver {
+    /// Starts one on a free port; None (skip) when the tool is not built.
+    pub fn start() -> Option<CrdApiserver> {
+        let build = crd_apiserver_build()?;
+        let run = shared_dir()?.join("tools/crd-apiserver/run.sh");
+        let dir = tempfile::tempdir().unwrap();
+        // run.sh also uses PORT+10000 and PORT+10001 for etcd.
+        for _ in 0..50 {
+            let port = 20000 + (rand_u16() % 20000);
+            let free = [port, port + 10000, port + 10001]
+                .iter()
+                .all(|p| TcpListener::bind((Ipv4Addr::LOCALHOST, *p)).is_ok());
+            if !free {
+                continue;
+            }
+            let status = std::process::Command::new("sh")
+                .arg(&run)
+                .arg(&build)
+                .arg(dir.path())
+                .arg(port.to_string())
+                .status()
+                .unwrap();
+            if status.success() {
+                return Some(CrdApiserver { dir, port });
+            }
+            let log = std::fs::read_to_string(dir.path().join("crd-apiserver.log")).unwrap_or_default();
+            kill_pids(dir.path());
+            eprintln!("crd-apiserver did not start on {port}, retrying: {}", log.lines().last().unwrap_or(""));
+        }
+        panic!("crd-apiserver did not start");
+    }
+
+    pub fn kubeconfig(&self) -> PathBuf {
+        self.dir.path().join("kubeconfig")
+    }
+
+    /// A kube client for it.
+    pub async fn client(&self) -> kube::Client {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let kubeconfig = kube::config::Kubeconfig::read_from(self.kubeconfig()).unwrap();
+        let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default()).await.unwrap();
+        kube::Client::try_from(config).unwrap()
+    }
+}
+
+fn kill_pids(dir: &std::path::Path) {
+    for pid_file in ["crd-apiserver.pid", "etcd.pid"] {
+        if let Ok(pid) = std::fs::read_to_string(dir.join(pid_file)) {
+            let _ = std::process::Command::new("kill").arg(pid.trim()).status();
+        }
+    }
+}
+
+impl Drop for CrdApiserver {
+    fn drop(&mut self) {
+        kill_pids(self.dir.path());
+    }
+}
+
+fn rand_u16() -> u16 {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+    ((nanos ^ std::process::id().wrapping_mul(2654435761)) % 65536) as u16
+}
