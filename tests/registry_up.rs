@@ -329,7 +329,10 @@ async fn down_removes_only_what_kindling_owns_for_this_cluster() {
     let report = registry::down(&fx.docker, &fx.config, &reporter, true)
         .await
         .unwrap();
-    assert_eq!(report.removed_containers, [fx.config.registry.name.clone()]);
+    assert_eq!(
+        report.removed_containers,
+        vec![fx.config.registry.name.clone()]
+    );
     assert!(exists(&unlabelled) && exists(&other_cluster));
 }
 
@@ -367,6 +370,10 @@ async fn port_taken_names_the_holder_and_the_setting() {
         err.hints().iter().any(|h| h.contains("registry.host_port")),
         "{:?}",
         err.hints()
+    );
+    assert!(
+        !exists(&config.registry.name),
+        "nothing half-made left behind"
     );
     drop(listener);
 }

@@ -65,15 +65,13 @@ fn walk(
                 });
             }
             walk(root, &path, keep, out)?;
-        } else if meta.is_file() {
-            if keep(&rel, false) {
-                use std::os::unix::fs::PermissionsExt;
-                let executable = meta.permissions().mode() & 0o111 != 0;
-                out.push(Entry {
-                    rel,
-                    kind: EntryKind::File { executable },
-                });
-            }
+        } else if meta.is_file() && keep(&rel, false) {
+            use std::os::unix::fs::PermissionsExt;
+            let executable = meta.permissions().mode() & 0o111 != 0;
+            out.push(Entry {
+                rel,
+                kind: EntryKind::File { executable },
+            });
         }
         // Sockets, fifos and devices have no place in an archive: skipped.
     }

@@ -263,6 +263,10 @@ pub async fn reconcile(
 }
 
 async fn create(docker: &Docker, spec: &ContainerSpec) -> Result<()> {
+    // Checked before anything is made, so a taken port leaves nothing half-made behind.
+    if let Some(port) = spec.host_port {
+        ensure_port_free(docker, port).await?;
+    }
     let labels: HashMap<String, String> = spec.labels.clone().into_iter().collect();
     // Created first so it carries kindling's labels (`down --purge` finds volumes by label).
     docker
@@ -305,7 +309,12 @@ async fn create(docker: &Docker, spec: &ContainerSpec) -> Result<()> {
         .create_container(Some(options), body)
         .await
         .map_err(DockerError::api("create container"))?;
-    start(docker, spec).await
+    if let Err(e) = start(docker, spec).await {
+        // A container that never started is removed so the next `up` starts clean.
+        let _ = remove(docker, &spec.name).await;
+        return Err(e);
+    }
+    Ok(())
 }
 
 /// Starts a container; a host port someone else took meanwhile becomes a clear error.
