@@ -440,3 +440,36 @@ async fn docker_unreachable_is_a_clear_error() {
     assert!(err.hints().iter().any(|h| h.contains("start Docker")));
     assert_eq!(err.exit_status(), kindling::ExitStatus::Failure);
 }
+
+#[tokio::test]
+async fn mirror_dropped_from_config_is_removed_keeping_its_cache() {
+    let Some(fx) = Fixture::new(2).await else {
+        return;
+    };
+    let (_, reporter) = recording();
+    registry::up(&fx.docker, &fx.config, &reporter)
+        .await
+        .unwrap();
+    let dropped = fx.config.registry.mirrors[1].clone();
+    let mut config = fx.config.clone();
+    config.registry.mirrors.truncate(1);
+    let (recorder, reporter) = recording();
+    let done = registry::up(&fx.docker, &config, &reporter).await.unwrap();
+    assert_eq!(done.len(), 2);
+    let name = mirror_container_name(&dropped);
+    assert!(!exists(&name));
+    assert!(volume_exists(&mirror_volume_name(&dropped)));
+    let steps = finished(&recorder, &format!("registry:{name}"));
+    assert_eq!(steps.len(), 1);
+    assert_eq!(steps[0].0, Outcome::Changed);
+    assert!(
+        steps[0]
+            .1
+            .as_deref()
+            .unwrap()
+            .contains("no longer in registry.mirrors")
+    );
+    assert!(exists(&mirror_container_name(
+        &fx.config.registry.mirrors[0]
+    )));
+}

@@ -369,3 +369,127 @@ pub async fn remove(docker: &Docker, name: &str) -> Result<()> {
         Err(e) => Err(DockerError::api("remove container")(e).into()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bollard::models::{ContainerConfig, MountPoint};
+
+    fn spec() -> ContainerSpec {
+        ContainerSpec {
+            name: "kind-registry".into(),
+            image: "registry:3".into(),
+            env: vec!["REGISTRY_PROXY_REMOTEURL=https://quay.io".into()],
+            host_port: Some(HostPort {
+                port: 5001,
+                key: "registry.host_port",
+            }),
+            volume: "kind-registry-data".into(),
+            labels: BTreeMap::from([
+                (LABEL_MANAGED.to_string(), "true".to_string()),
+                ("dev.kindling.cluster".to_string(), "kindling".to_string()),
+            ]),
+        }
+    }
+
+    /// What the engine reports for a container made from `spec` (plus what images add).
+    fn container_of(spec: &ContainerSpec) -> ContainerInspectResponse {
+        let mut env = spec.env.clone();
+        env.push("PATH=/usr/bin".into());
+        let mut labels: HashMap<String, String> = spec.labels.clone().into_iter().collect();
+        labels.insert("org.opencontainers.image.version".into(), "3".into());
+        ContainerInspectResponse {
+            image: Some("sha256:aaaa".into()),
+            config: Some(ContainerConfig {
+                image: Some(spec.image.clone()),
+                env: Some(env),
+                labels: Some(labels),
+                ..Default::default()
+            }),
+            host_config: Some(HostConfig {
+                port_bindings: spec.host_port.map(|p| {
+                    HashMap::from([(
+                        CONTAINER_PORT.to_string(),
+                        Some(vec![PortBinding {
+                            host_ip: Some("127.0.0.1".into()),
+                            host_port: Some(p.port.to_string()),
+                        }]),
+                    )])
+                }),
+                restart_policy: Some(RestartPolicy {
+                    name: Some(RestartPolicyNameEnum::ALWAYS),
+                    maximum_retry_count: None,
+                }),
+                ..Default::default()
+            }),
+            mounts: Some(vec![MountPoint {
+                name: Some(spec.volume.clone()),
+                destination: Some(DATA_PATH.into()),
+                ..Default::default()
+            }]),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn identical_container_has_no_differences() {
+        let spec = spec();
+        assert!(differences(&spec, "sha256:aaaa", &container_of(&spec)).is_empty());
+    }
+
+    #[test]
+    fn each_field_is_named() {
+        let have = container_of(&spec());
+        let mut want = spec();
+        want.host_port = Some(HostPort {
+            port: 5002,
+            key: "registry.host_port",
+        });
+        want.env = vec!["REGISTRY_PROXY_REMOTEURL=https://ghcr.io".into()];
+        want.volume = "other".into();
+        want.labels
+            .insert("dev.kindling.cluster".into(), "second".into());
+        let diffs = differences(&want, "sha256:aaaa", &have);
+        assert_eq!(
+            diffs,
+            [
+                "host port 5001 → 5002",
+                "env REGISTRY_PROXY_REMOTEURL=https://quay.io → REGISTRY_PROXY_REMOTEURL=https://ghcr.io",
+                "label dev.kindling.cluster kindling → second",
+                "volume kind-registry-data → other",
+            ]
+        );
+    }
+
+    #[test]
+    fn image_name_and_image_id_changes() {
+        let have = container_of(&spec());
+        let mut want = spec();
+        want.image = "registry:3.1".into();
+        assert_eq!(
+            differences(&want, "sha256:aaaa", &have),
+            ["image registry:3 → registry:3.1"]
+        );
+        let diffs = differences(&spec(), "sha256:bbbb", &have);
+        assert_eq!(diffs.len(), 1);
+        assert!(diffs[0].contains("now has ID bbbb"), "{diffs:?}");
+    }
+
+    #[test]
+    fn binding_on_all_interfaces_is_a_difference() {
+        let mut have = container_of(&spec());
+        let bindings = have
+            .host_config
+            .as_mut()
+            .unwrap()
+            .port_bindings
+            .as_mut()
+            .unwrap();
+        bindings.get_mut(CONTAINER_PORT).unwrap().as_mut().unwrap()[0].host_ip =
+            Some(String::new());
+        assert_eq!(
+            differences(&spec(), "sha256:aaaa", &have),
+            ["published port 0.0.0.0:5001 → 127.0.0.1:5001"]
+        );
+    }
+}
