@@ -473,3 +473,40 @@ async fn mirror_dropped_from_config_is_removed_keeping_its_cache() {
         &fx.config.registry.mirrors[0]
     )));
 }
+
+#[tokio::test]
+async fn port_taken_by_another_container_names_it() {
+    let Some(fx) = Fixture::new(0).await else {
+        return;
+    };
+    let squatter = support::unique("squatter");
+    let _guard = Guard(vec![squatter.clone()]);
+    let port = fx.config.registry.host_port;
+    let run = std::process::Command::new("docker")
+        .args([
+            "run",
+            "-d",
+            "--name",
+            &squatter,
+            "-p",
+            &format!("127.0.0.1:{port}:5000"),
+        ])
+        .arg(support::registry_image())
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let (_, reporter) = recording();
+    let err = registry::up(&fx.docker, &fx.config, &reporter)
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains(&format!("in use by container {squatter}")),
+        "{err}"
+    );
+    assert!(exists(&squatter), "the other container is left alone");
+}

@@ -12,7 +12,7 @@ use crate::report::{Outcome, ReporterExt, SharedReporter, Step};
 use bollard::Docker;
 use bollard::query_parameters::{BuildImageOptionsBuilder, PushImageOptionsBuilder};
 use futures::StreamExt;
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 /// How many lines of build output a failure shows.
@@ -172,8 +172,7 @@ async fn build(
         let info = match item {
             Ok(info) => info,
             Err(e) => {
-                let tail: VecDeque<&String> = log.iter().rev().take(TAIL_LINES).collect();
-                let tail: Vec<&str> = tail.into_iter().rev().map(String::as_str).collect();
+                let tail = &log[log.len().saturating_sub(TAIL_LINES)..];
                 return Err(RegistryError::Build {
                     image: reference.to_string(),
                     reason: stream_error_text(&e),
