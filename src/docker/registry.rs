@@ -235,17 +235,26 @@ pub async fn down(
     purge: bool,
 ) -> Result<DownReport> {
     let mut report = DownReport::default();
-    for c in owned_containers(docker, config).await? {
-        let name = container_name(&c);
-        let step = reporter.step(&format!("registry:{name}"), &format!("Remove {name}"));
-        match containers::remove(docker, &name).await {
-            Ok(()) => step.finish(Outcome::Changed, Some("removed".to_string())),
-            Err(e) => {
-                step.fail(&e);
-                return Err(e);
+    // Removed concurrently, one step each; the first error is returned after all tried.
+    let removals = owned_containers(docker, config)
+        .await?
+        .into_iter()
+        .map(|c| async move {
+            let name = container_name(&c);
+            let step = reporter.step(&format!("registry:{name}"), &format!("Remove {name}"));
+            match containers::remove(docker, &name).await {
+                Ok(()) => {
+                    step.finish(Outcome::Changed, Some("removed".to_string()));
+                    Ok(name)
+                }
+                Err(e) => {
+                    step.fail(&e);
+                    Err(e)
+                }
             }
-        }
-        report.removed_containers.push(name);
+        });
+    for removed in futures::future::join_all(removals).await {
+        report.removed_containers.push(removed?);
     }
     if purge {
         let filters = HashMap::from([(
