@@ -11,7 +11,9 @@ pub mod docker;
 pub mod doctor;
 pub mod env;
 pub mod error;
+pub mod hosts;
 pub mod paths;
 pub mod report;
+pub mod tls;
 
 pub use error::{Error, ExitStatus, Result};

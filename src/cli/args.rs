@@ -53,6 +53,12 @@ pub enum Command {
     },
     /// Print kindling's version and the component versions it pins
     Version,
+    /// The local CA: make it, trust it on this host, or take the trust back
+    #[command(subcommand)]
+    Tls(super::tls::TlsCommand),
+    /// The managed block of ingress names in the hosts file
+    #[command(subcommand)]
+    Hosts(super::hosts::HostsCommand),
 }
 
 #[derive(Debug, Subcommand)]

@@ -21,6 +21,8 @@ pub(super) fn run(ctx: &Context, command: Command) -> Result<()> {
             Ok(())
         }
         Command::Version => version(ctx),
+        Command::Tls(command) => super::tls::run(ctx, command),
+        Command::Hosts(command) => super::hosts::run(ctx, command),
     }
 }
 

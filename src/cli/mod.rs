@@ -3,6 +3,8 @@
 mod args;
 mod commands;
 mod exit;
+mod hosts;
+mod tls;
 
 pub use args::{Cli, Command, OutputFormat};
 pub use exit::main;
