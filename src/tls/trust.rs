@@ -137,9 +137,17 @@ impl TrustStore {
         match self {
             TrustStore::Debian { .. } | TrustStore::Fedora { .. } => {
                 let anchor = self.anchor_path(cluster).expect("anchors");
+                let update = match self {
+                    // Without --fresh, Debian's tool regenerates the bundle but leaves
+                    // the hash symlinks to the removed file behind.
+                    TrustStore::Debian { .. } => {
+                        HostCommand::new("update-ca-certificates", &["--fresh"])
+                    }
+                    _ => self.update_command(),
+                };
                 vec![
                     HostCommand::new("rm", &["-f", &anchor.display().to_string()]),
-                    self.update_command(),
+                    update,
                 ]
             }
             TrustStore::Arch { .. } => vec![HostCommand::new(
