@@ -61,7 +61,9 @@ fn openssl_verify(ca: &Ca, leaf_pem: &str, dir: &Path) -> (bool, String) {
 
 fn webpki_verify(ca: &Ca, leaf_pem: &str, name: &str) -> Result<(), rustls::Error> {
     let mut roots = rustls::RootCertStore::empty();
-    roots.add(CertificateDer::from(ca.cert_der().to_vec())).unwrap();
+    roots
+        .add(CertificateDer::from(ca.cert_der().to_vec()))
+        .unwrap();
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let verifier = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider)
         .build()
@@ -101,9 +103,16 @@ fn ca_is_p256_long_lived_and_name_constrained_critically() {
         .map(|s| format!("{}", s.base))
         .collect();
     assert_eq!(permitted.len(), 4, "{permitted:?}");
-    assert!(permitted.iter().any(|p| p.contains("local") && !p.contains("localhost")));
+    assert!(
+        permitted
+            .iter()
+            .any(|p| p.contains("local") && !p.contains("localhost"))
+    );
     assert!(permitted.iter().any(|p| p.contains("localhost")));
-    assert_eq!(ca.permitted_dns, vec!["local".to_string(), "localhost".to_string()]);
+    assert_eq!(
+        ca.permitted_dns,
+        vec!["local".to_string(), "localhost".to_string()]
+    );
 }
 
 #[test]
@@ -117,7 +126,11 @@ fn leaf_for_the_domain_verifies_and_other_names_are_rejected_by_openssl() {
     let (ok, text) = openssl_verify(&ca, &leaf, dir.path());
     assert!(ok, "openssl rejected localhost/loopback: {text}");
 
-    for outside in [&["example.com"][..], &["demo.local", "example.com"], &["10.0.0.1"]] {
+    for outside in [
+        &["example.com"][..],
+        &["demo.local", "example.com"],
+        &["10.0.0.1"],
+    ] {
         let (leaf, _) = issue_leaf(&ca, outside).unwrap();
         let (ok, text) = openssl_verify(&ca, &leaf, dir.path());
         assert!(!ok, "openssl accepted {outside:?}");
@@ -146,7 +159,9 @@ fn real_tls_handshake_with_sni_succeeds_and_fails_outside_the_constraints() {
         .unwrap();
     rt.block_on(async {
         assert_eq!(handshake(&ca, "demo.local").await.unwrap(), "pong");
-        let err = handshake(&ca, "example.com").await.expect_err("example.com accepted");
+        let err = handshake(&ca, "example.com")
+            .await
+            .expect_err("example.com accepted");
         assert!(err.contains("NameConstraint"), "{err}");
     });
 }
@@ -157,7 +172,9 @@ async fn handshake(ca: &Ca, name: &str) -> Result<String, String> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let (leaf, key) = issue_leaf(ca, &[name]).unwrap();
-    let key = rustls_pemfile::private_key(&mut key.as_bytes()).unwrap().unwrap();
+    let key = rustls_pemfile::private_key(&mut key.as_bytes())
+        .unwrap()
+        .unwrap();
     let server = rustls::ServerConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
         .unwrap()
@@ -178,7 +195,9 @@ async fn handshake(ca: &Ca, name: &str) -> Result<String, String> {
         }
     });
     let mut roots = rustls::RootCertStore::empty();
-    roots.add(CertificateDer::from(ca.cert_der().to_vec())).unwrap();
+    roots
+        .add(CertificateDer::from(ca.cert_der().to_vec()))
+        .unwrap();
     let client = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .unwrap()
@@ -208,15 +227,24 @@ fn key_is_0600_and_a_second_run_reuses_the_ca() {
     let dir = tempfile::tempdir().unwrap();
     let s = settings(dir.path(), "t", "local");
     let first = tls::ensure_ca(&s, &reporter(), false).unwrap();
-    let mode = std::fs::metadata(&first.key_path).unwrap().permissions().mode();
+    let mode = std::fs::metadata(&first.key_path)
+        .unwrap()
+        .permissions()
+        .mode();
     assert_eq!(mode & 0o777, 0o600, "key mode {mode:o}");
-    let dir_mode = std::fs::metadata(tls::ca_dir(&s)).unwrap().permissions().mode();
+    let dir_mode = std::fs::metadata(tls::ca_dir(&s))
+        .unwrap()
+        .permissions()
+        .mode();
     assert_eq!(dir_mode & 0o077, 0, "CA dir mode {dir_mode:o}");
     let second = tls::ensure_ca(&s, &reporter(), false).unwrap();
     assert_eq!(first.fingerprint(), second.fingerprint());
     let rotated = tls::ensure_ca(&s, &reporter(), true).unwrap();
     assert_ne!(first.fingerprint(), rotated.fingerprint());
-    let mode = std::fs::metadata(&rotated.key_path).unwrap().permissions().mode();
+    let mode = std::fs::metadata(&rotated.key_path)
+        .unwrap()
+        .permissions()
+        .mode();
     assert_eq!(mode & 0o777, 0o600);
     // The rotated CA still signs leaves that verify.
     let (leaf, _) = issue_leaf(&rotated, &["demo.local"]).unwrap();
@@ -227,10 +255,22 @@ fn key_is_0600_and_a_second_run_reuses_the_ca() {
 fn damaged_ca_files_are_refused_and_left_alone() {
     type Damage = fn(&Path);
     let damages: [(&str, Damage); 5] = [
-        ("garbage certificate", |d| std::fs::write(d.join("ca.crt"), "not a certificate\n").unwrap()),
-        ("missing key", |d| std::fs::remove_file(d.join("ca.key")).unwrap()),
-        ("missing certificate", |d| std::fs::remove_file(d.join("ca.crt")).unwrap()),
-        ("garbage key", |d| std::fs::write(d.join("ca.key"), "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n").unwrap()),
+        ("garbage certificate", |d| {
+            std::fs::write(d.join("ca.crt"), "not a certificate\n").unwrap()
+        }),
+        ("missing key", |d| {
+            std::fs::remove_file(d.join("ca.key")).unwrap()
+        }),
+        ("missing certificate", |d| {
+            std::fs::remove_file(d.join("ca.crt")).unwrap()
+        }),
+        ("garbage key", |d| {
+            std::fs::write(
+                d.join("ca.key"),
+                "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+            )
+            .unwrap()
+        }),
         ("key of another CA", |d| {
             let other = tempfile::tempdir().unwrap();
             tls::ensure_ca(&settings(other.path(), "t", "local"), &reporter(), false).unwrap();
@@ -243,15 +283,29 @@ fn damaged_ca_files_are_refused_and_left_alone() {
         tls::ensure_ca(&s, &reporter(), false).unwrap();
         let ca_dir = tls::ca_dir(&s);
         damage(&ca_dir);
-        let before: Vec<_> = ["ca.crt", "ca.key"].iter().map(|f| std::fs::read(ca_dir.join(f)).ok()).collect();
+        let before: Vec<_> = ["ca.crt", "ca.key"]
+            .iter()
+            .map(|f| std::fs::read(ca_dir.join(f)).ok())
+            .collect();
         let err = tls::ensure_ca(&s, &reporter(), false).expect_err(what);
-        assert!(matches!(err, tls::TlsError::CorruptCa { .. }), "{what}: {err:?}");
+        assert!(
+            matches!(err, tls::TlsError::CorruptCa { .. }),
+            "{what}: {err:?}"
+        );
         assert!(err.hint().unwrap().contains("--rotate"), "{what}");
-        let after: Vec<_> = ["ca.crt", "ca.key"].iter().map(|f| std::fs::read(ca_dir.join(f)).ok()).collect();
+        let after: Vec<_> = ["ca.crt", "ca.key"]
+            .iter()
+            .map(|f| std::fs::read(ca_dir.join(f)).ok())
+            .collect();
         assert_eq!(before, after, "{what}: files changed");
         // --rotate is the way out.
         let ca = tls::ensure_ca(&s, &reporter(), true).unwrap();
-        assert!(tls::ensure_ca(&s, &reporter(), false).unwrap().fingerprint() == ca.fingerprint());
+        assert!(
+            tls::ensure_ca(&s, &reporter(), false)
+                .unwrap()
+                .fingerprint()
+                == ca.fingerprint()
+        );
     }
 }
 
@@ -271,7 +325,10 @@ fn a_ca_for_another_domain_is_not_reused_silently() {
     tls::ensure_ca(&settings(dir.path(), "t", "local"), &reporter(), false).unwrap();
     let s = settings(dir.path(), "t", "test");
     let err = tls::ensure_ca(&s, &reporter(), false).unwrap_err();
-    assert!(matches!(err, tls::TlsError::DomainNotCovered { .. }), "{err:?}");
+    assert!(
+        matches!(err, tls::TlsError::DomainNotCovered { .. }),
+        "{err:?}"
+    );
     let ca = tls::ensure_ca(&s, &reporter(), true).unwrap();
     assert!(ca.covers_domain("test") && !ca.covers_domain("local"));
 }
@@ -282,11 +339,20 @@ fn concurrent_first_runs_agree_on_one_ca() {
     let s = settings(dir.path(), "t", "local");
     let fingerprints: Vec<String> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..8)
-            .map(|_| scope.spawn(|| tls::ensure_ca(&s, &reporter(), false).unwrap().fingerprint()))
+            .map(|_| {
+                scope.spawn(|| {
+                    tls::ensure_ca(&s, &reporter(), false)
+                        .unwrap()
+                        .fingerprint()
+                })
+            })
             .collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
-    assert!(fingerprints.windows(2).all(|w| w[0] == w[1]), "{fingerprints:?}");
+    assert!(
+        fingerprints.windows(2).all(|w| w[0] == w[1]),
+        "{fingerprints:?}"
+    );
 }
 
 #[test]
@@ -302,11 +368,19 @@ fn cluster_objects_carry_the_ca() {
     assert_eq!(issuer["apiVersion"], "cert-manager.io/v1");
     assert_eq!(issuer["kind"], "ClusterIssuer");
     assert_eq!(issuer["metadata"]["name"], "kindling-ca");
-    assert_eq!(issuer["spec"]["ca"]["secretName"], secret.metadata.name.unwrap().as_str());
+    assert_eq!(
+        issuer["spec"]["ca"]["secretName"],
+        secret.metadata.name.unwrap().as_str()
+    );
     // The Secret serializes with base64 data, as the API expects.
     let json = serde_json::to_value(tls::cluster::ca_secret(&ca)).unwrap();
     assert_eq!(json["type"], "kubernetes.io/tls");
-    assert!(json["data"]["tls.crt"].as_str().unwrap().starts_with("LS0tLS1CRUdJTi")); // "-----BEGIN"
+    assert!(
+        json["data"]["tls.crt"]
+            .as_str()
+            .unwrap()
+            .starts_with("LS0tLS1CRUdJTi")
+    ); // "-----BEGIN"
 }
 
 #[test]
@@ -328,7 +402,11 @@ fn cli_prints_the_certificate_path_and_is_idempotent() {
     let pem = std::fs::read(&path).unwrap();
     let second = run(&["tls", "ca"]);
     assert!(second.status.success());
-    assert_eq!(std::fs::read(&path).unwrap(), pem, "second run changed the CA");
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        pem,
+        "second run changed the CA"
+    );
     let rotated = run(&["tls", "ca", "--rotate"]);
     assert!(rotated.status.success());
     assert_ne!(std::fs::read(&path).unwrap(), pem, "--rotate kept the CA");
@@ -337,7 +415,10 @@ fn cli_prints_the_certificate_path_and_is_idempotent() {
     let damaged = run(&["tls", "ca"]);
     assert_eq!(damaged.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&damaged.stderr);
-    assert!(stderr.contains("damaged") && stderr.contains("--rotate"), "{stderr}");
+    assert!(
+        stderr.contains("damaged") && stderr.contains("--rotate"),
+        "{stderr}"
+    );
     assert_eq!(std::fs::read(&path).unwrap(), b"garbage");
     // The key never appears in any output.
     let key = std::fs::read_to_string(dir.path().join("data/tls/clitest/ca.key")).unwrap();

@@ -48,10 +48,17 @@ impl SystemStoreGuard {
 
 impl Drop for SystemStoreGuard {
     fn drop(&mut self) {
-        let name = self.anchor.file_stem().unwrap().to_string_lossy().to_string();
+        let name = self
+            .anchor
+            .file_stem()
+            .unwrap()
+            .to_string_lossy()
+            .to_string();
         if self.anchor.exists() || !leftovers_named(&name).is_empty() {
             let _ = std::fs::remove_file(&self.anchor);
-            let _ = Command::new("update-ca-certificates").arg("--fresh").output();
+            let _ = Command::new("update-ca-certificates")
+                .arg("--fresh")
+                .output();
         }
     }
 }
@@ -121,21 +128,63 @@ fn trust_then_untrust_changes_what_openssl_accepts_system_store() {
     assert!(!system_accepts(&leaf), "trusted before `trust`");
 
     let change = tls::trust(&ca, &cluster, &access, &reporter).unwrap();
-    assert!(matches!(change, HostChange::Done { outcome: kindling::report::Outcome::Created, .. }), "{change:?}");
-    assert!(system_accepts(&leaf), "openssl does not accept the leaf after `trust`");
+    assert!(
+        matches!(
+            change,
+            HostChange::Done {
+                outcome: kindling::report::Outcome::Created,
+                ..
+            }
+        ),
+        "{change:?}"
+    );
+    assert!(
+        system_accepts(&leaf),
+        "openssl does not accept the leaf after `trust`"
+    );
     let anchor = Path::new(ANCHORS).join(format!("kindling-{cluster}.crt"));
-    assert_eq!(std::fs::metadata(&anchor).unwrap().permissions().mode() & 0o777, 0o644);
+    assert_eq!(
+        std::fs::metadata(&anchor).unwrap().permissions().mode() & 0o777,
+        0o644
+    );
     assert!(TrustStore::debian().status(&ca, &cluster).is_current());
     let again = tls::trust(&ca, &cluster, &access, &reporter).unwrap();
-    assert!(matches!(again, HostChange::Done { outcome: kindling::report::Outcome::Unchanged, .. }), "{again:?}");
+    assert!(
+        matches!(
+            again,
+            HostChange::Done {
+                outcome: kindling::report::Outcome::Unchanged,
+                ..
+            }
+        ),
+        "{again:?}"
+    );
 
     let change = tls::untrust(&ca, &cluster, &access, &reporter).unwrap();
-    assert!(matches!(change, HostChange::Done { outcome: kindling::report::Outcome::Changed, .. }), "{change:?}");
-    assert!(!system_accepts(&leaf), "openssl still accepts the leaf after `untrust`");
+    assert!(
+        matches!(
+            change,
+            HostChange::Done {
+                outcome: kindling::report::Outcome::Changed,
+                ..
+            }
+        ),
+        "{change:?}"
+    );
+    assert!(
+        !system_accepts(&leaf),
+        "openssl still accepts the leaf after `untrust`"
+    );
     assert_eq!(leftovers(&cluster), Vec::<PathBuf>::new());
     assert!(TrustStore::debian().status(&ca, &cluster).is_clean());
     let again = tls::untrust(&ca, &cluster, &access, &reporter).unwrap();
-    assert!(matches!(again, HostChange::Done { outcome: kindling::report::Outcome::Unchanged, .. }));
+    assert!(matches!(
+        again,
+        HostChange::Done {
+            outcome: kindling::report::Outcome::Unchanged,
+            ..
+        }
+    ));
 }
 
 #[test]
@@ -153,14 +202,21 @@ fn cli_trust_status_untrust_system_store() {
             .args(args)
             .output()
             .unwrap();
-        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
         (out.status.success(), text)
     };
     let (ok, text) = run(&["tls", "status"]);
     assert!(ok && text.contains("no local CA yet"), "{text}");
     let (ok, text) = run(&["tls", "trust"]);
     assert!(ok, "{text}");
-    assert!(text.contains("NODE_EXTRA_CA_CERTS=") && text.contains("SSL_CERT_FILE="), "{text}");
+    assert!(
+        text.contains("NODE_EXTRA_CA_CERTS=") && text.contains("SSL_CERT_FILE="),
+        "{text}"
+    );
     let (ok, text) = run(&["tls", "status"]);
     assert!(ok && text.contains("trusted: yes"), "{text}");
 
@@ -189,7 +245,11 @@ fn through_sudo_it_says_why_before_running_system_store() {
     // A stand-in for sudo (we are root already): logs each command, then runs it.
     let log = dir.path().join("sudo.log");
     let sudo = dir.path().join("fake-sudo");
-    std::fs::write(&sudo, format!("#!/bin/sh\necho \"$*\" >> {}\nexec \"$@\"\n", log.display())).unwrap();
+    std::fs::write(
+        &sudo,
+        format!("#!/bin/sh\necho \"$*\" >> {}\nexec \"$@\"\n", log.display()),
+    )
+    .unwrap();
     std::fs::set_permissions(&sudo, std::fs::Permissions::from_mode(0o755)).unwrap();
     let recording = RecordingReporter::new();
     let reporter: SharedReporter = recording.clone();
@@ -202,7 +262,14 @@ fn through_sudo_it_says_why_before_running_system_store() {
     assert!(system_accepts(&leaf));
     let logged = std::fs::read_to_string(&log).unwrap();
     assert_eq!(logged.lines().count(), 2, "{logged}");
-    assert!(logged.lines().nth(1).unwrap().starts_with("update-ca-certificates"), "{logged}");
+    assert!(
+        logged
+            .lines()
+            .nth(1)
+            .unwrap()
+            .starts_with("update-ca-certificates"),
+        "{logged}"
+    );
     let said = recording.events().iter().any(|e| matches!(e, Event::Info { message } if message.contains("needs root") && message.contains("fake-sudo")));
     assert!(said, "{:?}", recording.events());
     tls::untrust(&ca, &cluster, &access, &reporter).unwrap();
@@ -226,11 +293,18 @@ fn without_root_or_sudo_the_user_gets_the_exact_commands() {
     assert_eq!(
         commands,
         vec![
-            format!("sudo install -D -m 0644 {} {ANCHORS}/kindling-{cluster}.crt", ca.cert_path.display()),
+            format!(
+                "sudo install -D -m 0644 {} {ANCHORS}/kindling-{cluster}.crt",
+                ca.cert_path.display()
+            ),
             "sudo update-ca-certificates".to_string(),
         ]
     );
-    assert!(!Path::new(ANCHORS).join(format!("kindling-{cluster}.crt")).exists());
+    assert!(
+        !Path::new(ANCHORS)
+            .join(format!("kindling-{cluster}.crt"))
+            .exists()
+    );
 }
 
 #[test]
@@ -244,7 +318,9 @@ fn other_platforms_get_their_commands() {
     assert_eq!(
         render(TrustStore::fedora().trust_commands(&ca, &cluster)),
         vec![
-            format!("install -D -m 0644 {cert} /etc/pki/ca-trust/source/anchors/kindling-{cluster}.crt"),
+            format!(
+                "install -D -m 0644 {cert} /etc/pki/ca-trust/source/anchors/kindling-{cluster}.crt"
+            ),
             "update-ca-trust extract".into()
         ]
     );
@@ -254,7 +330,9 @@ fn other_platforms_get_their_commands() {
     );
     assert_eq!(
         render(TrustStore::macos().trust_commands(&ca, &cluster)),
-        vec![format!("security add-trusted-cert -d -r trustRoot -k /Library/Keychains/System.keychain {cert}")]
+        vec![format!(
+            "security add-trusted-cert -d -r trustRoot -k /Library/Keychains/System.keychain {cert}"
+        )]
     );
     // macOS removes by SHA-1: check it against openssl's own fingerprint.
     let out = Command::new("openssl")
@@ -270,6 +348,8 @@ fn other_platforms_get_their_commands() {
         .replace(':', "");
     assert_eq!(
         render(TrustStore::macos().untrust_commands(&ca, &cluster)),
-        vec![format!("security delete-certificate -Z {openssl_sha1} /Library/Keychains/System.keychain")]
+        vec![format!(
+            "security delete-certificate -Z {openssl_sha1} /Library/Keychains/System.keychain"
+        )]
     );
 }
