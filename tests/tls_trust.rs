@@ -353,3 +353,28 @@ fn other_platforms_get_their_commands() {
         )]
     );
 }
+
+#[test]
+fn in_up_a_missing_root_is_a_warning_with_the_commands() {
+    let cluster = support::unique("ktup");
+    let dir = tempfile::tempdir().unwrap();
+    let settings = settings(dir.path(), &cluster);
+    let recording = RecordingReporter::new();
+    let reporter: SharedReporter = recording.clone();
+    let ca = tls::ensure_ca(&settings, &reporter, false).unwrap();
+    let access = HostAccess {
+        store: Some(TrustStore::debian()),
+        privilege: Privilege::Unprivileged,
+    };
+    tls::trust_step(&ca, &settings, &access, &reporter).expect("degrades, does not fail");
+    let events = recording.events();
+    let warned = events.iter().any(|e| matches!(e, Event::Warning { hint: Some(h), .. } if h.contains("sudo update-ca-certificates")));
+    assert!(warned, "{events:?}");
+    let skipped = events.iter().any(|e| matches!(e, Event::StepFinished { step, outcome: kindling::report::Outcome::Skipped, .. } if step == "tls-trust"));
+    assert!(skipped, "{events:?}");
+    assert!(
+        !Path::new(ANCHORS)
+            .join(format!("kindling-{cluster}.crt"))
+            .exists()
+    );
+}

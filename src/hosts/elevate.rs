@@ -167,6 +167,34 @@ impl HostChange {
     }
 }
 
+/// Finishes a step of `up`/`down` with a host change: a missing root becomes a
+/// warning carrying the commands (the step is skipped, the run goes on).
+pub fn finish_step<E>(
+    step: crate::report::Step,
+    reporter: &crate::report::SharedReporter,
+    change: Result<HostChange, E>,
+) -> crate::Result<()>
+where
+    E: std::fmt::Display + Into<crate::Error>,
+{
+    use crate::report::ReporterExt;
+    match change {
+        Ok(HostChange::Done { outcome, detail }) => {
+            step.finish(outcome, detail);
+            Ok(())
+        }
+        Ok(HostChange::Manual { why, commands }) => {
+            step.finish(crate::report::Outcome::Skipped, "needs root".to_string());
+            reporter.warn(why, Some(format!("run: {}", commands.join(" && "))));
+            Ok(())
+        }
+        Err(e) => {
+            step.fail(&e);
+            Err(e.into())
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

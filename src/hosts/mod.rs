@@ -46,10 +46,9 @@ impl HostsError {
     pub fn is_permission(&self) -> bool {
         match self {
             HostsError::Io { source, .. } => {
-                matches!(
-                    source.kind(),
-                    ErrorKind::PermissionDenied | ErrorKind::ReadOnlyFilesystem
-                ) || source.raw_os_error() == Some(rustix::io::Errno::PERM.raw_os_error())
+                // Not EROFS: on a read-only filesystem root cannot write either.
+                source.kind() == ErrorKind::PermissionDenied
+                    || source.raw_os_error() == Some(rustix::io::Errno::PERM.raw_os_error())
             }
             _ => false,
         }
@@ -303,19 +302,5 @@ fn step(
     action: Action,
 ) -> crate::Result<()> {
     let step = reporter.step(id, title);
-    match action(config, options, reporter) {
-        Ok(HostChange::Done { outcome, detail }) => {
-            step.finish(outcome, detail);
-            Ok(())
-        }
-        Ok(HostChange::Manual { why, commands }) => {
-            step.finish(Outcome::Skipped, "needs root".to_string());
-            reporter.warn(why, Some(format!("run: {}", commands.join(" && "))));
-            Ok(())
-        }
-        Err(e) => {
-            step.fail(&e);
-            Err(e.into())
-        }
-    }
+    elevate::finish_step(step, reporter, action(config, options, reporter))
 }

@@ -136,6 +136,34 @@ pub fn ensure_ca(
     }
 }
 
+/// For `up` (with `network.trust_ca`): the host trusts `ca`; without root the
+/// step is skipped with a warning that gives the commands.
+pub fn trust_step(
+    ca: &Ca,
+    settings: &Settings,
+    access: &HostAccess,
+    reporter: &SharedReporter,
+) -> crate::Result<()> {
+    let step = reporter.step("tls-trust", "Host trusts the local CA");
+    let change = trust(ca, &settings.config.cluster.name, access, reporter);
+    crate::hosts::elevate::finish_step(step, reporter, change)
+}
+
+/// For `down`: the host no longer trusts the CA (nothing to do without a CA).
+pub fn untrust_step(
+    settings: &Settings,
+    access: &HostAccess,
+    reporter: &SharedReporter,
+) -> crate::Result<()> {
+    let step = reporter.step("tls-untrust", "Host no longer trusts the local CA");
+    let change = match ca::load(&ca_dir(settings)) {
+        Ok(Some(ca)) => untrust(&ca, &settings.config.cluster.name, access, reporter),
+        Ok(None) => Ok(HostChange::done(Outcome::Skipped, "no local CA")),
+        Err(e) => Err(e),
+    };
+    crate::hosts::elevate::finish_step(step, reporter, change)
+}
+
 /// How trust changes reach the host: which store, and how to get root. Injectable for tests.
 #[derive(Debug, Clone)]
 pub struct HostAccess {
