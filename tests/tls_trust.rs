@@ -160,6 +160,31 @@ fn trust_then_untrust_changes_what_openssl_accepts_system_store() {
         "{again:?}"
     );
 
+    // After --rotate, `trust` replaces the old anchor: the old CA's leaves stop verifying.
+    let data_dir = ca.cert_path.ancestors().nth(3).unwrap().to_path_buf();
+    let rotated = tls::ensure_ca(&settings(&data_dir, &cluster), &reporter, true).unwrap();
+    assert!(!TrustStore::debian().status(&rotated, &cluster).is_current());
+    let change = tls::trust(&rotated, &cluster, &access, &reporter).unwrap();
+    assert!(
+        matches!(
+            change,
+            HostChange::Done {
+                outcome: kindling::report::Outcome::Changed,
+                ..
+            }
+        ),
+        "{change:?}"
+    );
+    assert!(
+        !system_accepts(&leaf),
+        "the rotated-away CA is still trusted"
+    );
+    let (new_leaf, _) = issue_leaf(&rotated, &["demo.local"]).unwrap();
+    let new_leaf_path = leaf.with_file_name("new-leaf.pem");
+    std::fs::write(&new_leaf_path, new_leaf).unwrap();
+    assert!(system_accepts(&new_leaf_path));
+    let (ca, leaf) = (rotated, new_leaf_path);
+
     let change = tls::untrust(&ca, &cluster, &access, &reporter).unwrap();
     assert!(
         matches!(

@@ -210,8 +210,13 @@ pub fn trust(
             state: "does not hold the CA".into(),
         });
     }
+    // An anchor of an older CA (before --rotate) was replaced rather than added.
+    let outcome = match status.anchor_state {
+        Some(AnchorState::Other) => Outcome::Changed,
+        _ => Outcome::Created,
+    };
     Ok(HostChange::done(
-        Outcome::Created,
+        outcome,
         format!("trusted by the {}", store.name()),
     ))
 }
