@@ -11,9 +11,11 @@ pub mod docker;
 pub mod doctor;
 pub mod env;
 pub mod error;
+pub mod hosts;
 pub mod paths;
 pub mod pipeline;
 pub mod platform;
 pub mod report;
+pub mod tls;
 
 pub use error::{Error, ExitStatus, Result};

@@ -56,6 +56,12 @@ pub enum Command {
     /// The local registry and its pull-through caches
     #[command(subcommand)]
     Registry(RegistryCommand),
+    /// The local CA: make it, trust it on this host, or take the trust back
+    #[command(subcommand)]
+    Tls(super::tls::TlsCommand),
+    /// The managed block of ingress names in the hosts file
+    #[command(subcommand)]
+    Hosts(super::hosts::HostsCommand),
 }
 
 #[derive(Debug, Subcommand)]

@@ -22,6 +22,8 @@ pub(super) fn run(ctx: &Context, command: Command) -> Result<()> {
         }
         Command::Version => version(ctx),
         Command::Registry(command) => super::registry::run(ctx, command),
+        Command::Tls(command) => super::tls::run(ctx, command),
+        Command::Hosts(command) => super::hosts::run(ctx, command),
     }
 }
 

@@ -4,6 +4,8 @@ mod args;
 mod commands;
 mod exit;
 mod registry;
+mod hosts;
+mod tls;
 
 pub use args::{Cli, Command, OutputFormat};
 pub use exit::main;
