@@ -13,5 +13,6 @@ pub mod env;
 pub mod error;
 pub mod paths;
 pub mod report;
+pub mod rollout;
 
 pub use error::{Error, ExitStatus, Result};
