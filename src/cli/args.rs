@@ -53,6 +53,9 @@ pub enum Command {
     },
     /// Print kindling's version and the component versions it pins
     Version,
+    /// The demo app's Argo Rollout: status, watch, promote, abort, retry, restart
+    #[command(subcommand)]
+    Rollout(super::rollout::RolloutCommand),
 }
 
 #[derive(Debug, Subcommand)]

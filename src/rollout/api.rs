@@ -47,23 +47,7 @@ impl RolloutApi {
 
     /// Gets the Rollout, mapping 404 to NotFound.
     pub async fn fetch(&self) -> Result<Value, RolloutError> {
-        self.get().await.map_err(|e| self.error("get", e))
-    }
-
-    pub(crate) fn error(&self, action: &'static str, source: kube::Error) -> RolloutError {
-        if is_not_found(&source) {
-            RolloutError::NotFound {
-                namespace: self.namespace.clone(),
-                name: self.name.clone(),
-            }
-        } else {
-            RolloutError::Api {
-                action,
-                namespace: self.namespace.clone(),
-                name: self.name.clone(),
-                source,
-            }
-        }
+        self.get().await.map_err(|e| api_error(self, "get", e))
     }
 }
 
@@ -107,4 +91,25 @@ impl RolloutTarget for RolloutApi {
 
 pub fn is_not_found(e: &kube::Error) -> bool {
     matches!(e, kube::Error::Api(status) if status.code == 404)
+}
+
+/// An API error about one Rollout: NotFound on 404, else what was being done and why.
+pub fn api_error<T: RolloutTarget>(
+    target: &T,
+    action: &'static str,
+    source: kube::Error,
+) -> RolloutError {
+    if is_not_found(&source) {
+        RolloutError::NotFound {
+            namespace: target.namespace().into(),
+            name: target.name().into(),
+        }
+    } else {
+        RolloutError::Api {
+            action,
+            namespace: target.namespace().into(),
+            name: target.name().into(),
+            source: Box::new(source),
+        }
+    }
 }

@@ -3,7 +3,7 @@
 //! in the same order: the status subresource first, then the main resource (which also gets
 //! the whole change when the status subresource answers 404, as on old CRDs).
 
-use super::api::{RolloutApi, RolloutTarget, is_not_found};
+use super::api::{RolloutApi, RolloutTarget, api_error, is_not_found};
 use super::error::RolloutError;
 use super::model::Rollout;
 use serde_json::Value;
@@ -169,21 +169,7 @@ pub async fn run<T: RolloutTarget>(
     target: &T,
     action: Action,
 ) -> Result<ControlOutcome, RolloutError> {
-    let fail = |source: kube::Error| {
-        if is_not_found(&source) {
-            RolloutError::NotFound {
-                namespace: target.namespace().into(),
-                name: target.name().into(),
-            }
-        } else {
-            RolloutError::Api {
-                action: action.verb(),
-                namespace: target.namespace().into(),
-                name: target.name().into(),
-                source,
-            }
-        }
-    };
+    let fail = |source: kube::Error| api_error(target, action.verb(), source);
     let patches = if matches!(action, Action::Promote | Action::PromoteFull) {
         let value = target.get().await.map_err(fail)?;
         let current = Rollout::from_value(&value).map_err(RolloutError::Decode)?;

@@ -27,7 +27,14 @@ pub enum RolloutError {
         action: &'static str,
         namespace: String,
         name: String,
-        source: kube::Error,
+        source: Box<kube::Error>,
+    },
+
+    #[error("Rollout {namespace}/{name} is Degraded: {message}")]
+    Degraded {
+        namespace: String,
+        name: String,
+        message: String,
     },
 
     #[error("the API server returned a Rollout kindling cannot read: {0}")]
@@ -55,6 +62,9 @@ impl RolloutError {
             RolloutError::Api { .. } => Some(
                 "check that the cluster answers (`kubectl get rollouts -A`) and that Argo Rollouts is installed"
                     .into(),
+            ),
+            RolloutError::Degraded { .. } => Some(
+                "see the AnalysisRuns and pods above; `kindling rollout retry ENV` after a fix".into(),
             ),
             RolloutError::Decode(_) => None,
         }
