@@ -56,8 +56,12 @@ fn rollouts(client: &kube::Client, ns: &str) -> Api<DynamicObject> {
 }
 
 async fn install_crds(client: &kube::Client) {
+    install_crd(client, "rollout-crd.yaml").await;
+}
+
+async fn install_crd(client: &kube::Client, file: &str) {
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    let path = support::upstream("argo-rollouts/v1.9.1/crds/rollout-crd.yaml").unwrap();
+    let path = support::upstream(&format!("argo-rollouts/v1.9.1/crds/{file}")).unwrap();
     let crd: CustomResourceDefinition =
         serde_saphyr::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let name = crd.metadata.name.clone().unwrap();
@@ -388,5 +392,77 @@ fn the_cli_promotes_and_aborts_through_a_kubeconfig() {
     assert_eq!(
         rt.block_on(get(&api, "demo-app"))["status"]["abort"],
         json!(true)
+    );
+}
+
+/// `rollout status ENV` / `watch` read the Rollout and its AnalysisRuns from the server.
+#[tokio::test]
+async fn a_live_snapshot_has_the_summary_and_the_rollouts_analysis_runs() {
+    let Some(server) = support::CrdApiserver::start() else {
+        return;
+    };
+    let client = server.client().await;
+    install_crds(&client).await;
+    install_crd(&client, "analysis-run-crd.yaml").await;
+    let api = rollouts(&client, "staging");
+    create(&api, canary_rollout("demo-app")).await;
+    write_status(
+        &api,
+        "demo-app",
+        json!({
+            "phase": "Progressing", "message": "", "observedGeneration": "1", "currentStepIndex": 3,
+            "stableRS": "aaa", "currentPodHash": "bbb",
+            "replicas": 5, "updatedReplicas": 3, "readyReplicas": 5, "availableReplicas": 5
+        }),
+    )
+    .await;
+    let uid = get(&api, "demo-app").await["metadata"]["uid"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let gvk = GroupVersionKind::gvk("argoproj.io", "v1alpha1", "AnalysisRun");
+    let runs: Api<DynamicObject> = Api::namespaced_with(
+        client.clone(),
+        "staging",
+        &ApiResource::from_gvk_with_plural(&gvk, "analysisruns"),
+    );
+    let owner = json!([{"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout", "name": "demo-app",
+                        "uid": uid, "controller": true}]);
+    for (name, owner) in [("demo-app-bbb-2-3", owner), ("someone-else", json!([]))] {
+        let run: DynamicObject = serde_json::from_value(json!({
+            "apiVersion": "argoproj.io/v1alpha1", "kind": "AnalysisRun",
+            "metadata": {"name": name, "ownerReferences": owner,
+                         "annotations": {"rollout.argoproj.io/revision": "2"}},
+            "spec": {"metrics": [{"name": "error-rate", "provider": {"prometheus": {"query": "x"}}}]},
+            // No status subresource on AnalysisRuns: the controller writes status in place.
+            "status": {"phase": "Running", "metricResults": [{"name": "error-rate", "phase": "Running",
+                "measurements": [{"phase": "Successful", "value": "[0.002]", "startedAt": "2026-11-26T04:00:00Z"},
+                                 {"phase": "Successful", "value": "[0.004]", "startedAt": "2026-11-26T04:00:10Z"}]}]}
+        }))
+        .unwrap();
+        runs.create(&PostParams::default(), &run).await.unwrap();
+    }
+    let snap = kindling::rollout::live::snapshot(&client, "staging", "demo-app")
+        .await
+        .unwrap();
+    assert_eq!(snap.summary.status, kindling::rollout::Phase::Progressing);
+    assert_eq!(snap.summary.step.as_deref(), Some("3/5"));
+    assert_eq!(snap.summary.set_weight, Some(60));
+    // No core API on this server: ReplicaSets are unknown, so the basic canary's weight is 0.
+    assert!(snap.replica_sets.is_empty());
+    assert_eq!(snap.summary.actual_weight, Some(0));
+    assert_eq!(snap.analysis_runs.len(), 1, "only the Rollout's own runs");
+    let run = &snap.analysis_runs[0];
+    assert_eq!(
+        (run.name.as_str(), run.revision, run.phase.as_str()),
+        ("demo-app-bbb-2-3", 2, "Running")
+    );
+    assert_eq!(run.metrics[0].name, "error-rate");
+    assert_eq!(
+        run.metrics[0].measurements,
+        [
+            ("Successful".to_string(), "[0.002]".to_string()),
+            ("Successful".to_string(), "[0.004]".to_string())
+        ]
     );
 }
