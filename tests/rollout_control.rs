@@ -466,3 +466,73 @@ async fn a_live_snapshot_has_the_summary_and_the_rollouts_analysis_runs() {
         ]
     );
 }
+
+/// `rollout watch --exit` stops with 0 once the Rollout is done, and with 1 when Degraded.
+#[test]
+fn watch_exits_when_the_rollout_is_done_or_degraded() {
+    let Some(server) = support::CrdApiserver::start() else {
+        return;
+    };
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let client = rt.block_on(server.client());
+    let api = rollouts(&client, "default");
+    rt.block_on(async {
+        install_crds(&client).await;
+        create(&api, canary_rollout("demo-app")).await;
+        write_status(
+            &api,
+            "demo-app",
+            json!({
+                "phase": "Healthy", "message": "", "observedGeneration": "1", "currentStepIndex": 5,
+                "stableRS": "bbb", "currentPodHash": "bbb",
+                "replicas": 5, "updatedReplicas": 5, "readyReplicas": 5, "availableReplicas": 5
+            }),
+        )
+        .await;
+    });
+    let data = tempfile::tempdir().unwrap();
+    let watch = || {
+        std::process::Command::new(support::kindling_bin())
+            .args([
+                "rollout",
+                "watch",
+                "dev",
+                "--exit",
+                "--interval",
+                "1",
+                "--no-color",
+            ])
+            .args(["--kubeconfig", server.kubeconfig().to_str().unwrap()])
+            .env("KINDLING_DATA_DIR", data.path())
+            .current_dir(data.path())
+            .output()
+            .unwrap()
+    };
+    let out = watch();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("Healthy"), "{stdout}");
+    assert!(stdout.contains("  Step:         5/5\n"), "{stdout}");
+    assert!(stdout.contains("[████████████████████] 100"), "{stdout}");
+
+    rt.block_on(write_status(
+        &api,
+        "demo-app",
+        json!({
+            "phase": "Degraded", "message": "RolloutAborted: Rollout aborted update to revision 2",
+            "abort": true, "currentPodHash": "ccc"
+        }),
+    ));
+    let out = watch();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("Rollout default/demo-app is Degraded: RolloutAborted: Rollout aborted update to revision 2"),
+        "{stderr}"
+    );
+}
