@@ -53,6 +53,9 @@ pub enum Command {
     },
     /// Print kindling's version and the component versions it pins
     Version,
+    /// The local registry and its pull-through caches
+    #[command(subcommand)]
+    Registry(RegistryCommand),
     /// The demo app's Argo Rollout: status, watch, promote, abort, retry, restart
     #[command(subcommand)]
     Rollout(super::rollout::RolloutCommand),
@@ -64,4 +67,18 @@ pub enum ConfigCommand {
     Check,
     /// Print the effective configuration, secrets redacted
     Show,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RegistryCommand {
+    /// Start (or reconcile) the local registry and the pull-through caches
+    Up,
+    /// Remove the registry and cache containers kindling owns (volumes are kept)
+    Down {
+        /// Also remove the registry data and the caches' volumes
+        #[arg(long)]
+        purge: bool,
+    },
+    /// Show each registry container: state, port, volume, whether it answers
+    Status,
 }

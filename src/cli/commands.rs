@@ -21,6 +21,7 @@ pub(super) fn run(ctx: &Context, command: Command) -> Result<()> {
             Ok(())
         }
         Command::Version => version(ctx),
+        Command::Registry(command) => super::registry::run(ctx, command),
         Command::Rollout(command) => super::rollout::run(ctx, command),
     }
 }

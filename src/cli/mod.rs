@@ -3,6 +3,7 @@
 mod args;
 mod commands;
 mod exit;
+mod registry;
 mod rollout;
 
 pub use args::{Cli, Command, OutputFormat};
