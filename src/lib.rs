@@ -16,6 +16,7 @@ pub mod paths;
 pub mod pipeline;
 pub mod platform;
 pub mod report;
+pub mod rollout;
 pub mod tls;
 
 pub use error::{Error, ExitStatus, Result};

@@ -62,6 +62,9 @@ pub enum Command {
     /// The managed block of ingress names in the hosts file
     #[command(subcommand)]
     Hosts(super::hosts::HostsCommand),
+    /// The demo app's Argo Rollout: status, watch, promote, abort, retry, restart
+    #[command(subcommand)]
+    Rollout(super::rollout::RolloutCommand),
 }
 
 #[derive(Debug, Subcommand)]

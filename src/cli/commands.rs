@@ -24,6 +24,7 @@ pub(super) fn run(ctx: &Context, command: Command) -> Result<()> {
         Command::Registry(command) => super::registry::run(ctx, command),
         Command::Tls(command) => super::tls::run(ctx, command),
         Command::Hosts(command) => super::hosts::run(ctx, command),
+        Command::Rollout(command) => super::rollout::run(ctx, command),
     }
 }
 

@@ -3,8 +3,9 @@
 mod args;
 mod commands;
 mod exit;
-mod registry;
 mod hosts;
+mod registry;
+mod rollout;
 mod tls;
 
 pub use args::{Cli, Command, OutputFormat};
