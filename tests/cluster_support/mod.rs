@@ -103,13 +103,15 @@ pub fn node_image() -> Option<String> {
 }
 
 /// Makes sure Docker has the network kind uses (kind creates it; tests never remove it,
-/// since other clusters may use it).
+/// since other clusters may use it). Docker allows two networks of one name, so creation
+/// is serialised across test processes with a file lock.
 pub fn kind_network() {
+    let lock = std::fs::File::create(std::env::temp_dir().join("kindling-test-kind-network.lock")).unwrap();
+    lock.lock().unwrap();
     if !docker(&["network", "inspect", "kind"]).status.success() {
-        let out = docker(&["network", "create", "kind"]);
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert!(out.status.success() || err.contains("already exists"), "{err}");
+        docker_ok(&["network", "create", "kind"]);
     }
+    drop(lock);
 }
 
 /// One request the fake API server saw.
