@@ -10,7 +10,9 @@ use kindling::report::{Event, RecordingReporter, SharedReporter};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_create_reports_kinds_output_and_the_network_hint() {
-    let Some(kind) = cluster_support::real_kind() else { return };
+    let Some(kind) = cluster_support::real_kind() else {
+        return;
+    };
     if support::docker_available().is_none() {
         return;
     }
@@ -20,7 +22,11 @@ async fn a_failed_create_reports_kinds_output_and_the_network_hint() {
     settings.config.cluster.name = name.clone();
     settings.config.network.http_port = support::free_port();
     settings.config.network.https_port = support::free_port();
-    let env = env_with(None, &dir.path().join("kubeconfig"), &[("KINDLING_KIND_BIN", kind.display().to_string())]);
+    let env = env_with(
+        None,
+        &dir.path().join("kubeconfig"),
+        &[("KINDLING_KIND_BIN", kind.display().to_string())],
+    );
     let recording = RecordingReporter::new();
     let reporter: SharedReporter = recording.clone();
 
@@ -33,8 +39,19 @@ async fn a_failed_create_reports_kinds_output_and_the_network_hint() {
         let _ = cluster_support::docker(&["rm", "-f", "-v", node]);
     }
 
-    let ClusterError::Kind { command, output, hint, .. } = &err else { panic!("{err}") };
-    assert_eq!(command, &format!("kind create cluster --name {name} --config -"));
+    let ClusterError::Kind {
+        command,
+        output,
+        hint,
+        ..
+    } = &err
+    else {
+        panic!("{err}")
+    };
+    assert_eq!(
+        command,
+        &format!("kind create cluster --name {name} --config -")
+    );
     assert!(output.contains("failed to pull image"), "{output}");
     let hint = hint.as_deref().unwrap();
     assert!(hint.contains("network access"), "{hint}");
@@ -48,10 +65,26 @@ async fn a_failed_create_reports_kinds_output_and_the_network_hint() {
             _ => None,
         })
         .collect();
-    assert!(progress.iter().any(|m| m.starts_with("Ensuring node image (kindest/node:v1.36.4) ...")), "{progress:?}");
-    assert!(progress.iter().any(|m| m.starts_with("✗ Ensuring node image")), "{progress:?}");
-    assert!(leftovers.is_empty(), "kind left nodes behind: {leftovers:?}");
-    assert!(!cluster::state::path(&settings).exists(), "no state for a cluster that was not made");
+    assert!(
+        progress
+            .iter()
+            .any(|m| m.starts_with("Ensuring node image (kindest/node:v1.36.4) ...")),
+        "{progress:?}"
+    );
+    assert!(
+        progress
+            .iter()
+            .any(|m| m.starts_with("✗ Ensuring node image")),
+        "{progress:?}"
+    );
+    assert!(
+        leftovers.is_empty(),
+        "kind left nodes behind: {leftovers:?}"
+    );
+    assert!(
+        !cluster::state::path(&settings).exists(),
+        "no state for a cluster that was not made"
+    );
 
     let error: kindling::Error = err.into();
     let rendered = error.to_string();

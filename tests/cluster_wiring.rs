@@ -6,7 +6,9 @@
 mod cluster_support;
 mod support;
 
-use cluster_support::{Containers, FakeApi, containers_with_label, docker, docker_ok, env_with, script, settings};
+use cluster_support::{
+    Containers, FakeApi, containers_with_label, docker, docker_ok, env_with, script, settings,
+};
 use kindling::cluster::{self, ClusterError, kind_config, registry_hosting, wiring};
 use kindling::config::{Settings, mirror_container_name};
 use kindling::env::Env;
@@ -74,16 +76,41 @@ async fn fixture() -> Option<Fixture> {
     config.registry.mirrors = vec![format!("{id}.example.test"), format!("{id}.example.org")];
     let node = format!("{name}-control-plane");
     let mut names = vec![node.clone(), config.registry.name.clone()];
-    names.extend(config.registry.mirrors.iter().map(|m| mirror_container_name(m)));
+    names.extend(
+        config
+            .registry
+            .mirrors
+            .iter()
+            .map(|m| mirror_container_name(m)),
+    );
     let containers = Containers(names.clone());
     for registry in &names[1..] {
-        docker_ok(&["run", "-d", "--name", registry, "--label", "dev.kindling.test=cluster", &support::registry_image()]);
+        docker_ok(&[
+            "run",
+            "-d",
+            "--name",
+            registry,
+            "--label",
+            "dev.kindling.test=cluster",
+            &support::registry_image(),
+        ]);
     }
     let api = FakeApi::start("1", "36").await;
-    std::fs::write(dir.path().join("fake-kubeconfig"), api.kubeconfig(&format!("kind-{name}"))).unwrap();
+    std::fs::write(
+        dir.path().join("fake-kubeconfig"),
+        api.kubeconfig(&format!("kind-{name}")),
+    )
+    .unwrap();
     let bin = fake_kind(dir.path(), &real, &image, config.network.http_port);
     let env = env_with(Some(&bin), &dir.path().join("kubeconfig"), &[]);
-    Some(Fixture { dir, settings, env, api, node, _containers: containers })
+    Some(Fixture {
+        dir,
+        settings,
+        env,
+        api,
+        node,
+        _containers: containers,
+    })
 }
 
 fn recorder() -> (Arc<RecordingReporter>, SharedReporter) {
@@ -108,7 +135,12 @@ fn cat(container: &str, path: &str) -> String {
 }
 
 fn networks(container: &str) -> String {
-    docker_ok(&["inspect", "-f", "{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}", container])
+    docker_ok(&[
+        "inspect",
+        "-f",
+        "{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}",
+        container,
+    ])
 }
 
 fn real_kind_lists(f: &Fixture, args: &[&str]) -> Vec<String> {
@@ -117,7 +149,10 @@ fn real_kind_lists(f: &Fixture, args: &[&str]) -> Vec<String> {
         .env("KUBECONFIG", f.dir.path().join("kubeconfig"))
         .output()
         .unwrap();
-    String::from_utf8_lossy(&out.stdout).lines().map(str::to_string).collect()
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -128,12 +163,21 @@ async fn up_creates_wires_and_converges_then_down_removes_the_cluster() {
 
     // First run: creates everything.
     let (recording, reporter) = recorder();
-    let handle = cluster::up(&f.settings, &f.env, &reporter, false).await.unwrap();
+    let handle = cluster::up(&f.settings, &f.env, &reporter, false)
+        .await
+        .unwrap();
     assert_eq!(handle.context, format!("kind-{name}"));
-    assert_eq!(outcome(&recording, "cluster.kind-cli"), Outcome::Unchanged, "kind on PATH is the pinned version");
+    assert_eq!(
+        outcome(&recording, "cluster.kind-cli"),
+        Outcome::Unchanged,
+        "kind on PATH is the pinned version"
+    );
     assert_eq!(outcome(&recording, "cluster.create"), Outcome::Created);
     assert_eq!(outcome(&recording, "cluster.wiring"), Outcome::Changed);
-    assert_eq!(outcome(&recording, "cluster.registry-hosting"), Outcome::Created);
+    assert_eq!(
+        outcome(&recording, "cluster.registry-hosting"),
+        Outcome::Created
+    );
     let progress: Vec<String> = recording
         .events()
         .into_iter()
@@ -142,7 +186,15 @@ async fn up_creates_wires_and_converges_then_down_removes_the_cluster() {
             _ => None,
         })
         .collect();
-    assert_eq!(progress, ["Ensuring node image (stand-in) ...", "✓ Ensuring node image (stand-in)", "Preparing nodes ...", "✓ Preparing nodes"]);
+    assert_eq!(
+        progress,
+        [
+            "Ensuring node image (stand-in) ...",
+            "✓ Ensuring node image (stand-in)",
+            "Preparing nodes ...",
+            "✓ Preparing nodes"
+        ]
+    );
 
     // kind received exactly the generated config.
     let received = std::fs::read_to_string(f.dir.path().join("received-config.yaml")).unwrap();
@@ -150,14 +202,29 @@ async fn up_creates_wires_and_converges_then_down_removes_the_cluster() {
 
     // The real kind sees the stand-in as a cluster with one node.
     assert!(real_kind_lists(&f, &["get", "clusters"]).contains(name));
-    assert_eq!(real_kind_lists(&f, &["get", "nodes", "--name", name]), [f.node.clone()]);
+    assert_eq!(
+        real_kind_lists(&f, &["get", "nodes", "--name", name]),
+        [f.node.as_str()]
+    );
 
     // hosts.toml in the node, byte for byte.
-    let registry_file = format!("/etc/containerd/certs.d/localhost:{}/hosts.toml", config.registry.host_port);
+    let registry_file = format!(
+        "/etc/containerd/certs.d/localhost:{}/hosts.toml",
+        config.registry.host_port
+    );
     let registry_toml = cat(&f.node, &registry_file);
-    assert!(registry_toml.ends_with(&format!("[host.\"http://{}:5000\"]\n", config.registry.name)), "{registry_toml}");
+    assert!(
+        registry_toml.ends_with(&format!(
+            "[host.\"http://{}:5000\"]\n",
+            config.registry.name
+        )),
+        "{registry_toml}"
+    );
     for upstream in &config.registry.mirrors {
-        let text = cat(&f.node, &format!("/etc/containerd/certs.d/{upstream}/hosts.toml"));
+        let text = cat(
+            &f.node,
+            &format!("/etc/containerd/certs.d/{upstream}/hosts.toml"),
+        );
         let expected = format!(
             "server = \"https://{upstream}\"\n\n[host.\"http://{}:5000\"]\n  capabilities = [\"pull\", \"resolve\"]\n",
             mirror_container_name(upstream)
@@ -167,39 +234,102 @@ async fn up_creates_wires_and_converges_then_down_removes_the_cluster() {
     // The registry and mirrors joined the kind network (and kept their own).
     for container in wiring::registry_containers(config) {
         let nets = networks(&container);
-        assert!(nets.split_whitespace().any(|n| n == "kind"), "{container}: {nets}");
-        assert!(nets.split_whitespace().any(|n| n == "bridge"), "{container}: {nets}");
+        assert!(
+            nets.split_whitespace().any(|n| n == "kind"),
+            "{container}: {nets}"
+        );
+        assert!(
+            nets.split_whitespace().any(|n| n == "bridge"),
+            "{container}: {nets}"
+        );
     }
 
     // The KEP-1755 ConfigMap went through server-side apply as kindling, forced.
-    let patch = f.api.requests().into_iter().find(|r| r.method == "PATCH").expect("a PATCH");
-    assert!(patch.uri.starts_with("/api/v1/namespaces/kube-public/configmaps/local-registry-hosting?"), "{}", patch.uri);
-    assert!(patch.uri.contains("fieldManager=kindling") && patch.uri.contains("force=true"), "{}", patch.uri);
+    let patch = f
+        .api
+        .requests()
+        .into_iter()
+        .find(|r| r.method == "PATCH")
+        .expect("a PATCH");
+    assert!(
+        patch
+            .uri
+            .starts_with("/api/v1/namespaces/kube-public/configmaps/local-registry-hosting?"),
+        "{}",
+        patch.uri
+    );
+    assert!(
+        patch.uri.contains("fieldManager=kindling") && patch.uri.contains("force=true"),
+        "{}",
+        patch.uri
+    );
     assert_eq!(patch.content_type, "application/apply-patch+yaml");
     let stored = f.api.state.lock().unwrap().objects["kube-public/local-registry-hosting"].clone();
-    assert_eq!(stored["data"][registry_hosting::KEY], registry_hosting::document(config));
+    assert_eq!(
+        stored["data"][registry_hosting::KEY],
+        registry_hosting::document(config)
+    );
 
     // kindling's kubeconfig copy: private.
     use std::os::unix::fs::PermissionsExt;
-    let mode = std::fs::metadata(&handle.kubeconfig).unwrap().permissions().mode() & 0o777;
+    let mode = std::fs::metadata(&handle.kubeconfig)
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777;
     assert_eq!(mode, 0o600);
     assert!(cluster::state::load(&f.settings).is_some_and(|s| !s.adopted));
 
     // Second run: nothing to do.
-    let patches_before = f.api.requests().iter().filter(|r| r.method == "PATCH").count();
+    let patches_before = f
+        .api
+        .requests()
+        .iter()
+        .filter(|r| r.method == "PATCH")
+        .count();
     let (recording, reporter) = recorder();
-    cluster::up(&f.settings, &f.env, &reporter, false).await.unwrap();
+    cluster::up(&f.settings, &f.env, &reporter, false)
+        .await
+        .unwrap();
     assert_eq!(outcome(&recording, "cluster.create"), Outcome::Unchanged);
-    assert_eq!(outcome(&recording, "cluster.kubeconfig"), Outcome::Unchanged);
+    assert_eq!(
+        outcome(&recording, "cluster.kubeconfig"),
+        Outcome::Unchanged
+    );
     assert_eq!(outcome(&recording, "cluster.wiring"), Outcome::Unchanged);
-    assert_eq!(outcome(&recording, "cluster.registry-hosting"), Outcome::Unchanged);
-    assert_eq!(f.api.requests().iter().filter(|r| r.method == "PATCH").count(), patches_before);
-    assert!(!recording.events().iter().any(|e| matches!(e, Event::Warning { .. })), "{:?}", recording.events());
+    assert_eq!(
+        outcome(&recording, "cluster.registry-hosting"),
+        Outcome::Unchanged
+    );
+    assert_eq!(
+        f.api
+            .requests()
+            .iter()
+            .filter(|r| r.method == "PATCH")
+            .count(),
+        patches_before
+    );
+    assert!(
+        !recording
+            .events()
+            .iter()
+            .any(|e| matches!(e, Event::Warning { .. })),
+        "{:?}",
+        recording.events()
+    );
 
     // A file changed behind kindling's back is put right, and only that one.
-    docker_ok(&["exec", &f.node, "sh", "-c", &format!("echo tampered > {registry_file}")]);
+    docker_ok(&[
+        "exec",
+        &f.node,
+        "sh",
+        "-c",
+        &format!("echo tampered > {registry_file}"),
+    ]);
     let (recording, reporter) = recorder();
-    cluster::up(&f.settings, &f.env, &reporter, false).await.unwrap();
+    cluster::up(&f.settings, &f.env, &reporter, false)
+        .await
+        .unwrap();
     assert_eq!(outcome(&recording, "cluster.wiring"), Outcome::Changed);
     assert_eq!(cat(&f.node, &registry_file), registry_toml);
     let finished = recording.events().into_iter().find_map(|e| match e {
@@ -218,20 +348,30 @@ async fn up_creates_wires_and_converges_then_down_removes_the_cluster() {
 
     // Down: the real `kind delete cluster` removes the node; kindling's records go too.
     let (recording, reporter) = recorder();
-    cluster::down(&f.settings, &f.env, &reporter, false).await.unwrap();
+    cluster::down(&f.settings, &f.env, &reporter, false)
+        .await
+        .unwrap();
     assert_eq!(outcome(&recording, "cluster.delete"), Outcome::Changed);
     assert!(containers_with_label(&format!("io.x-k8s.kind.cluster={name}")).is_empty());
-    assert!(!docker(&["inspect", &f.node]).status.success(), "node container removed");
+    assert!(
+        !docker(&["inspect", &f.node]).status.success(),
+        "node container removed"
+    );
     assert!(!real_kind_lists(&f, &["get", "clusters"]).contains(name));
     assert!(!cluster::state::path(&f.settings).exists());
     assert!(!handle.kubeconfig.exists());
     // The registry and caches are not the cluster's: they stay.
     for container in wiring::registry_containers(config) {
-        assert!(docker(&["inspect", &container]).status.success(), "{container} kept");
+        assert!(
+            docker(&["inspect", &container]).status.success(),
+            "{container} kept"
+        );
     }
     // Down again: nothing to do.
     let (recording, reporter) = recorder();
-    cluster::down(&f.settings, &f.env, &reporter, false).await.unwrap();
+    cluster::down(&f.settings, &f.env, &reporter, false)
+        .await
+        .unwrap();
     assert_eq!(outcome(&recording, "cluster.delete"), Outcome::Unchanged);
 }
 
@@ -242,19 +382,54 @@ async fn a_cluster_kindling_did_not_create_needs_consent() {
     let name = config.cluster.name.clone();
     // Someone else's kind cluster of that name (no kindling state), on another node image.
     docker_ok(&[
-        "run", "-d", "--name", &f.node, "--label", &format!("io.x-k8s.kind.cluster={name}"),
-        "--label", "io.x-k8s.kind.role=control-plane", "--network", "kind", cluster_support::NODE_IMAGE,
+        "run",
+        "-d",
+        "--name",
+        &f.node,
+        "--label",
+        &format!("io.x-k8s.kind.cluster={name}"),
+        "--label",
+        "io.x-k8s.kind.role=control-plane",
+        "--network",
+        "kind",
+        cluster_support::NODE_IMAGE,
     ]);
     let mut settings = f.settings.clone();
     settings.config.cluster.node_image = "kindest/node:v1.36.4@sha256:099e049362a1526b2db71494e1947aae99bd16290d7c895f2b7ea312e3cbfaed".into();
 
     let (_, reporter) = recorder();
-    let err = cluster::up(&settings, &f.env, &reporter, false).await.err().expect("refused");
-    assert!(matches!(err, ClusterError::Foreign { action: "reuse", .. }), "{err}");
+    let err = cluster::up(&settings, &f.env, &reporter, false)
+        .await
+        .err()
+        .expect("refused");
+    assert!(
+        matches!(
+            err,
+            ClusterError::Foreign {
+                action: "reuse",
+                ..
+            }
+        ),
+        "{err}"
+    );
     assert!(err.hint().unwrap().contains("--yes"));
-    let err = cluster::down(&settings, &f.env, &reporter, false).await.err().expect("refused");
-    assert!(matches!(err, ClusterError::Foreign { action: "delete", .. }), "{err}");
-    assert!(docker(&["inspect", &f.node]).status.success(), "not deleted without consent");
+    let err = cluster::down(&settings, &f.env, &reporter, false)
+        .await
+        .expect_err("refused");
+    assert!(
+        matches!(
+            err,
+            ClusterError::Foreign {
+                action: "delete",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(
+        docker(&["inspect", &f.node]).status.success(),
+        "not deleted without consent"
+    );
 
     // The CLI without a terminal: exit 2 and the hint to pass --yes.
     let out = std::process::Command::new(support::kindling_bin())
@@ -268,11 +443,16 @@ async fn a_cluster_kindling_did_not_create_needs_consent() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("kindling did not create") && stderr.contains("--yes"), "{stderr}");
+    assert!(
+        stderr.contains("kindling did not create") && stderr.contains("--yes"),
+        "{stderr}"
+    );
 
     // With consent it is adopted, and the differing node image is pointed out.
     let (recording, reporter) = recorder();
-    cluster::up(&settings, &f.env, &reporter, true).await.unwrap();
+    cluster::up(&settings, &f.env, &reporter, true)
+        .await
+        .unwrap();
     assert_eq!(outcome(&recording, "cluster.create"), Outcome::Changed);
     assert!(cluster::state::load(&settings).unwrap().adopted);
     let warned = recording.events().into_iter().any(|e| {
@@ -285,6 +465,8 @@ async fn a_cluster_kindling_did_not_create_needs_consent() {
 
     // Adopted: down needs no more consent.
     let (_, reporter) = recorder();
-    cluster::down(&settings, &f.env, &reporter, false).await.unwrap();
+    cluster::down(&settings, &f.env, &reporter, false)
+        .await
+        .unwrap();
     assert!(!docker(&["inspect", &f.node]).status.success());
 }

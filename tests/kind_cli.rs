@@ -37,13 +37,15 @@ async fn serve(files: HashMap<String, Vec<u8>>) -> Releases {
     let app = Router::new()
         .route(
             "/{*path}",
-            axum::routing::get(|State((files, hits)): State<S>, Path(path): Path<String>| async move {
-                hits.lock().unwrap().push(path.clone());
-                match files.get(&path) {
-                    Some(body) => Ok(body.clone()),
-                    None => Err(StatusCode::NOT_FOUND),
-                }
-            }),
+            axum::routing::get(
+                |State((files, hits)): State<S>, Path(path): Path<String>| async move {
+                    hits.lock().unwrap().push(path.clone());
+                    match files.get(&path) {
+                        Some(body) => Ok(body.clone()),
+                        None => Err(StatusCode::NOT_FOUND),
+                    }
+                },
+            ),
         )
         .with_state((Arc::new(files), hits.clone()));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -56,7 +58,10 @@ fn release(sha: &str) -> HashMap<String, Vec<u8>> {
     let file = release_file();
     HashMap::from([
         (format!("v0.33.0/{file}"), FAKE_KIND.as_bytes().to_vec()),
-        (format!("v0.33.0/{file}.sha256sum"), format!("{sha}  {file}\n").into_bytes()),
+        (
+            format!("v0.33.0/{file}.sha256sum"),
+            format!("{sha}  {file}\n").into_bytes(),
+        ),
     ])
 }
 
@@ -87,12 +92,19 @@ async fn kind_on_path_with_another_version_is_not_used() {
     let dir = tempfile::tempdir().unwrap();
     let bin = dir.path().join("bin");
     std::fs::create_dir(&bin).unwrap();
-    script(&bin.join("kind"), "#!/bin/sh\necho 'kind v0.20.0 go1.20.4 linux/amd64'\n");
+    script(
+        &bin.join("kind"),
+        "#!/bin/sh\necho 'kind v0.20.0 go1.20.4 linux/amd64'\n",
+    );
     let digest = hex::encode(Sha256::digest(FAKE_KIND.as_bytes()));
     let server = serve(release(&digest)).await;
     let settings = settings(dir.path());
     let url = format!("http://127.0.0.1:{}/", server.port);
-    let env = env_with(Some(&bin), &dir.path().join("kubeconfig"), &[("KINDLING_KIND_DOWNLOAD_URL", url)]);
+    let env = env_with(
+        Some(&bin),
+        &dir.path().join("kubeconfig"),
+        &[("KINDLING_KIND_DOWNLOAD_URL", url)],
+    );
     let (recording, reporter) = reporter();
     let step = reporter.step("t", "t");
     let kind = kind_cli::resolve(&settings, &env, &step).await.unwrap();
@@ -115,10 +127,18 @@ async fn a_verified_download_is_used_and_reused() {
     let settings = settings(dir.path());
     let url = format!("http://127.0.0.1:{}", server.port);
     // PATH without kind: only the download can provide it.
-    let mut env = env_with(None, &dir.path().join("kubeconfig"), &[("KINDLING_KIND_DOWNLOAD_URL", url.clone())]);
-    env = kindling::env::Env::from_pairs(
-        env.with_prefix("").into_iter().map(|(k, v)| if k == "PATH" { (k, empty_path.display().to_string()) } else { (k, v) }),
+    let mut env = env_with(
+        None,
+        &dir.path().join("kubeconfig"),
+        &[("KINDLING_KIND_DOWNLOAD_URL", url.clone())],
     );
+    env = kindling::env::Env::from_pairs(env.with_prefix("").into_iter().map(|(k, v)| {
+        if k == "PATH" {
+            (k, empty_path.display().to_string())
+        } else {
+            (k, v)
+        }
+    }));
     let (_, reporter) = reporter();
     let step = reporter.step("t", "t");
     let kind = kind_cli::resolve(&settings, &env, &step).await.unwrap();
@@ -134,7 +154,11 @@ async fn a_verified_download_is_used_and_reused() {
     step.finish(kindling::report::Outcome::Done, None);
     assert_eq!(again.source, KindSource::Cached);
     assert_eq!(again.path, kind.path);
-    assert_eq!(server.hits.lock().unwrap().len(), 2, "reused without downloading again");
+    assert_eq!(
+        server.hits.lock().unwrap().len(),
+        2,
+        "reused without downloading again"
+    );
 }
 
 #[tokio::test]
@@ -146,14 +170,21 @@ async fn a_checksum_mismatch_is_an_error_and_leaves_no_file() {
     let settings = settings(dir.path());
     let env = kindling::env::Env::from_pairs([
         ("PATH", empty_path.display().to_string()),
-        ("KINDLING_KIND_DOWNLOAD_URL", format!("http://127.0.0.1:{}", server.port)),
+        (
+            "KINDLING_KIND_DOWNLOAD_URL",
+            format!("http://127.0.0.1:{}", server.port),
+        ),
     ]);
     let (_, reporter) = reporter();
     let step = reporter.step("t", "t");
     let err = kind_cli::resolve(&settings, &env, &step).await.unwrap_err();
     step.fail("expected");
     assert!(matches!(err, ClusterError::Checksum { .. }), "{err}");
-    assert!(err.to_string().contains("does not match its published sha256"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("does not match its published sha256"),
+        "{err}"
+    );
     assert!(err.hint().is_some());
     let bin_dir = settings.cache_dir.join("bin");
     let left: Vec<_> = std::fs::read_dir(&bin_dir).unwrap().collect();
@@ -171,7 +202,10 @@ async fn a_missing_release_is_a_download_error() {
     let settings = settings(dir.path());
     let env = kindling::env::Env::from_pairs([
         ("PATH", dir.path().display().to_string()),
-        ("KINDLING_KIND_DOWNLOAD_URL", format!("http://127.0.0.1:{}", server.port)),
+        (
+            "KINDLING_KIND_DOWNLOAD_URL",
+            format!("http://127.0.0.1:{}", server.port),
+        ),
     ]);
     let (_, reporter) = reporter();
     let step = reporter.step("t", "t");

@@ -19,7 +19,10 @@ fn the_default_config_matches_the_snapshot() {
         std::fs::write(&path, &rendered).unwrap();
     }
     let expected = std::fs::read_to_string(&path).unwrap();
-    assert_eq!(rendered, expected, "rerun with KINDLING_UPDATE_SNAPSHOTS=1 after a deliberate change");
+    assert_eq!(
+        rendered, expected,
+        "rerun with KINDLING_UPDATE_SNAPSHOTS=1 after a deliberate change"
+    );
 }
 
 #[test]
@@ -27,14 +30,28 @@ fn cluster_config_prints_exactly_what_kind_receives() {
     let dir = tempfile::tempdir().unwrap();
     let out = Command::new(support::kindling_bin())
         .current_dir(dir.path())
-        .args(["--set", "network.http_port=8080", "--set", "cluster.workers=1", "cluster", "config"])
+        .args([
+            "--set",
+            "network.http_port=8080",
+            "--set",
+            "cluster.workers=1",
+            "cluster",
+            "config",
+        ])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let mut config = Config::builtin();
     config.network.http_port = 8080;
     config.cluster.workers = 1;
-    assert_eq!(String::from_utf8(out.stdout).unwrap(), kind_config::render(&config));
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        kind_config::render(&config)
+    );
 }
 
 /// Runs the real `kind create cluster --config <file>` with a private KUBECONFIG.
@@ -54,12 +71,18 @@ fn kind_create(kind: &std::path::Path, name: &str, config: &str) -> String {
         let _ = cluster_support::docker(&["rm", "-f", "-v", &node]);
     }
     assert!(!out.status.success(), "kind cannot create a cluster here");
-    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
 }
 
 #[test]
 fn real_kind_accepts_the_config_and_fails_only_at_the_node_image() {
-    let Some(kind) = cluster_support::real_kind() else { return };
+    let Some(kind) = cluster_support::real_kind() else {
+        return;
+    };
     if support::docker_available().is_none() {
         return;
     }
@@ -71,13 +94,18 @@ fn real_kind_accepts_the_config_and_fails_only_at_the_node_image() {
     let output = kind_create(&kind, &name, &kind_config::render(&config));
     assert!(output.contains("Ensuring node image"), "{output}");
     assert!(output.contains("failed to pull image"), "{output}");
-    assert!(!output.contains("invalid configuration") && !output.contains("unable to decode"), "{output}");
+    assert!(
+        !output.contains("invalid configuration") && !output.contains("unable to decode"),
+        "{output}"
+    );
     assert!(containers_with_label(&format!("io.x-k8s.kind.cluster={name}")).is_empty());
 }
 
 #[test]
 fn real_kind_rejects_a_broken_config_before_the_node_image() {
-    let Some(kind) = cluster_support::real_kind() else { return };
+    let Some(kind) = cluster_support::real_kind() else {
+        return;
+    };
     if support::docker_available().is_none() {
         return;
     }

@@ -29,9 +29,20 @@ pub fn settings(dir: &std::path::Path) -> Settings {
 
 /// This process's environment with PATH, KUBECONFIG and kind overrides replaced, so kind
 /// never touches the user's ~/.kube/config and tests do not see each other's settings.
-pub fn env_with(path_first: Option<&std::path::Path>, kubeconfig: &std::path::Path, extra: &[(&str, String)]) -> Env {
-    let skip = ["PATH", "KUBECONFIG", "KINDLING_KIND_BIN", "KINDLING_KIND_DOWNLOAD_URL"];
-    let mut pairs: Vec<(String, String)> = std::env::vars().filter(|(k, _)| !skip.contains(&k.as_str())).collect();
+pub fn env_with(
+    path_first: Option<&std::path::Path>,
+    kubeconfig: &std::path::Path,
+    extra: &[(&str, String)],
+) -> Env {
+    let skip = [
+        "PATH",
+        "KUBECONFIG",
+        "KINDLING_KIND_BIN",
+        "KINDLING_KIND_DOWNLOAD_URL",
+    ];
+    let mut pairs: Vec<(String, String)> = std::env::vars()
+        .filter(|(k, _)| !skip.contains(&k.as_str()))
+        .collect();
     let system_path = std::env::var("PATH").unwrap_or_default();
     let path = match path_first {
         Some(dir) => format!("{}:{system_path}", dir.display()),
@@ -51,12 +62,19 @@ pub fn script(path: &std::path::Path, body: &str) {
 }
 
 pub fn docker(args: &[&str]) -> std::process::Output {
-    Command::new("docker").args(args).output().expect("docker CLI runs")
+    Command::new("docker")
+        .args(args)
+        .output()
+        .expect("docker CLI runs")
 }
 
 pub fn docker_ok(args: &[&str]) -> String {
     let out = docker(args);
-    assert!(out.status.success(), "docker {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "docker {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -73,10 +91,17 @@ impl Drop for Containers {
 
 /// The containers carrying a label (e.g. kind's cluster label), running or not.
 pub fn containers_with_label(label: &str) -> Vec<String> {
-    docker_ok(&["ps", "-a", "--filter", &format!("label={label}"), "--format", "{{.Names}}"])
-        .lines()
-        .map(str::to_string)
-        .collect()
+    docker_ok(&[
+        "ps",
+        "-a",
+        "--filter",
+        &format!("label={label}"),
+        "--format",
+        "{{.Names}}",
+    ])
+    .lines()
+    .map(str::to_string)
+    .collect()
 }
 
 pub const NODE_IMAGE: &str = "kindling-test/node-standin:busybox";
@@ -98,7 +123,13 @@ pub fn node_image() -> Option<String> {
         "FROM scratch\nCOPY busybox /bin/busybox\nRUN [\"/bin/busybox\", \"--install\", \"-s\", \"/bin\"]\nCMD [\"/bin/sleep\", \"86400\"]\n",
     )
     .unwrap();
-    docker_ok(&["build", "-q", "-t", NODE_IMAGE, &ctx.path().display().to_string()]);
+    docker_ok(&[
+        "build",
+        "-q",
+        "-t",
+        NODE_IMAGE,
+        &ctx.path().display().to_string(),
+    ]);
     Some(NODE_IMAGE.into())
 }
 
@@ -106,7 +137,8 @@ pub fn node_image() -> Option<String> {
 /// since other clusters may use it). Docker allows two networks of one name, so creation
 /// is serialised across test processes with a file lock.
 pub fn kind_network() {
-    let lock = std::fs::File::create(std::env::temp_dir().join("kindling-test-kind-network.lock")).unwrap();
+    let lock = std::fs::File::create(std::env::temp_dir().join("kindling-test-kind-network.lock"))
+        .unwrap();
     lock.lock().unwrap();
     if !docker(&["network", "inspect", "kind"]).status.success() {
         docker_ok(&["network", "create", "kind"]);
@@ -146,8 +178,10 @@ impl Drop for FakeApi {
 fn not_found(what: &str) -> axum::response::Response {
     (
         StatusCode::NOT_FOUND,
-        Json(json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-            "reason": "NotFound", "code": 404, "message": format!("{what} not found")})),
+        Json(
+            json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+            "reason": "NotFound", "code": 404, "message": format!("{what} not found")}),
+        ),
     )
         .into_response()
 }
@@ -164,7 +198,11 @@ async fn configmap(
     st.requests.push(Seen {
         method: method.to_string(),
         uri: uri.to_string(),
-        content_type: headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_string(),
+        content_type: headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string(),
     });
     let key = format!("{ns}/{name}");
     if method == Method::PATCH {
@@ -192,7 +230,7 @@ impl FakeApi {
                 "/version",
                 get(|State(s): State<Arc<Mutex<ApiState>>>| async move {
                     let (major, minor) = s.lock().unwrap().version.clone();
-                    Json(json!({"major": major, "minor": minor, "gitVersion": format!("v{major}.{minor}.0"),
+                    Json(json!({"major": major, "minor": minor, "gitVersion": format!("v{major}.{}.0", minor.trim_end_matches('+')),
                         "gitCommit": "", "gitTreeState": "clean", "buildDate": "2026-01-01T00:00:00Z",
                         "goVersion": "go1.25", "compiler": "gc", "platform": "linux/amd64"}))
                 }),
