@@ -400,8 +400,7 @@ async fn a_cluster_kindling_did_not_create_needs_consent() {
     let (_, reporter) = recorder();
     let err = cluster::up(&settings, &f.env, &reporter, false)
         .await
-        .err()
-        .expect("refused");
+        .expect_err("refused");
     assert!(
         matches!(
             err,

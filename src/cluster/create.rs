@@ -231,4 +231,25 @@ mod tests {
         assert_eq!(progress_line("Creating cluster \"x\" ..."), None);
         assert_eq!(progress_line("ERROR: failed to create cluster"), None);
     }
+
+    #[test]
+    fn failures_get_a_hint_for_their_likely_cause() {
+        let settings = crate::config::Settings {
+            config: crate::config::Config::builtin(),
+            source: None,
+            data_dir: "/d".into(),
+            cache_dir: "/c".into(),
+        };
+        let hint = |output: &str| failure_hint(output, &settings);
+        let deprecation = "cgroup v1 is deprecated in Kubernetes and will not be supported in a future kind release, please upgrade to cgroup v2\n";
+        assert!(hint(&format!("{deprecation}ERROR: failed to pull image \"kindest/node\"")).contains("network access"));
+        assert!(hint("Bind for 127.0.0.1:80 failed: port is already allocated").contains("network.http_port"));
+        assert!(hint("failed to create fsnotify watcher: too many open files").contains("max_user_watches"));
+        assert!(
+            hint("[kubelet-check] The kubelet is not healthy\nkubelet: cgroup v1 support is unsupported")
+                .contains("cgroup v2")
+        );
+        // The deprecation notice kind prints on every cgroup v1 host is not the cause by itself.
+        assert!(hint(&format!("{deprecation}kubelet failed")).contains("kindling doctor"));
+    }
 }

@@ -23,7 +23,7 @@ pub use status::{ClusterStatus, status};
 
 use crate::config::{Provider, Settings};
 use crate::env::Env;
-use crate::report::{Outcome, ReporterExt, SharedReporter};
+use crate::report::{Outcome, ReporterExt, SharedReporter, Step};
 use kind_cli::{KindCli, KindSource};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -39,6 +39,18 @@ pub struct ClusterHandle {
     pub client: kube::Client,
     /// The kind CLI (provider kind only).
     pub kind: Option<KindCli>,
+}
+
+impl std::fmt::Debug for ClusterHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClusterHandle")
+            .field("name", &self.name)
+            .field("provider", &self.provider)
+            .field("kubeconfig", &self.kubeconfig)
+            .field("context", &self.context)
+            .field("kind", &self.kind)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Creates or reuses the cluster, then wires the registry and caches into it (kind only).
@@ -65,15 +77,17 @@ pub async fn ensure(
     let cluster = &settings.config.cluster;
     if cluster.provider == Provider::Existing {
         let step = reporter.step("cluster.existing", "Existing cluster");
-        let existing = existing::connect(settings, env).await?;
+        let existing = settle(
+            step,
+            existing::connect(settings, env).await.map(|found| {
+                let detail = format!(
+                    "context {}: Kubernetes {} at {}",
+                    cluster.context, found.version, found.server
+                );
+                (found, Outcome::Done, Some(detail))
+            }),
+        )?;
         let paths = existing::kubeconfig_paths(settings, env);
-        step.finish(
-            Outcome::Done,
-            format!(
-                "context {}: Kubernetes {} at {}",
-                cluster.context, existing.version, existing.server
-            ),
-        );
         return Ok(ClusterHandle {
             name: cluster.name.clone(),
             provider: Provider::Existing,
@@ -86,30 +100,41 @@ pub async fn ensure(
 
     let docker = crate::docker::connect(env, settings.config.timeouts.docker()).await?;
     let step = reporter.step("cluster.kind-cli", "kind CLI");
-    let kind = kind_cli::resolve(settings, env, &step).await?;
-    let outcome = match kind.source {
-        KindSource::Downloaded => Outcome::Created,
-        _ => Outcome::Unchanged,
-    };
-    step.finish(outcome, kind.path.display().to_string());
+    let result = kind_cli::resolve(settings, env, &step).await.map(|kind| {
+        let outcome = match kind.source {
+            KindSource::Downloaded => Outcome::Created,
+            _ => Outcome::Unchanged,
+        };
+        let detail = kind.path.display().to_string();
+        (kind, outcome, Some(detail))
+    });
+    let kind = settle(step, result)?;
 
     let step = reporter.step("cluster.create", &format!("kind cluster {}", cluster.name));
-    let (outcome, detail) = create::ensure(settings, &docker, &kind, yes, &step).await?;
-    step.finish(outcome, detail);
+    let result = create::ensure(settings, &docker, &kind, yes, &step)
+        .await
+        .map(|(outcome, detail)| ((), outcome, Some(detail)));
+    settle(step, result)?;
 
     let step = reporter.step("cluster.kubeconfig", "Kubeconfig");
-    let changed = kubeconfig::fetch(settings, &kind).await?;
     let path = kubeconfig::path(settings);
     let context = kubeconfig::context(&cluster.name);
-    let client = kubeconfig::client(&path, Some(&context)).await?;
-    step.finish(
-        if changed {
+    let result = async {
+        let changed = kubeconfig::fetch(settings, &kind).await?;
+        let client = kubeconfig::client(&path, Some(&context)).await?;
+        let outcome = if changed {
             Outcome::Changed
         } else {
             Outcome::Unchanged
-        },
-        format!("{} (context {context})", path.display()),
-    );
+        };
+        Ok((
+            client,
+            outcome,
+            Some(format!("{} (context {context})", path.display())),
+        ))
+    }
+    .await;
+    let client = settle(step, result)?;
     Ok(ClusterHandle {
         name: cluster.name.clone(),
         provider: Provider::Kind,
@@ -138,30 +163,50 @@ pub async fn wire(
     let config = &settings.config;
     let docker = crate::docker::connect(env, config.timeouts.docker()).await?;
     let step = reporter.step("cluster.wiring", "Registry and caches in the nodes");
-    let attached = wiring::connect_registries(&docker, config, &step).await?;
-    let nodes = kind.nodes(&handle.name).await?;
-    let written = wiring::write_node_files(&docker, &nodes, config, &step).await?;
-    let outcome = if attached + written == 0 {
-        Outcome::Unchanged
-    } else {
-        Outcome::Changed
-    };
-    step.finish(
-        outcome,
-        format!(
+    let result = async {
+        let attached = wiring::connect_registries(&docker, config, &step).await?;
+        let nodes = kind.nodes(&handle.name).await?;
+        let written = wiring::write_node_files(&docker, &nodes, config, &step).await?;
+        let outcome = if attached + written == 0 {
+            Outcome::Unchanged
+        } else {
+            Outcome::Changed
+        };
+        let detail = format!(
             "{} node(s); {attached} container(s) joined network kind, {written} hosts.toml written",
             nodes.len()
-        ),
-    );
+        );
+        Ok(((), outcome, Some(detail)))
+    }
+    .await;
+    settle(step, result)?;
 
     let step = reporter.step(
         "cluster.registry-hosting",
         "ConfigMap kube-public/local-registry-hosting",
     );
-    let outcome =
-        retry_while_starting(|| registry_hosting::apply(handle.client.clone(), config)).await?;
-    step.finish(outcome, None);
-    Ok(())
+    let result = retry_while_starting(|| registry_hosting::apply(handle.client.clone(), config))
+        .await
+        .map(|outcome| ((), outcome, None));
+    settle(step, result)
+}
+
+/// Ends a step with the result of its work: finished with an outcome, or failed with the
+/// error's first line (the full error, with kind's output, is the command's error).
+fn settle<T>(
+    step: Step,
+    result: Result<(T, Outcome, Option<String>), ClusterError>,
+) -> Result<T, ClusterError> {
+    match result {
+        Ok((value, outcome, detail)) => {
+            step.finish(outcome, detail);
+            Ok(value)
+        }
+        Err(e) => {
+            step.fail(e.to_string().lines().next().unwrap_or_default());
+            Err(e)
+        }
+    }
 }
 
 /// A fresh API server can refuse connections for a few seconds after kind returns.
@@ -201,8 +246,11 @@ pub async fn down(
         );
         return Ok(());
     }
-    let docker = crate::docker::connect(env, settings.config.timeouts.docker()).await?;
-    let (outcome, detail) = down::delete(settings, env, &docker, yes, &step).await?;
-    step.finish(outcome, detail);
-    Ok(())
+    let result = async {
+        let docker = crate::docker::connect(env, settings.config.timeouts.docker()).await?;
+        let (outcome, detail) = down::delete(settings, env, &docker, yes, &step).await?;
+        Ok(((), outcome, Some(detail)))
+    }
+    .await;
+    settle(step, result)
 }
