@@ -469,3 +469,36 @@ async fn a_cluster_kindling_did_not_create_needs_consent() {
         .unwrap();
     assert!(!docker(&["inspect", &f.node]).status.success());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_create_that_times_out_leaves_nothing_behind() {
+    let Some(f) = fixture().await else { return };
+    // This `kind create` starts the node, then hangs.
+    let script = f.dir.path().join("bin/kind");
+    let text = std::fs::read_to_string(&script).unwrap();
+    let hanging = text.replace(
+        "  echo \" ✓ Preparing nodes 📦 📦\" >&2\n  exit 0",
+        "  exec sleep 600",
+    );
+    assert_ne!(text, hanging);
+    std::fs::write(&script, hanging).unwrap();
+    let mut settings = f.settings.clone();
+    settings.config.timeouts.cluster = "3s".into();
+
+    let (recording, reporter) = recorder();
+    let err = cluster::up(&settings, &f.env, &reporter, false)
+        .await
+        .expect_err("timed out");
+    assert!(err.to_string().contains("no result within 3s"), "{err}");
+    assert!(err.hint().unwrap().contains("timeouts.cluster"));
+    let name = &settings.config.cluster.name;
+    assert!(
+        containers_with_label(&format!("io.x-k8s.kind.cluster={name}")).is_empty(),
+        "half-made node removed"
+    );
+    assert!(!cluster::state::path(&settings).exists());
+    let failed = recording.events().into_iter().any(|e| {
+        matches!(e, Event::StepFailed { step, error, .. } if step == "cluster.create" && error.contains("no result within 3s"))
+    });
+    assert!(failed, "{:?}", recording.events());
+}

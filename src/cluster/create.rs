@@ -27,8 +27,18 @@ pub async fn ensure(
     if kind.clusters().await?.iter().any(|c| c == name) {
         return reuse(settings, docker, kind, yes, step).await;
     }
-    create(settings, kind, step).await?;
+    // Recorded before creating: a create that is interrupted (Ctrl-C, timeout) still left
+    // kindling's cluster, which the next run may reuse or delete without asking.
     state::save(settings, false)?;
+    if let Err(e) = create(settings, kind, step).await {
+        // kind removes the nodes of a create that fails; not of one that was killed.
+        if kind.nodes(name).await.is_ok_and(|nodes| !nodes.is_empty()) {
+            step.progress(format!("removing the half-made cluster {name}"));
+            let _ = kind.run(&["delete", "cluster", "--name", name]).await;
+        }
+        let _ = state::remove(settings);
+        return Err(e);
+    }
     Ok((Outcome::Created, format!("kind cluster {name}")))
 }
 
@@ -196,15 +206,13 @@ async fn create(settings: &Settings, kind: &KindCli, step: &Step) -> Result<(), 
                 output: output.trim().to_string(),
             })
         }
-        // Dropping the future kills kind (kill_on_drop); kind removes half-made nodes itself
-        // only when it fails, so say how to clean up.
+        // Dropping the future kills kind (kill_on_drop); `ensure` removes what it left.
         Err(_) => Err(ClusterError::Kind {
             command,
             status: format!("no result within {}", humantime::format_duration(timeout)),
             output: String::new(),
             hint: Some(format!(
-                "raise timeouts.cluster, or remove the half-made cluster with `kindling cluster down` \
-                 (`kind delete cluster --name {name}`) and run again"
+                "raise timeouts.cluster (creating cluster {name} pulls a ~1 GB node image the first time) and run again"
             )),
         }),
     }
@@ -242,9 +250,20 @@ mod tests {
         };
         let hint = |output: &str| failure_hint(output, &settings);
         let deprecation = "cgroup v1 is deprecated in Kubernetes and will not be supported in a future kind release, please upgrade to cgroup v2\n";
-        assert!(hint(&format!("{deprecation}ERROR: failed to pull image \"kindest/node\"")).contains("network access"));
-        assert!(hint("Bind for 127.0.0.1:80 failed: port is already allocated").contains("network.http_port"));
-        assert!(hint("failed to create fsnotify watcher: too many open files").contains("max_user_watches"));
+        assert!(
+            hint(&format!(
+                "{deprecation}ERROR: failed to pull image \"kindest/node\""
+            ))
+            .contains("network access")
+        );
+        assert!(
+            hint("Bind for 127.0.0.1:80 failed: port is already allocated")
+                .contains("network.http_port")
+        );
+        assert!(
+            hint("failed to create fsnotify watcher: too many open files")
+                .contains("max_user_watches")
+        );
         assert!(
             hint("[kubelet-check] The kubelet is not healthy\nkubelet: cgroup v1 support is unsupported")
                 .contains("cgroup v2")
