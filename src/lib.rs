@@ -13,6 +13,7 @@ pub mod doctor;
 pub mod env;
 pub mod error;
 pub mod paths;
+pub mod pipeline;
 pub mod report;
 
 pub use error::{Error, ExitStatus, Result};

@@ -56,6 +56,9 @@ pub enum Command {
     /// The Kubernetes cluster alone (kind, or an existing cluster)
     #[command(subcommand)]
     Cluster(ClusterCommand),
+    /// The local registry and its pull-through caches
+    #[command(subcommand)]
+    Registry(RegistryCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -84,4 +87,18 @@ pub enum ConfigCommand {
     Check,
     /// Print the effective configuration, secrets redacted
     Show,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RegistryCommand {
+    /// Start (or reconcile) the local registry and the pull-through caches
+    Up,
+    /// Remove the registry and cache containers kindling owns (volumes are kept)
+    Down {
+        /// Also remove the registry data and the caches' volumes
+        #[arg(long)]
+        purge: bool,
+    },
+    /// Show each registry container: state, port, volume, whether it answers
+    Status,
 }

@@ -22,6 +22,7 @@ pub(super) fn run(ctx: &Context, command: Command) -> Result<()> {
         }
         Command::Version => version(ctx),
         Command::Cluster(command) => super::cluster::run(ctx, command),
+        Command::Registry(command) => super::registry::run(ctx, command),
     }
 }
 

@@ -4,6 +4,7 @@ mod args;
 mod cluster;
 mod commands;
 mod exit;
+mod registry;
 
 pub use args::{Cli, Command, OutputFormat};
 pub use exit::main;
