@@ -58,6 +58,12 @@ exec "{real}" "$@"
 }
 
 async fn fixture() -> Option<Fixture> {
+    fixture_with(true).await
+}
+
+/// `standins`: start plain registry containers under the configured names (else the test
+/// brings them up through kindling's registry module).
+async fn fixture_with(standins: bool) -> Option<Fixture> {
     let real = cluster_support::real_kind()?;
     support::docker_available()?;
     let image = cluster_support::node_image()?;
@@ -84,7 +90,8 @@ async fn fixture() -> Option<Fixture> {
             .map(|m| mirror_container_name(m)),
     );
     let containers = Containers(names.clone());
-    for registry in &names[1..] {
+    config.registry.image = support::registry_image();
+    for registry in names[1..].iter().filter(|_| standins) {
         docker_ok(&[
             "run",
             "-d",
@@ -501,4 +508,75 @@ async fn a_create_that_times_out_leaves_nothing_behind() {
         matches!(e, Event::StepFailed { step, error, .. } if step == "cluster.create" && error.contains("no result within 3s"))
     });
     assert!(failed, "{:?}", recording.events());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nodes_reach_the_real_registry_by_name_and_down_leaves_nothing() {
+    let Some(f) = fixture_with(false).await else {
+        return;
+    };
+    let config = &f.settings.config;
+    let name = &config.cluster.name;
+    let engine = kindling::docker::connect(&f.env, std::time::Duration::from_secs(15))
+        .await
+        .unwrap();
+    let (_, reporter) = recorder();
+    kindling::docker::registry::up(&engine, config, &reporter)
+        .await
+        .unwrap();
+
+    let (recording, reporter) = recorder();
+    cluster::up(&f.settings, &f.env, &reporter, false)
+        .await
+        .unwrap();
+    let detail = recording.events().into_iter().find_map(|e| match e {
+        Event::StepFinished { step, detail, .. } if step == "cluster.wiring" => detail,
+        _ => None,
+    });
+    assert!(
+        detail
+            .unwrap()
+            .contains("3 container(s) joined network kind")
+    );
+    // From inside the node, the registry answers by container name: what containerd uses
+    // through hosts.toml. (The stand-in caches exit here: distribution 2.8 in proxy mode
+    // contacts its upstream at start, and there is no network; they are attached all the same.)
+    let v2 = docker_ok(&[
+        "exec",
+        &f.node,
+        "wget",
+        "-qO-",
+        &format!("http://{}:5000/v2/", config.registry.name),
+    ]);
+    assert_eq!(v2.trim(), "{}");
+    for container in wiring::registry_containers(config) {
+        let nets = networks(&container);
+        assert!(
+            nets.split_whitespace().any(|n| n == "kind"),
+            "{container}: {nets}"
+        );
+    }
+
+    // down: the cluster, then the registry with --purge. Nothing of this cluster is left.
+    let (_, reporter) = recorder();
+    cluster::down(&f.settings, &f.env, &reporter, false)
+        .await
+        .unwrap();
+    kindling::docker::registry::down(&engine, config, &reporter, true)
+        .await
+        .unwrap();
+    assert!(containers_with_label(&format!("io.x-k8s.kind.cluster={name}")).is_empty());
+    assert!(containers_with_label(&format!("dev.kindling.cluster={name}")).is_empty());
+    let volumes = docker_ok(&[
+        "volume",
+        "ls",
+        "-q",
+        "--filter",
+        &format!("label=dev.kindling.cluster={name}"),
+    ]);
+    assert!(volumes.trim().is_empty(), "{volumes}");
+    assert!(
+        docker(&["network", "inspect", "kind"]).status.success(),
+        "kind's network is kind's"
+    );
 }
