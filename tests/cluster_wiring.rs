@@ -7,7 +7,8 @@ mod cluster_support;
 mod support;
 
 use cluster_support::{
-    Containers, FakeApi, containers_with_label, docker, docker_ok, env_with, script, settings,
+    ClusterVolumes, Containers, FakeApi, containers_with_label, docker, docker_ok, env_with,
+    script, settings,
 };
 use kindling::cluster::{self, ClusterError, kind_config, registry_hosting, wiring};
 use kindling::config::{Settings, mirror_container_name};
@@ -23,6 +24,7 @@ struct Fixture {
     api: FakeApi,
     node: String,
     _containers: Containers,
+    _volumes: ClusterVolumes,
 }
 
 /// The double: `create cluster` runs the stand-in node, `get kubeconfig` prints the fake
@@ -117,6 +119,7 @@ async fn fixture_with(standins: bool) -> Option<Fixture> {
         api,
         node,
         _containers: containers,
+        _volumes: ClusterVolumes(name.clone()),
     })
 }
 

@@ -89,6 +89,19 @@ impl Drop for Containers {
     }
 }
 
+/// Removes the volumes kindling labelled for a cluster when dropped (also on panic).
+pub struct ClusterVolumes(pub String);
+
+impl Drop for ClusterVolumes {
+    fn drop(&mut self) {
+        let filter = format!("label=dev.kindling.cluster={}", self.0);
+        let listed = docker(&["volume", "ls", "-q", "--filter", &filter]);
+        for volume in String::from_utf8_lossy(&listed.stdout).lines() {
+            let _ = docker(&["volume", "rm", "-f", volume]);
+        }
+    }
+}
+
 /// The containers carrying a label (e.g. kind's cluster label), running or not.
 pub fn containers_with_label(label: &str) -> Vec<String> {
     docker_ok(&[
