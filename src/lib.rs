@@ -6,6 +6,7 @@
 //! `cli` (the only code that prints).
 
 pub mod cli;
+pub mod cluster;
 pub mod config;
 pub mod docker;
 pub mod doctor;

@@ -1,6 +1,7 @@
 //! The command line: flags, dispatch, output. The only code that prints.
 
 mod args;
+mod cluster;
 mod commands;
 mod exit;
 mod hosts;
