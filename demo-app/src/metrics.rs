@@ -162,7 +162,7 @@ impl Metrics {
         );
 
         let slots = Endpoint::ALL * METHODS.len();
-        Metrics {
+        let metrics = Metrics {
             registry,
             requests,
             durations,
@@ -171,29 +171,59 @@ impl Metrics {
             errors,
             request_cache: (0..slots * STATUSES.len()).map(|_| OnceLock::new()).collect(),
             duration_cache: (0..slots).map(|_| OnceLock::new()).collect(),
+        };
+        metrics.create_zero_series();
+        metrics
+    }
+
+    /// Creates the series that error-rate queries divide by at 0, so that "no errors yet"
+    /// reads as a rate of 0 rather than as an empty result.
+    fn create_zero_series(&self) {
+        for endpoint in [Endpoint::ApiData, Endpoint::ApiError] {
+            for status in [200, 500] {
+                self.request_counter(endpoint, 0, status);
+            }
+            for result in ["success", "error"] {
+                self.api_calls.get_or_create(&ApiCallLabels {
+                    endpoint: endpoint.label(),
+                    result,
+                });
+            }
         }
     }
 
+    fn request_counter(&self, endpoint: Endpoint, method: usize, status: u16) -> Option<&Counter> {
+        let slot = endpoint as usize * METHODS.len() + method;
+        let s = STATUSES.iter().position(|s| *s == status)?;
+        Some(self.request_cache[slot * STATUSES.len() + s].get_or_init(|| {
+            self.requests.get_or_create_owned(&RequestLabels {
+                method: METHODS[method],
+                endpoint: endpoint.label(),
+                status,
+            })
+        }))
+    }
+
     /// Records one finished request.
-    pub fn observe(&self, endpoint: Endpoint, method: &Method, status: u16, elapsed: Duration) {
+    pub fn observe(&self, route: Endpoint, method: &Method, status: u16, elapsed: Duration) {
         let m = method_index(method);
-        let slot = endpoint as usize * METHODS.len() + m;
-        let (method, endpoint) = (METHODS[m], endpoint.label());
+        let slot = route as usize * METHODS.len() + m;
+        let (method, endpoint) = (METHODS[m], route.label());
 
         self.duration_cache[slot]
             .get_or_init(|| self.durations.get_or_create_owned(&DurationLabels { method, endpoint }))
             .observe(elapsed.as_secs_f64());
 
-        let labels = || RequestLabels {
-            method,
-            endpoint,
-            status,
-        };
-        match STATUSES.iter().position(|s| *s == status) {
-            Some(s) => self.request_cache[slot * STATUSES.len() + s]
-                .get_or_init(|| self.requests.get_or_create_owned(&labels()))
+        match self.request_counter(route, m, status) {
+            Some(counter) => counter.inc(),
+            None => self
+                .requests
+                .get_or_create(&RequestLabels {
+                    method,
+                    endpoint,
+                    status,
+                })
                 .inc(),
-            None => self.requests.get_or_create(&labels()).inc(),
         };
         if status >= 500 {
             self.errors.inc();
@@ -248,5 +278,13 @@ mod tests {
         assert!(text.contains("# TYPE error_rate_total counter"));
         assert!(text.contains("error_rate_total 0"), "{text}");
         assert!(!text.contains("_total_total"), "{text}");
+        // Error series exist from the start, so error-rate queries see 0, not "no data".
+        assert!(text.contains(r#"api_calls_total{endpoint="/api/error",result="error"} 0"#));
+        assert!(
+            text.contains(
+                r#"http_requests_total{method="GET",endpoint="/api/data",status="500"} 0"#
+            ),
+            "{text}"
+        );
     }
 }

@@ -1,0 +1,48 @@
+//! Graceful shutdown: not ready at once, in-flight requests finish, exit 0.
+
+mod common;
+
+use common::{DemoApp, http_get};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+#[test]
+fn sigterm_fails_readiness_and_lets_the_slow_request_finish() {
+    let mut app = DemoApp::start(&[]);
+    let addr = app.addr;
+    let slow = std::thread::spawn(move || {
+        let start = Instant::now();
+        let r = http_get(addr, "/api/slow");
+        (r.status, start.elapsed())
+    });
+    std::thread::sleep(Duration::from_millis(400));
+    app.signal("TERM");
+    std::thread::sleep(Duration::from_millis(100));
+
+    // Still accepting while draining, but no longer ready.
+    let ready = app.get("/ready");
+    assert_eq!(ready.status, 503, "{ready:?}");
+    assert_eq!(ready.json()["status"], "shutting down");
+    assert_eq!(app.get("/health").status, 200);
+
+    let (status, took) = slow.join().unwrap();
+    assert_eq!(status, 200);
+    assert!(took >= Duration::from_secs(2), "{took:?}");
+    let exit = app.wait_exit(Duration::from_secs(5));
+    assert_eq!(exit.code(), Some(0), "{}", app.stderr());
+    assert!(TcpStream::connect(addr).is_err(), "still listening after exit");
+    assert!(app.stderr().contains("SIGTERM received"), "{}", app.stderr());
+}
+
+#[test]
+fn idle_app_exits_at_once_on_sigint_and_sigterm() {
+    for signal in ["INT", "TERM"] {
+        let mut app = DemoApp::start(&[]);
+        assert_eq!(app.get("/health").status, 200);
+        let start = Instant::now();
+        app.signal(signal);
+        let exit = app.wait_exit(Duration::from_secs(3));
+        assert_eq!(exit.code(), Some(0), "SIG{signal}: {}", app.stderr());
+        assert!(start.elapsed() < Duration::from_secs(1), "{:?}", start.elapsed());
+    }
+}
