@@ -48,9 +48,12 @@ fn git_commit() -> Option<String> {
         (out.status.success() && !text.is_empty()).then_some(text)
     };
     let commit = git(&["rev-parse", "--short=12", "HEAD"])?;
-    for path in [Some("HEAD".to_string()), git(&["symbolic-ref", "-q", "HEAD"])]
-        .into_iter()
-        .flatten()
+    for path in [
+        Some("HEAD".to_string()),
+        git(&["symbolic-ref", "-q", "HEAD"]),
+    ]
+    .into_iter()
+    .flatten()
     {
         if let Some(file) = git(&["rev-parse", "--path-format=absolute", "--git-path", &path]) {
             println!("cargo:rerun-if-changed={file}");

@@ -60,10 +60,13 @@ impl Config {
         // 0.0.0.0 by default so the app is reachable inside a container; tests bind 127.0.0.1.
         let ip = match value("BIND_ADDR") {
             None => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
-            Some(v) => v
-                .trim()
-                .parse::<IpAddr>()
-                .map_err(|_| err("BIND_ADDR", &v, "an IP address such as 0.0.0.0 or 127.0.0.1"))?,
+            Some(v) => v.trim().parse::<IpAddr>().map_err(|_| {
+                err(
+                    "BIND_ADDR",
+                    &v,
+                    "an IP address such as 0.0.0.0 or 127.0.0.1",
+                )
+            })?,
         };
 
         let text = |name: &'static str, default: &str| -> Result<String, ConfigError> {

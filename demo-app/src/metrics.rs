@@ -169,7 +169,9 @@ impl Metrics {
             in_flight,
             api_calls,
             errors,
-            request_cache: (0..slots * STATUSES.len()).map(|_| OnceLock::new()).collect(),
+            request_cache: (0..slots * STATUSES.len())
+                .map(|_| OnceLock::new())
+                .collect(),
             duration_cache: (0..slots).map(|_| OnceLock::new()).collect(),
         };
         metrics.create_zero_series();
@@ -184,10 +186,10 @@ impl Metrics {
                 self.request_counter(endpoint, 0, status);
             }
             for result in ["success", "error"] {
-                self.api_calls.get_or_create(&ApiCallLabels {
+                drop(self.api_calls.get_or_create(&ApiCallLabels {
                     endpoint: endpoint.label(),
                     result,
-                });
+                }));
             }
         }
     }
@@ -195,13 +197,15 @@ impl Metrics {
     fn request_counter(&self, endpoint: Endpoint, method: usize, status: u16) -> Option<&Counter> {
         let slot = endpoint as usize * METHODS.len() + method;
         let s = STATUSES.iter().position(|s| *s == status)?;
-        Some(self.request_cache[slot * STATUSES.len() + s].get_or_init(|| {
-            self.requests.get_or_create_owned(&RequestLabels {
-                method: METHODS[method],
-                endpoint: endpoint.label(),
-                status,
-            })
-        }))
+        Some(
+            self.request_cache[slot * STATUSES.len() + s].get_or_init(|| {
+                self.requests.get_or_create_owned(&RequestLabels {
+                    method: METHODS[method],
+                    endpoint: endpoint.label(),
+                    status,
+                })
+            }),
+        )
     }
 
     /// Records one finished request.
@@ -211,7 +215,10 @@ impl Metrics {
         let (method, endpoint) = (METHODS[m], route.label());
 
         self.duration_cache[slot]
-            .get_or_init(|| self.durations.get_or_create_owned(&DurationLabels { method, endpoint }))
+            .get_or_init(|| {
+                self.durations
+                    .get_or_create_owned(&DurationLabels { method, endpoint })
+            })
             .observe(elapsed.as_secs_f64());
 
         match self.request_counter(route, m, status) {
@@ -259,11 +266,24 @@ mod tests {
     #[test]
     fn counters_are_exposed_with_a_single_total_suffix() {
         let m = Metrics::new();
-        m.observe(Endpoint::ApiData, &Method::GET, 200, Duration::from_millis(3));
-        m.observe(Endpoint::Other, &Method::from_bytes(b"BREW").unwrap(), 418, Duration::ZERO);
+        m.observe(
+            Endpoint::ApiData,
+            &Method::GET,
+            200,
+            Duration::from_millis(3),
+        );
+        m.observe(
+            Endpoint::Other,
+            &Method::from_bytes(b"BREW").unwrap(),
+            418,
+            Duration::ZERO,
+        );
         m.api_call(Endpoint::ApiData, false);
         let text = m.encode();
-        assert!(text.contains("# TYPE http_requests_total counter"), "{text}");
+        assert!(
+            text.contains("# TYPE http_requests_total counter"),
+            "{text}"
+        );
         assert!(
             text.contains(
                 r#"http_requests_total{method="GET",endpoint="/api/data",status="200"} 1"#

@@ -91,8 +91,12 @@ async fn track(State(app): State<&'static App>, req: Request, next: Next) -> Res
     app.metrics.in_flight.inc();
     let response = next.run(req).await;
     app.metrics.in_flight.dec();
-    app.metrics
-        .observe(endpoint, &method, response.status().as_u16(), start.elapsed());
+    app.metrics.observe(
+        endpoint,
+        &method,
+        response.status().as_u16(),
+        start.elapsed(),
+    );
     response
 }
 
@@ -155,7 +159,10 @@ async fn api_data(State(app): State<&'static App>) -> Response {
 
 async fn api_slow() -> Response {
     tokio::time::sleep(SLOW_DELAY).await;
-    json(StatusCode::OK, r#"{"message":"slow response","delay_ms":2000}"#)
+    json(
+        StatusCode::OK,
+        r#"{"message":"slow response","delay_ms":2000}"#,
+    )
 }
 
 async fn api_error(State(app): State<&'static App>) -> Response {

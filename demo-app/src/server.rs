@@ -23,9 +23,12 @@ pub async fn run(app: &'static App) -> io::Result<()> {
     let mut terminate = signal(SignalKind::terminate())?;
     let mut interrupt = signal(SignalKind::interrupt())?;
 
-    let listener = TcpListener::bind(app.config.addr)
-        .await
-        .map_err(|e| io::Error::new(e.kind(), format!("cannot listen on {}: {e}", app.config.addr)))?;
+    let listener = TcpListener::bind(app.config.addr).await.map_err(|e| {
+        io::Error::new(
+            e.kind(),
+            format!("cannot listen on {}: {e}", app.config.addr),
+        )
+    })?;
     eprintln!(
         "demo-app {} (commit {}) listening on {}",
         app.config.version,

@@ -20,7 +20,11 @@ fn index_documents_every_endpoint() {
         "/api/error",
         "/metrics",
     ] {
-        assert!(r.body.contains(&format!("GET {path}<")), "{path} missing:\n{}", r.body);
+        assert!(
+            r.body.contains(&format!("GET {path}<")),
+            "{path} missing:\n{}",
+            r.body
+        );
     }
     assert!(r.body.contains("v3.1.4"));
 }
@@ -29,9 +33,15 @@ fn index_documents_every_endpoint() {
 fn health_and_ready_answer_200_while_running() {
     let app = DemoApp::start(&[]);
     let health = app.get("/health");
-    assert_eq!((health.status, health.json()["status"].as_str()), (200, Some("healthy")));
+    assert_eq!(
+        (health.status, health.json()["status"].as_str()),
+        (200, Some("healthy"))
+    );
     let ready = app.get("/ready");
-    assert_eq!((ready.status, ready.json()["status"].as_str()), (200, Some("ready")));
+    assert_eq!(
+        (ready.status, ready.json()["status"].as_str()),
+        (200, Some("ready"))
+    );
     assert_eq!(ready.header("content-type"), Some("application/json"));
 }
 
@@ -46,7 +56,10 @@ fn version_reports_run_time_version_and_commit_and_baked_build_facts() {
     let built = v["build_time"].as_str().unwrap();
     // RFC 3339 UTC, e.g. 2026-11-26T04:00:55Z.
     assert_eq!(built.len(), 20, "{built}");
-    assert!(built.ends_with('Z') && &built[4..5] == "-" && &built[10..11] == "T", "{built}");
+    assert!(
+        built.ends_with('Z') && &built[4..5] == "-" && &built[10..11] == "T",
+        "{built}"
+    );
 }
 
 #[test]

@@ -19,16 +19,27 @@ fn full_error_rate_answers_every_data_request_with_500() {
     assert_eq!(app.get("/ready").status, 200);
     let m = app.metrics();
     let data = [("endpoint", "/api/data")];
-    assert_eq!(m.value("http_requests_total", &[data[0], ("status", "500")]), 20.0);
-    assert_eq!(m.value("api_calls_total", &[data[0], ("result", "error")]), 20.0);
-    assert_eq!(m.value("api_calls_total", &[data[0], ("result", "success")]), 0.0);
+    assert_eq!(
+        m.value("http_requests_total", &[data[0], ("status", "500")]),
+        20.0
+    );
+    assert_eq!(
+        m.value("api_calls_total", &[data[0], ("result", "error")]),
+        20.0
+    );
+    assert_eq!(
+        m.value("api_calls_total", &[data[0], ("result", "success")]),
+        0.0
+    );
     assert_eq!(m.value("error_rate_total", &[]), 20.0);
 }
 
 #[test]
 fn partial_error_rate_fails_that_share_of_requests() {
     let app = DemoApp::start(&[("FAULT_ERROR_RATE", "0.25")]);
-    let errors = (0..400).filter(|_| app.get("/api/data").status == 500).count();
+    let errors = (0..400)
+        .filter(|_| app.get("/api/data").status == 500)
+        .count();
     // Binomial(400, 0.25) has mean 100 and sd 8.7; this range is about ±5.7 sd.
     assert!((50..=150).contains(&errors), "{errors} of 400");
 }

@@ -21,9 +21,19 @@ fn metric_names_and_types_are_exact() {
         ("api_calls_total", "counter"),
         ("error_rate_total", "counter"),
     ] {
-        assert_eq!(m.types.get(name).map(String::as_str), Some(kind), "{name}: {:?}", m.types);
+        assert_eq!(
+            m.types.get(name).map(String::as_str),
+            Some(kind),
+            "{name}: {:?}",
+            m.types
+        );
     }
-    assert_eq!(m.types.len(), 5, "unexpected metric families: {:?}", m.types);
+    assert_eq!(
+        m.types.len(),
+        5,
+        "unexpected metric families: {:?}",
+        m.types
+    );
     assert!(m.samples.iter().all(|s| !s.name.contains("_total_total")));
 }
 
@@ -53,24 +63,50 @@ fn requests_are_counted_by_method_route_template_and_status() {
     app.get("/.env");
     let m = app.metrics();
 
-    let data = m.find("http_requests_total", &[("endpoint", "/api/data"), ("status", "200")]);
+    let data = m.find(
+        "http_requests_total",
+        &[("endpoint", "/api/data"), ("status", "200")],
+    );
     assert_eq!(data.len(), 1, "{data:?}");
-    let labels: Vec<_> = data[0].labels.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    assert_eq!(labels, [("endpoint", "/api/data"), ("method", "GET"), ("status", "200")]);
+    let labels: Vec<_> = data[0]
+        .labels
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    assert_eq!(
+        labels,
+        [
+            ("endpoint", "/api/data"),
+            ("method", "GET"),
+            ("status", "200")
+        ]
+    );
     assert_eq!(data[0].value, 3.0);
     assert_eq!(
-        m.value("http_requests_total", &[("endpoint", "/health"), ("status", "200")]),
+        m.value(
+            "http_requests_total",
+            &[("endpoint", "/health"), ("status", "200")]
+        ),
         1.0
     );
     // Unknown paths share one bounded label value.
     assert_eq!(
-        m.value("http_requests_total", &[("endpoint", "other"), ("status", "404")]),
+        m.value(
+            "http_requests_total",
+            &[("endpoint", "other"), ("status", "404")]
+        ),
         2.0
     );
-    assert!(m.samples.iter().all(|s| s.labels.get("endpoint").is_none_or(|e| e == "other"
-        || e.starts_with('/') && !e.contains("wp-admin"))));
+    assert!(m.samples.iter().all(|s| {
+        s.labels
+            .get("endpoint")
+            .is_none_or(|e| e == "other" || e.starts_with('/') && !e.contains("wp-admin"))
+    }));
     assert_eq!(
-        m.value("api_calls_total", &[("endpoint", "/api/data"), ("result", "success")]),
+        m.value(
+            "api_calls_total",
+            &[("endpoint", "/api/data"), ("result", "success")]
+        ),
         3.0
     );
 }
@@ -116,15 +152,25 @@ fn in_flight_gauge_counts_only_running_requests() {
 #[test]
 fn server_errors_feed_error_rate_and_api_call_results() {
     let app = DemoApp::start(&[]);
-    let failures = (0..60).filter(|_| app.get("/api/error").status == 500).count() as f64;
+    let failures = (0..60)
+        .filter(|_| app.get("/api/error").status == 500)
+        .count() as f64;
     assert!(failures > 0.0 && failures < 60.0, "{failures}");
     let m = app.metrics();
     assert_eq!(m.value("error_rate_total", &[]), failures);
-    let calls = |result| m.value("api_calls_total", &[("endpoint", "/api/error"), ("result", result)]);
+    let calls = |result| {
+        m.value(
+            "api_calls_total",
+            &[("endpoint", "/api/error"), ("result", result)],
+        )
+    };
     assert_eq!(calls("error"), failures);
     assert_eq!(calls("success"), 60.0 - failures);
     assert_eq!(
-        m.value("http_requests_total", &[("endpoint", "/api/error"), ("status", "500")]),
+        m.value(
+            "http_requests_total",
+            &[("endpoint", "/api/error"), ("status", "500")]
+        ),
         failures
     );
 }

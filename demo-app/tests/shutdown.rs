@@ -30,8 +30,15 @@ fn sigterm_fails_readiness_and_lets_the_slow_request_finish() {
     assert!(took >= Duration::from_secs(2), "{took:?}");
     let exit = app.wait_exit(Duration::from_secs(5));
     assert_eq!(exit.code(), Some(0), "{}", app.stderr());
-    assert!(TcpStream::connect(addr).is_err(), "still listening after exit");
-    assert!(app.stderr().contains("SIGTERM received"), "{}", app.stderr());
+    assert!(
+        TcpStream::connect(addr).is_err(),
+        "still listening after exit"
+    );
+    assert!(
+        app.stderr().contains("SIGTERM received"),
+        "{}",
+        app.stderr()
+    );
 }
 
 #[test]
@@ -43,6 +50,10 @@ fn idle_app_exits_at_once_on_sigint_and_sigterm() {
         app.signal(signal);
         let exit = app.wait_exit(Duration::from_secs(3));
         assert_eq!(exit.code(), Some(0), "SIG{signal}: {}", app.stderr());
-        assert!(start.elapsed() < Duration::from_secs(1), "{:?}", start.elapsed());
+        assert!(
+            start.elapsed() < Duration::from_secs(1),
+            "{:?}",
+            start.elapsed()
+        );
     }
 }
