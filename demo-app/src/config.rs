@@ -8,6 +8,10 @@ use std::time::Duration;
 
 /// Upper bound for `FAULT_LATENCY_MS`: a minute is far beyond any probe timeout already.
 pub const MAX_FAULT_LATENCY_MS: u64 = 60_000;
+/// Default request threads; see main.rs for why.
+pub const DEFAULT_WORKER_THREADS: usize = 1;
+/// Most runtime worker threads `WORKER_THREADS` accepts.
+pub const MAX_WORKER_THREADS: usize = 64;
 /// Longest accepted `VERSION`/`COMMIT`; they end up in JSON and image labels.
 const MAX_TEXT_LEN: usize = 128;
 
@@ -20,6 +24,8 @@ pub struct Config {
     pub fault_error_rate: f64,
     /// Delay added to every `/api/data` request.
     pub fault_latency: Duration,
+    /// Threads serving requests; 1 runs everything on the main thread.
+    pub worker_threads: usize,
 }
 
 /// A variable with a value the app cannot use; the message names the variable and what it accepts.
@@ -108,7 +114,18 @@ impl Config {
                 })?,
         };
 
+        let worker_threads = match value("WORKER_THREADS") {
+            None => DEFAULT_WORKER_THREADS,
+            Some(v) => v
+                .trim()
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=MAX_WORKER_THREADS).contains(n))
+                .ok_or_else(|| err("WORKER_THREADS", &v, "a whole number from 1 to 64"))?,
+        };
+
         Ok(Config {
+            worker_threads,
             addr: SocketAddr::new(ip, port),
             version,
             commit,
@@ -169,6 +186,8 @@ mod tests {
             ("PORT", "65536"),
             ("PORT", "http"),
             ("BIND_ADDR", "localhost"),
+            ("WORKER_THREADS", "0"),
+            ("WORKER_THREADS", "65"),
             ("VERSION", "v1\nv2"),
         ] {
             let e = parse(&[(var, bad)]).unwrap_err();

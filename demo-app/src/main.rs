@@ -18,12 +18,17 @@ fn main() -> ExitCode {
     };
     let app: &'static routes::App = Box::leak(Box::new(routes::App::new(config)));
 
-    // One thread: per request the app does microseconds of work, so a single event loop
-    // serves the load with the least memory and no cross-thread wake-ups.
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = if app.config.worker_threads == 1 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(app.config.worker_threads)
+            .enable_all()
+            .build()
+    };
+    let runtime = match runtime {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("demo-app: cannot start the async runtime: {e}");
