@@ -5,6 +5,7 @@ mod config;
 mod metrics;
 mod routes;
 mod server;
+mod track;
 
 use std::process::ExitCode;
 

@@ -72,7 +72,7 @@ const METHODS: [&str; 8] = [
     "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "OTHER",
 ];
 
-fn method_index(method: &Method) -> usize {
+pub fn method_index(method: &Method) -> usize {
     match *method {
         Method::GET => 0,
         Method::HEAD => 1,
@@ -124,6 +124,8 @@ pub struct Metrics {
     request_cache: Vec<OnceLock<Counter>>,
     /// `[endpoint][method]` → histogram, filled on first use.
     duration_cache: Vec<OnceLock<Histogram>>,
+    /// `[endpoint][success, error]` → counter, filled on first use.
+    api_call_cache: Vec<OnceLock<Counter>>,
 }
 
 impl Metrics {
@@ -173,6 +175,7 @@ impl Metrics {
                 .map(|_| OnceLock::new())
                 .collect(),
             duration_cache: (0..slots).map(|_| OnceLock::new()).collect(),
+            api_call_cache: (0..Endpoint::ALL * 2).map(|_| OnceLock::new()).collect(),
         };
         metrics.create_zero_series();
         metrics
@@ -185,11 +188,8 @@ impl Metrics {
             for status in [200, 500] {
                 self.request_counter(endpoint, 0, status);
             }
-            for result in ["success", "error"] {
-                drop(self.api_calls.get_or_create(&ApiCallLabels {
-                    endpoint: endpoint.label(),
-                    result,
-                }));
+            for success in [true, false] {
+                self.api_call_counter(endpoint, success);
             }
         }
     }
@@ -208,9 +208,8 @@ impl Metrics {
         )
     }
 
-    /// Records one finished request.
-    pub fn observe(&self, route: Endpoint, method: &Method, status: u16, elapsed: Duration) {
-        let m = method_index(method);
+    /// Records one finished request; `m` is the `method_index` of its method.
+    pub fn observe(&self, route: Endpoint, m: usize, status: u16, elapsed: Duration) {
         let slot = route as usize * METHODS.len() + m;
         let (method, endpoint) = (METHODS[m], route.label());
 
@@ -239,13 +238,17 @@ impl Metrics {
 
     /// Counts an API call outcome; `endpoint` is a route template and `success` its result.
     pub fn api_call(&self, endpoint: Endpoint, success: bool) {
-        let result = if success { "success" } else { "error" };
-        self.api_calls
-            .get_or_create(&ApiCallLabels {
+        self.api_call_counter(endpoint, success).inc();
+    }
+
+    fn api_call_counter(&self, endpoint: Endpoint, success: bool) -> &Counter {
+        let slot = endpoint as usize * 2 + usize::from(!success);
+        self.api_call_cache[slot].get_or_init(|| {
+            self.api_calls.get_or_create_owned(&ApiCallLabels {
                 endpoint: endpoint.label(),
-                result,
+                result: if success { "success" } else { "error" },
             })
-            .inc();
+        })
     }
 
     /// The Prometheus text exposition (format 0.0.4), which every Prometheus version scrapes.
@@ -268,13 +271,13 @@ mod tests {
         let m = Metrics::new();
         m.observe(
             Endpoint::ApiData,
-            &Method::GET,
+            method_index(&Method::GET),
             200,
             Duration::from_millis(3),
         );
         m.observe(
             Endpoint::Other,
-            &Method::from_bytes(b"BREW").unwrap(),
+            method_index(&Method::from_bytes(b"BREW").unwrap()),
             418,
             Duration::ZERO,
         );

@@ -3,19 +3,19 @@
 //! formats a timestamp.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::{Request, State};
+use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Serialize;
 
 use crate::config::Config;
 use crate::metrics::{self, Endpoint, Metrics};
+use crate::track::TrackLayer;
 
 /// How long `/api/slow` takes.
 pub const SLOW_DELAY: Duration = Duration::from_secs(2);
@@ -79,25 +79,9 @@ pub fn router(app: &'static App) -> Router {
         .route("/api/error", get(api_error))
         .route("/metrics", get(metrics_text))
         .fallback(not_found)
-        .layer(middleware::from_fn_with_state(app, track))
+        // Outside the router, so 404s and 405s are counted too (as `other` or their route).
+        .layer(TrackLayer(app))
         .with_state(app)
-}
-
-/// Counts every request (also 404s and 405s) under its route template.
-async fn track(State(app): State<&'static App>, req: Request, next: Next) -> Response {
-    let start = Instant::now();
-    let endpoint = Endpoint::from_path(req.uri().path());
-    let method = req.method().clone();
-    app.metrics.in_flight.inc();
-    let response = next.run(req).await;
-    app.metrics.in_flight.dec();
-    app.metrics.observe(
-        endpoint,
-        &method,
-        response.status().as_u16(),
-        start.elapsed(),
-    );
-    response
 }
 
 fn json(status: StatusCode, body: impl Into<Body>) -> Response {

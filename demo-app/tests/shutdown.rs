@@ -57,3 +57,26 @@ fn idle_app_exits_at_once_on_sigint_and_sigterm() {
         );
     }
 }
+
+#[test]
+fn abandoned_requests_leave_the_in_flight_count_and_do_not_delay_shutdown() {
+    use std::io::Write;
+    let mut app = DemoApp::start(&[]);
+    {
+        let mut client = TcpStream::connect(app.addr).unwrap();
+        write!(client, "GET /api/slow HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+        std::thread::sleep(Duration::from_millis(300));
+        assert_eq!(app.metrics().value("http_requests_in_flight", &[]), 2.0);
+    } // The client hangs up while /api/slow is still sleeping.
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(app.metrics().value("http_requests_in_flight", &[]), 1.0);
+
+    let start = Instant::now();
+    app.signal("TERM");
+    assert_eq!(app.wait_exit(Duration::from_secs(5)).code(), Some(0));
+    assert!(
+        start.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        start.elapsed()
+    );
+}
