@@ -8,8 +8,12 @@ use std::time::Duration;
 
 /// Upper bound for `FAULT_LATENCY_MS`: a minute is far beyond any probe timeout already.
 pub const MAX_FAULT_LATENCY_MS: u64 = 60_000;
-/// Default request threads; see main.rs for why.
-pub const DEFAULT_WORKER_THREADS: usize = 1;
+/// Default request threads: two where the CPUs (or the container's CPU quota) allow, one
+/// otherwise. Per request the app needs microseconds; a second thread keeps latency low when
+/// the host is busy, more would only add memory and cross-thread handoffs.
+fn default_worker_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get().min(2))
+}
 /// Most runtime worker threads `WORKER_THREADS` accepts.
 pub const MAX_WORKER_THREADS: usize = 64;
 /// Longest accepted `VERSION`/`COMMIT`; they end up in JSON and image labels.
@@ -115,7 +119,7 @@ impl Config {
         };
 
         let worker_threads = match value("WORKER_THREADS") {
-            None => DEFAULT_WORKER_THREADS,
+            None => default_worker_threads(),
             Some(v) => v
                 .trim()
                 .parse::<usize>()
@@ -155,6 +159,7 @@ mod tests {
         assert_eq!(c.version, concat!("v", env!("CARGO_PKG_VERSION")));
         assert_eq!(c.fault_error_rate, 0.0);
         assert_eq!(c.fault_latency, Duration::ZERO);
+        assert!((1..=2).contains(&c.worker_threads));
     }
 
     #[test]
@@ -165,12 +170,14 @@ mod tests {
             ("PORT", "0"),
             ("BIND_ADDR", "127.0.0.1"),
             ("VERSION", "v2.0.0"),
+            ("WORKER_THREADS", "64"),
         ])
         .unwrap();
         assert_eq!(c.fault_error_rate, 1.0);
         assert_eq!(c.fault_latency, Duration::from_secs(60));
         assert_eq!(c.addr, "127.0.0.1:0".parse().unwrap());
         assert_eq!(c.version, "v2.0.0");
+        assert_eq!(c.worker_threads, 64);
     }
 
     #[test]

@@ -19,6 +19,7 @@ fn main() -> ExitCode {
     };
     let app: &'static routes::App = Box::leak(Box::new(routes::App::new(config)));
 
+    // One thread runs everything on the main thread (no handoffs); see config.rs for the default.
     let runtime = if app.config.worker_threads == 1 {
         tokio::runtime::Builder::new_current_thread()
             .enable_all()

@@ -2,7 +2,7 @@
 # Benchmarks demo-app against the Go reference app under the same wrk load on /api/data.
 # Usage: scripts/bench/demo-app.sh   (or scripts/bench.sh demo-app)
 # Env: KINDLING_SHARED_DIR (default <repo>/../shared), BENCH_DURATION (default 8s),
-#      BENCH_CONNECTIONS (default 32), BENCH_ROUNDS (default 2; the best round of each counts,
+#      BENCH_CONNECTIONS (default 32), BENCH_ROUNDS (default 3; the best round of each counts,
 #      rounds alternate between the two apps so background load hits both alike).
 # Prints: rust_rps= go_rps= rps_ratio= rust_rss_kb= go_rss_kb= rss_ratio= rust_p99_ms= go_p99_ms=
 set -euo pipefail
@@ -10,7 +10,7 @@ repo=$(cd "$(dirname "$0")/../.." && pwd)
 shared=${KINDLING_SHARED_DIR:-$repo/../shared}
 duration=${BENCH_DURATION:-8s}
 conns=${BENCH_CONNECTIONS:-32}
-rounds=${BENCH_ROUNDS:-2}
+rounds=${BENCH_ROUNDS:-3}
 command -v wrk >/dev/null || { echo "bench: wrk not found (apt-get install wrk)" >&2; exit 1; }
 [ -x "$shared/anchors/demo-app-go/build.sh" ] ||
   { echo "bench: $shared/anchors/demo-app-go/build.sh not found (set KINDLING_SHARED_DIR)" >&2; exit 1; }
