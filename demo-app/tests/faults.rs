@@ -80,6 +80,7 @@ fn invalid_settings_are_refused_with_a_clear_message() {
         ("FAULT_LATENCY_MS", "60001", "0 to 60000"),
         ("PORT", "80800", "0 to 65535"),
         ("BIND_ADDR", "everywhere", "IP address"),
+        ("WORKER_THREADS", "0", "1 to 64"),
     ] {
         let mut child = Command::new(BIN)
             .env("PORT", "0")

@@ -8,7 +8,16 @@ use std::time::{Duration, Instant};
 
 #[test]
 fn sigterm_fails_readiness_and_lets_the_slow_request_finish() {
-    let mut app = DemoApp::start(&[]);
+    drain_with_a_slow_request_in_flight("2");
+}
+
+#[test]
+fn single_threaded_runtime_drains_the_same_way() {
+    drain_with_a_slow_request_in_flight("1");
+}
+
+fn drain_with_a_slow_request_in_flight(worker_threads: &str) {
+    let mut app = DemoApp::start(&[("WORKER_THREADS", worker_threads)]);
     let addr = app.addr;
     let slow = std::thread::spawn(move || {
         let start = Instant::now();
