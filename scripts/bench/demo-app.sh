@@ -48,6 +48,9 @@ to_ms() {
   }'
 }
 
+# cpu_ticks PID: user + system CPU time of the process, in clock ticks.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+
 # run NAME BINARY: starts the app, warms up, measures; sets rps, p99 and rss_kb.
 run() {
   local name=$1 bin=$2 port pid out
@@ -57,8 +60,15 @@ run() {
   pids+=("$pid")
   wait_port "$port"
   wrk -t1 -c"$conns" -d2s "http://127.0.0.1:$port/api/data" >/dev/null
+  local ticks0 ticks1 requests
+  ticks0=$(cpu_ticks "$pid")
   out=$(wrk -t1 -c"$conns" -d"$duration" --latency "http://127.0.0.1:$port/api/data")
+  ticks1=$(cpu_ticks "$pid")
   echo "$out" | sed "s/^/bench: $name: /" >&2
+  # Server CPU per request: what the app costs, whatever share of the CPUs wrk gets.
+  requests=$(echo "$out" | awk '/requests in/ { print $1 }')
+  awk -v t=$((ticks1 - ticks0)) -v hz="$(getconf CLK_TCK)" -v r="$requests" -v n="$name" \
+    'BEGIN { printf "bench: %s: server CPU %.1f us per request\n", n, t * 1e6 / hz / r }' >&2
   rps=$(echo "$out" | awk '/^Requests\/sec:/ { print $2 }')
   p99=$(to_ms "$(echo "$out" | awk '$1 == "99%" { print $2 }')")
   rss_kb=$(awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status")
