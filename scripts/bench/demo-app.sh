@@ -2,8 +2,8 @@
 # Benchmarks demo-app against the Go reference app under the same wrk load on /api/data.
 # Usage: scripts/bench/demo-app.sh   (or scripts/bench.sh demo-app)
 # Env: KINDLING_SHARED_DIR (default <repo>/../shared), BENCH_DURATION (default 8s),
-#      BENCH_CONNECTIONS (default 32), BENCH_ROUNDS (default 3; the best round of each counts,
-#      rounds alternate between the two apps so background load hits both alike).
+#      BENCH_CONNECTIONS (default 32), BENCH_ROUNDS (default 3; each figure is the median over
+#      the rounds, which alternate between the two apps so background load hits both alike).
 # Prints: rust_rps= go_rps= rps_ratio= rust_rss_kb= go_rss_kb= rss_ratio= rust_p99_ms= go_p99_ms=
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
@@ -80,22 +80,28 @@ run() {
   wait "$pid" 2>/dev/null || true
 }
 
-best_rust_rps=0 best_go_rps=0
+# Per app, one "rps p99 rss" line per round; the median of each column is reported, so one
+# round disturbed by other work on the machine does not decide the result.
 for round in $(seq "$rounds"); do
   echo "bench: round $round of $rounds" >&2
   run rust "$rust_bin"
-  if awk -v a="$rps" -v b="$best_rust_rps" 'BEGIN { exit !(a > b) }'; then
-    best_rust_rps=$rps rust_p99=$p99 rust_rss=$rss_kb
-  fi
+  echo "$rps $p99 $rss_kb" >>"$work/rust.rounds"
   run go "$work/demo-app-go"
-  if awk -v a="$rps" -v b="$best_go_rps" 'BEGIN { exit !(a > b) }'; then
-    best_go_rps=$rps go_p99=$p99 go_rss=$rss_kb
-  fi
+  echo "$rps $p99 $rss_kb" >>"$work/go.rounds"
 done
 
-echo "rust_rps=$best_rust_rps"
-echo "go_rps=$best_go_rps"
-awk -v a="$best_rust_rps" -v b="$best_go_rps" 'BEGIN { printf "rps_ratio=%.2f\n", a / b }'
+# median FILE COLUMN
+median() {
+  awk -v c="$2" '{ print $c }' "$1" | sort -g |
+    awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+rust_rps=$(median "$work/rust.rounds" 1) go_rps=$(median "$work/go.rounds" 1)
+rust_p99=$(median "$work/rust.rounds" 2) go_p99=$(median "$work/go.rounds" 2)
+rust_rss=$(median "$work/rust.rounds" 3) go_rss=$(median "$work/go.rounds" 3)
+echo "rust_rps=$rust_rps"
+echo "go_rps=$go_rps"
+awk -v a="$rust_rps" -v b="$go_rps" 'BEGIN { printf "rps_ratio=%.2f\n", a / b }'
 echo "rust_rss_kb=$rust_rss"
 echo "go_rss_kb=$go_rss"
 awk -v a="$rust_rss" -v b="$go_rss" 'BEGIN { printf "rss_ratio=%.3f\n", a / b }'
