@@ -12,7 +12,6 @@ use cluster_support::{
 use kindling::config::mirror_container_name;
 use kindling::report::{Event, Outcome, RecordingReporter, SharedReporter};
 use kindling::up::{UpContext, UpOptions};
-use std::sync::Arc;
 use std::time::Instant;
 
 fn finished(events: &[(Instant, Event)], id: &str) -> Option<(Instant, Outcome)> {

@@ -146,7 +146,7 @@ fn lines(text: &str) -> Vec<String> {
 }
 
 /// The first executable `kind` on the PATH of `env`.
-fn find_on_path(env: &Env) -> Option<PathBuf> {
+pub fn find_on_path(env: &Env) -> Option<PathBuf> {
     use std::os::unix::fs::PermissionsExt;
     env.get("PATH")?
         .split(':')

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The full real run for a machine with Docker and internet (users' CI, .github/workflows/e2e.yml):
+# up → status → smoke → down. On failure, dumps what explains it into e2e-diagnostics/.
+# It cannot run on kindling's own offline CI machine (no image can be pulled there).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo build --release --bin kindling
+kindling=target/release/kindling
+out=e2e-diagnostics
+has() { "$kindling" --help | grep -qE "^  $1 "; }
+
+diagnose() {
+  set +e
+  mkdir -p "$out"
+  "$kindling" doctor >"$out/doctor.txt" 2>&1
+  "$kindling" cluster status --output json >"$out/cluster.json" 2>&1
+  "$kindling" registry status --output json >"$out/registry.json" 2>&1
+  has status && "$kindling" status --output json >"$out/status.json" 2>&1
+  kubeconfig=$("$kindling" cluster status --output json 2>/dev/null | sed -n 's/.*"kubeconfig": *"\([^"]*\)".*/\1/p')
+  if command -v kubectl >/dev/null && [ -n "$kubeconfig" ]; then
+    k() { kubectl --kubeconfig "$kubeconfig" "$@"; }
+    k get pods -A -o wide >"$out/pods.txt" 2>&1
+    k get events -A --sort-by=.lastTimestamp >"$out/events.txt" 2>&1
+    k get applications.argoproj.io -A -o yaml >"$out/applications.yaml" 2>&1
+    k get rollouts.argoproj.io,analysisruns.argoproj.io -A -o yaml >"$out/rollouts.yaml" 2>&1
+    for ns in argocd argo-rollouts; do
+      for d in $(k -n "$ns" get deploy -o name 2>/dev/null); do
+        k -n "$ns" logs "$d" --tail=200 >"$out/$ns-${d#deployment.apps/}.log" 2>&1
+      done
+    done
+  fi
+  echo "diagnostics in $out/" >&2
+}
+trap 'diagnose' ERR
+
+"$kindling" doctor || true
+"$kindling" up --yes
+has status && "$kindling" status
+# The delivery scenarios, once `kindling smoke` exists (issue 9).
+if has smoke; then "$kindling" smoke --profile fast --junit e2e-junit.xml; fi
+"$kindling" down --yes
