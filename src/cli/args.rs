@@ -53,6 +53,18 @@ pub enum Command {
     },
     /// Print kindling's version and the component versions it pins
     Version,
+    /// Validate manifests offline: CRD schemas, core fields, Rollout rules
+    Lint(LintArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LintArgs {
+    /// Files, folders (recursive: *.yaml, *.yml, *.json) or - for stdin
+    #[arg(required = true, value_name = "PATH|-")]
+    pub paths: Vec<String>,
+    /// Folder of CRDs (laid out like the download cache) [env: KINDLING_SCHEMAS_DIR; default: <cache dir>/schemas]
+    #[arg(long, value_name = "DIR")]
+    pub schemas: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -21,6 +21,7 @@ pub(super) fn run(ctx: &Context, command: Command) -> Result<()> {
             Ok(())
         }
         Command::Version => version(ctx),
+        Command::Lint(args) => super::lint::run(ctx, args),
     }
 }
 

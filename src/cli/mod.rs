@@ -3,6 +3,7 @@
 mod args;
 mod commands;
 mod exit;
+mod lint;
 
 pub use args::{Cli, Command, OutputFormat};
 pub use exit::main;
