@@ -58,7 +58,12 @@ fn lint(objects: &[Value], schemas: &std::path::Path) -> (i32, Value) {
         .spawn()
         .unwrap();
     let input: String = objects.iter().map(|o| format!("{o}\n")).collect();
-    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
     let out = child.wait_with_output().unwrap();
     let report: Value = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
@@ -66,8 +71,18 @@ fn lint(objects: &[Value], schemas: &std::path::Path) -> (i32, Value) {
 }
 
 fn rollout_messages(report: &Value) -> Vec<String> {
-    let rollout = report["objects"].as_array().unwrap().iter().find(|o| o["kind"] == "Rollout").unwrap();
-    rollout["messages"].as_array().unwrap().iter().map(|m| m.as_str().unwrap().to_string()).collect()
+    let rollout = report["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["kind"] == "Rollout")
+        .unwrap();
+    rollout["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m.as_str().unwrap().to_string())
+        .collect()
 }
 
 /// Lints a mutated set and asserts exit 1 with `expected` in the Rollout's messages.
@@ -75,8 +90,14 @@ fn assert_caught(objects: Vec<Value>, expected: &str) {
     let empty = tempfile::tempdir().unwrap();
     let (code, report) = lint(&objects, empty.path());
     let messages = rollout_messages(&report);
-    assert_eq!(code, 1, "expected exit 1 for {expected:?}; messages {messages:#?}");
-    assert!(messages.iter().any(|m| m.contains(expected)), "expected {expected:?} in {messages:#?}");
+    assert_eq!(
+        code, 1,
+        "expected exit 1 for {expected:?}; messages {messages:#?}"
+    );
+    assert!(
+        messages.iter().any(|m| m.contains(expected)),
+        "expected {expected:?} in {messages:#?}"
+    );
 }
 
 #[test]
@@ -85,14 +106,30 @@ fn good_sets_pass_without_and_with_schemas() {
     for set in [canary_set(), bluegreen_set()] {
         let (code, report) = lint(&set, empty.path());
         assert_eq!(code, 0, "{report:#}");
-        assert_eq!(rollout_messages(&report).len(), 1, "only the 'no schema' skip note: {report:#}");
+        assert_eq!(
+            rollout_messages(&report).len(),
+            1,
+            "only the 'no schema' skip note: {report:#}"
+        );
         assert_eq!(report["objects"][0]["status"], "skipped");
-        assert_eq!(report["objects"][1]["status"], "valid", "Service checked as a core object");
+        assert_eq!(
+            report["objects"][1]["status"], "valid",
+            "Service checked as a core object"
+        );
     }
-    let Some(upstream) = support::shared_dir().map(|d| d.join("upstream")) else { return };
+    let Some(upstream) = support::shared_dir().map(|d| d.join("upstream")) else {
+        return;
+    };
     let (code, report) = lint(&canary_set(), &upstream);
     assert_eq!(code, 0, "{report:#}");
-    assert!(report["objects"].as_array().unwrap().iter().all(|o| o["status"] == "valid"), "{report:#}");
+    assert!(
+        report["objects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|o| o["status"] == "valid"),
+        "{report:#}"
+    );
 }
 
 #[test]
@@ -106,7 +143,8 @@ fn selector_rules() {
     assert_caught(set, "selector does not match the template labels");
 
     let mut set = canary_set();
-    set[0]["spec"]["selector"] = json!({"matchExpressions": [{"key": "tier", "operator": "NotIn", "values": ["web"]}]});
+    set[0]["spec"]["selector"] =
+        json!({"matchExpressions": [{"key": "tier", "operator": "NotIn", "values": ["web"]}]});
     assert_caught(set, "selector does not match the template labels");
 }
 
@@ -121,7 +159,10 @@ fn max_surge_and_max_unavailable_both_zero() {
 fn services_must_exist_in_the_namespace_and_select_the_pods() {
     let mut set = canary_set();
     set.remove(1);
-    assert_caught(set, ".spec.strategy.canary.canaryService: Service \"r-canary\" not found in the input (namespace ns)");
+    assert_caught(
+        set,
+        ".spec.strategy.canary.canaryService: Service \"r-canary\" not found in the input (namespace ns)",
+    );
 
     let mut set = canary_set();
     set[2]["metadata"]["namespace"] = json!("other");
@@ -129,34 +170,52 @@ fn services_must_exist_in_the_namespace_and_select_the_pods() {
 
     let mut set = canary_set();
     set[2]["spec"]["selector"] = json!({"app": "a", "tier": "db"});
-    assert_caught(set, ".spec.strategy.canary.stableService: Service \"r-stable\" selector does not match");
+    assert_caught(
+        set,
+        ".spec.strategy.canary.stableService: Service \"r-stable\" selector does not match",
+    );
 
     let mut set = bluegreen_set();
     set.remove(1);
-    assert_caught(set, ".spec.strategy.blueGreen.previewService: Service \"r-canary\" not found");
+    assert_caught(
+        set,
+        ".spec.strategy.blueGreen.previewService: Service \"r-canary\" not found",
+    );
 }
 
 #[test]
 fn analysis_templates_must_exist_and_get_their_args() {
     let mut set = canary_set();
     set.remove(3);
-    assert_caught(set, ".spec.strategy.canary.steps[1].analysis.templates[0]: AnalysisTemplate \"t\" not found");
+    assert_caught(
+        set,
+        ".spec.strategy.canary.steps[1].analysis.templates[0]: AnalysisTemplate \"t\" not found",
+    );
 
     let mut set = canary_set();
     set[0]["spec"]["strategy"]["canary"]["steps"][1]["analysis"]["args"] = json!([]);
-    assert_caught(set, "AnalysisTemplate \"t\" needs argument \"hash\", which is not supplied");
+    assert_caught(
+        set,
+        "AnalysisTemplate \"t\" needs argument \"hash\", which is not supplied",
+    );
 
     let mut set = bluegreen_set();
     set[0]["spec"]["strategy"]["blueGreen"]["postPromotionAnalysis"] =
         json!({"templates": [{"templateName": "t"}]});
-    assert_caught(set, ".spec.strategy.blueGreen.postPromotionAnalysis.args: AnalysisTemplate \"t\" needs argument \"hash\"");
+    assert_caught(
+        set,
+        ".spec.strategy.blueGreen.postPromotionAnalysis.args: AnalysisTemplate \"t\" needs argument \"hash\"",
+    );
 }
 
 #[test]
 fn blue_green_active_and_preview_must_differ() {
     let mut set = bluegreen_set();
     set[0]["spec"]["strategy"]["blueGreen"]["previewService"] = json!("r-stable");
-    assert_caught(set, "activeService and previewService must be different Services");
+    assert_caught(
+        set,
+        "activeService and previewService must be different Services",
+    );
 }
 
 #[test]
@@ -165,7 +224,12 @@ fn missing_path_is_a_usage_error_and_yaml_errors_are_invalid() {
         .args(["lint", "--schemas", "/nonexistent-schemas", "-"])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("bad.yaml"), "kind: [unclosed\n").unwrap();
     let out = Command::new(support::kindling_bin())

@@ -11,9 +11,19 @@ use std::process::Command;
 const ENVS: [&str; 3] = ["dev", "staging", "production"];
 
 fn render(kustomize: &std::path::Path, env: &str) -> String {
-    let dir = support::root().join("manifests/demo-app/overlays").join(env);
-    let out = Command::new(kustomize).arg("build").arg(&dir).output().unwrap();
-    assert!(out.status.success(), "kustomize build {env}: {}", String::from_utf8_lossy(&out.stderr));
+    let dir = support::root()
+        .join("manifests/demo-app/overlays")
+        .join(env);
+    let out = Command::new(kustomize)
+        .arg("build")
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "kustomize build {env}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -30,8 +40,12 @@ fn find<'a>(objects: &'a [Value], kind: &str, name: &str) -> &'a Value {
 
 #[test]
 fn rendered_overlays_and_raw_files_lint_clean() {
-    let Some(kustomize) = support::sid_tool("KINDLING_TEST_KUSTOMIZE") else { return };
-    let Some(shared) = support::shared_dir() else { return };
+    let Some(kustomize) = support::sid_tool("KINDLING_TEST_KUSTOMIZE") else {
+        return;
+    };
+    let Some(shared) = support::shared_dir() else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let mut files: Vec<PathBuf> = Vec::new();
     for env in ENVS {
@@ -54,52 +68,90 @@ fn rendered_overlays_and_raw_files_lint_clean() {
     for o in objects {
         let rendered = files.iter().any(|f| o["file"] == f.display().to_string());
         if rendered {
-            assert_eq!(o["status"], "valid", "every rendered object has a schema and passes: {o:#}");
+            assert_eq!(
+                o["status"], "valid",
+                "every rendered object has a schema and passes: {o:#}"
+            );
         } else if o["status"] == "skipped" {
             // Raw files: only kustomize's own files are not Kubernetes objects.
             let file = o["file"].as_str().unwrap();
-            assert!(file.ends_with("kustomization.yaml") || file.contains("overlays/"), "{o:#}");
+            assert!(
+                file.ends_with("kustomization.yaml") || file.contains("overlays/"),
+                "{o:#}"
+            );
         } else {
             assert_eq!(o["status"], "valid", "{o:#}");
         }
     }
-    let rendered = objects.iter().filter(|o| files.iter().any(|f| o["file"] == f.display().to_string()));
+    let rendered = objects
+        .iter()
+        .filter(|o| files.iter().any(|f| o["file"] == f.display().to_string()));
     let kinds: Vec<&str> = rendered.map(|o| o["kind"].as_str().unwrap()).collect();
-    for kind in ["Rollout", "Service", "Ingress", "ServiceMonitor", "AnalysisTemplate", "HorizontalPodAutoscaler"] {
+    for kind in [
+        "Rollout",
+        "Service",
+        "Ingress",
+        "ServiceMonitor",
+        "AnalysisTemplate",
+        "HorizontalPodAutoscaler",
+    ] {
         assert!(kinds.contains(&kind), "{kind} rendered and linted");
     }
 }
 
 fn analysis_args_ok(analysis: &Value) {
     let args = analysis["args"].as_array().unwrap();
-    assert!(args.contains(&json!({"name": "canary-hash", "valueFrom": {"podTemplateHashValue": "Latest"}})));
+    assert!(args.contains(
+        &json!({"name": "canary-hash", "valueFrom": {"podTemplateHashValue": "Latest"}})
+    ));
     assert!(args.contains(&json!({"name": "namespace", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}})));
 }
 
 #[test]
 fn overlays_have_the_shape_the_issue_asks_for() {
-    let Some(kustomize) = support::sid_tool("KINDLING_TEST_KUSTOMIZE") else { return };
+    let Some(kustomize) = support::sid_tool("KINDLING_TEST_KUSTOMIZE") else {
+        return;
+    };
     for env in ENVS {
         let objs = objects(&render(&kustomize, env));
         let ns = if env == "dev" { "default" } else { env };
-        assert!(objs.iter().all(|o| o["metadata"]["namespace"] == ns), "{env}: all in {ns}");
+        assert!(
+            objs.iter().all(|o| o["metadata"]["namespace"] == ns),
+            "{env}: all in {ns}"
+        );
         let rollout = find(&objs, "Rollout", "demo-app");
         let pod = &rollout["spec"]["template"]["spec"];
         let c = &pod["containers"][0];
         assert_eq!(c["securityContext"]["readOnlyRootFilesystem"], true);
         assert_eq!(c["securityContext"]["capabilities"]["drop"], json!(["ALL"]));
         assert_eq!(pod["securityContext"]["runAsNonRoot"], true);
-        assert_eq!(pod["securityContext"]["seccompProfile"]["type"], "RuntimeDefault");
+        assert_eq!(
+            pod["securityContext"]["seccompProfile"]["type"],
+            "RuntimeDefault"
+        );
         assert_eq!(c["livenessProbe"]["httpGet"]["path"], "/health");
         assert_eq!(c["readinessProbe"]["httpGet"]["path"], "/ready");
-        let host = format!("{}.local", match env { "dev" => "demo", "staging" => "staging-demo", _ => "prod-demo" });
+        let host = format!(
+            "{}.local",
+            match env {
+                "dev" => "demo",
+                "staging" => "staging-demo",
+                _ => "prod-demo",
+            }
+        );
         let ingress = find(&objs, "Ingress", "demo-app");
         assert_eq!(ingress["spec"]["rules"][0]["host"], host.as_str());
         assert_eq!(ingress["spec"]["tls"][0]["hosts"][0], host.as_str());
         assert_eq!(ingress["spec"]["ingressClassName"], "traefik");
-        assert_eq!(ingress["metadata"]["annotations"]["cert-manager.io/cluster-issuer"], "kindling-ca");
+        assert_eq!(
+            ingress["metadata"]["annotations"]["cert-manager.io/cluster-issuer"],
+            "kindling-ca"
+        );
         let sm = find(&objs, "ServiceMonitor", "demo-app");
-        assert_eq!(sm["spec"]["podTargetLabels"], json!(["rollouts-pod-template-hash"]));
+        assert_eq!(
+            sm["spec"]["podTargetLabels"],
+            json!(["rollouts-pod-template-hash"])
+        );
         assert_eq!(sm["spec"]["endpoints"][0]["interval"], "15s");
         for t in ["success-rate", "error-rate-only"] {
             let template = find(&objs, "AnalysisTemplate", t);
@@ -107,34 +159,70 @@ fn overlays_have_the_shape_the_issue_asks_for() {
                 assert!(m["count"].as_i64().unwrap() > 0, "count always set");
                 let q = m["provider"]["prometheus"]["query"].as_str().unwrap();
                 assert!(q.contains("namespace=\"{{args.namespace}}\""), "{q}");
-                assert!(q.contains("rollouts_pod_template_hash=\"{{args.canary-hash}}\""), "{q}");
+                assert!(
+                    q.contains("rollouts_pod_template_hash=\"{{args.canary-hash}}\""),
+                    "{q}"
+                );
             }
         }
         match env {
             "dev" => {
                 assert_eq!(rollout["spec"]["replicas"], 1);
-                assert_eq!(c["resources"]["requests"], json!({"cpu": "50m", "memory": "32Mi"}));
+                assert_eq!(
+                    c["resources"]["requests"],
+                    json!({"cpu": "50m", "memory": "32Mi"})
+                );
                 assert!(rollout["spec"]["strategy"]["canary"].get("steps").is_none());
             }
             "staging" => {
-                assert_eq!(rollout["spec"]["replicas"], 5, "20/40/60% exact without traffic routing");
-                let steps = rollout["spec"]["strategy"]["canary"]["steps"].as_array().unwrap();
+                assert_eq!(
+                    rollout["spec"]["replicas"], 5,
+                    "20/40/60% exact without traffic routing"
+                );
+                let steps = rollout["spec"]["strategy"]["canary"]["steps"]
+                    .as_array()
+                    .unwrap();
                 let shape: Vec<String> = steps
                     .iter()
-                    .map(|s| match s.as_object().unwrap().keys().next().unwrap().as_str() {
-                        "setWeight" => format!("{}%", s["setWeight"]),
-                        "pause" => format!("pause {}", s["pause"]["duration"].as_str().unwrap()),
-                        _ => format!("analysis {}", s["analysis"]["templates"][0]["templateName"].as_str().unwrap()),
-                    })
+                    .map(
+                        |s| match s.as_object().unwrap().keys().next().unwrap().as_str() {
+                            "setWeight" => format!("{}%", s["setWeight"]),
+                            "pause" => {
+                                format!("pause {}", s["pause"]["duration"].as_str().unwrap())
+                            }
+                            _ => format!(
+                                "analysis {}",
+                                s["analysis"]["templates"][0]["templateName"]
+                                    .as_str()
+                                    .unwrap()
+                            ),
+                        },
+                    )
                     .collect();
-                assert_eq!(shape, [
-                    "20%", "pause 1m", "analysis error-rate-only", "40%", "pause 1m", "analysis success-rate",
-                    "60%", "pause 1m", "analysis success-rate",
-                ]);
-                steps.iter().filter_map(|s| s.get("analysis")).for_each(analysis_args_ok);
+                assert_eq!(
+                    shape,
+                    [
+                        "20%",
+                        "pause 1m",
+                        "analysis error-rate-only",
+                        "40%",
+                        "pause 1m",
+                        "analysis success-rate",
+                        "60%",
+                        "pause 1m",
+                        "analysis success-rate",
+                    ]
+                );
+                steps
+                    .iter()
+                    .filter_map(|s| s.get("analysis"))
+                    .for_each(analysis_args_ok);
             }
             _ => {
-                assert!(rollout["spec"].get("replicas").is_none(), "the HPA owns replicas");
+                assert!(
+                    rollout["spec"].get("replicas").is_none(),
+                    "the HPA owns replicas"
+                );
                 let bg = &rollout["spec"]["strategy"]["blueGreen"];
                 assert!(rollout["spec"]["strategy"].get("canary").is_none());
                 assert_eq!(bg["activeService"], "demo-app");
@@ -147,13 +235,35 @@ fn overlays_have_the_shape_the_issue_asks_for() {
                     analysis_args_ok(&bg[a]);
                 }
                 let hpa = find(&objs, "HorizontalPodAutoscaler", "demo-app");
-                assert_eq!(hpa["spec"]["scaleTargetRef"], json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout", "name": "demo-app"}));
-                assert_eq!((hpa["spec"]["minReplicas"].clone(), hpa["spec"]["maxReplicas"].clone()), (json!(3), json!(10)));
-                let targets: Vec<(String, i64)> = hpa["spec"]["metrics"].as_array().unwrap().iter()
-                    .map(|m| (m["resource"]["name"].as_str().unwrap().into(), m["resource"]["target"]["averageUtilization"].as_i64().unwrap()))
+                assert_eq!(
+                    hpa["spec"]["scaleTargetRef"],
+                    json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout", "name": "demo-app"})
+                );
+                assert_eq!(
+                    (
+                        hpa["spec"]["minReplicas"].clone(),
+                        hpa["spec"]["maxReplicas"].clone()
+                    ),
+                    (json!(3), json!(10))
+                );
+                let targets: Vec<(String, i64)> = hpa["spec"]["metrics"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|m| {
+                        (
+                            m["resource"]["name"].as_str().unwrap().into(),
+                            m["resource"]["target"]["averageUtilization"]
+                                .as_i64()
+                                .unwrap(),
+                        )
+                    })
                     .collect();
                 assert_eq!(targets, [("cpu".into(), 70), ("memory".into(), 80)]);
-                assert_eq!(hpa["spec"]["behavior"]["scaleDown"]["stabilizationWindowSeconds"], 300);
+                assert_eq!(
+                    hpa["spec"]["behavior"]["scaleDown"]["stabilizationWindowSeconds"],
+                    300
+                );
             }
         }
     }

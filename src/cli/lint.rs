@@ -19,7 +19,10 @@ pub(super) fn run(ctx: &Context, args: LintArgs) -> Result<()> {
             "schemas": dir,
             "objects": report.objects,
         });
-        println!("{}", serde_json::to_string_pretty(&value).expect("serializes"));
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&value).expect("serializes")
+        );
     } else {
         for object in &report.objects {
             print_object(object);
@@ -38,7 +41,11 @@ pub(super) fn run(ctx: &Context, args: LintArgs) -> Result<()> {
 }
 
 fn print_object(o: &ObjectReport) {
-    let place = if o.index == 0 { o.file.clone() } else { format!("{}#{}", o.file, o.index) };
+    let place = if o.index == 0 {
+        o.file.clone()
+    } else {
+        format!("{}#{}", o.file, o.index)
+    };
     match o.status {
         Status::Valid => println!("✓ {place} {}", o.object()),
         Status::Skipped => println!("- {place} {}: {}", o.object(), o.messages.join("; ")),

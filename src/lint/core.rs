@@ -63,15 +63,27 @@ pub fn check(round: RoundTrip, object: &Value) -> Vec<Violation> {
 /// server validates metadata apart from the CRD schema).
 pub fn check_metadata(object: &Value) -> Vec<Violation> {
     let Some(meta) = object.get("metadata") else {
-        return vec![Violation { path: ".metadata".into(), message: "Required value".into() }];
+        return vec![Violation {
+            path: ".metadata".into(),
+            message: "Required value".into(),
+        }];
     };
-    let mut out = match roundtrip::<k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta>(meta) {
-        Ok(back) => undeclared(meta, &back, ".metadata"),
-        Err(v) => vec![Violation { path: format!(".metadata{}", v.path), message: v.message }],
-    };
-    let named = ["name", "generateName"].iter().any(|k| meta.get(k).is_some_and(|v| v.is_string()));
+    let mut out =
+        match roundtrip::<k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta>(meta) {
+            Ok(back) => undeclared(meta, &back, ".metadata"),
+            Err(v) => vec![Violation {
+                path: format!(".metadata{}", v.path),
+                message: v.message,
+            }],
+        };
+    let named = ["name", "generateName"]
+        .iter()
+        .any(|k| meta.get(k).is_some_and(|v| v.is_string()));
     if out.is_empty() && !named {
-        out.push(Violation { path: ".metadata.name".into(), message: "Required value".into() });
+        out.push(Violation {
+            path: ".metadata.name".into(),
+            message: "Required value".into(),
+        });
     }
     out
 }
@@ -80,7 +92,11 @@ fn roundtrip<T: DeserializeOwned + Serialize>(value: &Value) -> Result<Value, Vi
     let typed: T = serde_path_to_error::deserialize(value.clone()).map_err(|e| {
         let path = e.path().to_string();
         Violation {
-            path: if path == "." { ".".into() } else { format!(".{path}") },
+            path: if path == "." {
+                ".".into()
+            } else {
+                format!(".{path}")
+            },
             message: e.into_inner().to_string(),
         }
     })?;
@@ -97,7 +113,10 @@ fn undeclared(input: &Value, back: &Value, path: &str) -> Vec<Violation> {
                 match b.get(key) {
                     Some(bv) => out.extend(undeclared(value, bv, &sub)),
                     None if value.is_null() => {}
-                    None => out.push(Violation { path: sub, message: "field not declared in schema".into() }),
+                    None => out.push(Violation {
+                        path: sub,
+                        message: "field not declared in schema".into(),
+                    }),
                 }
             }
         }
@@ -126,10 +145,13 @@ mod tests {
         bad["spec"]["ports"][0]["prot"] = json!(80);
         bad["spec"]["selectr"] = json!({});
         let got: Vec<String> = check(svc, &bad).iter().map(ToString::to_string).collect();
-        assert_eq!(got, vec![
-            ".spec.ports[0].prot: field not declared in schema",
-            ".spec.selectr: field not declared in schema",
-        ]);
+        assert_eq!(
+            got,
+            vec![
+                ".spec.ports[0].prot: field not declared in schema",
+                ".spec.selectr: field not declared in schema",
+            ]
+        );
         let mut typed = ok.clone();
         typed["spec"]["ports"][0]["port"] = json!("eighty");
         let got = check(svc, &typed);
@@ -138,8 +160,13 @@ mod tests {
 
     #[test]
     fn metadata_needs_a_name_and_known_fields() {
-        assert!(check_metadata(&json!({"metadata": {"name": "a", "labels": {"x": "y"}}})).is_empty());
-        assert_eq!(check_metadata(&json!({"metadata": {"labels": {}}}))[0].path, ".metadata.name");
+        assert!(
+            check_metadata(&json!({"metadata": {"name": "a", "labels": {"x": "y"}}})).is_empty()
+        );
+        assert_eq!(
+            check_metadata(&json!({"metadata": {"labels": {}}}))[0].path,
+            ".metadata.name"
+        );
         assert_eq!(
             check_metadata(&json!({"metadata": {"name": "a", "label": {}}}))[0].to_string(),
             ".metadata.label: field not declared in schema"

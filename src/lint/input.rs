@@ -24,25 +24,29 @@ pub struct Unreadable {
 }
 
 /// Reads every argument; `-` is stdin. A path that does not exist is a usage error.
-pub fn read_all(args: &[String], stdin: &mut dyn Read) -> Result<(Vec<Document>, Vec<Unreadable>), LintError> {
+pub fn read_all(
+    args: &[String],
+    stdin: &mut dyn Read,
+) -> Result<(Vec<Document>, Vec<Unreadable>), LintError> {
     let mut docs = Vec::new();
     let mut bad = Vec::new();
     for arg in args {
         let mut add = |source: String, text: &str| match parse_documents(text) {
-            Ok(values) => {
-                docs.extend(values.into_iter().enumerate().map(|(i, value)| Document {
-                    source: source.clone(),
-                    index: i + 1,
-                    value,
-                }))
-            }
+            Ok(values) => docs.extend(values.into_iter().enumerate().map(|(i, value)| Document {
+                source: source.clone(),
+                index: i + 1,
+                value,
+            })),
             Err(message) => bad.push(Unreadable { source, message }),
         };
         if arg == "-" {
             let mut text = String::new();
             stdin
                 .read_to_string(&mut text)
-                .map_err(|e| LintError::Read { path: "-".into(), why: e.to_string() })?;
+                .map_err(|e| LintError::Read {
+                    path: "-".into(),
+                    why: e.to_string(),
+                })?;
             add("-".into(), &text);
             continue;
         }
@@ -52,11 +56,15 @@ pub fn read_all(args: &[String], stdin: &mut dyn Read) -> Result<(Vec<Document>,
         } else if path.is_file() {
             vec![path.to_path_buf()]
         } else {
-            return Err(LintError::NoSuchPath { path: path.to_path_buf() });
+            return Err(LintError::NoSuchPath {
+                path: path.to_path_buf(),
+            });
         };
         for file in files {
-            let text = std::fs::read_to_string(&file)
-                .map_err(|e| LintError::Read { path: file.display().to_string(), why: e.to_string() })?;
+            let text = std::fs::read_to_string(&file).map_err(|e| LintError::Read {
+                path: file.display().to_string(),
+                why: e.to_string(),
+            })?;
             add(file.display().to_string(), &text);
         }
     }
@@ -68,8 +76,10 @@ pub fn files_below(dir: &Path) -> Result<Vec<PathBuf>, LintError> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        let entries = std::fs::read_dir(&d)
-            .map_err(|e| LintError::Read { path: d.display().to_string(), why: e.to_string() })?;
+        let entries = std::fs::read_dir(&d).map_err(|e| LintError::Read {
+            path: d.display().to_string(),
+            why: e.to_string(),
+        })?;
         for entry in entries.flatten() {
             let path = entry.path();
             if path.is_dir() {
@@ -103,7 +113,9 @@ pub fn parse_documents(text: &str) -> Result<Vec<Value>, String> {
         match value {
             Value::Null => {}
             Value::Object(ref o)
-                if o.get("kind").and_then(Value::as_str).is_some_and(|k| k.ends_with("List"))
+                if o.get("kind")
+                    .and_then(Value::as_str)
+                    .is_some_and(|k| k.ends_with("List"))
                     && o.get("items").is_some_and(Value::is_array) =>
             {
                 out.extend(o["items"].as_array().into_iter().flatten().cloned());
@@ -122,9 +134,20 @@ mod tests {
     fn yaml_streams_json_and_lists() {
         let yaml = "---\na: 1\n---\n# only a comment\n---\nkind: List\nitems: [{b: 2}, {c: 3}]\n";
         let docs = parse_documents(yaml).unwrap();
-        assert_eq!(docs, vec![serde_json::json!({"a": 1}), serde_json::json!({"b": 2}), serde_json::json!({"c": 3})]);
+        assert_eq!(
+            docs,
+            vec![
+                serde_json::json!({"a": 1}),
+                serde_json::json!({"b": 2}),
+                serde_json::json!({"c": 3})
+            ]
+        );
         let json = "{\"a\": 1}\n{\"b\": \"x\"}";
         assert_eq!(parse_documents(json).unwrap().len(), 2);
-        assert!(parse_documents("a: [1").unwrap_err().starts_with("invalid YAML"));
+        assert!(
+            parse_documents("a: [1")
+                .unwrap_err()
+                .starts_with("invalid YAML")
+        );
     }
 }

@@ -46,9 +46,10 @@ impl LintError {
                 "point --schemas (or {SCHEMAS_ENV}) at a folder of CRDs laid out like the download cache, \
                  e.g. <project>/<version>/crds/*.yaml; `kindling up` fills the default one"
             )),
-            LintError::Invalid { .. } => {
-                Some("fix the fields named above; paths are written like the API server writes them".into())
-            }
+            LintError::Invalid { .. } => Some(
+                "fix the fields named above; paths are written like the API server writes them"
+                    .into(),
+            ),
         }
     }
 }
@@ -131,13 +132,20 @@ impl Report {
     pub fn verdict(&self) -> Result<(), LintError> {
         match self.count(Status::Invalid) {
             0 => Ok(()),
-            invalid => Err(LintError::Invalid { invalid, total: self.objects.len() }),
+            invalid => Err(LintError::Invalid {
+                invalid,
+                total: self.objects.len(),
+            }),
         }
     }
 }
 
 /// Lints the given paths (`-` = `stdin`).
-pub fn lint_paths(paths: &[String], stdin: &mut dyn std::io::Read, store: &SchemaStore) -> Result<Report, LintError> {
+pub fn lint_paths(
+    paths: &[String],
+    stdin: &mut dyn std::io::Read,
+    store: &SchemaStore,
+) -> Result<Report, LintError> {
     let (docs, unreadable) = input::read_all(paths, stdin)?;
     Ok(lint_documents(&docs, &unreadable, store))
 }
@@ -169,7 +177,11 @@ pub fn lint_documents(docs: &[Document], unreadable: &[Unreadable], store: &Sche
             Verdict::Skipped(why) => (Status::Skipped, vec![why]),
         };
         if api_version.starts_with("argoproj.io/") && kind == "Rollout" {
-            messages.extend(rollout_rules::check(v, &all).iter().map(ToString::to_string));
+            messages.extend(
+                rollout_rules::check(v, &all)
+                    .iter()
+                    .map(ToString::to_string),
+            );
         }
         let status = match status {
             Status::Valid if !messages.is_empty() => Status::Invalid,
@@ -198,9 +210,10 @@ enum Verdict {
 }
 
 fn check_object(v: &Value, store: &SchemaStore) -> Verdict {
-    let (Some(api_version), Some(kind)) =
-        (v.get("apiVersion").and_then(Value::as_str), v.get("kind").and_then(Value::as_str))
-    else {
+    let (Some(api_version), Some(kind)) = (
+        v.get("apiVersion").and_then(Value::as_str),
+        v.get("kind").and_then(Value::as_str),
+    ) else {
         return Verdict::Skipped("not a Kubernetes object (no apiVersion and kind)".into());
     };
     let violations = if let Some(schema) = store.schema(api_version, kind) {

@@ -56,9 +56,14 @@ impl SchemaStore {
     /// make every custom resource "skipped").
     pub fn load(dir: &Path) -> Result<SchemaStore, LintError> {
         if !dir.is_dir() {
-            return Err(LintError::SchemasMissing { dir: dir.to_path_buf() });
+            return Err(LintError::SchemasMissing {
+                dir: dir.to_path_buf(),
+            });
         }
-        let mut store = SchemaStore { dir: Some(dir.to_path_buf()), ..Default::default() };
+        let mut store = SchemaStore {
+            dir: Some(dir.to_path_buf()),
+            ..Default::default()
+        };
         for file in input::files_below(dir)? {
             // install.yaml next to a crds/ folder repeats those CRDs: parsing it twice would
             // only cost time (it is the largest file).
@@ -82,32 +87,39 @@ impl SchemaStore {
             return;
         }
         let spec = &doc["spec"];
-        let (Some(group), Some(kind)) =
-            (spec["group"].as_str(), spec["names"]["kind"].as_str())
+        let (Some(group), Some(kind)) = (spec["group"].as_str(), spec["names"]["kind"].as_str())
         else {
             return;
         };
         let namespaced = spec["scope"].as_str() != Some("Cluster");
         for version in spec["versions"].as_array().into_iter().flatten() {
-            let (Some(name), Some(schema)) =
-                (version["name"].as_str(), version.pointer("/schema/openAPIV3Schema"))
-            else {
+            let (Some(name), Some(schema)) = (
+                version["name"].as_str(),
+                version.pointer("/schema/openAPIV3Schema"),
+            ) else {
                 continue;
             };
             self.schemas.insert(
                 (format!("{group}/{name}"), kind.to_string()),
-                Crd { schema: schema.clone(), namespaced },
+                Crd {
+                    schema: schema.clone(),
+                    namespaced,
+                },
             );
         }
     }
 
     pub fn schema(&self, api_version: &str, kind: &str) -> Option<&Value> {
-        self.schemas.get(&(api_version.to_string(), kind.to_string())).map(|c| &c.schema)
+        self.schemas
+            .get(&(api_version.to_string(), kind.to_string()))
+            .map(|c| &c.schema)
     }
 
     /// Whether the kind is namespaced (None: unknown kind).
     pub fn namespaced(&self, api_version: &str, kind: &str) -> Option<bool> {
-        self.schemas.get(&(api_version.to_string(), kind.to_string())).map(|c| c.namespaced)
+        self.schemas
+            .get(&(api_version.to_string(), kind.to_string()))
+            .map(|c| c.namespaced)
     }
 
     pub fn len(&self) -> usize {

@@ -48,7 +48,11 @@ pub fn validate_object(schema: &Value, object: &Value) -> Vec<Violation> {
 
 fn violation(path: &str, message: impl Into<String>) -> Violation {
     Violation {
-        path: if path.is_empty() { ".".into() } else { path.into() },
+        path: if path.is_empty() {
+            ".".into()
+        } else {
+            path.into()
+        },
         message: message.into(),
     }
 }
@@ -69,7 +73,10 @@ fn validate(schema: &Value, value: &Value, path: &str, out: &mut Vec<Violation>)
     }
     if flag(schema, "x-kubernetes-int-or-string") {
         if !(value.is_i64() || value.is_u64() || value.is_string()) {
-            out.push(violation(path, format!("must be an integer or a string, got {}", type_name(value))));
+            out.push(violation(
+                path,
+                format!("must be an integer or a string, got {}", type_name(value)),
+            ));
         }
         return;
     }
@@ -77,7 +84,10 @@ fn validate(schema: &Value, value: &Value, path: &str, out: &mut Vec<Violation>)
     if let Some(expected) = declared
         && !has_type(value, expected)
     {
-        out.push(violation(path, format!("must be of type {expected}, got {}", type_name(value))));
+        out.push(violation(
+            path,
+            format!("must be of type {expected}, got {}", type_name(value)),
+        ));
         return;
     }
     check_enum(schema, value, path, out);
@@ -132,7 +142,12 @@ fn check_required(
     path: &str,
     out: &mut Vec<Violation>,
 ) {
-    for name in schema.get("required").and_then(Value::as_array).into_iter().flatten() {
+    for name in schema
+        .get("required")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         if let Some(name) = name.as_str()
             && fields.get(name).is_none_or(Value::is_null)
         {
@@ -148,7 +163,10 @@ fn check_enum(schema: &Value, value: &Value, path: &str, out: &mut Vec<Violation
         let list: Vec<String> = allowed.iter().map(Value::to_string).collect();
         out.push(violation(
             path,
-            format!("Unsupported value: {value}: supported values: {}", list.join(", ")),
+            format!(
+                "Unsupported value: {value}: supported values: {}",
+                list.join(", ")
+            ),
         ));
     }
 }
@@ -178,19 +196,31 @@ fn check_bounds(schema: &Value, value: &Value, path: &str, out: &mut Vec<Violati
         Value::String(s) => {
             let len = s.chars().count() as f64;
             if num("minLength").is_some_and(|m| len < m) {
-                fail(format!("should be at least {} chars long", num("minLength").unwrap_or(0.0)));
+                fail(format!(
+                    "should be at least {} chars long",
+                    num("minLength").unwrap_or(0.0)
+                ));
             }
             if num("maxLength").is_some_and(|m| len > m) {
-                fail(format!("may not be more than {} bytes", num("maxLength").unwrap_or(0.0)));
+                fail(format!(
+                    "may not be more than {} bytes",
+                    num("maxLength").unwrap_or(0.0)
+                ));
             }
         }
         Value::Array(items) => {
             let len = items.len() as f64;
             if num("minItems").is_some_and(|m| len < m) {
-                fail(format!("should have at least {} items", num("minItems").unwrap_or(0.0)));
+                fail(format!(
+                    "should have at least {} items",
+                    num("minItems").unwrap_or(0.0)
+                ));
             }
             if num("maxItems").is_some_and(|m| len > m) {
-                fail(format!("must have at most {} items", num("maxItems").unwrap_or(0.0)));
+                fail(format!(
+                    "must have at most {} items",
+                    num("maxItems").unwrap_or(0.0)
+                ));
             }
         }
         _ => {}
@@ -243,7 +273,10 @@ mod tests {
     }
 
     fn paths(object: Value) -> Vec<String> {
-        validate_object(&schema(), &object).iter().map(ToString::to_string).collect()
+        validate_object(&schema(), &object)
+            .iter()
+            .map(ToString::to_string)
+            .collect()
     }
 
     #[test]
@@ -253,7 +286,10 @@ mod tests {
                      "labels": {"k": "v"}, "free": {"any": {"thing": 1}}, "steps": [{"w": 1}],
                      "nothing": null}});
         // `nothing` is not declared: reported even though it is null (the server does too).
-        assert_eq!(paths(ok), vec![".spec.nothing: field not declared in schema"]);
+        assert_eq!(
+            paths(ok),
+            vec![".spec.nothing: field not declared in schema"]
+        );
     }
 
     #[test]
@@ -270,9 +306,15 @@ mod tests {
             ".spec.steps[1].x: field not declared in schema",
             ".spec.name: may not be more than 5 bytes",
         ] {
-            assert!(got.contains(&want.to_string()), "missing {want:?} in {got:#?}");
+            assert!(
+                got.contains(&want.to_string()),
+                "missing {want:?} in {got:#?}"
+            );
         }
-        assert_eq!(paths(json!({"spec": {}})), vec![".spec.name: Required value"]);
+        assert_eq!(
+            paths(json!({"spec": {}})),
+            vec![".spec.name: Required value"]
+        );
         assert_eq!(
             paths(json!({"spec": {"name": "a", "replicas": 4294967296u64}})),
             vec![".spec.replicas: 4294967296 does not fit in int32"]
