@@ -390,6 +390,26 @@ async fn shipped_custom_resources_are_accepted_and_lint_agrees_with_the_server()
             ));
         }
     }
+    // Edge cases where only agreement matters (whichever way the server decides).
+    let mut null_field = good["Rollout/staging"].clone();
+    null_field["metadata"]["name"] = json!("demo-app-null-unknown");
+    null_field["spec"]["notDeclared"] = Value::Null;
+    let mut count_string = good["AnalysisTemplate/success-rate"].clone();
+    count_string["metadata"]["name"] = json!("success-rate-count-string");
+    count_string["spec"]["metrics"][0]["count"] = json!("3");
+    for (label, o) in [
+        ("undeclared null field", null_field),
+        ("count as a string", count_string),
+    ] {
+        let server_verdict = apply(&client, &kinds, &o).await;
+        let lint_verdict = lint::schema_violations(&o, &store).unwrap();
+        eprintln!("{label}: server {server_verdict:?}; lint {lint_verdict:?}");
+        if server_verdict.is_ok() != lint_verdict.is_empty() {
+            disagreements.push(format!(
+                "{label}: server {server_verdict:?}, lint {lint_verdict:?}"
+            ));
+        }
+    }
     assert!(
         disagreements.is_empty(),
         "every crafted mistake rejected by both:\n{}",
