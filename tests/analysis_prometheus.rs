@@ -27,8 +27,12 @@ impl Drop for Proc {
     }
 }
 
-/// target/debug/demo-app, built once if missing (it is a workspace member).
+/// $KINDLING_TEST_DEMO_APP (a prebuilt binary), else target/debug/demo-app built with
+/// `cargo build -p demo-app` (a workspace member; a no-op when up to date).
 fn demo_app_binary() -> Option<PathBuf> {
+    if let Some(bin) = std::env::var_os("KINDLING_TEST_DEMO_APP") {
+        return Some(PathBuf::from(bin));
+    }
     static BUILD: Mutex<()> = Mutex::new(());
     let _guard = BUILD.lock().unwrap();
     let bin = support::root().join("target/debug/demo-app");
