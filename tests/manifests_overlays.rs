@@ -268,3 +268,45 @@ fn overlays_have_the_shape_the_issue_asks_for() {
         }
     }
 }
+
+#[test]
+fn kustomize_build_piped_into_lint_with_schemas_from_the_environment() {
+    let Some(kustomize) = support::sid_tool("KINDLING_TEST_KUSTOMIZE") else {
+        return;
+    };
+    let empty = tempfile::tempdir().unwrap();
+    let mut child = Command::new(support::kindling_bin())
+        .args(["--output", "json", "lint", "-"])
+        .env("KINDLING_SCHEMAS_DIR", empty.path())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(render(&kustomize, "staging").as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        report["schemas"],
+        empty.path().display().to_string(),
+        "KINDLING_SCHEMAS_DIR used"
+    );
+    for o in report["objects"].as_array().unwrap() {
+        let expected = if o["api_version"] == "v1" || o["kind"] == "Ingress" {
+            "valid"
+        } else {
+            "skipped"
+        };
+        assert_eq!(
+            o["status"], expected,
+            "no CRD schemas: custom resources skipped, core checked: {o:#}"
+        );
+        assert_eq!(o["file"], "-");
+    }
+}
