@@ -11,8 +11,12 @@ pub mod docker;
 pub mod doctor;
 pub mod env;
 pub mod error;
+pub mod hosts;
 pub mod lint;
 pub mod paths;
+pub mod pipeline;
+pub mod platform;
 pub mod report;
+pub mod tls;
 
 pub use error::{Error, ExitStatus, Result};

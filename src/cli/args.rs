@@ -53,6 +53,15 @@ pub enum Command {
     },
     /// Print kindling's version and the component versions it pins
     Version,
+    /// The local registry and its pull-through caches
+    #[command(subcommand)]
+    Registry(RegistryCommand),
+    /// The local CA: make it, trust it on this host, or take the trust back
+    #[command(subcommand)]
+    Tls(super::tls::TlsCommand),
+    /// The managed block of ingress names in the hosts file
+    #[command(subcommand)]
+    Hosts(super::hosts::HostsCommand),
     /// Validate manifests offline: CRD schemas, core fields, Rollout rules
     Lint(LintArgs),
 }
@@ -62,7 +71,7 @@ pub struct LintArgs {
     /// Files, folders (recursive: *.yaml, *.yml, *.json) or - for stdin
     #[arg(required = true, value_name = "PATH|-")]
     pub paths: Vec<String>,
-    /// Folder of CRDs (laid out like the download cache) [env: KINDLING_SCHEMAS_DIR; default: <cache dir>/schemas]
+    /// Folder of CRDs (laid out like the download cache) [env: KINDLING_SCHEMAS_DIR; default: the download cache]
     #[arg(long, value_name = "DIR")]
     pub schemas: Option<PathBuf>,
 }
@@ -73,4 +82,18 @@ pub enum ConfigCommand {
     Check,
     /// Print the effective configuration, secrets redacted
     Show,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RegistryCommand {
+    /// Start (or reconcile) the local registry and the pull-through caches
+    Up,
+    /// Remove the registry and cache containers kindling owns (volumes are kept)
+    Down {
+        /// Also remove the registry data and the caches' volumes
+        #[arg(long)]
+        purge: bool,
+    },
+    /// Show each registry container: state, port, volume, whether it answers
+    Status,
 }

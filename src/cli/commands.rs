@@ -21,6 +21,9 @@ pub(super) fn run(ctx: &Context, command: Command) -> Result<()> {
             Ok(())
         }
         Command::Version => version(ctx),
+        Command::Registry(command) => super::registry::run(ctx, command),
+        Command::Tls(command) => super::tls::run(ctx, command),
+        Command::Hosts(command) => super::hosts::run(ctx, command),
         Command::Lint(args) => super::lint::run(ctx, args),
     }
 }

@@ -3,6 +3,9 @@
 mod args;
 mod commands;
 mod exit;
+mod registry;
+mod hosts;
+mod tls;
 mod lint;
 
 pub use args::{Cli, Command, OutputFormat};

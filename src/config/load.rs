@@ -235,7 +235,7 @@ fn apply_env(
                 }
                 Err(problem) => issues.push(ConfigIssue {
                     origin: Origin::Env { var: var.clone() },
-                    message: format!("{var} {problem}"),
+                    message: problem,
                     hint: Some(format!("e.g. {var}={}", example(&keys[key]))),
                 }),
             }

@@ -75,8 +75,9 @@ pub(super) fn check(
     }
     if provider == "existing" {
         if str_of(table, "cluster.context").is_empty() {
+            // Blame the line that chose "existing": that is where the user looks.
             fail(
-                "cluster.context",
+                "cluster.provider",
                 "cluster.provider = \"existing\" needs cluster.context".into(),
                 "set context to the kube context of your cluster (see `kubectl config get-contexts`)",
             );

@@ -2,7 +2,20 @@
 
 mod client;
 
+pub mod archive;
+pub mod containers;
+pub mod dockerignore;
+mod error;
+pub mod image;
+pub mod mirrors;
+pub mod oci;
+pub mod pull;
+pub mod registry;
+pub mod registry_api;
+pub mod status;
+
 pub use client::{DockerError, connect, docker_host};
+pub use error::RegistryError;
 
 /// Label on every container and volume kindling owns (never kind's `io.x-k8s.kind.cluster`).
 pub const LABEL_MANAGED: &str = "dev.kindling.managed";

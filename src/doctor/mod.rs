@@ -7,7 +7,7 @@ mod hosts_file;
 mod inotify;
 mod kind_cli;
 mod leftovers;
-mod ports;
+pub(crate) mod ports;
 
 use crate::config::Settings;
 use crate::env::Env;

@@ -72,11 +72,13 @@ impl From<LintError> for crate::Error {
     }
 }
 
-/// Where the CRD schemas come from: the flag, else $KINDLING_SCHEMAS_DIR, else the cache.
+/// Where the CRD schemas come from: the flag, else $KINDLING_SCHEMAS_DIR, else the download
+/// cache itself (`platform::fetch` keeps upstream files there as `<project>/<version>/<file>`,
+/// the layout the loader reads; CRDs inside install.yaml files count).
 pub fn schemas_dir(flag: Option<&Path>, env: &Env, cache_dir: &Path) -> PathBuf {
     flag.map(Path::to_path_buf)
         .or_else(|| env.get(SCHEMAS_ENV).map(PathBuf::from))
-        .unwrap_or_else(|| cache_dir.join("schemas"))
+        .unwrap_or_else(|| cache_dir.to_path_buf())
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -59,17 +59,16 @@ impl Reporter for HumanReporter {
                 total,
             } => {
                 if let Some(bar) = bars.get(&step) {
-                    match (current, total) {
-                        (Some(c), Some(t)) => {
-                            bar.set_style(
-                                ProgressStyle::with_template("{spinner} {prefix} [{bar:20}] {bytes}/{total_bytes} {wide_msg}")
-                                    .unwrap()
-                                    .progress_chars("=> "),
-                            );
-                            bar.set_length(t);
-                            bar.set_position(c);
-                        }
-                        _ => {}
+                    if let (Some(c), Some(t)) = (current, total) {
+                        bar.set_style(
+                            ProgressStyle::with_template(
+                                "{spinner} {prefix} [{bar:20}] {bytes}/{total_bytes} {wide_msg}",
+                            )
+                            .unwrap()
+                            .progress_chars("=> "),
+                        );
+                        bar.set_length(t);
+                        bar.set_position(c);
                     }
                     bar.set_message(self.paint("2", &message));
                 }

@@ -32,7 +32,10 @@ pub fn shared_dir() -> Option<PathBuf> {
     if dir.join("upstream").is_dir() {
         Some(dir)
     } else {
-        skip(&format!("{} not found (set KINDLING_SHARED_DIR)", dir.display()))
+        skip(&format!(
+            "{} not found (set KINDLING_SHARED_DIR)",
+            dir.display()
+        ))
     }
 }
 
@@ -50,23 +53,36 @@ pub fn docker_available() -> Option<()> {
         .args(["version", "--format", "{{.Server.Version}}"])
         .output()
         .is_ok_and(|o| o.status.success());
-    if ok { Some(()) } else { skip("no Docker engine answers (run scripts/test.sh, which starts one)") }
+    if ok {
+        Some(())
+    } else {
+        skip("no Docker engine answers (run scripts/test.sh, which starts one)")
+    }
 }
 
 /// The stand-in registry image built by scripts/test.sh (distribution 2.8 from Debian).
 pub fn registry_image() -> String {
-    std::env::var("KINDLING_TEST_REGISTRY_IMAGE").unwrap_or_else(|_| "kindling-test/registry:2.8".into())
+    std::env::var("KINDLING_TEST_REGISTRY_IMAGE")
+        .unwrap_or_else(|_| "kindling-test/registry:2.8".into())
 }
 
 /// A name unique to this test process and call, for containers, volumes, clusters.
 pub fn unique(prefix: &str) -> String {
     static N: AtomicU32 = AtomicU32::new(0);
-    format!("{prefix}-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed))
+    format!(
+        "{prefix}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 /// A TCP port free on 127.0.0.1 right now.
 pub fn free_port() -> u16 {
-    TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap().local_addr().unwrap().port()
+    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// The built kindling binary (for CLI tests).
@@ -78,7 +94,9 @@ pub fn kindling_bin() -> PathBuf {
 pub fn sid_tool(var: &str) -> Option<PathBuf> {
     match std::env::var_os(var).map(PathBuf::from) {
         Some(p) if p.is_file() => Some(p),
-        _ => skip(&format!("{var} not set (scripts/test.sh fetches it from Debian unstable)")),
+        _ => skip(&format!(
+            "{var} not set (scripts/test.sh fetches it from Debian unstable)"
+        )),
     }
 }
 
@@ -121,9 +139,13 @@ impl CrdApiserver {
             if status.success() {
                 return Some(CrdApiserver { dir, port });
             }
-            let log = std::fs::read_to_string(dir.path().join("crd-apiserver.log")).unwrap_or_default();
+            let log =
+                std::fs::read_to_string(dir.path().join("crd-apiserver.log")).unwrap_or_default();
             kill_pids(dir.path());
-            eprintln!("crd-apiserver did not start on {port}, retrying: {}", log.lines().last().unwrap_or(""));
+            eprintln!(
+                "crd-apiserver did not start on {port}, retrying: {}",
+                log.lines().last().unwrap_or("")
+            );
         }
         panic!("crd-apiserver did not start");
     }
@@ -136,7 +158,9 @@ impl CrdApiserver {
     pub async fn client(&self) -> kube::Client {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let kubeconfig = kube::config::Kubeconfig::read_from(self.kubeconfig()).unwrap();
-        let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default()).await.unwrap();
+        let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
+            .await
+            .unwrap();
         kube::Client::try_from(config).unwrap()
     }
 }
@@ -156,6 +180,9 @@ impl Drop for CrdApiserver {
 }
 
 fn rand_u16() -> u16 {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
     ((nanos ^ std::process::id().wrapping_mul(2654435761)) % 65536) as u16
 }

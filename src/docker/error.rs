@@ -1,0 +1,123 @@
+//! What can go wrong with the registry, its mirrors, images and artifacts, and what to do about it.
+
+use super::DockerError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    #[error(transparent)]
+    Docker(#[from] DockerError),
+
+    #[error("127.0.0.1:{port} is already in use by {holder}")]
+    PortInUse {
+        port: u16,
+        holder: String,
+        /// The setting that chooses the port.
+        key: &'static str,
+    },
+
+    #[error(
+        "a container named {name} exists but kindling does not own it (it has no {label}=true label); kindling will not touch it"
+    )]
+    Foreign { name: String, label: &'static str },
+
+    #[error("cannot pull image {image}: {reason}")]
+    Pull { image: String, reason: String },
+
+    #[error("{what} did not answer on {url} within {secs}s (last: {last})")]
+    NotReady {
+        what: String,
+        url: String,
+        secs: u64,
+        last: String,
+    },
+
+    #[error("building image {image} failed: {reason}\n--- last build output ---\n{log}")]
+    Build {
+        image: String,
+        reason: String,
+        log: String,
+    },
+
+    #[error("pushing image {image} failed: {reason}")]
+    Push { image: String, reason: String },
+
+    #[error("registry API: {call} failed: {reason}")]
+    Api { call: String, reason: String },
+
+    #[error("{what}: {source}")]
+    Io {
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// Bad input (a folder that does not exist, a bad name).
+    #[error("{0}")]
+    Input(String),
+}
+
+impl RegistryError {
+    pub fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> RegistryError {
+        let what = what.into();
+        move |source| RegistryError::Io { what, source }
+    }
+
+    pub fn api(call: impl Into<String>, reason: impl std::fmt::Display) -> RegistryError {
+        RegistryError::Api {
+            call: call.into(),
+            reason: reason.to_string(),
+        }
+    }
+
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            RegistryError::Docker(e) => e.hint(),
+            RegistryError::PortInUse { key, .. } => Some(format!(
+                "stop it, or choose another port with {key} in bootstrap.toml (or --set {key}=<port>)"
+            )),
+            RegistryError::Foreign { name, .. } => Some(format!(
+                "remove or rename it yourself (`docker rm -f {name}`), or choose another name with registry.name"
+            )),
+            RegistryError::Pull { .. } => Some(
+                "check the network (and any proxy), or pre-load the image on this machine with `docker load -i <file>`"
+                    .into(),
+            ),
+            RegistryError::NotReady { what, .. } => Some(format!(
+                "see what the container says: `docker logs {what}`"
+            )),
+            RegistryError::Build { .. } => {
+                Some("fix the Dockerfile or the build context; the build's last lines are above".into())
+            }
+            RegistryError::Push { .. } | RegistryError::Api { .. } => {
+                Some("check that the local registry runs and answers: `kindling registry status`".into())
+            }
+            RegistryError::Io { .. } | RegistryError::Input(_) => None,
+        }
+    }
+}
+
+impl From<RegistryError> for crate::Error {
+    fn from(e: RegistryError) -> crate::Error {
+        let hint = e.hint();
+        if let RegistryError::Input(message) = e {
+            return crate::Error::usage(message, hint);
+        }
+        let what = match &e {
+            RegistryError::Docker(_) => "Docker",
+            RegistryError::PortInUse { .. } | RegistryError::Foreign { .. } => "registry",
+            RegistryError::Pull { .. } => "image pull",
+            RegistryError::NotReady { .. } => "registry",
+            RegistryError::Build { .. } => "image build",
+            RegistryError::Push { .. } => "image push",
+            RegistryError::Api { .. } => "registry",
+            RegistryError::Io { .. } | RegistryError::Input(_) => "file",
+        };
+        crate::Error::Failed {
+            what: what.into(),
+            why: e.to_string(),
+            hints: hint.into_iter().collect(),
+        }
+    }
+}
+
+pub type Result<T, E = RegistryError> = std::result::Result<T, E>;

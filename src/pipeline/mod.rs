@@ -1,0 +1,188 @@
+//! A dependency graph of steps, run concurrently where independent.
+//!
+//! Each step waits for the steps it depends on; when one of them fails, the step is
+//! reported skipped and its own dependents are skipped in turn, while independent
+//! steps run to the end. The run ends with one error listing every failure.
+
+use crate::error::{Error, Result};
+use crate::report::{Outcome, ReporterExt, SharedReporter, Step};
+use futures::future::BoxFuture;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use tokio::sync::watch;
+
+/// What a step's body returns: how it ended, and an optional detail for its line.
+pub type StepResult = Result<(Outcome, Option<String>)>;
+
+type Body<C> = Box<dyn FnOnce(Arc<C>, Arc<Step>) -> BoxFuture<'static, StepResult> + Send>;
+
+struct Node<C> {
+    id: &'static str,
+    title: String,
+    deps: Vec<&'static str>,
+    body: Body<C>,
+}
+
+/// A graph of steps sharing a context `C`.
+pub struct Pipeline<C> {
+    nodes: Vec<Node<C>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum State {
+    Pending,
+    Succeeded,
+    Failed,
+}
+
+impl<C: Send + Sync + 'static> Default for Pipeline<C> {
+    fn default() -> Self {
+        Pipeline { nodes: Vec::new() }
+    }
+}
+
+impl<C: Send + Sync + 'static> Pipeline<C> {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a step that runs once every step in `deps` has succeeded.
+    pub fn step<F>(
+        &mut self,
+        id: &'static str,
+        title: impl Into<String>,
+        deps: &[&'static str],
+        body: F,
+    ) -> &mut Self
+    where
+        F: FnOnce(Arc<C>, Arc<Step>) -> BoxFuture<'static, StepResult> + Send + 'static,
+    {
+        self.nodes.push(Node {
+            id,
+            title: title.into(),
+            deps: deps.to_vec(),
+            body: Box::new(body),
+        });
+        self
+    }
+
+    /// Step ids grouped in waves: each wave depends only on earlier ones (what `--dry-run` prints).
+    /// Errors on unknown dependencies and cycles.
+    pub fn waves(&self) -> Result<Vec<Vec<(&'static str, String)>>> {
+        let ids: HashSet<&str> = self.nodes.iter().map(|n| n.id).collect();
+        for n in &self.nodes {
+            if let Some(missing) = n.deps.iter().find(|d| !ids.contains(*d)) {
+                return Err(Error::failed(
+                    "pipeline",
+                    format!("step {} depends on unknown step {missing}", n.id),
+                ));
+            }
+        }
+        let mut done: HashSet<&str> = HashSet::new();
+        let mut waves = Vec::new();
+        while done.len() < self.nodes.len() {
+            let wave: Vec<(&'static str, String)> = self
+                .nodes
+                .iter()
+                .filter(|n| !done.contains(n.id) && n.deps.iter().all(|d| done.contains(d)))
+                .map(|n| (n.id, n.title.clone()))
+                .collect();
+            if wave.is_empty() {
+                return Err(Error::failed(
+                    "pipeline",
+                    "the steps depend on each other in a cycle",
+                ));
+            }
+            done.extend(wave.iter().map(|(id, _)| *id));
+            waves.push(wave);
+        }
+        Ok(waves)
+    }
+
+    /// Runs every step; Ok only if all succeeded.
+    pub async fn run(self, context: Arc<C>, reporter: &SharedReporter) -> Result<()> {
+        self.waves()?; // validates the graph before anything runs
+        let mut senders = HashMap::new();
+        let mut receivers = HashMap::new();
+        for n in &self.nodes {
+            let (tx, rx) = watch::channel(State::Pending);
+            senders.insert(n.id, tx);
+            receivers.insert(n.id, rx);
+        }
+        let mut tasks = Vec::new();
+        for node in self.nodes {
+            let deps: Vec<(&'static str, watch::Receiver<State>)> = node
+                .deps
+                .iter()
+                .map(|d| (*d, receivers[d].clone()))
+                .collect();
+            let done = senders.remove(node.id).expect("one sender per step");
+            let context = context.clone();
+            let reporter = reporter.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut blocked_by = None;
+                for (dep, mut rx) in deps {
+                    let state = rx
+                        .wait_for(|s| *s != State::Pending)
+                        .await
+                        .map(|s| s.clone())
+                        .ok();
+                    if state != Some(State::Succeeded) {
+                        blocked_by = Some(dep);
+                        break;
+                    }
+                }
+                if let Some(dep) = blocked_by {
+                    let step = reporter.step(node.id, &node.title);
+                    step.finish(Outcome::Skipped, format!("not run: {dep} did not succeed"));
+                    let _ = done.send(State::Failed);
+                    return None;
+                }
+                let step = Arc::new(reporter.step(node.id, &node.title));
+                let result = (node.body)(context, step.clone()).await;
+                let step = Arc::try_unwrap(step).ok();
+                match result {
+                    Ok((outcome, detail)) => {
+                        if let Some(step) = step {
+                            step.finish(outcome, detail);
+                        }
+                        let _ = done.send(State::Succeeded);
+                        None
+                    }
+                    Err(e) => {
+                        if let Some(step) = step {
+                            step.fail(&e);
+                        }
+                        let _ = done.send(State::Failed);
+                        Some((node.id, e))
+                    }
+                }
+            }));
+        }
+        let mut failures = Vec::new();
+        for task in tasks {
+            match task.await {
+                Ok(Some(failure)) => failures.push(failure),
+                Ok(None) => {}
+                Err(e) => failures.push(("pipeline", Error::failed("a step panicked", e))),
+            }
+        }
+        match failures.len() {
+            0 => Ok(()),
+            1 => Err(failures.pop().expect("one").1),
+            n => {
+                let why = failures
+                    .iter()
+                    .map(|(id, e)| format!("{id}: {e}"))
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                let hints = failures.iter().flat_map(|(_, e)| e.hints()).collect();
+                Err(Error::Failed {
+                    what: format!("{n} steps failed"),
+                    why,
+                    hints,
+                })
+            }
+        }
+    }
+}

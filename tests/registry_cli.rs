@@ -1,0 +1,112 @@
+//! `kindling registry up | status --output json | down` as a user runs them (the real binary).
+
+mod registry_support;
+mod support;
+
+use registry_support::{Fixture, inspect};
+use std::process::{Command, Output};
+
+fn kindling(fx: &Fixture, args: &[&str]) -> Output {
+    let config = &fx.config;
+    Command::new(support::kindling_bin())
+        .args(args)
+        .env("KINDLING_REGISTRY_IMAGE", &config.registry.image)
+        .env("KINDLING_REGISTRY_NAME", &config.registry.name)
+        .env(
+            "KINDLING_REGISTRY_HOST_PORT",
+            config.registry.host_port.to_string(),
+        )
+        .env("KINDLING_CLUSTER_NAME", &config.cluster.name)
+        .env(
+            "KINDLING_REGISTRY_MIRRORS",
+            config.registry.mirrors.join(","),
+        )
+        // No bootstrap.toml from the working directory.
+        .current_dir(std::env::temp_dir())
+        .output()
+        .unwrap()
+}
+
+fn ok(output: &Output) -> String {
+    assert!(
+        output.status.success(),
+        "exit {:?}\nstdout: {}\nstderr: {}",
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[tokio::test]
+async fn up_status_down_through_the_cli() {
+    let Some(fx) = Fixture::new(2).await else {
+        return;
+    };
+    ok(&kindling(&fx, &["registry", "up"]));
+    let name = &fx.config.registry.name;
+    assert_eq!(inspect(name, "{{.State.Status}}"), "running");
+
+    let json = ok(&kindling(&fx, &["registry", "status", "--output", "json"]));
+    let rows: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let rows = rows.as_array().expect("an array");
+    assert_eq!(rows.len(), 3);
+    assert_eq!(rows[0]["name"], name.as_str());
+    assert_eq!(rows[0]["role"], "registry");
+    assert_eq!(rows[0]["state"], "running");
+    assert_eq!(rows[0]["port"], fx.config.registry.host_port);
+    assert_eq!(rows[0]["answers"], true);
+    assert_eq!(rows[0]["volume"], format!("{name}-data"));
+    for (row, upstream) in rows[1..].iter().zip(&fx.config.registry.mirrors) {
+        assert_eq!(row["role"], "mirror");
+        assert_eq!(row["upstream"], upstream.as_str());
+        assert_eq!(row["port"], serde_json::Value::Null);
+    }
+
+    // Human status names every container.
+    let human = ok(&kindling(&fx, &["registry", "status"]));
+    assert!(
+        human.contains(name.as_str()) && human.contains("running"),
+        "{human}"
+    );
+
+    let down = kindling(&fx, &["registry", "down"]);
+    ok(&down);
+    assert_eq!(inspect(name, "{{.State.Status}}"), "", "container removed");
+    let volume = Command::new("docker")
+        .args(["volume", "inspect", &format!("{name}-data")])
+        .output()
+        .unwrap();
+    assert!(volume.status.success(), "data volume kept without --purge");
+}
+
+#[test]
+fn docker_unreachable_exits_1_with_a_hint() {
+    let out = Command::new(support::kindling_bin())
+        .args(["registry", "up"])
+        .env("DOCKER_HOST", "unix:///nonexistent")
+        .current_dir(std::env::temp_dir())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("cannot reach the Docker engine at unix:///nonexistent"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("hint:"), "{stderr}");
+}
+
+#[tokio::test]
+async fn port_taken_exits_1_naming_the_setting() {
+    let Some(mut fx) = Fixture::new(0).await else {
+        return;
+    };
+    let listener = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
+    fx.config.registry.host_port = listener.local_addr().unwrap().port();
+    let out = kindling(&fx, &["registry", "up"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("already in use by process"), "{stderr}");
+    assert!(stderr.contains("registry.host_port"), "{stderr}");
+}

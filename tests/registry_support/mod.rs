@@ -1,0 +1,91 @@
+//! A registry set-up with unique names and a free port, removed (containers and volumes)
+//! when dropped, also when the test panics. Include with `mod registry_support;` after `mod support;`.
+#![allow(dead_code)]
+
+use crate::support;
+use kindling::config::{Config, mirror_container_name};
+use kindling::docker::mirrors::mirror_volume_name;
+use kindling::docker::registry::registry_volume_name;
+use kindling::env::Env;
+use std::time::Duration;
+
+pub struct Fixture {
+    pub config: Config,
+    pub docker: bollard::Docker,
+}
+
+impl Fixture {
+    /// A configuration for one test: unique registry name, cluster name, free host port,
+    /// and `mirrors` unique fake upstreams (no network here: they never answer).
+    pub async fn new(mirrors: usize) -> Option<Fixture> {
+        support::docker_available()?;
+        let mut config = Config::builtin();
+        config.cluster.name = support::unique("kc");
+        config.registry.name = support::unique("kreg");
+        config.registry.image = support::registry_image();
+        config.registry.host_port = support::free_port();
+        config.registry.mirrors = (0..mirrors)
+            .map(|_| format!("{}.example", support::unique("up")))
+            .collect();
+        config.timeouts.registry = "30s".into();
+        let docker = kindling::docker::connect(&Env::from_process(), Duration::from_secs(15))
+            .await
+            .expect("Docker answers");
+        Some(Fixture { config, docker })
+    }
+
+    pub fn container_names(&self) -> Vec<String> {
+        let mut names = vec![self.config.registry.name.clone()];
+        names.extend(
+            self.config
+                .registry
+                .mirrors
+                .iter()
+                .map(|m| mirror_container_name(m)),
+        );
+        names
+    }
+
+    pub fn volume_names(&self) -> Vec<String> {
+        let mut names = vec![registry_volume_name(&self.config)];
+        names.extend(
+            self.config
+                .registry
+                .mirrors
+                .iter()
+                .map(|m| mirror_volume_name(m)),
+        );
+        names
+    }
+}
+
+impl Drop for Fixture {
+    fn drop(&mut self) {
+        cleanup(&self.container_names(), &self.volume_names());
+    }
+}
+
+/// Removes containers and volumes by name with the docker CLI (works inside Drop, during a panic).
+pub fn cleanup(containers: &[String], volumes: &[String]) {
+    if !containers.is_empty() {
+        let _ = std::process::Command::new("docker")
+            .args(["rm", "-f", "-v"])
+            .args(containers)
+            .output();
+    }
+    if !volumes.is_empty() {
+        let _ = std::process::Command::new("docker")
+            .args(["volume", "rm", "-f"])
+            .args(volumes)
+            .output();
+    }
+}
+
+/// `docker inspect -f <format> <name>`.
+pub fn inspect(name: &str, format: &str) -> String {
+    let out = std::process::Command::new("docker")
+        .args(["inspect", "-f", format, name])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}

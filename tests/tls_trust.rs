@@ -1,0 +1,405 @@
+//! Trust and untrust FOR REAL on this machine's trust store (Debian: files in
+//! /usr/local/share/ca-certificates + update-ca-certificates).
+//!
+//! THESE TESTS MUTATE THE SYSTEM TRUST STORE. Each uses a unique cluster name
+//! (so its anchor is /usr/local/share/ca-certificates/kindling-<unique>.crt),
+//! removes it again on drop (also on panic), and holds a cross-process lock
+//! (nextest runs tests in separate processes; update-ca-certificates is not
+//! safe to run concurrently). They need root and Debian's ca-certificates.
+
+mod support;
+
+use kindling::config::{Config, Settings};
+use kindling::report::{Event, RecordingReporter, SharedReporter};
+use kindling::tls::{self, Ca, HostAccess, HostChange, Privilege, TrustStore, issue_leaf};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const ANCHORS: &str = "/usr/local/share/ca-certificates";
+
+/// Holds the cross-process lock and removes the test's anchor when dropped.
+struct SystemStoreGuard {
+    _lock: std::fs::File,
+    anchor: PathBuf,
+}
+
+impl SystemStoreGuard {
+    fn take(cluster: &str) -> Option<SystemStoreGuard> {
+        if !rustix::process::geteuid().is_root() {
+            return support::skip("trust tests need root");
+        }
+        if !Path::new("/usr/sbin/update-ca-certificates").exists() {
+            return support::skip("trust tests need Debian's ca-certificates");
+        }
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(std::env::temp_dir().join("kindling-test-trust-store.lock"))
+            .unwrap();
+        rustix::fs::flock(&lock, rustix::fs::FlockOperation::LockExclusive).unwrap();
+        Some(SystemStoreGuard {
+            _lock: lock,
+            anchor: Path::new(ANCHORS).join(format!("kindling-{cluster}.crt")),
+        })
+    }
+}
+
+impl Drop for SystemStoreGuard {
+    fn drop(&mut self) {
+        let name = self
+            .anchor
+            .file_stem()
+            .unwrap()
+            .to_string_lossy()
+            .to_string();
+        if self.anchor.exists() || !leftovers_named(&name).is_empty() {
+            let _ = std::fs::remove_file(&self.anchor);
+            let _ = Command::new("update-ca-certificates")
+                .arg("--fresh")
+                .output();
+        }
+    }
+}
+
+fn settings(data_dir: &Path, cluster: &str) -> Settings {
+    let mut config = Config::builtin();
+    config.cluster.name = cluster.into();
+    Settings {
+        config,
+        source: None,
+        data_dir: data_dir.to_path_buf(),
+        cache_dir: data_dir.join("cache"),
+    }
+}
+
+/// `openssl verify -CApath /etc/ssl/certs leaf.pem`: does the system store accept it?
+fn system_accepts(leaf: &Path) -> bool {
+    Command::new("openssl")
+        .args(["verify", "-CApath", "/etc/ssl/certs"])
+        .arg(leaf)
+        .output()
+        .unwrap()
+        .status
+        .success()
+}
+
+fn leftovers(cluster: &str) -> Vec<PathBuf> {
+    leftovers_named(&format!("kindling-{cluster}"))
+}
+
+/// Files named `name*` in the anchors dir or /etc/ssl/certs, and symlinks there pointing at them.
+fn leftovers_named(name: &str) -> Vec<PathBuf> {
+    [ANCHORS, "/etc/ssl/certs"]
+        .iter()
+        .flat_map(|d| std::fs::read_dir(d).unwrap().flatten())
+        .map(|e| e.path())
+        .filter(|p| {
+            let target = std::fs::read_link(p).unwrap_or_default();
+            p.file_name().unwrap().to_string_lossy().starts_with(name)
+                || target.to_string_lossy().contains(name)
+        })
+        .collect()
+}
+
+fn setup(cluster: &str) -> (tempfile::TempDir, Ca, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let reporter: SharedReporter = RecordingReporter::new();
+    let ca = tls::ensure_ca(&settings(dir.path(), cluster), &reporter, false).unwrap();
+    let (leaf, _) = issue_leaf(&ca, &["demo.local"]).unwrap();
+    let leaf_path = dir.path().join("leaf.pem");
+    std::fs::write(&leaf_path, leaf).unwrap();
+    (dir, ca, leaf_path)
+}
+
+#[test]
+fn trust_then_untrust_changes_what_openssl_accepts_system_store() {
+    let cluster = support::unique("kttrust");
+    let Some(_guard) = SystemStoreGuard::take(&cluster) else {
+        return;
+    };
+    let (_dir, ca, leaf) = setup(&cluster);
+    let reporter: SharedReporter = RecordingReporter::new();
+    let access = HostAccess {
+        store: Some(TrustStore::debian()),
+        privilege: Privilege::Root,
+    };
+    assert!(!system_accepts(&leaf), "trusted before `trust`");
+
+    let change = tls::trust(&ca, &cluster, &access, &reporter).unwrap();
+    assert!(
+        matches!(
+            change,
+            HostChange::Done {
+                outcome: kindling::report::Outcome::Created,
+                ..
+            }
+        ),
+        "{change:?}"
+    );
+    assert!(
+        system_accepts(&leaf),
+        "openssl does not accept the leaf after `trust`"
+    );
+    let anchor = Path::new(ANCHORS).join(format!("kindling-{cluster}.crt"));
+    assert_eq!(
+        std::fs::metadata(&anchor).unwrap().permissions().mode() & 0o777,
+        0o644
+    );
+    assert!(TrustStore::debian().status(&ca, &cluster).is_current());
+    let again = tls::trust(&ca, &cluster, &access, &reporter).unwrap();
+    assert!(
+        matches!(
+            again,
+            HostChange::Done {
+                outcome: kindling::report::Outcome::Unchanged,
+                ..
+            }
+        ),
+        "{again:?}"
+    );
+
+    // After --rotate, `trust` replaces the old anchor: the old CA's leaves stop verifying.
+    let data_dir = ca.cert_path.ancestors().nth(3).unwrap().to_path_buf();
+    let rotated = tls::ensure_ca(&settings(&data_dir, &cluster), &reporter, true).unwrap();
+    assert!(!TrustStore::debian().status(&rotated, &cluster).is_current());
+    let change = tls::trust(&rotated, &cluster, &access, &reporter).unwrap();
+    assert!(
+        matches!(
+            change,
+            HostChange::Done {
+                outcome: kindling::report::Outcome::Changed,
+                ..
+            }
+        ),
+        "{change:?}"
+    );
+    assert!(
+        !system_accepts(&leaf),
+        "the rotated-away CA is still trusted"
+    );
+    let (new_leaf, _) = issue_leaf(&rotated, &["demo.local"]).unwrap();
+    let new_leaf_path = leaf.with_file_name("new-leaf.pem");
+    std::fs::write(&new_leaf_path, new_leaf).unwrap();
+    assert!(system_accepts(&new_leaf_path));
+    let (ca, leaf) = (rotated, new_leaf_path);
+
+    let change = tls::untrust(&ca, &cluster, &access, &reporter).unwrap();
+    assert!(
+        matches!(
+            change,
+            HostChange::Done {
+                outcome: kindling::report::Outcome::Changed,
+                ..
+            }
+        ),
+        "{change:?}"
+    );
+    assert!(
+        !system_accepts(&leaf),
+        "openssl still accepts the leaf after `untrust`"
+    );
+    assert_eq!(leftovers(&cluster), Vec::<PathBuf>::new());
+    assert!(TrustStore::debian().status(&ca, &cluster).is_clean());
+    let again = tls::untrust(&ca, &cluster, &access, &reporter).unwrap();
+    assert!(matches!(
+        again,
+        HostChange::Done {
+            outcome: kindling::report::Outcome::Unchanged,
+            ..
+        }
+    ));
+}
+
+#[test]
+fn cli_trust_status_untrust_system_store() {
+    let cluster = support::unique("ktcli");
+    let Some(_guard) = SystemStoreGuard::take(&cluster) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let out = Command::new(support::kindling_bin())
+            .current_dir(dir.path())
+            .env("KINDLING_DATA_DIR", dir.path().join("data"))
+            .args(["--set", &format!("cluster.name={cluster}")])
+            .args(args)
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.success(), text)
+    };
+    let (ok, text) = run(&["tls", "status"]);
+    assert!(ok && text.contains("no local CA yet"), "{text}");
+    let (ok, text) = run(&["tls", "trust"]);
+    assert!(ok, "{text}");
+    assert!(
+        text.contains("NODE_EXTRA_CA_CERTS=") && text.contains("SSL_CERT_FILE="),
+        "{text}"
+    );
+    let (ok, text) = run(&["tls", "status"]);
+    assert!(ok && text.contains("trusted: yes"), "{text}");
+
+    let ca_path = dir.path().join(format!("data/tls/{cluster}/ca.crt"));
+    let ca = tls::ca::load(ca_path.parent().unwrap()).unwrap().unwrap();
+    let (leaf, _) = issue_leaf(&ca, &["grafana.local"]).unwrap();
+    let leaf_path = dir.path().join("leaf.pem");
+    std::fs::write(&leaf_path, leaf).unwrap();
+    assert!(system_accepts(&leaf_path));
+
+    let (ok, text) = run(&["tls", "untrust"]);
+    assert!(ok, "{text}");
+    let (ok, text) = run(&["tls", "status"]);
+    assert!(ok && text.contains("trusted: no"), "{text}");
+    assert!(!system_accepts(&leaf_path));
+    assert_eq!(leftovers(&cluster), Vec::<PathBuf>::new());
+}
+
+#[test]
+fn through_sudo_it_says_why_before_running_system_store() {
+    let cluster = support::unique("ktsudo");
+    let Some(_guard) = SystemStoreGuard::take(&cluster) else {
+        return;
+    };
+    let (dir, ca, leaf) = setup(&cluster);
+    // A stand-in for sudo (we are root already): logs each command, then runs it.
+    let log = dir.path().join("sudo.log");
+    let sudo = dir.path().join("fake-sudo");
+    std::fs::write(
+        &sudo,
+        format!("#!/bin/sh\necho \"$*\" >> {}\nexec \"$@\"\n", log.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(&sudo, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let recording = RecordingReporter::new();
+    let reporter: SharedReporter = recording.clone();
+    let access = HostAccess {
+        store: Some(TrustStore::debian()),
+        privilege: Privilege::Sudo(sudo.clone()),
+    };
+    let change = tls::trust(&ca, &cluster, &access, &reporter).unwrap();
+    assert!(matches!(change, HostChange::Done { .. }), "{change:?}");
+    assert!(system_accepts(&leaf));
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(logged.lines().count(), 2, "{logged}");
+    assert!(
+        logged
+            .lines()
+            .nth(1)
+            .unwrap()
+            .starts_with("update-ca-certificates"),
+        "{logged}"
+    );
+    let said = recording.events().iter().any(|e| matches!(e, Event::Info { message } if message.contains("needs root") && message.contains("fake-sudo")));
+    assert!(said, "{:?}", recording.events());
+    tls::untrust(&ca, &cluster, &access, &reporter).unwrap();
+    assert!(!system_accepts(&leaf));
+}
+
+#[test]
+fn without_root_or_sudo_the_user_gets_the_exact_commands() {
+    let cluster = support::unique("ktmanual");
+    let (_dir, ca, _leaf) = setup(&cluster);
+    let reporter: SharedReporter = RecordingReporter::new();
+    let access = HostAccess {
+        store: Some(TrustStore::debian()),
+        privilege: Privilege::Unprivileged,
+    };
+    let change = tls::trust(&ca, &cluster, &access, &reporter).unwrap();
+    let HostChange::Manual { why, commands } = change else {
+        panic!("expected Manual, got {change:?}");
+    };
+    assert!(why.contains("no sudo"), "{why}");
+    assert_eq!(
+        commands,
+        vec![
+            format!(
+                "sudo install -D -m 0644 {} {ANCHORS}/kindling-{cluster}.crt",
+                ca.cert_path.display()
+            ),
+            "sudo update-ca-certificates".to_string(),
+        ]
+    );
+    assert!(
+        !Path::new(ANCHORS)
+            .join(format!("kindling-{cluster}.crt"))
+            .exists()
+    );
+}
+
+#[test]
+fn other_platforms_get_their_commands() {
+    let cluster = support::unique("ktplat");
+    let (_dir, ca, _leaf) = setup(&cluster);
+    let cert = ca.cert_path.display().to_string();
+    let render = |cmds: Vec<kindling::hosts::elevate::HostCommand>| -> Vec<String> {
+        cmds.iter().map(|c| c.render(&[])).collect()
+    };
+    assert_eq!(
+        render(TrustStore::fedora().trust_commands(&ca, &cluster)),
+        vec![
+            format!(
+                "install -D -m 0644 {cert} /etc/pki/ca-trust/source/anchors/kindling-{cluster}.crt"
+            ),
+            "update-ca-trust extract".into()
+        ]
+    );
+    assert_eq!(
+        render(TrustStore::arch().untrust_commands(&ca, &cluster)),
+        vec![format!("trust anchor --remove {cert}")]
+    );
+    assert_eq!(
+        render(TrustStore::macos().trust_commands(&ca, &cluster)),
+        vec![format!(
+            "security add-trusted-cert -d -r trustRoot -k /Library/Keychains/System.keychain {cert}"
+        )]
+    );
+    // macOS removes by SHA-1: check it against openssl's own fingerprint.
+    let out = Command::new("openssl")
+        .args(["x509", "-noout", "-fingerprint", "-sha1", "-in"])
+        .arg(&ca.cert_path)
+        .output()
+        .unwrap();
+    let openssl_sha1 = String::from_utf8_lossy(&out.stdout)
+        .split('=')
+        .nth(1)
+        .unwrap()
+        .trim()
+        .replace(':', "");
+    assert_eq!(
+        render(TrustStore::macos().untrust_commands(&ca, &cluster)),
+        vec![format!(
+            "security delete-certificate -Z {openssl_sha1} /Library/Keychains/System.keychain"
+        )]
+    );
+}
+
+#[test]
+fn in_up_a_missing_root_is_a_warning_with_the_commands() {
+    let cluster = support::unique("ktup");
+    let dir = tempfile::tempdir().unwrap();
+    let settings = settings(dir.path(), &cluster);
+    let recording = RecordingReporter::new();
+    let reporter: SharedReporter = recording.clone();
+    let ca = tls::ensure_ca(&settings, &reporter, false).unwrap();
+    let access = HostAccess {
+        store: Some(TrustStore::debian()),
+        privilege: Privilege::Unprivileged,
+    };
+    tls::trust_step(&ca, &settings, &access, &reporter).expect("degrades, does not fail");
+    let events = recording.events();
+    let warned = events.iter().any(|e| matches!(e, Event::Warning { hint: Some(h), .. } if h.contains("sudo update-ca-certificates")));
+    assert!(warned, "{events:?}");
+    let skipped = events.iter().any(|e| matches!(e, Event::StepFinished { step, outcome: kindling::report::Outcome::Skipped, .. } if step == "tls-trust"));
+    assert!(skipped, "{events:?}");
+    assert!(
+        !Path::new(ANCHORS)
+            .join(format!("kindling-{cluster}.crt"))
+            .exists()
+    );
+}
