@@ -310,3 +310,70 @@ fn kustomize_build_piped_into_lint_with_schemas_from_the_environment() {
         assert_eq!(o["file"], "-");
     }
 }
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// The generated layer exactly as manifests/README.md specifies it sets image, domain and
+/// timing on top of each overlay.
+#[test]
+fn generated_layer_from_the_readme_sets_image_domain_and_timing() {
+    let Some(kustomize) = support::sid_tool("KINDLING_TEST_KUSTOMIZE") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&support::root().join("manifests"), dir.path());
+    for (env, prefix) in [
+        ("dev", "demo"),
+        ("staging", "staging-demo"),
+        ("production", "prod-demo"),
+    ] {
+        let layer = dir.path().join("demo-app/generated").join(env);
+        std::fs::create_dir_all(&layer).unwrap();
+        let host = format!("{prefix}.example.test");
+        std::fs::write(
+            layer.join("kustomization.yaml"),
+            format!(
+                "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - ../../overlays/{env}\n\
+                 images:\n  - name: localhost:5001/demo-app\n    newName: localhost:5002/demo-app\n    newTag: v2\n\
+                 patches:\n  - target: {{kind: Ingress, name: demo-app}}\n    patch: |\n\
+                 \x20     - {{op: replace, path: /spec/rules/0/host, value: {host}}}\n\
+                 \x20     - {{op: replace, path: /spec/tls/0/hosts/0, value: {host}}}\n\
+                 \x20 - target: {{kind: AnalysisTemplate, name: error-rate-only}}\n    patch: |\n\
+                 \x20     - {{op: replace, path: /spec/metrics/0/interval, value: 5s}}\n"
+            ),
+        )
+        .unwrap();
+        let out = Command::new(&kustomize)
+            .arg("build")
+            .arg(&layer)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let objs = objects(&String::from_utf8(out.stdout).unwrap());
+        let rollout = find(&objs, "Rollout", "demo-app");
+        assert_eq!(
+            rollout["spec"]["template"]["spec"]["containers"][0]["image"],
+            "localhost:5002/demo-app:v2"
+        );
+        let ingress = find(&objs, "Ingress", "demo-app");
+        assert_eq!(ingress["spec"]["rules"][0]["host"], host.as_str());
+        assert_eq!(ingress["spec"]["tls"][0]["hosts"][0], host.as_str());
+        let template = find(&objs, "AnalysisTemplate", "error-rate-only");
+        assert_eq!(template["spec"]["metrics"][0]["interval"], "5s");
+    }
+}
