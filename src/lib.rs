@@ -6,6 +6,7 @@
 //! `cli` (the only code that prints).
 
 pub mod cli;
+pub mod cluster;
 pub mod config;
 pub mod docker;
 pub mod doctor;
@@ -17,6 +18,7 @@ pub mod paths;
 pub mod pipeline;
 pub mod platform;
 pub mod report;
+pub mod rollout;
 pub mod tls;
 
 pub use error::{Error, ExitStatus, Result};

@@ -13,7 +13,7 @@ is_root_debian() { [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; }
 
 # Installs the Debian packages the suite uses, once. Without root or apt it leaves the machine alone.
 ensure_packages() {
-  local want=(docker.io docker-registry prometheus wrk openssl ca-certificates) missing=()
+  local want=(docker.io docker-registry prometheus wrk openssl ca-certificates busybox-static) missing=()
   for p in "${want[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
   [ ${#missing[@]} -eq 0 ] && return 0
   if is_root_debian; then

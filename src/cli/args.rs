@@ -53,6 +53,9 @@ pub enum Command {
     },
     /// Print kindling's version and the component versions it pins
     Version,
+    /// The Kubernetes cluster alone (kind, or an existing cluster)
+    #[command(subcommand)]
+    Cluster(ClusterCommand),
     /// The local registry and its pull-through caches
     #[command(subcommand)]
     Registry(RegistryCommand),
@@ -62,6 +65,9 @@ pub enum Command {
     /// The managed block of ingress names in the hosts file
     #[command(subcommand)]
     Hosts(super::hosts::HostsCommand),
+    /// The demo app's Argo Rollout: status, watch, promote, abort, retry, restart
+    #[command(subcommand)]
+    Rollout(super::rollout::RolloutCommand),
     /// Validate manifests offline: CRD schemas, core fields, Rollout rules
     Lint(LintArgs),
 }
@@ -74,6 +80,26 @@ pub struct LintArgs {
     /// Folder of CRDs (laid out like the download cache) [env: KINDLING_SCHEMAS_DIR; default: the download cache]
     #[arg(long, value_name = "DIR")]
     pub schemas: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClusterCommand {
+    /// Print the kind cluster configuration (exactly what kind receives)
+    Config,
+    /// Create or reuse the cluster and wire the registry and caches into it
+    Up {
+        /// Reuse a kind cluster of that name that kindling did not create, without asking
+        #[arg(long, short)]
+        yes: bool,
+    },
+    /// Delete the kind cluster (registry and caches are kept)
+    Down {
+        /// Delete a kind cluster of that name that kindling did not create, without asking
+        #[arg(long, short)]
+        yes: bool,
+    },
+    /// Show whether the cluster exists, its nodes and node image
+    Status,
 }
 
 #[derive(Debug, Subcommand)]

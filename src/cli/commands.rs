@@ -21,9 +21,11 @@ pub(super) fn run(ctx: &Context, command: Command) -> Result<()> {
             Ok(())
         }
         Command::Version => version(ctx),
+        Command::Cluster(command) => super::cluster::run(ctx, command),
         Command::Registry(command) => super::registry::run(ctx, command),
         Command::Tls(command) => super::tls::run(ctx, command),
         Command::Hosts(command) => super::hosts::run(ctx, command),
+        Command::Rollout(command) => super::rollout::run(ctx, command),
         Command::Lint(args) => super::lint::run(ctx, args),
     }
 }

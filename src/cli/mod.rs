@@ -1,10 +1,12 @@
 //! The command line: flags, dispatch, output. The only code that prints.
 
 mod args;
+mod cluster;
 mod commands;
 mod exit;
-mod registry;
 mod hosts;
+mod registry;
+mod rollout;
 mod tls;
 mod lint;
 

@@ -1,6 +1,8 @@
 //! The Docker Engine, through its API (bollard): no docker CLI needed.
 
 mod client;
+pub mod exec;
+pub mod network;
 
 pub mod archive;
 pub mod containers;

@@ -3,6 +3,7 @@
 
 mod disk;
 mod docker;
+mod existing_cluster;
 mod hosts_file;
 mod inotify;
 mod kind_cli;
@@ -61,16 +62,18 @@ pub async fn run(settings: &Settings, env: &Env) -> Vec<CheckResult> {
     let config = &settings.config;
     let engine = docker::engine(env, config.timeouts.docker()).await;
     let client = engine.client.as_ref();
-    let (ports, leftovers, kind) = tokio::join!(
+    let (ports, leftovers, kind, existing) = tokio::join!(
         ports::check(config, client),
         leftovers::check(config, client),
         kind_cli::check(settings, env),
+        existing_cluster::check(settings, env),
     );
     let mut results = engine.results;
     results.push(inotify::check());
     results.extend(ports);
     results.push(disk::check(settings, engine.docker_root.as_deref()));
     results.push(kind);
+    results.push(existing);
     results.push(hosts_file::check(config, env));
     results.push(leftovers);
     results

@@ -10,7 +10,11 @@ pub enum FetchError {
     #[error("{name} {version} has no pinned checksum")]
     Unpinned { name: String, version: String },
     #[error("{path} does not match the pinned sha256 (expected {expected}, got {actual})")]
-    Mismatch { path: PathBuf, expected: String, actual: String },
+    Mismatch {
+        path: PathBuf,
+        expected: String,
+        actual: String,
+    },
     #[error("{path} is not in the bundle {bundle}")]
     NotInBundle { path: PathBuf, bundle: PathBuf },
     #[error("cannot download {url}: {reason}")]
@@ -67,30 +71,47 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 /// Checks `bytes` against the artifact's pin.
-fn verify(artifact: &Artifact, path: &Path, bytes: &[u8], allow_unpinned: bool) -> Result<(), FetchError> {
+fn verify(
+    artifact: &Artifact,
+    path: &Path,
+    bytes: &[u8],
+    allow_unpinned: bool,
+) -> Result<(), FetchError> {
     match artifact.sha256 {
         Some(expected) => {
             let actual = sha256_hex(bytes);
             if actual == expected {
                 Ok(())
             } else {
-                Err(FetchError::Mismatch { path: path.to_path_buf(), expected: expected.into(), actual })
+                Err(FetchError::Mismatch {
+                    path: path.to_path_buf(),
+                    expected: expected.into(),
+                    actual,
+                })
             }
         }
         None if allow_unpinned => Ok(()),
-        None => Err(FetchError::Unpinned { name: artifact.project.into(), version: artifact.version.clone() }),
+        None => Err(FetchError::Unpinned {
+            name: artifact.project.into(),
+            version: artifact.version.clone(),
+        }),
     }
 }
 
 /// The artifact's verified content.
 pub async fn fetch(artifact: &Artifact, sources: &Sources) -> Result<Vec<u8>, FetchError> {
     if artifact.sha256.is_none() && !sources.allow_unpinned {
-        return Err(FetchError::Unpinned { name: artifact.project.into(), version: artifact.version.clone() });
+        return Err(FetchError::Unpinned {
+            name: artifact.project.into(),
+            version: artifact.version.clone(),
+        });
     }
     if let Some(bundle) = &sources.bundle {
         let path = bundle.join(artifact.relative_path());
-        let bytes = std::fs::read(&path)
-            .map_err(|_| FetchError::NotInBundle { path: path.clone(), bundle: bundle.clone() })?;
+        let bytes = std::fs::read(&path).map_err(|_| FetchError::NotInBundle {
+            path: path.clone(),
+            bundle: bundle.clone(),
+        })?;
         verify(artifact, &path, &bytes, sources.allow_unpinned)?;
         return Ok(bytes);
     }
@@ -103,8 +124,16 @@ pub async fn fetch(artifact: &Artifact, sources: &Sources) -> Result<Vec<u8>, Fe
         let _ = std::fs::remove_file(&cached);
     }
     let bytes = download(&artifact.url).await?;
-    verify(artifact, Path::new(&artifact.url), &bytes, sources.allow_unpinned)?;
-    let io = |source| FetchError::Io { path: cached.clone(), source };
+    verify(
+        artifact,
+        Path::new(&artifact.url),
+        &bytes,
+        sources.allow_unpinned,
+    )?;
+    let io = |source| FetchError::Io {
+        path: cached.clone(),
+        source,
+    };
     std::fs::create_dir_all(cached.parent().expect("has a parent")).map_err(io)?;
     let partial = cached.with_extension("partial");
     std::fs::write(&partial, &bytes).map_err(io)?;
@@ -114,15 +143,26 @@ pub async fn fetch(artifact: &Artifact, sources: &Sources) -> Result<Vec<u8>, Fe
 
 async fn download(url: &str) -> Result<Vec<u8>, FetchError> {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let failed = |reason: String| FetchError::Download { url: url.into(), reason };
+    let failed = |reason: String| FetchError::Download {
+        url: url.into(),
+        reason,
+    };
     let client = reqwest::Client::builder()
         .connect_timeout(std::time::Duration::from_secs(10))
         .timeout(std::time::Duration::from_secs(120))
         .build()
         .map_err(|e| failed(e.to_string()))?;
-    let response = client.get(url).send().await.map_err(|e| failed(e.to_string()))?;
+    let response = client
+        .get(url)
+        .send()
+        .await
+        .map_err(|e| failed(e.to_string()))?;
     if !response.status().is_success() {
         return Err(failed(format!("HTTP {}", response.status())));
     }
-    Ok(response.bytes().await.map_err(|e| failed(e.to_string()))?.to_vec())
+    Ok(response
+        .bytes()
+        .await
+        .map_err(|e| failed(e.to_string()))?
+        .to_vec())
 }

@@ -20,8 +20,10 @@ impl Artifact {
 }
 
 /// sha256 of argo-cd's manifests/install.yaml per release tag.
-const ARGOCD_INSTALL: &[(&str, &str)] =
-    &[("v3.5.1", "795a3a972224da6a7f9d32c3e946445f062b60fb46028476715affeb688236e3")];
+const ARGOCD_INSTALL: &[(&str, &str)] = &[(
+    "v3.5.1",
+    "795a3a972224da6a7f9d32c3e946445f062b60fb46028476715affeb688236e3",
+)];
 
 /// Argo CD's install.yaml for a release tag.
 pub fn argocd_install(version: &str) -> Artifact {
@@ -29,7 +31,12 @@ pub fn argocd_install(version: &str) -> Artifact {
         project: "argo-cd",
         version: version.to_string(),
         file: "install.yaml",
-        url: format!("https://raw.githubusercontent.com/argoproj/argo-cd/{version}/manifests/install.yaml"),
-        sha256: ARGOCD_INSTALL.iter().find(|(v, _)| *v == version).map(|(_, sum)| *sum),
+        url: format!(
+            "https://raw.githubusercontent.com/argoproj/argo-cd/{version}/manifests/install.yaml"
+        ),
+        sha256: ARGOCD_INSTALL
+            .iter()
+            .find(|(v, _)| *v == version)
+            .map(|(_, sum)| *sum),
     }
 }

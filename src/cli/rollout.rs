@@ -1,0 +1,366 @@
+//! `kindling rollout status|watch|promote|abort|retry|restart`: the demo app's Argo Rollout,
+//! without the kubectl plugin.
+
+use super::{Context, runtime};
+use crate::error::{Error, Result};
+use crate::rollout::control::{self, ControlOutcome};
+use crate::rollout::live::{self, Snapshot};
+use crate::rollout::{RolloutError, RolloutSummary, cluster, environment, load_file};
+use clap::{Args, Subcommand};
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Debug, Subcommand)]
+pub enum RolloutCommand {
+    /// Show a Rollout's status, step and weights (from the cluster, or offline from --file)
+    Status {
+        /// A Rollout saved as YAML or JSON (`kubectl get rollout NAME -o yaml`); no cluster needed
+        #[arg(long, value_name = "PATH", conflicts_with = "env")]
+        file: Option<PathBuf>,
+        /// Environment: dev, staging or production
+        #[arg(required_unless_present = "file")]
+        env: Option<String>,
+        #[command(flatten)]
+        cluster: ClusterArgs,
+    },
+    /// Follow a Rollout live: step, weights, analysis measurements, pods by revision
+    Watch {
+        env: String,
+        /// Seconds between refreshes
+        #[arg(long, default_value_t = 2)]
+        interval: u64,
+        /// Stop when the Rollout is done (exit 0) or Degraded (exit 1)
+        #[arg(long)]
+        exit: bool,
+        #[command(flatten)]
+        cluster: ClusterArgs,
+    },
+    /// Promote a paused Rollout to its next step (--full: skip remaining steps and analysis)
+    Promote {
+        env: String,
+        #[arg(long)]
+        full: bool,
+        #[command(flatten)]
+        cluster: ClusterArgs,
+    },
+    /// Abort the update: traffic and replicas go back to the stable version
+    Abort {
+        env: String,
+        #[command(flatten)]
+        cluster: ClusterArgs,
+    },
+    /// Retry an aborted Rollout
+    Retry {
+        env: String,
+        #[command(flatten)]
+        cluster: ClusterArgs,
+    },
+    /// Restart the Rollout's pods
+    Restart {
+        env: String,
+        #[command(flatten)]
+        cluster: ClusterArgs,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ClusterArgs {
+    /// Kubeconfig [default: kindling's own for the cluster, else $KUBECONFIG or ~/.kube/config]
+    #[arg(long, value_name = "PATH")]
+    kubeconfig: Option<PathBuf>,
+}
+
+pub(super) fn run(ctx: &Context, command: RolloutCommand) -> Result<()> {
+    match command {
+        RolloutCommand::Status {
+            file: Some(path), ..
+        } => {
+            let ro = load_file(&path)?;
+            print_summary(ctx, &RolloutSummary::new(&ro, &[]), None);
+            Ok(())
+        }
+        RolloutCommand::Status { env, cluster, .. } => {
+            let env = env.unwrap_or_default();
+            with_client(ctx, &cluster, &env, |client, ns, name| async move {
+                let snapshot = live::snapshot(&client, ns, name).await?;
+                print_summary(ctx, &snapshot.summary, Some(&snapshot));
+                Ok(())
+            })
+        }
+        RolloutCommand::Watch {
+            env,
+            interval,
+            exit,
+            cluster,
+        } => with_client(ctx, &cluster, &env, |client, ns, name| async move {
+            watch(
+                ctx,
+                &client,
+                ns,
+                name,
+                Duration::from_secs(interval.max(1)),
+                exit,
+            )
+            .await
+        }),
+        RolloutCommand::Promote { env, full, cluster } => {
+            with_client(ctx, &cluster, &env, |client, ns, name| async move {
+                let outcome = control::promote(client, ns, name, full).await?;
+                let verb = if full { "fully promoted" } else { "promoted" };
+                report_control(ctx, name, ns, verb, &outcome);
+                Ok(())
+            })
+        }
+        RolloutCommand::Abort { env, cluster } => {
+            with_client(ctx, &cluster, &env, |client, ns, name| async move {
+                let outcome = control::abort(client, ns, name).await?;
+                report_control(ctx, name, ns, "aborted", &outcome);
+                Ok(())
+            })
+        }
+        RolloutCommand::Retry { env, cluster } => {
+            with_client(ctx, &cluster, &env, |client, ns, name| async move {
+                let outcome = control::retry(client, ns, name).await?;
+                report_control(ctx, name, ns, "retried", &outcome);
+                Ok(())
+            })
+        }
+        RolloutCommand::Restart { env, cluster } => {
+            with_client(ctx, &cluster, &env, |client, ns, name| async move {
+                let outcome = control::restart(client, ns, name, None).await?;
+                report_control(ctx, name, ns, "restarted", &outcome);
+                Ok(())
+            })
+        }
+    }
+}
+
+/// Resolves the environment's namespace and a client, then runs `f` on a runtime.
+fn with_client<'a, F, Fut>(ctx: &'a Context, args: &ClusterArgs, env: &str, f: F) -> Result<()>
+where
+    F: FnOnce(kube::Client, &'static str, &'static str) -> Fut,
+    Fut: std::future::Future<Output = Result<()>> + 'a,
+{
+    let namespace = environment::namespace_of(env)?;
+    let settings = ctx.settings()?;
+    let path = cluster::kubeconfig_path(&settings, &ctx.env, args.kubeconfig.as_deref())
+        .ok_or_else(|| {
+            Error::usage(
+                "no kubeconfig found",
+                Some("pass --kubeconfig PATH or set KUBECONFIG".to_string()),
+            )
+        })?;
+    runtime().block_on(async {
+        let client = cluster::client(&settings, &path).await?;
+        f(client, namespace, environment::ROLLOUT_NAME).await
+    })
+}
+
+fn report_control(
+    ctx: &Context,
+    name: &str,
+    namespace: &str,
+    verb: &str,
+    outcome: &ControlOutcome,
+) {
+    let summary = outcome
+        .rollout
+        .as_ref()
+        .and_then(|v| crate::rollout::Rollout::from_value(v).ok())
+        .map(|ro| RolloutSummary::new(&ro, &[]));
+    if ctx.json() {
+        let patches: Vec<_> = outcome
+            .sent
+            .iter()
+            .map(|p| serde_json::json!({"subresource": p.subresource, "body": p.body}))
+            .collect();
+        println!(
+            "{}",
+            serde_json::json!({
+                "name": name, "namespace": namespace, "result": verb,
+                "patches": patches, "rollout": summary,
+            })
+        );
+    } else if outcome.sent.is_empty() {
+        println!("rollout '{name}' in {namespace}: nothing to do (not paused)");
+    } else {
+        println!("rollout '{name}' {verb} ({namespace})");
+    }
+}
+
+fn paint(ctx: &Context, code: &str, text: &str) -> String {
+    if ctx.color && std::io::stdout().is_terminal() {
+        format!("\x1b[{code}m{text}\x1b[0m")
+    } else {
+        text.to_string()
+    }
+}
+
+fn status_mark(ctx: &Context, summary: &RolloutSummary) -> String {
+    use crate::rollout::Phase;
+    let (mark, code) = match summary.status {
+        Phase::Healthy => ("✔", "32"),
+        Phase::Progressing => ("◌", "33"),
+        Phase::Paused => ("॥", "36"),
+        Phase::Degraded => ("✖", "31"),
+    };
+    paint(ctx, code, &format!("{mark} {}", summary.status))
+}
+
+/// A weight as a 20-cell bar: `[██████░░░░░░░░░░░░░░]  30`.
+fn bar(weight: i32) -> String {
+    let filled = (weight.clamp(0, 100) as usize * 20).div_ceil(100);
+    format!(
+        "[{}{}] {weight:>3}",
+        "█".repeat(filled),
+        "░".repeat(20 - filled)
+    )
+}
+
+fn print_summary(ctx: &Context, summary: &RolloutSummary, snapshot: Option<&Snapshot>) {
+    if ctx.json() {
+        println!("{}", serde_json::to_string(summary).expect("serializes"));
+        return;
+    }
+    print!("{}", render(ctx, summary, snapshot));
+}
+
+fn render(ctx: &Context, s: &RolloutSummary, snapshot: Option<&Snapshot>) -> String {
+    let mut out = String::new();
+    let mut line = |k: &str, v: &str| out.push_str(&format!("{k:<16}{v}\n"));
+    line("Name:", &s.name);
+    line("Namespace:", &s.namespace);
+    line("Status:", &status_mark(ctx, s));
+    if !s.message.is_empty() {
+        line("Message:", &s.message);
+    }
+    let strategy = s.strategy.map_or("unknown".into(), |k| format!("{k:?}"));
+    line("Strategy:", &strategy);
+    if let Some(step) = &s.step {
+        line("  Step:", step);
+    }
+    if let Some(w) = s.set_weight {
+        line("  SetWeight:", &bar(w));
+    }
+    if let Some(w) = s.actual_weight {
+        line("  ActualWeight:", &bar(w));
+    }
+    let Some(snap) = snapshot else { return out };
+    let st = &snap.rollout.status;
+    line(
+        "Replicas:",
+        &format!(
+            "desired {} current {} updated {} ready {} available {}",
+            snap.rollout.spec.replicas.unwrap_or(1),
+            st.replicas,
+            st.updated_replicas,
+            st.ready_replicas,
+            st.available_replicas
+        ),
+    );
+    for run in snap.analysis_runs.iter().take(3) {
+        out.push_str(&format!(
+            "\nAnalysisRun {} (rev {}): {}",
+            run.name, run.revision, run.phase
+        ));
+        if !run.message.is_empty() {
+            out.push_str(&format!(" — {}", run.message));
+        }
+        out.push('\n');
+        for m in &run.metrics {
+            let values: Vec<String> = m
+                .measurements
+                .iter()
+                .rev()
+                .take(6)
+                .rev()
+                .map(|(phase, value)| format!("{value} ({phase})"))
+                .collect();
+            out.push_str(&format!(
+                "  {:<20} {:<12} {}\n",
+                m.name,
+                m.phase,
+                values.join(", ")
+            ));
+        }
+    }
+    if !snap.replica_sets.is_empty() {
+        out.push_str("\nRevision  ReplicaSet                      Roles            Available\n");
+    }
+    for rs in &snap.replica_sets {
+        out.push_str(&format!(
+            "{:<9} {:<31} {:<16} {}/{}\n",
+            rs.revision,
+            rs.name,
+            rs.roles.join(","),
+            rs.available,
+            rs.replicas
+        ));
+        for pod in &rs.pods {
+            let state = pod.waiting.clone().unwrap_or_else(|| {
+                if pod.ready {
+                    "ready".into()
+                } else {
+                    pod.phase.clone()
+                }
+            });
+            out.push_str(&format!("            └ {} {}\n", pod.name, state));
+        }
+    }
+    out
+}
+
+async fn watch(
+    ctx: &Context,
+    client: &kube::Client,
+    namespace: &str,
+    name: &str,
+    interval: Duration,
+    exit: bool,
+) -> Result<()> {
+    let redraw = std::io::stdout().is_terminal() && !ctx.json();
+    loop {
+        let snapshot = live::snapshot(client, namespace, name).await?;
+        let mut stdout = std::io::stdout().lock();
+        if ctx.json() {
+            let _ = writeln!(
+                stdout,
+                "{}",
+                serde_json::to_string(&snapshot.summary).expect("serializes")
+            );
+        } else {
+            if redraw {
+                // Clear and home: the block is redrawn in place.
+                let _ = write!(stdout, "\x1b[2J\x1b[H");
+            }
+            let _ = write!(
+                stdout,
+                "{}",
+                render(ctx, &snapshot.summary, Some(&snapshot))
+            );
+            if !redraw {
+                let _ = writeln!(stdout, "---");
+            }
+        }
+        let _ = stdout.flush();
+        drop(stdout);
+        if exit {
+            if crate::rollout::status::is_done(&snapshot.rollout) {
+                return Ok(());
+            }
+            if snapshot.summary.status == crate::rollout::Phase::Degraded {
+                return Err(RolloutError::Degraded {
+                    namespace: namespace.into(),
+                    name: name.into(),
+                    message: snapshot.summary.message,
+                }
+                .into());
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(interval) => {}
+            _ = tokio::signal::ctrl_c() => return Err(Error::Interrupted),
+        }
+    }
+}

@@ -1,0 +1,95 @@
+//! Errors of rollout status and control, each with what to do about it.
+
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RolloutError {
+    #[error("cannot read {path}: {source}")]
+    ReadFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+
+    #[error("{path} is not a Rollout: {why}")]
+    NotARollout { path: PathBuf, why: String },
+
+    #[error("unknown environment {0:?}")]
+    UnknownEnvironment(String),
+
+    #[error("cannot load the kubeconfig {path}: {why}")]
+    Kubeconfig { path: PathBuf, why: String },
+
+    #[error("Rollout {namespace}/{name} not found")]
+    NotFound { namespace: String, name: String },
+
+    #[error("{action} Rollout {namespace}/{name} failed: {source}")]
+    Api {
+        action: &'static str,
+        namespace: String,
+        name: String,
+        source: Box<kube::Error>,
+    },
+
+    #[error("Rollout {namespace}/{name} is Degraded: {message}")]
+    Degraded {
+        namespace: String,
+        name: String,
+        message: String,
+    },
+
+    #[error("the API server returned a Rollout kindling cannot read: {0}")]
+    Decode(String),
+}
+
+impl RolloutError {
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            RolloutError::ReadFile { .. } => Some("check the path given to --file".into()),
+            RolloutError::NotARollout { .. } => Some(
+                "save one with `kubectl get rollout NAME -o yaml > rollout.yaml` (YAML or JSON)"
+                    .into(),
+            ),
+            RolloutError::UnknownEnvironment(_) => {
+                Some("environments are dev, staging and production".into())
+            }
+            RolloutError::Kubeconfig { .. } => Some(
+                "run `kindling up` (it writes the kubeconfig), or pass --kubeconfig PATH".into(),
+            ),
+            RolloutError::NotFound { .. } => Some(
+                "is the platform up and the demo app synced? see `kindling status`, or pass --kubeconfig for another cluster"
+                    .into(),
+            ),
+            RolloutError::Api { .. } => Some(
+                "check that the cluster answers (`kubectl get rollouts -A`) and that Argo Rollouts is installed"
+                    .into(),
+            ),
+            RolloutError::Degraded { .. } => Some(
+                "see the AnalysisRuns and pods above; `kindling rollout retry ENV` after a fix".into(),
+            ),
+            RolloutError::Decode(_) => None,
+        }
+    }
+
+    fn is_usage(&self) -> bool {
+        matches!(
+            self,
+            RolloutError::ReadFile { .. }
+                | RolloutError::NotARollout { .. }
+                | RolloutError::UnknownEnvironment(_)
+        )
+    }
+}
+
+impl From<RolloutError> for crate::Error {
+    fn from(e: RolloutError) -> crate::Error {
+        let hint = e.hint();
+        if e.is_usage() {
+            return crate::Error::usage(e.to_string(), hint);
+        }
+        let mut err = crate::Error::failed("rollout", &e);
+        if let Some(h) = hint {
+            err = err.with_hint(h);
+        }
+        err
+    }
+}
