@@ -10,6 +10,7 @@ pub mod cluster;
 pub mod config;
 pub mod docker;
 pub mod doctor;
+pub mod down;
 pub mod env;
 pub mod error;
 pub mod hosts;
@@ -20,5 +21,6 @@ pub mod platform;
 pub mod report;
 pub mod rollout;
 pub mod tls;
+pub mod up;
 
 pub use error::{Error, ExitStatus, Result};

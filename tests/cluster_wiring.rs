@@ -8,13 +8,13 @@ mod support;
 
 use cluster_support::{
     ClusterVolumes, Containers, FakeApi, containers_with_label, docker, docker_ok, env_with,
-    script, settings,
+    fake_kind, settings,
 };
 use kindling::cluster::{self, ClusterError, kind_config, registry_hosting, wiring};
 use kindling::config::{Settings, mirror_container_name};
 use kindling::env::Env;
 use kindling::report::{Event, Outcome, RecordingReporter, SharedReporter};
-use std::path::{Path, PathBuf};
+
 use std::sync::Arc;
 
 struct Fixture {
@@ -25,38 +25,6 @@ struct Fixture {
     node: String,
     _containers: Containers,
     _volumes: ClusterVolumes,
-}
-
-/// The double: `create cluster` runs the stand-in node, `get kubeconfig` prints the fake
-/// API server's kubeconfig; the rest goes to the real kind.
-fn fake_kind(dir: &Path, real: &Path, image: &str, http_port: u16) -> PathBuf {
-    let bin = dir.join("bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    let d = dir.display();
-    script(
-        &bin.join("kind"),
-        &format!(
-            r#"#!/bin/sh
-if [ "$1" = create ] && [ "$2" = cluster ]; then
-  name="$4"
-  cat > "{d}/received-config.yaml"
-  echo "Creating cluster \"$name\" ..." >&2
-  echo " • Ensuring node image (stand-in) 🖼  ..." >&2
-  echo " ✓ Ensuring node image (stand-in) 🖼" >&2
-  echo " • Preparing nodes 📦 📦  ..." >&2
-  docker run -d --name "$name-control-plane" --hostname "$name-control-plane" \
-    --label io.x-k8s.kind.cluster="$name" --label io.x-k8s.kind.role=control-plane \
-    --network kind -p 127.0.0.1:{http_port}:80 {image} >/dev/null || exit 1
-  echo " ✓ Preparing nodes 📦 📦" >&2
-  exit 0
-fi
-if [ "$1" = get ] && [ "$2" = kubeconfig ]; then cat "{d}/fake-kubeconfig"; exit 0; fi
-exec "{real}" "$@"
-"#,
-            real = real.display()
-        ),
-    );
-    bin
 }
 
 async fn fixture() -> Option<Fixture> {

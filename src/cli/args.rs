@@ -41,6 +41,12 @@ pub enum OutputFormat {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Bring the platform up (idempotent: a second run changes nothing)
+    Up(super::platform::UpArgs),
+    /// Remove everything `up` made (caches are kept unless --purge)
+    Down(super::platform::DownArgs),
+    /// `down` (keeping caches), then `up`
+    Reset(super::platform::UpArgs),
     /// Check this machine for what the platform needs
     Doctor,
     /// Check or show the configuration

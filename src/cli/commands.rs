@@ -8,6 +8,9 @@ use clap::CommandFactory;
 
 pub(super) fn run(ctx: &Context, command: Command) -> Result<()> {
     match command {
+        Command::Up(args) => super::platform::up(ctx, args),
+        Command::Down(args) => super::platform::down(ctx, args),
+        Command::Reset(args) => super::platform::reset(ctx, args),
         Command::Doctor => doctor(ctx),
         Command::Config(ConfigCommand::Check) => config_check(ctx),
         Command::Config(ConfigCommand::Show) => config_show(ctx),

@@ -5,6 +5,7 @@ mod cluster;
 mod commands;
 mod exit;
 mod hosts;
+mod platform;
 mod registry;
 mod rollout;
 mod tls;

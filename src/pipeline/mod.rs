@@ -19,6 +19,8 @@ type Body<C> = Box<dyn FnOnce(Arc<C>, Arc<Step>) -> BoxFuture<'static, StepResul
 struct Node<C> {
     id: &'static str,
     title: String,
+    /// Whether the pipeline reports the step's line itself (false: the body reports its own steps).
+    visible: bool,
     deps: Vec<&'static str>,
     body: Body<C>,
 }
@@ -57,11 +59,38 @@ impl<C: Send + Sync + 'static> Pipeline<C> {
     where
         F: FnOnce(Arc<C>, Arc<Step>) -> BoxFuture<'static, StepResult> + Send + 'static,
     {
+        self.add(id, title.into(), true, deps, Box::new(body))
+    }
+
+    /// Like `step`, for bodies that report their own steps: the pipeline shows no line of its
+    /// own for it, except when it is skipped because a dependency failed.
+    pub fn group<F>(
+        &mut self,
+        id: &'static str,
+        title: impl Into<String>,
+        deps: &[&'static str],
+        body: F,
+    ) -> &mut Self
+    where
+        F: FnOnce(Arc<C>, Arc<Step>) -> BoxFuture<'static, StepResult> + Send + 'static,
+    {
+        self.add(id, title.into(), false, deps, Box::new(body))
+    }
+
+    fn add(
+        &mut self,
+        id: &'static str,
+        title: String,
+        visible: bool,
+        deps: &[&'static str],
+        body: Body<C>,
+    ) -> &mut Self {
         self.nodes.push(Node {
             id,
-            title: title.into(),
+            title,
+            visible,
             deps: deps.to_vec(),
-            body: Box::new(body),
+            body,
         });
         self
     }
@@ -138,7 +167,12 @@ impl<C: Send + Sync + 'static> Pipeline<C> {
                     let _ = done.send(State::Failed);
                     return None;
                 }
-                let step = Arc::new(reporter.step(node.id, &node.title));
+                let step_reporter: SharedReporter = if node.visible {
+                    reporter.clone()
+                } else {
+                    Arc::new(crate::report::NullReporter)
+                };
+                let step = Arc::new(step_reporter.step(node.id, &node.title));
                 let result = (node.body)(context, step.clone()).await;
                 let step = Arc::try_unwrap(step).ok();
                 match result {

@@ -281,3 +281,40 @@ impl FakeApi {
 pub fn real_kind() -> Option<PathBuf> {
     crate::support::sid_tool("KINDLING_TEST_KIND")
 }
+
+/// The double: `create cluster` runs the stand-in node, `get kubeconfig` prints the fake
+/// API server's kubeconfig; the rest goes to the real kind.
+pub fn fake_kind(
+    dir: &std::path::Path,
+    real: &std::path::Path,
+    image: &str,
+    http_port: u16,
+) -> PathBuf {
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let d = dir.display();
+    script(
+        &bin.join("kind"),
+        &format!(
+            r#"#!/bin/sh
+if [ "$1" = create ] && [ "$2" = cluster ]; then
+  name="$4"
+  cat > "{d}/received-config.yaml"
+  echo "Creating cluster \"$name\" ..." >&2
+  echo " • Ensuring node image (stand-in) 🖼  ..." >&2
+  echo " ✓ Ensuring node image (stand-in) 🖼" >&2
+  echo " • Preparing nodes 📦 📦  ..." >&2
+  docker run -d --name "$name-control-plane" --hostname "$name-control-plane" \
+    --label io.x-k8s.kind.cluster="$name" --label io.x-k8s.kind.role=control-plane \
+    --network kind -p 127.0.0.1:{http_port}:80 {image} >/dev/null || exit 1
+  echo " ✓ Preparing nodes 📦 📦" >&2
+  exit 0
+fi
+if [ "$1" = get ] && [ "$2" = kubeconfig ]; then cat "{d}/fake-kubeconfig"; exit 0; fi
+exec "{real}" "$@"
+"#,
+            real = real.display()
+        ),
+    );
+    bin
+}

@@ -1,0 +1,55 @@
+//! `kindling down`: everything `up` made, removed in reverse — the cluster, then the
+//! registry containers (cache volumes stay unless `purge`), then the host changes.
+//! Each part is tried even when an earlier one failed; the error lists every failure.
+
+use crate::config::Settings;
+use crate::env::Env;
+use crate::error::{Error, Result};
+use crate::report::SharedReporter;
+
+pub async fn down(
+    settings: &Settings,
+    env: &Env,
+    reporter: &SharedReporter,
+    purge: bool,
+    yes: bool,
+) -> Result<()> {
+    let mut failures: Vec<Error> = Vec::new();
+    if let Err(e) = crate::cluster::down(settings, env, reporter, yes).await {
+        failures.push(e.into());
+    }
+    match crate::docker::connect(env, settings.config.timeouts.docker()).await {
+        Ok(docker) => {
+            if let Err(e) =
+                crate::docker::registry::down(&docker, &settings.config, reporter, purge).await
+            {
+                failures.push(e.into());
+            }
+        }
+        Err(e) => {
+            let hint = e.hint().unwrap_or_default();
+            failures.push(Error::failed("removing the registry containers", e).with_hint(hint));
+        }
+    }
+    let access = crate::tls::HostAccess::detect(env);
+    if let Err(e) = crate::tls::untrust_step(settings, &access, reporter) {
+        failures.push(e);
+    }
+    let options = crate::hosts::HostsOptions::detect(env, None);
+    if let Err(e) = crate::hosts::remove_step(&settings.config, &options, reporter) {
+        failures.push(e);
+    }
+    match failures.len() {
+        0 => Ok(()),
+        1 => Err(failures.remove(0)),
+        n => Err(Error::Failed {
+            what: format!("down: {n} parts failed"),
+            why: failures
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; "),
+            hints: failures.iter().flat_map(Error::hints).collect(),
+        }),
+    }
+}

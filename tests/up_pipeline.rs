@@ -1,0 +1,195 @@
+//! `kindling up` end to end on stand-ins: preflight, the local CA, the registry and caches,
+//! the cluster (a busybox "node" made by a test double for `kind create`; the real kind 0.33
+//! for everything else), the wiring and the hosts file, in dependency order with independent
+//! steps in parallel; a second `up` changes nothing; `down --purge` leaves nothing behind.
+
+mod cluster_support;
+mod support;
+
+use cluster_support::{
+    ClusterVolumes, Containers, FakeApi, containers_with_label, env_with, fake_kind, settings,
+};
+use kindling::config::mirror_container_name;
+use kindling::report::{Event, Outcome, RecordingReporter, SharedReporter};
+use kindling::up::{UpContext, UpOptions};
+use std::sync::Arc;
+use std::time::Instant;
+
+fn finished(events: &[(Instant, Event)], id: &str) -> Option<(Instant, Outcome)> {
+    events.iter().find_map(|(t, e)| match e {
+        Event::StepFinished { step, outcome, .. } if step == id => Some((*t, *outcome)),
+        _ => None,
+    })
+}
+
+fn started(events: &[(Instant, Event)], id: &str) -> Instant {
+    events
+        .iter()
+        .find_map(|(t, e)| matches!(e, Event::StepStarted { step, .. } if step == id).then_some(*t))
+        .unwrap_or_else(|| panic!("step {id} never started"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn up_converges_on_stand_ins_and_down_removes_everything() {
+    let Some(real) = cluster_support::real_kind() else {
+        return;
+    };
+    if support::docker_available().is_none() {
+        return;
+    }
+    let Some(image) = cluster_support::node_image() else {
+        return;
+    };
+    cluster_support::kind_network();
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = settings(dir.path());
+    let name = support::unique("kup");
+    let config = &mut settings.config;
+    config.cluster.name = name.clone();
+    config.cluster.node_image = image.clone();
+    config.network.http_port = support::free_port();
+    config.network.https_port = support::free_port();
+    config.network.trust_ca = false; // the system trust store is tested in tls_trust.rs
+    config.registry.name = format!("{name}-registry");
+    config.registry.host_port = support::free_port();
+    config.registry.image = support::registry_image();
+    config.registry.mirrors = vec![format!("{name}.example.test")];
+    let node = format!("{name}-control-plane");
+    let mirror = mirror_container_name(&config.registry.mirrors[0]);
+    let _containers = Containers(vec![
+        node.clone(),
+        config.registry.name.clone(),
+        mirror.clone(),
+    ]);
+    let _volumes = ClusterVolumes(name.clone());
+
+    let api = FakeApi::start("1", "36").await;
+    std::fs::write(
+        dir.path().join("fake-kubeconfig"),
+        api.kubeconfig(&format!("kind-{name}")),
+    )
+    .unwrap();
+    let bin = fake_kind(dir.path(), &real, &image, config.network.http_port);
+    let hosts = dir.path().join("hosts");
+    std::fs::write(&hosts, "127.0.0.1 localhost\n").unwrap();
+    let env = env_with(
+        Some(&bin),
+        &dir.path().join("kubeconfig"),
+        &[
+            ("KINDLING_HOSTS_FILE", hosts.display().to_string()),
+            ("KINDLING_SUDO", "none".into()),
+        ],
+    );
+
+    // First up: everything is made.
+    let recording = RecordingReporter::new();
+    let reporter: SharedReporter = recording.clone();
+    let context = UpContext::new(
+        settings.clone(),
+        env.clone(),
+        reporter,
+        UpOptions::default(),
+    );
+    let summary = kindling::up::run(context)
+        .await
+        .unwrap_or_else(|e| panic!("up failed: {e}: {:?}", recording.events()));
+    assert_eq!(summary.cluster, name);
+    assert_eq!(summary.kube_context, format!("kind-{name}"));
+    assert_eq!(
+        summary.registry,
+        format!("localhost:{}", settings.config.registry.host_port)
+    );
+    assert!(std::path::Path::new(&summary.ca_certificate).is_file());
+
+    let events = recording.timed_events();
+    let (preflight_done, _) = finished(&events, "preflight").expect("preflight finished");
+    for id in ["tls-ca", "registry-image", "cluster.create", "hosts"] {
+        assert!(
+            started(&events, id) > preflight_done,
+            "{id} started before preflight ended"
+        );
+    }
+    // Wiring waits for both the registry and the cluster.
+    let wiring = started(&events, "cluster.wiring");
+    assert!(
+        wiring
+            > finished(
+                &events,
+                &format!("registry:{}", settings.config.registry.name)
+            )
+            .unwrap()
+            .0
+    );
+    assert!(wiring > finished(&events, "cluster.kubeconfig").unwrap().0);
+    // Independent branches overlap: the cluster was being created while the registry came up.
+    let cluster_created = finished(&events, "cluster.create").unwrap().0;
+    assert!(started(&events, "registry-image") < cluster_created);
+    assert_eq!(finished(&events, "tls-trust").unwrap().1, Outcome::Skipped);
+
+    let hosts_text = std::fs::read_to_string(&hosts).unwrap();
+    assert!(
+        hosts_text.contains(&format!("# BEGIN kindling {name}")),
+        "{hosts_text}"
+    );
+    assert!(hosts_text.contains("127.0.0.1\tdemo.local"), "{hosts_text}");
+    assert!(
+        cluster_support::docker_ok(&[
+            "exec",
+            &node,
+            "cat",
+            &format!(
+                "/etc/containerd/certs.d/localhost:{}/hosts.toml",
+                settings.config.registry.host_port
+            )
+        ])
+        .contains(&format!("http://{}:5000", settings.config.registry.name))
+    );
+
+    // Second up: every step reports unchanged.
+    let recording = RecordingReporter::new();
+    let reporter: SharedReporter = recording.clone();
+    let context = UpContext::new(
+        settings.clone(),
+        env.clone(),
+        reporter,
+        UpOptions::default(),
+    );
+    kindling::up::run(context).await.unwrap();
+    let events = recording.timed_events();
+    for (_, e) in &events {
+        if let Event::StepFinished { step, outcome, .. } = e {
+            assert!(
+                matches!(
+                    outcome,
+                    Outcome::Unchanged | Outcome::Done | Outcome::Skipped
+                ),
+                "second up changed {step}: {outcome:?}"
+            );
+        }
+        assert!(!matches!(e, Event::StepFailed { .. }), "{e:?}");
+    }
+    for id in ["tls-ca", "cluster.create", "cluster.wiring", "hosts"] {
+        assert_eq!(finished(&events, id).unwrap().1, Outcome::Unchanged, "{id}");
+    }
+
+    // down --purge: no container, volume or hosts block left.
+    let reporter: SharedReporter = RecordingReporter::new();
+    kindling::down::down(&settings, &env, &reporter, true, false)
+        .await
+        .unwrap();
+    assert!(containers_with_label(&format!("dev.kindling.cluster={name}")).is_empty());
+    assert!(containers_with_label(&format!("io.x-k8s.kind.cluster={name}")).is_empty());
+    let volumes = cluster_support::docker_ok(&[
+        "volume",
+        "ls",
+        "-q",
+        "--filter",
+        &format!("label=dev.kindling.cluster={name}"),
+    ]);
+    assert!(volumes.trim().is_empty(), "volumes left: {volumes}");
+    assert_eq!(
+        std::fs::read_to_string(&hosts).unwrap(),
+        "127.0.0.1 localhost\n"
+    );
+}
