@@ -390,6 +390,28 @@ async fn shipped_custom_resources_are_accepted_and_lint_agrees_with_the_server()
             ));
         }
     }
+    // Upstream's own Rollout fixtures (third-party data; metadata reduced to what an apply
+    // may carry): whatever the verdict, lint and the server must agree.
+    for file in [
+        "bluegreen-rollout.yaml",
+        "canary-demo.yaml",
+        "canary-rollout.yaml",
+    ] {
+        let path = upstream.join("argo-rollouts/v1.9.1/testdata").join(file);
+        let mut o = lint::input::parse_documents(&std::fs::read_to_string(path).unwrap())
+            .unwrap()
+            .remove(0);
+        let meta = &o["metadata"];
+        o["metadata"] = json!({"name": meta["name"], "namespace": meta["namespace"]});
+        let server_verdict = apply(&client, &kinds, &o).await;
+        let lint_verdict = lint::schema_violations(&o, &store).unwrap();
+        eprintln!("testdata {file}: server {server_verdict:?}; lint {lint_verdict:?}");
+        if server_verdict.is_ok() != lint_verdict.is_empty() {
+            disagreements.push(format!(
+                "testdata {file}: server {server_verdict:?}, lint {lint_verdict:?}"
+            ));
+        }
+    }
     // Edge cases where only agreement matters (whichever way the server decides).
     let mut null_field = good["Rollout/staging"].clone();
     null_field["metadata"]["name"] = json!("demo-app-null-unknown");
