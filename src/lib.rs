@@ -14,6 +14,7 @@ pub mod down;
 pub mod env;
 pub mod error;
 pub mod hosts;
+pub mod lint;
 pub mod paths;
 pub mod pipeline;
 pub mod platform;

@@ -74,6 +74,18 @@ pub enum Command {
     /// The demo app's Argo Rollout: status, watch, promote, abort, retry, restart
     #[command(subcommand)]
     Rollout(super::rollout::RolloutCommand),
+    /// Validate manifests offline: CRD schemas, core fields, Rollout rules
+    Lint(LintArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LintArgs {
+    /// Files, folders (recursive: *.yaml, *.yml, *.json) or - for stdin
+    #[arg(required = true, value_name = "PATH|-")]
+    pub paths: Vec<String>,
+    /// Folder of CRDs (laid out like the download cache) [env: KINDLING_SCHEMAS_DIR; default: the download cache]
+    #[arg(long, value_name = "DIR")]
+    pub schemas: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -29,6 +29,7 @@ pub(super) fn run(ctx: &Context, command: Command) -> Result<()> {
         Command::Tls(command) => super::tls::run(ctx, command),
         Command::Hosts(command) => super::hosts::run(ctx, command),
         Command::Rollout(command) => super::rollout::run(ctx, command),
+        Command::Lint(args) => super::lint::run(ctx, args),
     }
 }
 

@@ -9,6 +9,7 @@ mod platform;
 mod registry;
 mod rollout;
 mod tls;
+mod lint;
 
 pub use args::{Cli, Command, OutputFormat};
 pub use exit::main;
