@@ -5,11 +5,11 @@ mod cluster;
 mod commands;
 mod exit;
 mod hosts;
+mod lint;
 mod platform;
 mod registry;
 mod rollout;
 mod tls;
-mod lint;
 
 pub use args::{Cli, Command, OutputFormat};
 pub use exit::main;

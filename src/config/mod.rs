@@ -73,6 +73,7 @@ pub struct Network {
 pub struct Components {
     pub argocd: String,
     pub argo_rollouts: String,
+    pub argo_rollouts_chart: String,
     pub cert_manager: String,
     pub kube_prometheus_stack: String,
     pub traefik: String,

@@ -214,6 +214,7 @@ pub(super) fn check(
     for (key, with_v) in [
         ("components.argocd", true),
         ("components.argo_rollouts", true),
+        ("components.argo_rollouts_chart", false),
         ("components.cert_manager", true),
         ("components.kube_prometheus_stack", false),
         ("components.traefik", false),

@@ -1,4 +1,5 @@
 //! The platform's upstream parts: pinned install manifests, fetched and verified.
 
+pub mod applications;
 pub mod fetch;
 pub mod pinned;

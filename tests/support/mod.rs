@@ -1,6 +1,8 @@
 //! Shared helpers for kindling's integration tests. Include with `mod support;`.
 #![allow(dead_code)]
 
+pub mod crds;
+
 use std::net::{Ipv4Addr, TcpListener};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
