@@ -2,4 +2,5 @@
 
 pub mod applications;
 pub mod fetch;
+pub mod gitops;
 pub mod pinned;
