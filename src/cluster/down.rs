@@ -8,27 +8,15 @@ use crate::docker::KIND_CLUSTER_LABEL;
 use crate::env::Env;
 use crate::report::{Outcome, Step};
 use bollard::Docker;
-use bollard::query_parameters::ListContainersOptionsBuilder;
-use std::collections::HashMap;
 
 /// kind's node containers of cluster `name` (found by kind's own label), running or not.
 pub async fn node_containers(docker: &Docker, name: &str) -> Result<Vec<String>, ClusterError> {
-    let filters = HashMap::from([(
-        "label".to_string(),
-        vec![format!("{KIND_CLUSTER_LABEL}={name}")],
-    )]);
-    let options = ListContainersOptionsBuilder::default()
-        .all(true)
-        .filters(&filters)
-        .build();
-    let list = docker
-        .list_containers(Some(options))
-        .await
-        .map_err(crate::docker::DockerError::api("list containers"))?;
+    let list =
+        crate::docker::containers_with_labels(docker, &[format!("{KIND_CLUSTER_LABEL}={name}")])
+            .await?;
     let mut names: Vec<String> = list
-        .into_iter()
-        .filter_map(|c| c.names.into_iter().flatten().next())
-        .map(|n| n.trim_start_matches('/').to_string())
+        .iter()
+        .filter_map(crate::docker::summary_name)
         .collect();
     names.sort();
     Ok(names)

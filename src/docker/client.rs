@@ -62,3 +62,29 @@ pub async fn connect(env: &Env, timeout: Duration) -> Result<Docker, DockerError
         .map_err(|e| unreachable(e.to_string()))?;
     Ok(docker)
 }
+
+/// Containers, running or not, carrying every label in `labels` ("key=value" or "key").
+pub async fn containers_with_labels(
+    docker: &Docker,
+    labels: &[String],
+) -> Result<Vec<bollard::models::ContainerSummary>, DockerError> {
+    let filters = std::collections::HashMap::from([("label".to_string(), labels.to_vec())]);
+    let options = bollard::query_parameters::ListContainersOptionsBuilder::default()
+        .all(true)
+        .filters(&filters)
+        .build();
+    docker
+        .list_containers(Some(options))
+        .await
+        .map_err(DockerError::api("list containers"))
+}
+
+/// A container's name as users know it (without the API's leading '/').
+pub fn summary_name(container: &bollard::models::ContainerSummary) -> Option<String> {
+    container
+        .names
+        .iter()
+        .flatten()
+        .next()
+        .map(|n| n.trim_start_matches('/').to_string())
+}

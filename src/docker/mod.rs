@@ -16,7 +16,7 @@ pub mod registry;
 pub mod registry_api;
 pub mod status;
 
-pub use client::{DockerError, connect, docker_host};
+pub use client::{DockerError, connect, containers_with_labels, docker_host, summary_name};
 pub use error::RegistryError;
 
 /// Label on every container and volume kindling owns (never kind's `io.x-k8s.kind.cluster`).

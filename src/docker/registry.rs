@@ -10,7 +10,7 @@ use super::{DockerError, LABEL_CLUSTER, LABEL_MANAGED};
 use crate::config::Config;
 use crate::report::{Outcome, ReporterExt, SharedReporter};
 use bollard::Docker;
-use bollard::query_parameters::{ListContainersOptionsBuilder, ListVolumesOptionsBuilder};
+use bollard::query_parameters::ListVolumesOptionsBuilder;
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
@@ -150,21 +150,11 @@ pub async fn owned_containers(
     docker: &Docker,
     config: &Config,
 ) -> Result<Vec<bollard::models::ContainerSummary>> {
-    let filters = HashMap::from([(
-        "label".to_string(),
-        vec![
-            format!("{LABEL_MANAGED}=true"),
-            format!("{LABEL_CLUSTER}={}", config.cluster.name),
-        ],
-    )]);
-    let options = ListContainersOptionsBuilder::default()
-        .all(true)
-        .filters(&filters)
-        .build();
-    let list = docker
-        .list_containers(Some(options))
-        .await
-        .map_err(DockerError::api("list containers"))?;
+    let labels = [
+        format!("{LABEL_MANAGED}=true"),
+        format!("{LABEL_CLUSTER}={}", config.cluster.name),
+    ];
+    let list = super::containers_with_labels(docker, &labels).await?;
     Ok(list
         .into_iter()
         .filter(|c| {

@@ -1,8 +1,6 @@
 use super::CheckResult;
 use crate::config::Config;
 use bollard::Docker;
-use bollard::query_parameters::ListContainersOptionsBuilder;
-use std::collections::HashMap;
 
 /// Containers kindling (or kind, for this cluster) left behind, and in what state.
 pub(super) async fn check(config: &Config, docker: Option<&Docker>) -> CheckResult {
@@ -22,18 +20,10 @@ pub(super) async fn check(config: &Config, docker: Option<&Docker>) -> CheckResu
             config.cluster.name
         ),
     ] {
-        let filters = HashMap::from([("label".to_string(), vec![label])]);
-        let options = ListContainersOptionsBuilder::default()
-            .all(true)
-            .filters(&filters)
-            .build();
-        match docker.list_containers(Some(options)).await {
+        match crate::docker::containers_with_labels(docker, &[label]).await {
             Ok(list) => found.extend(list.into_iter().map(|c| {
-                let name = c.names.into_iter().flatten().next().unwrap_or_default();
-                (
-                    name.trim_start_matches('/').to_string(),
-                    c.state.map(|s| s.to_string()).unwrap_or_default(),
-                )
+                let name = crate::docker::summary_name(&c).unwrap_or_default();
+                (name, c.state.map(|s| s.to_string()).unwrap_or_default())
             })),
             Err(e) => {
                 return CheckResult::warn(
