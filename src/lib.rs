@@ -11,6 +11,7 @@ pub mod docker;
 pub mod doctor;
 pub mod env;
 pub mod error;
+pub mod k8s;
 pub mod paths;
 pub mod report;
 
