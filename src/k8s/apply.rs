@@ -235,7 +235,7 @@ impl Applier {
             (true, Some(ns)) if !ns.is_empty() => Ok(Some(ns.to_string())),
             (true, _) => Ok(Some(self.default_namespace.clone())),
             (false, Some(ns)) if !ns.is_empty() => Err(K8sError::ClusterScopedWithNamespace {
-                object: manifest.describe(),
+                object: format!("{} {}", manifest.kind(), manifest.name()),
                 at: manifest.source.clone(),
                 namespace: ns.to_string(),
             }),
