@@ -13,14 +13,18 @@ use std::time::Instant;
 #[tokio::main]
 async fn main() {
     let mut args = std::env::args().skip(1);
-    let path = args.next().expect("usage: bench_apply <install.yaml> [runs]");
+    let path = args
+        .next()
+        .expect("usage: bench_apply <install.yaml> [runs]");
     let runs: usize = args.next().map_or(7, |r| r.parse().expect("runs"));
     let reporter: SharedReporter = Arc::new(NullReporter);
     let mut times = Vec::new();
     let mut requests = 0;
     for _ in 0..runs {
         let fake = FakeApiServer::builder().namespace("argocd").start().await;
-        let client = k8s::client_from_kubeconfig(fake.kubeconfig(), None).await.unwrap();
+        let client = k8s::client_from_kubeconfig(fake.kubeconfig(), None)
+            .await
+            .unwrap();
         fake.reset_requests();
         let started = Instant::now();
         let manifests = k8s::load_file(std::path::Path::new(&path)).unwrap();
@@ -30,7 +34,12 @@ async fn main() {
         let report = applier.apply(&manifests, &step).await.unwrap();
         report.finish(step);
         let elapsed = started.elapsed();
-        eprintln!("run: {} ms (parse {} ms), {}", elapsed.as_millis(), parsed.as_millis(), report.summary());
+        eprintln!(
+            "run: {} ms (parse {} ms), {}",
+            elapsed.as_millis(),
+            parsed.as_millis(),
+            report.summary()
+        );
         times.push(elapsed.as_millis());
         requests = fake.requests();
     }

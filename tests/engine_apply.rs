@@ -8,11 +8,17 @@ use kindling::report::{Event, RecordingReporter, ReporterExt, SharedReporter};
 use std::time::Duration;
 
 async fn client(fake: &FakeApiServer) -> kube::Client {
-    k8s::client_from_kubeconfig(fake.kubeconfig(), None).await.unwrap()
+    k8s::client_from_kubeconfig(fake.kubeconfig(), None)
+        .await
+        .unwrap()
 }
 
 fn namespace_doc(name: &str) -> Vec<Manifest> {
-    k8s::parse_str(&format!("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {name}\n"), "ns.yaml").unwrap()
+    k8s::parse_str(
+        &format!("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {name}\n"),
+        "ns.yaml",
+    )
+    .unwrap()
 }
 
 async fn apply(applier: &Applier, manifests: &[Manifest]) -> Result<k8s::ApplyReport, K8sError> {
@@ -25,7 +31,9 @@ async fn apply(applier: &Applier, manifests: &[Manifest]) -> Result<k8s::ApplyRe
 
 /// Applies an upstream install.yaml (after its namespace) and checks every object.
 async fn install(path: &str, namespace: &str) {
-    let Some(file) = support::upstream(path) else { return };
+    let Some(file) = support::upstream(path) else {
+        return;
+    };
     let fake = FakeApiServer::start().await;
     let applier = Applier::new(client(&fake).await).default_namespace(namespace);
     let mut manifests = namespace_doc(namespace);
@@ -33,23 +41,50 @@ async fn install(path: &str, namespace: &str) {
 
     let report = apply(&applier, &manifests).await.unwrap();
     assert_eq!(report.objects.len(), manifests.len());
-    assert!(report.objects.iter().all(|o| o.result == Applied::Created), "{}", report.summary());
+    assert!(
+        report.objects.iter().all(|o| o.result == Applied::Created),
+        "{}",
+        report.summary()
+    );
     for (m, applied) in manifests.iter().zip(&report.objects) {
         let stored = fake
-            .get(m.api_version(), m.kind(), applied.namespace.as_deref(), m.name())
+            .get(
+                m.api_version(),
+                m.kind(),
+                applied.namespace.as_deref(),
+                m.name(),
+            )
             .unwrap_or_else(|| panic!("{} not stored", m.describe()));
-        let scoped = fake.resources().into_iter().find(|r| r.api_version() == m.api_version() && r.kind == m.kind()).unwrap();
+        let scoped = fake
+            .resources()
+            .into_iter()
+            .find(|r| r.api_version() == m.api_version() && r.kind == m.kind())
+            .unwrap();
         if scoped.namespaced {
-            assert_eq!(stored["metadata"]["namespace"], namespace, "{}", m.describe());
+            assert_eq!(
+                stored["metadata"]["namespace"],
+                namespace,
+                "{}",
+                m.describe()
+            );
         } else {
-            assert!(stored["metadata"]["namespace"].is_null(), "{}", m.describe());
+            assert!(
+                stored["metadata"]["namespace"].is_null(),
+                "{}",
+                m.describe()
+            );
         }
     }
     let crds = manifests.iter().filter(|m| m.is_crd()).count();
     assert!(crds >= 3);
 
     let again = apply(&applier, &manifests).await.unwrap();
-    assert_eq!(again.count(Applied::Unchanged), manifests.len(), "{}", again.summary());
+    assert_eq!(
+        again.count(Applied::Unchanged),
+        manifests.len(),
+        "{}",
+        again.summary()
+    );
 }
 
 #[tokio::test]
@@ -66,19 +101,45 @@ async fn applies_argo_rollouts_install_yaml_and_reapplies_unchanged() {
 async fn a_changed_object_is_reported_configured() {
     let fake = FakeApiServer::start().await;
     let applier = Applier::new(client(&fake).await);
-    let v1 = k8s::parse_str("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {a: '1'}\n", "c.yaml").unwrap();
-    let v2 = k8s::parse_str("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {a: '2'}\n", "c.yaml").unwrap();
-    assert_eq!(apply(&applier, &v1).await.unwrap().objects[0].result, Applied::Created);
-    assert_eq!(apply(&applier, &v2).await.unwrap().objects[0].result, Applied::Configured);
-    assert_eq!(apply(&applier, &v2).await.unwrap().objects[0].result, Applied::Unchanged);
-    assert_eq!(fake.get("v1", "ConfigMap", Some("default"), "c").unwrap()["data"]["a"], "2");
+    let v1 = k8s::parse_str(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {a: '1'}\n",
+        "c.yaml",
+    )
+    .unwrap();
+    let v2 = k8s::parse_str(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {a: '2'}\n",
+        "c.yaml",
+    )
+    .unwrap();
+    assert_eq!(
+        apply(&applier, &v1).await.unwrap().objects[0].result,
+        Applied::Created
+    );
+    assert_eq!(
+        apply(&applier, &v2).await.unwrap().objects[0].result,
+        Applied::Configured
+    );
+    assert_eq!(
+        apply(&applier, &v2).await.unwrap().objects[0].result,
+        Applied::Unchanged
+    );
+    assert_eq!(
+        fake.get("v1", "ConfigMap", Some("default"), "c").unwrap()["data"]["a"],
+        "2"
+    );
 }
 
 #[tokio::test]
 async fn a_custom_resource_applied_with_its_crd_waits_for_it() {
-    let Some(crd) = support::upstream("argo-cd/v3.5.1/crds/appproject-crd.yaml") else { return };
+    let Some(crd) = support::upstream("argo-cd/v3.5.1/crds/appproject-crd.yaml") else {
+        return;
+    };
     // The CRD becomes Established only after 400 ms: applying the AppProject right away fails.
-    let fake = FakeApiServer::builder().crd_established_after(Duration::from_millis(400)).namespace("argocd").start().await;
+    let fake = FakeApiServer::builder()
+        .crd_established_after(Duration::from_millis(400))
+        .namespace("argocd")
+        .start()
+        .await;
     let applier = Applier::new(client(&fake).await).default_namespace("argocd");
     // The custom resource comes first in the input: order must come from the engine.
     let mut manifests = k8s::parse_str(
@@ -95,16 +156,32 @@ async fn a_custom_resource_applied_with_its_crd_waits_for_it() {
     let report = applier.apply(&manifests, &step).await.unwrap();
     report.finish(step);
     assert_eq!(report.count(Applied::Created), 2);
-    let project = fake.get("argoproj.io/v1alpha1", "AppProject", Some("argocd"), "platform").unwrap();
+    let project = fake
+        .get(
+            "argoproj.io/v1alpha1",
+            "AppProject",
+            Some("argocd"),
+            "platform",
+        )
+        .unwrap();
     assert_eq!(project["spec"]["sourceRepos"][0], "*");
 
     // The CRD was Established before the AppProject was created.
     let mut order = Vec::new();
     while let Ok(c) = changes.try_recv() {
-        let established = c.object["status"]["conditions"].as_array().is_some_and(|cs| cs.iter().any(|c| c["type"] == "Established"));
-        order.push(format!("{}{}", c.kind(), if established { "+Established" } else { "" }));
+        let established = c.object["status"]["conditions"]
+            .as_array()
+            .is_some_and(|cs| cs.iter().any(|c| c["type"] == "Established"));
+        order.push(format!(
+            "{}{}",
+            c.kind(),
+            if established { "+Established" } else { "" }
+        ));
     }
-    let established = order.iter().position(|o| o == "CustomResourceDefinition+Established").unwrap();
+    let established = order
+        .iter()
+        .position(|o| o == "CustomResourceDefinition+Established")
+        .unwrap();
     let project = order.iter().position(|o| o == "AppProject").unwrap();
     assert!(established < project, "{order:?}");
     let events = reporter.events();
@@ -115,12 +192,25 @@ async fn a_custom_resource_applied_with_its_crd_waits_for_it() {
 async fn an_unknown_kind_names_it_and_suggests_the_crd() {
     let fake = FakeApiServer::start().await;
     let applier = Applier::new(client(&fake).await);
-    let manifests = k8s::parse_str("apiVersion: argoproj.io/v1alpha1\nkind: Rollout\nmetadata: {name: r}\n", "r.yaml").unwrap();
+    let manifests = k8s::parse_str(
+        "apiVersion: argoproj.io/v1alpha1\nkind: Rollout\nmetadata: {name: r}\n",
+        "r.yaml",
+    )
+    .unwrap();
     let err = apply(&applier, &manifests).await.unwrap_err().to_string();
-    assert!(err.contains("no kind Rollout in argoproj.io/v1alpha1: is the CRD rollouts.argoproj.io installed?"), "{err}");
+    assert!(
+        err.contains(
+            "no kind Rollout in argoproj.io/v1alpha1: is the CRD rollouts.argoproj.io installed?"
+        ),
+        "{err}"
+    );
     assert!(err.contains("r.yaml, document 1"), "{err}");
 
-    let manifests = k8s::parse_str("apiVersion: apps/v1\nkind: Deploymnet\nmetadata: {name: d}\n", "d.yaml").unwrap();
+    let manifests = k8s::parse_str(
+        "apiVersion: apps/v1\nkind: Deploymnet\nmetadata: {name: d}\n",
+        "d.yaml",
+    )
+    .unwrap();
     let err = apply(&applier, &manifests).await.unwrap_err().to_string();
     assert!(err.contains("no kind Deploymnet in apps/v1"), "{err}");
 }
@@ -134,7 +224,15 @@ async fn a_cluster_scoped_object_with_a_namespace_is_an_error() {
     let err = apply(&applier, &manifests).await.unwrap_err();
     let message = err.to_string();
     assert!(message.contains("ClusterRole reader in roles.yaml, document 2 is cluster-scoped but has metadata.namespace \"argocd\""), "{message}");
-    assert!(fake.get("rbac.authorization.k8s.io/v1", "ClusterRole", None, "reader").is_none());
+    assert!(
+        fake.get(
+            "rbac.authorization.k8s.io/v1",
+            "ClusterRole",
+            None,
+            "reader"
+        )
+        .is_none()
+    );
     let error: kindling::Error = err.into();
     assert_eq!(error.exit_status(), kindling::ExitStatus::Usage);
 }
@@ -143,10 +241,17 @@ async fn a_cluster_scoped_object_with_a_namespace_is_an_error() {
 async fn a_missing_namespace_is_the_servers_404() {
     let fake = FakeApiServer::start().await;
     let applier = Applier::new(client(&fake).await).default_namespace("nowhere");
-    let manifests = k8s::parse_str("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n", "c.yaml").unwrap();
+    let manifests = k8s::parse_str(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n",
+        "c.yaml",
+    )
+    .unwrap();
     let err = apply(&applier, &manifests).await.unwrap_err();
     assert_eq!(err.code(), Some(404));
-    assert!(err.to_string().contains("namespaces \"nowhere\" not found"), "{err}");
+    assert!(
+        err.to_string().contains("namespaces \"nowhere\" not found"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -156,14 +261,26 @@ fn bad_files_name_file_document_and_line() {
     std::fs::write(&path, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: b\n  labels: {a: [}\n").unwrap();
     let err = k8s::load_file(&path).unwrap_err();
     let message = err.to_string();
-    assert!(message.contains("broken.yaml, document 2, line 9"), "{message}");
+    assert!(
+        message.contains("broken.yaml, document 2, line 9"),
+        "{message}"
+    );
     let error: kindling::Error = err.into();
     assert_eq!(error.exit_status(), kindling::ExitStatus::Usage);
 
-    std::fs::write(&path, "apiVersion: v1\nkind: ConfigMap\nmetadata: {labels: {a: b}}\n").unwrap();
+    std::fs::write(
+        &path,
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {labels: {a: b}}\n",
+    )
+    .unwrap();
     let message = k8s::load_file(&path).unwrap_err().to_string();
-    assert!(message.contains("broken.yaml, document 1: metadata.name is missing"), "{message}");
+    assert!(
+        message.contains("broken.yaml, document 1: metadata.name is missing"),
+        "{message}"
+    );
 
-    let missing = k8s::load_file(&dir.path().join("nope.yaml")).unwrap_err().to_string();
+    let missing = k8s::load_file(&dir.path().join("nope.yaml"))
+        .unwrap_err()
+        .to_string();
     assert!(missing.contains("nope.yaml"), "{missing}");
 }

@@ -106,7 +106,10 @@ fn crds() -> Option<Vec<Manifest>> {
     Some(manifests)
 }
 
-async fn apply(applier: &Applier, manifests: &[Manifest]) -> Result<k8s::ApplyReport, k8s::K8sError> {
+async fn apply(
+    applier: &Applier,
+    manifests: &[Manifest],
+) -> Result<k8s::ApplyReport, k8s::K8sError> {
     let reporter: SharedReporter = Arc::new(NullReporter);
     let step = reporter.step("apply", "apply");
     let result = applier.apply(manifests, &step).await;
@@ -116,9 +119,13 @@ async fn apply(applier: &Applier, manifests: &[Manifest]) -> Result<k8s::ApplyRe
 
 #[tokio::test]
 async fn upstream_crds_then_custom_resources_then_unchanged() {
-    let Some(server) = support::CrdApiserver::start() else { return };
+    let Some(server) = support::CrdApiserver::start() else {
+        return;
+    };
     let Some(mut manifests) = crds() else { return };
-    let client = k8s::client_from_kubeconfig(&server.kubeconfig(), None).await.unwrap();
+    let client = k8s::client_from_kubeconfig(&server.kubeconfig(), None)
+        .await
+        .unwrap();
     let applier = Applier::new(client.clone()).default_namespace("demo");
     // Custom resources first in the input: the engine orders CRDs first and waits for them.
     let mut all = k8s::parse_str(RESOURCES, "resources.yaml").unwrap();
@@ -126,31 +133,60 @@ async fn upstream_crds_then_custom_resources_then_unchanged() {
     all.append(&mut manifests);
 
     let report = apply(&applier, &all).await.unwrap();
-    assert_eq!(report.count(Applied::Created), all.len(), "{}", report.summary());
-    let issuer = report.objects.iter().find(|o| o.kind == "ClusterIssuer").unwrap();
+    assert_eq!(
+        report.count(Applied::Created),
+        all.len(),
+        "{}",
+        report.summary()
+    );
+    let issuer = report
+        .objects
+        .iter()
+        .find(|o| o.kind == "ClusterIssuer")
+        .unwrap();
     assert_eq!(issuer.namespace, None);
     let rollout = report.objects.iter().find(|o| o.kind == "Rollout").unwrap();
     assert_eq!(rollout.namespace.as_deref(), Some("demo"));
 
     // The real server stored them, with kindling as the field manager.
     let discovery = applier.discovery();
-    let resolved = discovery.resolve("argoproj.io/v1alpha1", "Rollout", None).await.unwrap();
+    let resolved = discovery
+        .resolve("argoproj.io/v1alpha1", "Rollout", None)
+        .await
+        .unwrap();
     let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), "demo", &resolved.resource);
     let stored = api.get("demo-app").await.unwrap();
     assert_eq!(stored.data["spec"]["replicas"], 5);
-    let managers: Vec<_> = stored.metadata.managed_fields.unwrap().into_iter().filter_map(|m| m.manager).collect();
+    let managers: Vec<_> = stored
+        .metadata
+        .managed_fields
+        .unwrap()
+        .into_iter()
+        .filter_map(|m| m.manager)
+        .collect();
     assert_eq!(managers, vec!["kindling".to_string()]);
 
     let again = apply(&applier, &all).await.unwrap();
-    assert_eq!(again.count(Applied::Unchanged), all.len(), "{}", again.summary());
+    assert_eq!(
+        again.count(Applied::Unchanged),
+        all.len(),
+        "{}",
+        again.summary()
+    );
     assert!(resources >= 7);
 }
 
 #[tokio::test]
 async fn an_unknown_field_fails_with_the_servers_verdict() {
-    let Some(server) = support::CrdApiserver::start() else { return };
-    let Some(crd) = support::upstream("argo-rollouts/v1.9.1/crds/rollout-crd.yaml") else { return };
-    let client = k8s::client_from_kubeconfig(&server.kubeconfig(), None).await.unwrap();
+    let Some(server) = support::CrdApiserver::start() else {
+        return;
+    };
+    let Some(crd) = support::upstream("argo-rollouts/v1.9.1/crds/rollout-crd.yaml") else {
+        return;
+    };
+    let client = k8s::client_from_kubeconfig(&server.kubeconfig(), None)
+        .await
+        .unwrap();
     let applier = Applier::new(client).default_namespace("demo");
     let mut manifests = k8s::load_file(&crd).unwrap();
     manifests.extend(
@@ -162,16 +198,30 @@ async fn an_unknown_field_fails_with_the_servers_verdict() {
     );
     let err = apply(&applier, &manifests).await.unwrap_err();
     let message = err.to_string();
-    assert!(message.contains("apply Rollout demo/typo (rollout.yaml, document 1) failed"), "{message}");
-    assert!(message.contains(".spec.replica_count: field not declared in schema"), "{message}");
+    assert!(
+        message.contains("apply Rollout demo/typo (rollout.yaml, document 1) failed"),
+        "{message}"
+    );
+    assert!(
+        message.contains(".spec.replica_count: field not declared in schema"),
+        "{message}"
+    );
     assert_eq!(err.code(), Some(422), "{message}");
 }
 
 #[tokio::test]
 async fn waits_on_custom_resource_status_through_watch() {
-    let Some(server) = support::CrdApiserver::start() else { return };
-    let Some(crd) = support::upstream("cert-manager/v1.21.1/crds/cert-manager.io_certificates.yaml") else { return };
-    let client = k8s::client_from_kubeconfig(&server.kubeconfig(), None).await.unwrap();
+    let Some(server) = support::CrdApiserver::start() else {
+        return;
+    };
+    let Some(crd) =
+        support::upstream("cert-manager/v1.21.1/crds/cert-manager.io_certificates.yaml")
+    else {
+        return;
+    };
+    let client = k8s::client_from_kubeconfig(&server.kubeconfig(), None)
+        .await
+        .unwrap();
     let applier = Applier::new(client.clone()).default_namespace("demo");
     let mut manifests = k8s::load_file(&crd).unwrap();
     manifests.extend(
@@ -182,7 +232,11 @@ async fn waits_on_custom_resource_status_through_watch() {
         .unwrap(),
     );
     apply(&applier, &manifests).await.unwrap();
-    let resolved = applier.discovery().resolve("cert-manager.io/v1", "Certificate", None).await.unwrap();
+    let resolved = applier
+        .discovery()
+        .resolve("cert-manager.io/v1", "Certificate", None)
+        .await
+        .unwrap();
     let target = Target::namespaced(resolved.resource.clone(), "demo", "web");
     let waiter = Waiter::new(client.clone());
 
@@ -194,18 +248,37 @@ async fn waits_on_custom_resource_status_through_watch() {
         ]}})
     };
     let params = PatchParams::apply("test-cert-manager").force();
-    api.patch_status("web", &params, &Patch::Apply(status("False", "Issuing"))).await.unwrap();
-    let err = waiter.wait(target.clone(), wait::certificate_ready(), Duration::from_millis(800)).await.unwrap_err();
-    assert!(err.to_string().contains("last seen: Ready=False (Issuing): certificate is Issuing"), "{err}");
+    api.patch_status("web", &params, &Patch::Apply(status("False", "Issuing")))
+        .await
+        .unwrap();
+    let err = waiter
+        .wait(
+            target.clone(),
+            wait::certificate_ready(),
+            Duration::from_millis(800),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("last seen: Ready=False (Issuing): certificate is Issuing"),
+        "{err}"
+    );
 
     // A status change made while kindling waits arrives through the watch.
     let api2 = api.clone();
     let writer = tokio::spawn(async move {
         tokio::time::sleep(Duration::from_millis(500)).await;
-        api2.patch_status("web", &params, &Patch::Apply(status("True", "Ready"))).await.unwrap();
+        api2.patch_status("web", &params, &Patch::Apply(status("True", "Ready")))
+            .await
+            .unwrap();
     });
     let started = std::time::Instant::now();
-    let object = waiter.wait(target, wait::certificate_ready(), Duration::from_secs(20)).await.unwrap().unwrap();
+    let object = waiter
+        .wait(target, wait::certificate_ready(), Duration::from_secs(20))
+        .await
+        .unwrap()
+        .unwrap();
     writer.await.unwrap();
     assert!(started.elapsed() >= Duration::from_millis(400));
     assert_eq!(object.data["status"]["conditions"][0]["status"], "True");

@@ -128,11 +128,15 @@ impl Applier {
 
     /// Applies everything; progress lines go to `step`, which the caller finishes
     /// (e.g. with `report.finish(step)`).
-    pub async fn apply(&self, manifests: &[Manifest], step: &Step) -> Result<ApplyReport, K8sError> {
+    pub async fn apply(
+        &self,
+        manifests: &[Manifest],
+        step: &Step,
+    ) -> Result<ApplyReport, K8sError> {
         let total = manifests.len() as u64;
         let done = std::sync::atomic::AtomicU64::new(0);
-        let (first, rest): (Vec<usize>, Vec<usize>) =
-            (0..manifests.len()).partition(|&i| manifests[i].is_namespace() || manifests[i].is_crd());
+        let (first, rest): (Vec<usize>, Vec<usize>) = (0..manifests.len())
+            .partition(|&i| manifests[i].is_namespace() || manifests[i].is_crd());
 
         let mut results: Vec<Option<AppliedObject>> = vec![None; manifests.len()];
         let run = |indices: Vec<usize>| {
@@ -141,7 +145,11 @@ impl Applier {
                 .map(move |i| async move {
                     let applied = self.apply_one(&manifests[i]).await?;
                     let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-                    step.progress_count(format!("{} {}", applied.object, applied.result.word()), n, Some(total));
+                    step.progress_count(
+                        format!("{} {}", applied.object, applied.result.word()),
+                        n,
+                        Some(total),
+                    );
                     Ok::<_, K8sError>((i, applied))
                 })
                 .buffer_unordered(self.concurrency)
@@ -151,7 +159,8 @@ impl Applier {
         for (i, applied) in run(first.clone()).await? {
             results[i] = Some(applied);
         }
-        self.await_crds(first.iter().map(|&i| &manifests[i]), step).await?;
+        self.await_crds(first.iter().map(|&i| &manifests[i]), step)
+            .await?;
         for (i, applied) in run(rest).await? {
             results[i] = Some(applied);
         }
@@ -170,7 +179,10 @@ impl Applier {
         if crds.is_empty() {
             return Ok(());
         }
-        step.progress(format!("waiting for {} CRD(s) to be established", crds.len()));
+        step.progress(format!(
+            "waiting for {} CRD(s) to be established",
+            crds.len()
+        ));
         let waiter = Waiter::new(self.client.clone());
         let crd_resource = self
             .discovery
@@ -196,13 +208,18 @@ impl Applier {
     pub async fn apply_one(&self, manifest: &Manifest) -> Result<AppliedObject, K8sError> {
         let resolved = self
             .discovery
-            .resolve(manifest.api_version(), manifest.kind(), Some(&manifest.source))
+            .resolve(
+                manifest.api_version(),
+                manifest.kind(),
+                Some(&manifest.source),
+            )
             .await?;
         let namespace = self.namespace_for(manifest, &resolved)?;
         let api = api_for(&self.client, &resolved, namespace.as_deref());
         let mut object = manifest.object.clone();
         object.metadata.namespace = namespace.clone();
-        let describe = super::manifest::describe(manifest.kind(), namespace.as_deref(), manifest.name());
+        let describe =
+            super::manifest::describe(manifest.kind(), namespace.as_deref(), manifest.name());
         let action = format!("apply {describe} ({})", manifest.source);
 
         let before = api
@@ -230,7 +247,11 @@ impl Applier {
         })
     }
 
-    fn namespace_for(&self, manifest: &Manifest, resolved: &Resolved) -> Result<Option<String>, K8sError> {
+    fn namespace_for(
+        &self,
+        manifest: &Manifest,
+        resolved: &Resolved,
+    ) -> Result<Option<String>, K8sError> {
         match (resolved.namespaced, manifest.namespace()) {
             (true, Some(ns)) if !ns.is_empty() => Ok(Some(ns.to_string())),
             (true, _) => Ok(Some(self.default_namespace.clone())),
@@ -245,7 +266,11 @@ impl Applier {
 }
 
 /// A dynamic Api for a resolved kind, namespaced or not.
-pub fn api_for(client: &kube::Client, resolved: &Resolved, namespace: Option<&str>) -> Api<DynamicObject> {
+pub fn api_for(
+    client: &kube::Client,
+    resolved: &Resolved,
+    namespace: Option<&str>,
+) -> Api<DynamicObject> {
     match (resolved.namespaced, namespace) {
         (true, Some(ns)) => Api::namespaced_with(client.clone(), ns, &resolved.resource),
         _ => Api::all_with(client.clone(), &resolved.resource),

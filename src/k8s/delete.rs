@@ -13,7 +13,10 @@ pub async fn exists(client: &kube::Client, target: &Target) -> Result<bool, K8sE
 }
 
 /// The object, or None when it does not exist.
-pub async fn get(client: &kube::Client, target: &Target) -> Result<Option<DynamicObject>, K8sError> {
+pub async fn get(
+    client: &kube::Client,
+    target: &Target,
+) -> Result<Option<DynamicObject>, K8sError> {
     target
         .api(client)
         .get_opt(&target.name)
@@ -48,14 +51,24 @@ pub async fn delete(
     target: &Target,
     wait: Option<Duration>,
 ) -> Result<bool, K8sError> {
-    let result = target.api(client).delete(&target.name, &DeleteParams::foreground()).await;
+    let result = target
+        .api(client)
+        .delete(&target.name, &DeleteParams::foreground())
+        .await;
     match result {
         Ok(_) => {}
         Err(kube::Error::Api(s)) if s.code == 404 => return Ok(false),
-        Err(e) => return Err(K8sError::from_kube(format!("delete {}", target.describe()), e)),
+        Err(e) => {
+            return Err(K8sError::from_kube(
+                format!("delete {}", target.describe()),
+                e,
+            ));
+        }
     }
     if let Some(timeout) = wait {
-        Waiter::new(client.clone()).wait(target.clone(), gone(), timeout).await?;
+        Waiter::new(client.clone())
+            .wait(target.clone(), gone(), timeout)
+            .await?;
     }
     Ok(true)
 }
@@ -76,6 +89,9 @@ pub fn gone() -> Condition {
 
 /// "Kind ns/name" for a target (re-exported convenience).
 pub fn describe_target(target: &Target) -> String {
-    describe(&target.resource.kind, target.namespace.as_deref(), &target.name)
+    describe(
+        &target.resource.kind,
+        target.namespace.as_deref(),
+        &target.name,
+    )
 }
-

@@ -12,7 +12,11 @@ const MAX_EVENTS: usize = 8;
 const LOG_LINES: i64 = 10;
 
 /// A multi-line diagnosis for `target` (empty when there is nothing to add).
-pub async fn diagnose(client: &kube::Client, target: &Target, last: Option<&DynamicObject>) -> String {
+pub async fn diagnose(
+    client: &kube::Client,
+    target: &Target,
+    last: Option<&DynamicObject>,
+) -> String {
     let mut out = String::new();
     let Some(namespace) = target.namespace.as_deref() else {
         return out;
@@ -37,10 +41,17 @@ fn pod_selector(o: &DynamicObject) -> Option<String> {
 /// Recent Warning events in the namespace, newest last.
 pub async fn warning_events(client: &kube::Client, namespace: &str) -> String {
     let api: Api<Event> = Api::namespaced(client.clone(), namespace);
-    let Ok(list) = api.list(&ListParams::default().fields("type=Warning")).await else {
+    let Ok(list) = api
+        .list(&ListParams::default().fields("type=Warning"))
+        .await
+    else {
         return String::new();
     };
-    let mut events: Vec<Event> = list.items.into_iter().filter(|e| e.type_.as_deref() == Some("Warning")).collect();
+    let mut events: Vec<Event> = list
+        .items
+        .into_iter()
+        .filter(|e| e.type_.as_deref() == Some("Warning"))
+        .collect();
     if events.is_empty() {
         return String::new();
     }
@@ -58,7 +69,11 @@ pub async fn warning_events(client: &kube::Client, namespace: &str) -> String {
             e.involved_object.kind.as_deref().unwrap_or("?"),
             e.involved_object.name.as_deref().unwrap_or("?")
         );
-        let count = e.count.filter(|c| *c > 1).map(|c| format!(" (x{c})")).unwrap_or_default();
+        let count = e
+            .count
+            .filter(|c| *c > 1)
+            .map(|c| format!(" (x{c})"))
+            .unwrap_or_default();
         let _ = writeln!(
             out,
             "  {object}: {}: {}{count}",
@@ -79,15 +94,29 @@ pub async fn pod_states(client: &kube::Client, namespace: &str, selector: &str) 
     for pod in pods.items.iter().filter(|p| !pod_ready(p)) {
         let name = pod.metadata.name.clone().unwrap_or_default();
         let status = pod.status.clone().unwrap_or_default();
-        let _ = writeln!(out, "pod {namespace}/{name} is not ready (phase {}):", status.phase.as_deref().unwrap_or("Unknown"));
+        let _ = writeln!(
+            out,
+            "pod {namespace}/{name} is not ready (phase {}):",
+            status.phase.as_deref().unwrap_or("Unknown")
+        );
         for c in status.conditions.iter().flatten() {
             if c.type_ == "PodScheduled" && c.status == "False" {
-                let _ = writeln!(out, "  not scheduled: {}", c.message.as_deref().unwrap_or(""));
+                let _ = writeln!(
+                    out,
+                    "  not scheduled: {}",
+                    c.message.as_deref().unwrap_or("")
+                );
             }
         }
-        let statuses = status.init_container_statuses.iter().flatten().chain(status.container_statuses.iter().flatten());
+        let statuses = status
+            .init_container_statuses
+            .iter()
+            .flatten()
+            .chain(status.container_statuses.iter().flatten());
         for cs in statuses {
-            let Some(state) = container_state(cs) else { continue };
+            let Some(state) = container_state(cs) else {
+                continue;
+            };
             let _ = writeln!(out, "  container {}: {state}", cs.name);
             if crashing(cs) {
                 out.push_str(&log_tail(&api, &name, cs).await);
@@ -118,7 +147,10 @@ fn container_state(cs: &ContainerStatus) -> Option<String> {
             s.push_str(&format!(
                 " (last exit code {}{}, {} restarts)",
                 t.exit_code,
-                t.reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default(),
+                t.reason
+                    .as_deref()
+                    .map(|r| format!(": {r}"))
+                    .unwrap_or_default(),
                 cs.restart_count
             ));
         }
@@ -128,7 +160,10 @@ fn container_state(cs: &ContainerStatus) -> Option<String> {
         return Some(format!(
             "terminated with exit code {}{}",
             t.exit_code,
-            t.reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default()
+            t.reason
+                .as_deref()
+                .map(|r| format!(": {r}"))
+                .unwrap_or_default()
         ));
     }
     (!cs.ready).then(|| "running but not ready (readiness probe failing?)".to_string())
@@ -136,8 +171,16 @@ fn container_state(cs: &ContainerStatus) -> Option<String> {
 
 fn crashing(cs: &ContainerStatus) -> bool {
     cs.restart_count > 0
-        || cs.state.as_ref().and_then(|s| s.terminated.as_ref()).is_some()
-        || cs.state.as_ref().and_then(|s| s.waiting.as_ref()).and_then(|w| w.reason.as_deref())
+        || cs
+            .state
+            .as_ref()
+            .and_then(|s| s.terminated.as_ref())
+            .is_some()
+        || cs
+            .state
+            .as_ref()
+            .and_then(|s| s.waiting.as_ref())
+            .and_then(|w| w.reason.as_deref())
             == Some("CrashLoopBackOff")
 }
 
@@ -153,7 +196,10 @@ async fn log_tail(api: &Api<Pod>, pod: &str, cs: &ContainerStatus) -> String {
         Ok(l) => l,
         // The previous run's log may be gone: fall back to the current one.
         Err(_) if params.previous => {
-            let current = LogParams { previous: false, ..params };
+            let current = LogParams {
+                previous: false,
+                ..params
+            };
             api.logs(pod, &current).await.unwrap_or_default()
         }
         Err(_) => String::new(),

@@ -41,15 +41,24 @@ impl Discovery {
         kind: &str,
         source: Option<&ObjectSource>,
     ) -> Result<Resolved, K8sError> {
-        let kinds = self.kinds(api_version).await?;
-        kinds
-            .and_then(|k| k.get(kind).cloned())
+        self.try_resolve(api_version, kind)
+            .await?
             .ok_or_else(|| unknown_kind(api_version, kind, source))
     }
 
-    /// Like `resolve`, but None for an unknown kind.
-    pub async fn try_resolve(&self, api_version: &str, kind: &str) -> Result<Option<Resolved>, K8sError> {
-        Ok(self.kinds(api_version).await?.and_then(|k| k.get(kind).cloned()))
+    /// Like `resolve`, but None for an unknown kind. A miss in the cache is asked again once:
+    /// the CRD may have been installed since (by Argo CD, a chart, another apply).
+    pub async fn try_resolve(
+        &self,
+        api_version: &str,
+        kind: &str,
+    ) -> Result<Option<Resolved>, K8sError> {
+        let lookup = |kinds: GroupVersionKinds| kinds.and_then(|k| k.get(kind).cloned());
+        if let Some(found) = lookup(self.kinds(api_version).await?) {
+            return Ok(Some(found));
+        }
+        self.cache.lock().unwrap().remove(api_version);
+        Ok(lookup(self.kinds(api_version).await?))
     }
 
     /// Forgets what is known about `group` (all versions), e.g. after its CRD was established.
@@ -69,7 +78,9 @@ impl Discovery {
             .entry(api_version.to_string())
             .or_default()
             .clone();
-        cell.get_or_try_init(|| self.fetch(api_version)).await.cloned()
+        cell.get_or_try_init(|| self.fetch(api_version))
+            .await
+            .cloned()
     }
 
     async fn fetch(&self, api_version: &str) -> Result<GroupVersionKinds, K8sError> {
@@ -130,7 +141,11 @@ fn unknown_kind(api_version: &str, kind: &str, source: Option<&ObjectSource>) ->
 /// The plural Kubernetes would most likely use (CRDs choose their own; this is a hint).
 fn guess_plural(kind: &str) -> String {
     let lower = kind.to_lowercase();
-    if lower.ends_with('s') || lower.ends_with('x') || lower.ends_with("ch") || lower.ends_with("sh") {
+    if lower.ends_with('s')
+        || lower.ends_with('x')
+        || lower.ends_with("ch")
+        || lower.ends_with("sh")
+    {
         format!("{lower}es")
     } else if lower.ends_with('y') && !lower.ends_with("ay") && !lower.ends_with("ey") {
         format!("{}ies", &lower[..lower.len() - 1])
@@ -146,7 +161,10 @@ mod tests {
     #[test]
     fn suggests_the_crd_for_custom_groups_only() {
         let e = unknown_kind("argoproj.io/v1alpha1", "Rollout", None).to_string();
-        assert_eq!(e, "no kind Rollout in argoproj.io/v1alpha1: is the CRD rollouts.argoproj.io installed?");
+        assert_eq!(
+            e,
+            "no kind Rollout in argoproj.io/v1alpha1: is the CRD rollouts.argoproj.io installed?"
+        );
         let e = unknown_kind("apps/v1", "Deploymnt", None).to_string();
         assert_eq!(e, "no kind Deploymnt in apps/v1");
         assert_eq!(guess_plural("ClusterIssuer"), "clusterissuers");

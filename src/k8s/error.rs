@@ -20,10 +20,7 @@ pub enum K8sError {
     },
 
     #[error("invalid object in {at}: {message}")]
-    InvalidObject {
-        at: ObjectSource,
-        message: String,
-    },
+    InvalidObject { at: ObjectSource, message: String },
 
     #[error("{object} in {at} is cluster-scoped but has metadata.namespace {namespace:?}")]
     ClusterScopedWithNamespace {

@@ -29,11 +29,19 @@ pub struct Manifest {
 
 impl Manifest {
     pub fn api_version(&self) -> &str {
-        self.object.types.as_ref().map(|t| t.api_version.as_str()).unwrap_or("")
+        self.object
+            .types
+            .as_ref()
+            .map(|t| t.api_version.as_str())
+            .unwrap_or("")
     }
 
     pub fn kind(&self) -> &str {
-        self.object.types.as_ref().map(|t| t.kind.as_str()).unwrap_or("")
+        self.object
+            .types
+            .as_ref()
+            .map(|t| t.kind.as_str())
+            .unwrap_or("")
     }
 
     pub fn name(&self) -> &str {
@@ -171,8 +179,7 @@ fn split_documents(text: &str) -> Vec<Document<'_>> {
     let mut start = 0;
     let mut first_line = 1;
     let mut offset = 0;
-    let mut line_no = 1;
-    for line in text.split_inclusive('\n') {
+    for (line_no, line) in (1..).zip(text.split_inclusive('\n')) {
         let trimmed = line.trim_end();
         let separator = trimmed == "---"
             || trimmed.starts_with("--- ")
@@ -184,11 +191,18 @@ fn split_documents(text: &str) -> Vec<Document<'_>> {
                 first_line,
             });
             // Content after "--- " on the same line belongs to the next document.
-            start = if trimmed.starts_with("--- ") { offset + 4 } else { offset + line.len() };
-            first_line = if trimmed.starts_with("--- ") { line_no } else { line_no + 1 };
+            start = if trimmed.starts_with("--- ") {
+                offset + 4
+            } else {
+                offset + line.len()
+            };
+            first_line = if trimmed.starts_with("--- ") {
+                line_no
+            } else {
+                line_no + 1
+            };
         }
         offset += line.len();
-        line_no += 1;
     }
     docs.push(Document {
         text: &text[start..],
@@ -196,7 +210,11 @@ fn split_documents(text: &str) -> Vec<Document<'_>> {
     });
     // A leading "---" makes an empty first document: it is skipped later like any empty one,
     // but it must not count, so documents are numbered as a reader counts them.
-    if docs.first().is_some_and(|d| d.text.lines().all(is_blank_or_comment)) && docs.len() > 1 {
+    if docs
+        .first()
+        .is_some_and(|d| d.text.lines().all(is_blank_or_comment))
+        && docs.len() > 1
+    {
         docs.remove(0);
     }
     docs
@@ -253,10 +271,16 @@ mod tests {
         for (doc, field) in [
             ("kind: ConfigMap\nmetadata: {name: a}", "apiVersion"),
             ("apiVersion: v1\nmetadata: {name: a}", "kind"),
-            ("apiVersion: v1\nkind: ConfigMap\nmetadata: {}", "metadata.name"),
+            (
+                "apiVersion: v1\nkind: ConfigMap\nmetadata: {}",
+                "metadata.name",
+            ),
         ] {
             let err = parse_str(doc, "x.yaml").unwrap_err().to_string();
-            assert!(err.contains(field) && err.contains("x.yaml, document 1"), "{err}");
+            assert!(
+                err.contains(field) && err.contains("x.yaml, document 1"),
+                "{err}"
+            );
         }
     }
 

@@ -24,7 +24,10 @@ pub use wait::{Condition, Target, Verdict, Waiter};
 use std::path::Path;
 
 /// A client for the cluster in `kubeconfig` (its current context, or `context`).
-pub async fn client_from_kubeconfig(path: &Path, context: Option<&str>) -> Result<kube::Client, K8sError> {
+pub async fn client_from_kubeconfig(
+    path: &Path,
+    context: Option<&str>,
+) -> Result<kube::Client, K8sError> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let fail = |why: String| K8sError::Kubeconfig {
         path: path.display().to_string(),

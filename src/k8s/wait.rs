@@ -8,8 +8,8 @@ use super::error::K8sError;
 use super::manifest::describe;
 use futures::StreamExt;
 use kube::api::{Api, ApiResource, DynamicObject};
-use kube::runtime::watcher::{self, Event};
 use kube::runtime::WatchStreamExt;
+use kube::runtime::watcher::{self, Event};
 use serde_json::Value;
 use std::sync::Arc;
 use std::time::Duration;
@@ -167,7 +167,9 @@ async fn watch_until(
     last_seen: &mut String,
 ) -> Result<Option<DynamicObject>, String> {
     let config = watcher::Config::default().fields(&format!("metadata.name={}", target.name));
-    let mut stream = watcher::watcher(target.api(client), config).default_backoff().boxed();
+    let mut stream = watcher::watcher(target.api(client), config)
+        .default_backoff()
+        .boxed();
     let mut listing: Option<Option<DynamicObject>> = None;
     while let Some(event) = stream.next().await {
         let current = match event {
@@ -230,7 +232,11 @@ pub fn find_condition<'a>(o: &'a DynamicObject, type_: &str) -> Option<&'a Value
 }
 
 fn condition_text(c: &Value) -> String {
-    let mut s = format!("{}={}", c["type"].as_str().unwrap_or("?"), c["status"].as_str().unwrap_or("?"));
+    let mut s = format!(
+        "{}={}",
+        c["type"].as_str().unwrap_or("?"),
+        c["status"].as_str().unwrap_or("?")
+    );
     if let Some(r) = c["reason"].as_str().filter(|r| !r.is_empty()) {
         s.push_str(&format!(" ({r})"));
     }
@@ -248,13 +254,19 @@ fn missing() -> Verdict {
 
 /// The object exists.
 pub fn exists() -> Condition {
-    Condition::new("present", |o| if o.is_some() { Verdict::Done } else { missing() })
+    Condition::new("present", |o| {
+        if o.is_some() {
+            Verdict::Done
+        } else {
+            missing()
+        }
+    })
 }
 
 /// status.conditions[type=X].status == "True".
 pub fn condition_true(type_: &str) -> Condition {
     let type_ = type_.to_string();
-    Condition::new(format!("{type_}"), move |o| {
+    Condition::new(type_.clone(), move |o| {
         let Some(o) = o else { return missing() };
         match find_condition(o, &type_) {
             Some(c) if c["status"] == "True" => Verdict::Done,
@@ -282,7 +294,9 @@ pub fn rolled_out() -> Condition {
     Condition::new("rolled out", |o| {
         let Some(o) = o else { return missing() };
         if !generation_observed(o) {
-            return Verdict::Pending("the controller has not observed the latest generation".into());
+            return Verdict::Pending(
+                "the controller has not observed the latest generation".into(),
+            );
         }
         let kind = o.types.as_ref().map(|t| t.kind.as_str()).unwrap_or("");
         let s = status(o);
@@ -307,7 +321,9 @@ pub fn rolled_out() -> Condition {
                     Verdict::Pending(format!("{updated}/{want} replicas updated"))
                 } else if ready < want {
                     Verdict::Pending(format!("{ready}/{want} replicas ready"))
-                } else if s["updateRevision"] != s["currentRevision"] && !s["updateRevision"].is_null() {
+                } else if s["updateRevision"] != s["currentRevision"]
+                    && !s["updateRevision"].is_null()
+                {
                     Verdict::Pending("the update revision is not current yet".into())
                 } else {
                     Verdict::Done
@@ -332,7 +348,10 @@ fn deployment_rolled_out(o: &DynamicObject) -> Verdict {
     if updated < want {
         Verdict::Pending(format!("{updated}/{want} replicas updated"))
     } else if replicas > updated {
-        Verdict::Pending(format!("{} old replicas pending termination", replicas - updated))
+        Verdict::Pending(format!(
+            "{} old replicas pending termination",
+            replicas - updated
+        ))
     } else if available < updated {
         Verdict::Pending(format!("{available}/{updated} updated replicas available"))
     } else {
@@ -378,7 +397,13 @@ pub fn application_synced_healthy() -> Condition {
             .into_iter()
             .flatten()
             .filter(|c| c["type"].as_str().is_some_and(|t| t.ends_with("Error")))
-            .map(|c| format!("{}: {}", c["type"].as_str().unwrap_or(""), c["message"].as_str().unwrap_or("")))
+            .map(|c| {
+                format!(
+                    "{}: {}",
+                    c["type"].as_str().unwrap_or(""),
+                    c["message"].as_str().unwrap_or("")
+                )
+            })
             .collect();
         if !errors.is_empty() {
             return Verdict::Failed(errors.join("; "));
@@ -410,7 +435,9 @@ pub fn rollout_done() -> Condition {
         let phase = s["phase"].as_str().unwrap_or("");
         let message = s["message"].as_str().unwrap_or("");
         if !generation_observed(o) {
-            return Verdict::Pending("the controller has not observed the latest generation".into());
+            return Verdict::Pending(
+                "the controller has not observed the latest generation".into(),
+            );
         }
         if phase == "Degraded" {
             return Verdict::Failed(format!("Degraded: {message}"));
@@ -420,8 +447,16 @@ pub fn rollout_done() -> Condition {
         if phase == "Healthy" && !stable.is_empty() && stable == current {
             Verdict::Done
         } else {
-            let phase = if phase.is_empty() { "no phase yet" } else { phase };
-            Verdict::Pending(format!("{phase} {message} (stableRS {stable:?}, currentPodHash {current:?})").trim().to_string())
+            let phase = if phase.is_empty() {
+                "no phase yet"
+            } else {
+                phase
+            };
+            Verdict::Pending(
+                format!("{phase} {message} (stableRS {stable:?}, currentPodHash {current:?})")
+                    .trim()
+                    .to_string(),
+            )
         }
     })
 }

@@ -114,8 +114,12 @@ impl Builder {
             store,
             requests: Default::default(),
         });
-        let router = axum::Router::new().fallback(server::handle).with_state(app.clone());
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await.expect("bind 127.0.0.1");
+        let router = axum::Router::new()
+            .fallback(server::handle)
+            .with_state(app.clone());
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+            .await
+            .expect("bind 127.0.0.1");
         let addr = listener.local_addr().unwrap();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(async move {
@@ -196,9 +200,9 @@ impl Fake {
     }
 
     fn def(&self, api_version: &str, kind: &str) -> Result<ResourceDef, ApiError> {
-        self.store()
-            .def_by_kind(api_version, kind)
-            .ok_or_else(|| ApiError::new(404, "NotFound", format!("no kind {kind} in {api_version}")))
+        self.store().def_by_kind(api_version, kind).ok_or_else(|| {
+            ApiError::new(404, "NotFound", format!("no kind {kind} in {api_version}"))
+        })
     }
 
     /// HTTP requests served so far (every request, including discovery and watches).
@@ -215,7 +219,13 @@ impl Fake {
         self.store().defs()
     }
 
-    pub fn get(&self, api_version: &str, kind: &str, namespace: Option<&str>, name: &str) -> Option<Value> {
+    pub fn get(
+        &self,
+        api_version: &str,
+        kind: &str,
+        namespace: Option<&str>,
+        name: &str,
+    ) -> Option<Value> {
         let def = self.def(api_version, kind).ok()?;
         self.store().get(&def, namespace.unwrap_or(""), name).ok()
     }
@@ -230,21 +240,45 @@ impl Fake {
 
     /// Creates an object (its apiVersion, kind and metadata.namespace say where).
     pub fn create(&self, object: Value) -> Result<Value, ApiError> {
-        let def = self.def(object["apiVersion"].as_str().unwrap_or(""), object["kind"].as_str().unwrap_or(""))?;
-        let ns = object["metadata"]["namespace"].as_str().unwrap_or("default").to_string();
+        let def = self.def(
+            object["apiVersion"].as_str().unwrap_or(""),
+            object["kind"].as_str().unwrap_or(""),
+        )?;
+        let ns = object["metadata"]["namespace"]
+            .as_str()
+            .unwrap_or("default")
+            .to_string();
         self.store().create(&def, &ns, object)
     }
 
     /// Creates or merges, like a server-side apply.
     pub fn apply(&self, object: Value) -> Result<Value, ApiError> {
-        let def = self.def(object["apiVersion"].as_str().unwrap_or(""), object["kind"].as_str().unwrap_or(""))?;
-        let ns = object["metadata"]["namespace"].as_str().unwrap_or("default").to_string();
-        let name = object["metadata"]["name"].as_str().unwrap_or("").to_string();
-        self.store().apply(&def, &ns, &name, object, false).map(|(o, _)| o)
+        let def = self.def(
+            object["apiVersion"].as_str().unwrap_or(""),
+            object["kind"].as_str().unwrap_or(""),
+        )?;
+        let ns = object["metadata"]["namespace"]
+            .as_str()
+            .unwrap_or("default")
+            .to_string();
+        let name = object["metadata"]["name"]
+            .as_str()
+            .unwrap_or("")
+            .to_string();
+        self.store()
+            .apply(&def, &ns, &name, object, false)
+            .map(|(o, _)| o)
     }
 
     /// Replaces the object's status (as a controller writing `/status`).
-    pub fn set_status(&self, api_version: &str, kind: &str, namespace: Option<&str>, name: &str, status: Value) -> Result<Value, ApiError> {
+    pub fn set_status(
+        &self,
+        api_version: &str,
+        kind: &str,
+        namespace: Option<&str>,
+        name: &str,
+        status: Value,
+    ) -> Result<Value, ApiError> {
         let def = self.def(api_version, kind)?;
         let ns = namespace.unwrap_or("");
         let mut object = self.store().get(&def, ns, name)?;
@@ -253,20 +287,56 @@ impl Fake {
     }
 
     /// Merges `patch` into the object's status.
-    pub fn patch_status(&self, api_version: &str, kind: &str, namespace: Option<&str>, name: &str, patch: Value) -> Result<Value, ApiError> {
+    pub fn patch_status(
+        &self,
+        api_version: &str,
+        kind: &str,
+        namespace: Option<&str>,
+        name: &str,
+        patch: Value,
+    ) -> Result<Value, ApiError> {
         let def = self.def(api_version, kind)?;
-        self.store().patch(&def, namespace.unwrap_or(""), name, PatchType::Merge, json!({"status": patch}), true)
+        self.store().patch(
+            &def,
+            namespace.unwrap_or(""),
+            name,
+            PatchType::Merge,
+            json!({"status": patch}),
+            true,
+        )
     }
 
     /// Merge-patches the object (spec, metadata...), as a user or controller would.
-    pub fn patch(&self, api_version: &str, kind: &str, namespace: Option<&str>, name: &str, patch: Value) -> Result<Value, ApiError> {
+    pub fn patch(
+        &self,
+        api_version: &str,
+        kind: &str,
+        namespace: Option<&str>,
+        name: &str,
+        patch: Value,
+    ) -> Result<Value, ApiError> {
         let def = self.def(api_version, kind)?;
-        self.store().patch(&def, namespace.unwrap_or(""), name, PatchType::Merge, patch, false)
+        self.store().patch(
+            &def,
+            namespace.unwrap_or(""),
+            name,
+            PatchType::Merge,
+            patch,
+            false,
+        )
     }
 
-    pub fn delete(&self, api_version: &str, kind: &str, namespace: Option<&str>, name: &str) -> Result<(), ApiError> {
+    pub fn delete(
+        &self,
+        api_version: &str,
+        kind: &str,
+        namespace: Option<&str>,
+        name: &str,
+    ) -> Result<(), ApiError> {
         let def = self.def(api_version, kind)?;
-        self.store().delete(&def, namespace.unwrap_or(""), name).map(|_| ())
+        self.store()
+            .delete(&def, namespace.unwrap_or(""), name)
+            .map(|_| ())
     }
 
     pub fn create_namespace(&self, name: &str) {
@@ -279,13 +349,31 @@ impl Fake {
     }
 
     /// Sets a container's log (`previous`: of its last terminated run), served by `pods/<name>/log`.
-    pub fn set_pod_log(&self, namespace: &str, pod: &str, container: &str, previous: bool, text: &str) {
+    pub fn set_pod_log(
+        &self,
+        namespace: &str,
+        pod: &str,
+        container: &str,
+        previous: bool,
+        text: &str,
+    ) {
         let mut st = self.store().state.lock().unwrap();
-        st.logs.insert((namespace.into(), pod.into(), container.into(), previous), text.into());
+        st.logs.insert(
+            (namespace.into(), pod.into(), container.into(), previous),
+            text.into(),
+        );
     }
 
     /// Records an Event about an object, as the kubelet or a controller would.
-    pub fn add_event(&self, namespace: &str, involved_kind: &str, involved_name: &str, type_: &str, reason: &str, message: &str) -> Result<Value, ApiError> {
+    pub fn add_event(
+        &self,
+        namespace: &str,
+        involved_kind: &str,
+        involved_name: &str,
+        type_: &str,
+        reason: &str,
+        message: &str,
+    ) -> Result<Value, ApiError> {
         let now = store::now_rfc3339();
         self.create(json!({
             "apiVersion": "v1", "kind": "Event",
@@ -298,7 +386,10 @@ impl Fake {
     }
 
     /// Calls `f` for every change until it returns false (runs on a tokio task).
-    pub fn on_change(&self, f: impl Fn(&Fake, &Change) -> bool + Send + 'static) -> tokio::task::JoinHandle<()> {
+    pub fn on_change(
+        &self,
+        f: impl Fn(&Fake, &Change) -> bool + Send + 'static,
+    ) -> tokio::task::JoinHandle<()> {
         let mut rx = self.subscribe();
         let fake = self.clone();
         tokio::spawn(async move {

@@ -35,7 +35,16 @@ impl ResourceDef {
     }
 
     fn discovery_entries(&self) -> Vec<Value> {
-        let verbs = json!(["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]);
+        let verbs = json!([
+            "create",
+            "delete",
+            "deletecollection",
+            "get",
+            "list",
+            "patch",
+            "update",
+            "watch"
+        ]);
         let mut v = vec![json!({
             "name": self.plural,
             "singularName": self.singular,
@@ -80,62 +89,305 @@ impl ResourceDef {
 }
 
 /// (group, version, plural, kind, namespaced, status subresource, short names)
-const BUILTIN: &[(&str, &str, &str, &str, bool, bool, &[&str])] = &[
+type Builtin = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    bool,
+    bool,
+    &'static [&'static str],
+);
+const BUILTIN: &[Builtin] = &[
     ("", "v1", "namespaces", "Namespace", false, true, &["ns"]),
     ("", "v1", "configmaps", "ConfigMap", true, false, &["cm"]),
     ("", "v1", "secrets", "Secret", true, false, &[]),
     ("", "v1", "services", "Service", true, true, &["svc"]),
-    ("", "v1", "serviceaccounts", "ServiceAccount", true, false, &["sa"]),
+    (
+        "",
+        "v1",
+        "serviceaccounts",
+        "ServiceAccount",
+        true,
+        false,
+        &["sa"],
+    ),
     ("", "v1", "pods", "Pod", true, true, &["po"]),
     ("", "v1", "events", "Event", true, false, &["ev"]),
     ("", "v1", "endpoints", "Endpoints", true, false, &["ep"]),
-    ("", "v1", "persistentvolumeclaims", "PersistentVolumeClaim", true, true, &["pvc"]),
-    ("", "v1", "persistentvolumes", "PersistentVolume", false, true, &["pv"]),
+    (
+        "",
+        "v1",
+        "persistentvolumeclaims",
+        "PersistentVolumeClaim",
+        true,
+        true,
+        &["pvc"],
+    ),
+    (
+        "",
+        "v1",
+        "persistentvolumes",
+        "PersistentVolume",
+        false,
+        true,
+        &["pv"],
+    ),
     ("", "v1", "nodes", "Node", false, true, &["no"]),
-    ("", "v1", "limitranges", "LimitRange", true, false, &["limits"]),
-    ("", "v1", "resourcequotas", "ResourceQuota", true, true, &["quota"]),
-    ("", "v1", "replicationcontrollers", "ReplicationController", true, true, &["rc"]),
-    ("apps", "v1", "deployments", "Deployment", true, true, &["deploy"]),
-    ("apps", "v1", "statefulsets", "StatefulSet", true, true, &["sts"]),
+    (
+        "",
+        "v1",
+        "limitranges",
+        "LimitRange",
+        true,
+        false,
+        &["limits"],
+    ),
+    (
+        "",
+        "v1",
+        "resourcequotas",
+        "ResourceQuota",
+        true,
+        true,
+        &["quota"],
+    ),
+    (
+        "",
+        "v1",
+        "replicationcontrollers",
+        "ReplicationController",
+        true,
+        true,
+        &["rc"],
+    ),
+    (
+        "apps",
+        "v1",
+        "deployments",
+        "Deployment",
+        true,
+        true,
+        &["deploy"],
+    ),
+    (
+        "apps",
+        "v1",
+        "statefulsets",
+        "StatefulSet",
+        true,
+        true,
+        &["sts"],
+    ),
     ("apps", "v1", "daemonsets", "DaemonSet", true, true, &["ds"]),
-    ("apps", "v1", "replicasets", "ReplicaSet", true, true, &["rs"]),
-    ("apps", "v1", "controllerrevisions", "ControllerRevision", true, false, &[]),
+    (
+        "apps",
+        "v1",
+        "replicasets",
+        "ReplicaSet",
+        true,
+        true,
+        &["rs"],
+    ),
+    (
+        "apps",
+        "v1",
+        "controllerrevisions",
+        "ControllerRevision",
+        true,
+        false,
+        &[],
+    ),
     ("batch", "v1", "jobs", "Job", true, true, &[]),
     ("batch", "v1", "cronjobs", "CronJob", true, true, &["cj"]),
-    ("networking.k8s.io", "v1", "networkpolicies", "NetworkPolicy", true, false, &["netpol"]),
-    ("networking.k8s.io", "v1", "ingresses", "Ingress", true, true, &["ing"]),
-    ("networking.k8s.io", "v1", "ingressclasses", "IngressClass", false, false, &[]),
-    ("rbac.authorization.k8s.io", "v1", "roles", "Role", true, false, &[]),
-    ("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding", true, false, &[]),
-    ("rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole", false, false, &[]),
-    ("rbac.authorization.k8s.io", "v1", "clusterrolebindings", "ClusterRoleBinding", false, false, &[]),
-    ("policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget", true, true, &["pdb"]),
-    ("autoscaling", "v2", "horizontalpodautoscalers", "HorizontalPodAutoscaler", true, true, &["hpa"]),
-    ("autoscaling", "v1", "horizontalpodautoscalers", "HorizontalPodAutoscaler", true, true, &["hpa"]),
-    ("coordination.k8s.io", "v1", "leases", "Lease", true, false, &[]),
-    ("apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition", false, true, &["crd", "crds"]),
-    ("admissionregistration.k8s.io", "v1", "validatingwebhookconfigurations", "ValidatingWebhookConfiguration", false, false, &[]),
-    ("admissionregistration.k8s.io", "v1", "mutatingwebhookconfigurations", "MutatingWebhookConfiguration", false, false, &[]),
-    ("apiregistration.k8s.io", "v1", "apiservices", "APIService", false, true, &[]),
-    ("storage.k8s.io", "v1", "storageclasses", "StorageClass", false, false, &["sc"]),
-    ("scheduling.k8s.io", "v1", "priorityclasses", "PriorityClass", false, false, &["pc"]),
-    ("discovery.k8s.io", "v1", "endpointslices", "EndpointSlice", true, false, &[]),
-    ("events.k8s.io", "v1", "events", "Event", true, false, &["ev"]),
+    (
+        "networking.k8s.io",
+        "v1",
+        "networkpolicies",
+        "NetworkPolicy",
+        true,
+        false,
+        &["netpol"],
+    ),
+    (
+        "networking.k8s.io",
+        "v1",
+        "ingresses",
+        "Ingress",
+        true,
+        true,
+        &["ing"],
+    ),
+    (
+        "networking.k8s.io",
+        "v1",
+        "ingressclasses",
+        "IngressClass",
+        false,
+        false,
+        &[],
+    ),
+    (
+        "rbac.authorization.k8s.io",
+        "v1",
+        "roles",
+        "Role",
+        true,
+        false,
+        &[],
+    ),
+    (
+        "rbac.authorization.k8s.io",
+        "v1",
+        "rolebindings",
+        "RoleBinding",
+        true,
+        false,
+        &[],
+    ),
+    (
+        "rbac.authorization.k8s.io",
+        "v1",
+        "clusterroles",
+        "ClusterRole",
+        false,
+        false,
+        &[],
+    ),
+    (
+        "rbac.authorization.k8s.io",
+        "v1",
+        "clusterrolebindings",
+        "ClusterRoleBinding",
+        false,
+        false,
+        &[],
+    ),
+    (
+        "policy",
+        "v1",
+        "poddisruptionbudgets",
+        "PodDisruptionBudget",
+        true,
+        true,
+        &["pdb"],
+    ),
+    (
+        "autoscaling",
+        "v2",
+        "horizontalpodautoscalers",
+        "HorizontalPodAutoscaler",
+        true,
+        true,
+        &["hpa"],
+    ),
+    (
+        "autoscaling",
+        "v1",
+        "horizontalpodautoscalers",
+        "HorizontalPodAutoscaler",
+        true,
+        true,
+        &["hpa"],
+    ),
+    (
+        "coordination.k8s.io",
+        "v1",
+        "leases",
+        "Lease",
+        true,
+        false,
+        &[],
+    ),
+    (
+        "apiextensions.k8s.io",
+        "v1",
+        "customresourcedefinitions",
+        "CustomResourceDefinition",
+        false,
+        true,
+        &["crd", "crds"],
+    ),
+    (
+        "admissionregistration.k8s.io",
+        "v1",
+        "validatingwebhookconfigurations",
+        "ValidatingWebhookConfiguration",
+        false,
+        false,
+        &[],
+    ),
+    (
+        "admissionregistration.k8s.io",
+        "v1",
+        "mutatingwebhookconfigurations",
+        "MutatingWebhookConfiguration",
+        false,
+        false,
+        &[],
+    ),
+    (
+        "apiregistration.k8s.io",
+        "v1",
+        "apiservices",
+        "APIService",
+        false,
+        true,
+        &[],
+    ),
+    (
+        "storage.k8s.io",
+        "v1",
+        "storageclasses",
+        "StorageClass",
+        false,
+        false,
+        &["sc"],
+    ),
+    (
+        "scheduling.k8s.io",
+        "v1",
+        "priorityclasses",
+        "PriorityClass",
+        false,
+        false,
+        &["pc"],
+    ),
+    (
+        "discovery.k8s.io",
+        "v1",
+        "endpointslices",
+        "EndpointSlice",
+        true,
+        false,
+        &[],
+    ),
+    (
+        "events.k8s.io",
+        "v1",
+        "events",
+        "Event",
+        true,
+        false,
+        &["ev"],
+    ),
 ];
 
 pub fn builtin() -> Vec<ResourceDef> {
     BUILTIN
         .iter()
-        .map(|(group, version, plural, kind, namespaced, status, short)| ResourceDef {
-            group: group.to_string(),
-            version: version.to_string(),
-            plural: plural.to_string(),
-            singular: kind.to_lowercase(),
-            kind: kind.to_string(),
-            namespaced: *namespaced,
-            status: *status,
-            short_names: short.iter().map(|s| s.to_string()).collect(),
-        })
+        .map(
+            |(group, version, plural, kind, namespaced, status, short)| ResourceDef {
+                group: group.to_string(),
+                version: version.to_string(),
+                plural: plural.to_string(),
+                singular: kind.to_lowercase(),
+                kind: kind.to_string(),
+                namespaced: *namespaced,
+                status: *status,
+                short_names: short.iter().map(|s| s.to_string()).collect(),
+            },
+        )
         .collect()
 }
 
@@ -153,7 +405,10 @@ pub fn from_crd(crd: &Value) -> Vec<ResourceDef> {
             group: s(&spec["group"]),
             version: s(&v["name"]),
             plural: s(&names["plural"]),
-            singular: names["singular"].as_str().map(String::from).unwrap_or_else(|| s(&names["kind"]).to_lowercase()),
+            singular: names["singular"]
+                .as_str()
+                .map(String::from)
+                .unwrap_or_else(|| s(&names["kind"]).to_lowercase()),
             kind: s(&names["kind"]),
             namespaced: spec["scope"] != "Cluster",
             status: !v["subresources"]["status"].is_null(),
@@ -177,8 +432,14 @@ pub fn resource_list(defs: &[ResourceDef], group: &str, version: &str) -> Option
     if entries.is_empty() {
         return None;
     }
-    let gv = if group.is_empty() { version.to_string() } else { format!("{group}/{version}") };
-    Some(json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": entries}))
+    let gv = if group.is_empty() {
+        version.to_string()
+    } else {
+        format!("{group}/{version}")
+    };
+    Some(
+        json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": entries}),
+    )
 }
 
 /// Groups in first-seen order with their versions.
@@ -186,7 +447,9 @@ fn groups(defs: &[ResourceDef]) -> Vec<(String, Vec<String>)> {
     let mut groups: Vec<(String, Vec<String>)> = Vec::new();
     for d in defs.iter().filter(|d| !d.group.is_empty()) {
         match groups.iter_mut().find(|(g, _)| *g == d.group) {
-            Some((_, versions)) if !versions.contains(&d.version) => versions.push(d.version.clone()),
+            Some((_, versions)) if !versions.contains(&d.version) => {
+                versions.push(d.version.clone())
+            }
             Some(_) => {}
             None => groups.push((d.group.clone(), vec![d.version.clone()])),
         }
@@ -204,7 +467,10 @@ fn group_json(group: &str, versions: &[String]) -> Value {
 
 /// /apis (legacy APIGroupList).
 pub fn group_list(defs: &[ResourceDef]) -> Value {
-    let groups: Vec<Value> = groups(defs).iter().map(|(g, vs)| group_json(g, vs)).collect();
+    let groups: Vec<Value> = groups(defs)
+        .iter()
+        .map(|(g, vs)| group_json(g, vs))
+        .collect();
     json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
 }
 

@@ -34,11 +34,19 @@ fn terms(s: &str) -> Vec<String> {
         cur.push(c);
     }
     out.push(cur);
-    out.into_iter().map(|t| t.trim().to_string()).filter(|t| !t.is_empty()).collect()
+    out.into_iter()
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty())
+        .collect()
 }
 
 fn set(s: &str) -> Vec<String> {
-    s.trim().trim_start_matches('(').trim_end_matches(')').split(',').map(|v| v.trim().to_string()).collect()
+    s.trim()
+        .trim_start_matches('(')
+        .trim_end_matches(')')
+        .split(',')
+        .map(|v| v.trim().to_string())
+        .collect()
 }
 
 impl LabelSelector {
@@ -93,7 +101,11 @@ impl FieldSelector {
             } else {
                 return Err(format!("invalid field selector: {t:?}"));
             };
-            out.push((path.trim().split('.').map(String::from).collect(), eq, value.trim().to_string()));
+            out.push((
+                path.trim().split('.').map(String::from).collect(),
+                eq,
+                value.trim().to_string(),
+            ));
         }
         Ok(FieldSelector(out))
     }
@@ -136,7 +148,15 @@ mod tests {
     #[test]
     fn field_selectors() {
         let o = json!({"metadata": {"name": "a", "namespace": "n"}, "type": "Warning"});
-        assert!(FieldSelector::parse("metadata.name=a,type=Warning").unwrap().matches(&o));
-        assert!(!FieldSelector::parse("metadata.name!=a").unwrap().matches(&o));
+        assert!(
+            FieldSelector::parse("metadata.name=a,type=Warning")
+                .unwrap()
+                .matches(&o)
+        );
+        assert!(
+            !FieldSelector::parse("metadata.name!=a")
+                .unwrap()
+                .matches(&o)
+        );
     }
 }

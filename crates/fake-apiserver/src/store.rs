@@ -35,13 +35,21 @@ impl ApiError {
         }
     }
     pub fn not_found(def: &ResourceDef, name: &str) -> ApiError {
-        ApiError::new(404, "NotFound", format!("{} \"{name}\" not found", def.qualified()))
+        ApiError::new(
+            404,
+            "NotFound",
+            format!("{} \"{name}\" not found", def.qualified()),
+        )
     }
     pub fn bad_request(message: impl Into<String>) -> ApiError {
         ApiError::new(400, "BadRequest", message)
     }
     pub fn invalid(kind: &str, name: &str, cause: &str) -> ApiError {
-        ApiError::new(422, "Invalid", format!("{kind} \"{name}\" is invalid: {cause}"))
+        ApiError::new(
+            422,
+            "Invalid",
+            format!("{kind} \"{name}\" is invalid: {cause}"),
+        )
     }
     /// The `Status` body.
     pub fn status(&self) -> Value {
@@ -53,6 +61,9 @@ impl ApiError {
 }
 
 pub type Result<T> = std::result::Result<T, ApiError>;
+
+/// Live changes for one watch.
+pub type Receiver = broadcast::Receiver<Arc<Change>>;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ChangeType {
@@ -116,7 +127,12 @@ pub struct Store {
 
 fn key(def: &ResourceDef, ns: &str, name: &str) -> Key {
     let ns = if def.namespaced { ns } else { "" };
-    (def.group.clone(), def.plural.clone(), ns.to_string(), name.to_string())
+    (
+        def.group.clone(),
+        def.plural.clone(),
+        ns.to_string(),
+        name.to_string(),
+    )
 }
 
 /// "2026-11-26T04:01:26Z" without a date crate (civil-from-days, Howard Hinnant).
@@ -135,7 +151,12 @@ pub fn now_rfc3339() -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }
 
 /// Everything but metadata and status: what a change of bumps metadata.generation.
@@ -161,7 +182,9 @@ fn comparable(o: &Value) -> Value {
 fn valid_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 253
-        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.' || c == ':')
+        && name.chars().all(|c| {
+            c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.' || c == ':'
+        })
         && name.starts_with(|c: char| c.is_ascii_alphanumeric())
         && name.ends_with(|c: char| c.is_ascii_alphanumeric())
 }
@@ -189,7 +212,11 @@ impl Store {
 
     pub fn create_namespace(self: &Arc<Self>, name: &str) {
         let def = self.def_by_kind("v1", "Namespace").unwrap();
-        let _ = self.create(&def, "", json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}));
+        let _ = self.create(
+            &def,
+            "",
+            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}),
+        );
     }
 
     pub fn defs(&self) -> Vec<ResourceDef> {
@@ -198,26 +225,42 @@ impl Store {
 
     pub fn def(&self, group: &str, version: &str, plural: &str) -> Option<ResourceDef> {
         let st = self.state.lock().unwrap();
-        st.defs.iter().find(|d| d.group == group && d.version == version && d.plural == plural).cloned()
+        st.defs
+            .iter()
+            .find(|d| d.group == group && d.version == version && d.plural == plural)
+            .cloned()
     }
 
     pub fn def_by_kind(&self, api_version: &str, kind: &str) -> Option<ResourceDef> {
         let st = self.state.lock().unwrap();
-        st.defs.iter().find(|d| d.api_version() == api_version && d.kind == kind).cloned()
+        st.defs
+            .iter()
+            .find(|d| d.api_version() == api_version && d.kind == kind)
+            .cloned()
     }
 
     pub fn get(&self, def: &ResourceDef, ns: &str, name: &str) -> Result<Value> {
         let st = self.state.lock().unwrap();
-        st.objects.get(&key(def, ns, name)).cloned().ok_or_else(|| ApiError::not_found(def, name))
+        st.objects
+            .get(&key(def, ns, name))
+            .cloned()
+            .ok_or_else(|| ApiError::not_found(def, name))
     }
 
     /// Objects of one resource (in `ns`, or all namespaces), with the current resourceVersion.
-    pub fn list(&self, def: &ResourceDef, ns: Option<&str>, filter: impl Fn(&Value) -> bool) -> (Vec<Value>, u64) {
+    pub fn list(
+        &self,
+        def: &ResourceDef,
+        ns: Option<&str>,
+        filter: impl Fn(&Value) -> bool,
+    ) -> (Vec<Value>, u64) {
         let st = self.state.lock().unwrap();
         let items = st
             .objects
             .iter()
-            .filter(|((g, p, n, _), _)| *g == def.group && *p == def.plural && ns.is_none_or(|ns| ns == n))
+            .filter(|((g, p, n, _), _)| {
+                *g == def.group && *p == def.plural && ns.is_none_or(|ns| ns == n)
+            })
             .map(|(_, o)| o)
             .filter(|o| filter(o))
             .map(|o| with_version(o, def))
@@ -232,23 +275,35 @@ impl Store {
         def: &ResourceDef,
         ns: Option<&str>,
         rv: Option<u64>,
-    ) -> Result<(Vec<Arc<Change>>, broadcast::Receiver<Arc<Change>>)> {
+    ) -> Result<(Vec<Arc<Change>>, Receiver)> {
         let st = self.state.lock().unwrap();
         let rx = self.tx.subscribe();
         let same = |c: &Change| {
-            c.resource.group == def.group && c.resource.plural == def.plural && ns.is_none_or(|ns| ns == c.namespace)
+            c.resource.group == def.group
+                && c.resource.plural == def.plural
+                && ns.is_none_or(|ns| ns == c.namespace)
         };
         let replay = match rv {
             Some(rv) => {
                 if rv + 1 < st.history.front().map_or(rv + 1, |c| c.resource_version) {
-                    return Err(ApiError::new(410, "Expired", format!("too old resource version: {rv}")));
+                    return Err(ApiError::new(
+                        410,
+                        "Expired",
+                        format!("too old resource version: {rv}"),
+                    ));
                 }
-                st.history.iter().filter(|c| c.resource_version > rv && same(c)).cloned().collect()
+                st.history
+                    .iter()
+                    .filter(|c| c.resource_version > rv && same(c))
+                    .cloned()
+                    .collect()
             }
             None => st
                 .objects
                 .iter()
-                .filter(|((g, p, n, _), _)| *g == def.group && *p == def.plural && ns.is_none_or(|ns| ns == n))
+                .filter(|((g, p, n, _), _)| {
+                    *g == def.group && *p == def.plural && ns.is_none_or(|ns| ns == n)
+                })
                 .map(|((_, _, n, name), o)| {
                     Arc::new(Change {
                         type_: ChangeType::Added,
@@ -264,7 +319,15 @@ impl Store {
         Ok((replay, rx))
     }
 
-    fn commit(&self, st: &mut State, def: &ResourceDef, ns: &str, name: &str, type_: ChangeType, mut object: Value) -> Value {
+    fn commit(
+        &self,
+        st: &mut State,
+        def: &ResourceDef,
+        ns: &str,
+        name: &str,
+        type_: ChangeType,
+        mut object: Value,
+    ) -> Value {
         st.rv += 1;
         object["metadata"]["resourceVersion"] = json!(st.rv.to_string());
         let k = key(def, ns, name);
@@ -299,12 +362,21 @@ impl Store {
             None | Some("") => body["apiVersion"] = json!(api_version),
             Some(v) if v == api_version => {}
             Some(v) if def.group == super::store::group_of(v) => {}
-            Some(v) => return Err(ApiError::bad_request(format!("the API version in the data ({v}) does not match the expected API version ({api_version})"))),
+            Some(v) => {
+                return Err(ApiError::bad_request(format!(
+                    "the API version in the data ({v}) does not match the expected API version ({api_version})"
+                )));
+            }
         }
         match body["kind"].as_str() {
             None | Some("") => body["kind"] = json!(def.kind),
             Some(k) if k == def.kind => {}
-            Some(k) => return Err(ApiError::bad_request(format!("the kind in the data ({k}) does not match the expected kind ({})", def.kind))),
+            Some(k) => {
+                return Err(ApiError::bad_request(format!(
+                    "the kind in the data ({k}) does not match the expected kind ({})",
+                    def.kind
+                )));
+            }
         }
         if !body["metadata"].is_object() {
             body["metadata"] = json!({});
@@ -313,11 +385,24 @@ impl Store {
             match body["metadata"]["namespace"].as_str() {
                 None | Some("") => body["metadata"]["namespace"] = json!(ns),
                 Some(n) if n == ns => {}
-                Some(_) => return Err(ApiError::bad_request("the namespace of the provided object does not match the namespace sent on the request")),
+                Some(_) => {
+                    return Err(ApiError::bad_request(
+                        "the namespace of the provided object does not match the namespace sent on the request",
+                    ));
+                }
             }
-            let ns_key = (String::new(), "namespaces".to_string(), String::new(), ns.to_string());
+            let ns_key = (
+                String::new(),
+                "namespaces".to_string(),
+                String::new(),
+                ns.to_string(),
+            );
             if !st.objects.contains_key(&ns_key) {
-                return Err(ApiError::new(404, "NotFound", format!("namespaces \"{ns}\" not found")));
+                return Err(ApiError::new(
+                    404,
+                    "NotFound",
+                    format!("namespaces \"{ns}\" not found"),
+                ));
             }
         } else if let Some(m) = body["metadata"].as_object_mut() {
             // The real server drops a namespace sent for a cluster-scoped object.
@@ -325,10 +410,20 @@ impl Store {
         }
         let name = body["metadata"]["name"].as_str().unwrap_or("").to_string();
         if name.is_empty() {
-            return Err(ApiError::invalid(&def.kind, "", "metadata.name: Required value: name or generateName is required"));
+            return Err(ApiError::invalid(
+                &def.kind,
+                "",
+                "metadata.name: Required value: name or generateName is required",
+            ));
         }
         if !valid_name(&name) {
-            return Err(ApiError::invalid(&def.kind, &name, &format!("metadata.name: Invalid value: \"{name}\": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.'")));
+            return Err(ApiError::invalid(
+                &def.kind,
+                &name,
+                &format!(
+                    "metadata.name: Invalid value: \"{name}\": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.'"
+                ),
+            ));
         }
         Ok(name)
     }
@@ -343,9 +438,15 @@ impl Store {
         }
         let name = Self::check_body(&st, def, ns, &mut body)?;
         if st.objects.contains_key(&key(def, ns, &name)) {
-            return Err(ApiError::new(409, "AlreadyExists", format!("{} \"{name}\" already exists", def.qualified())));
+            return Err(ApiError::new(
+                409,
+                "AlreadyExists",
+                format!("{} \"{name}\" already exists", def.qualified()),
+            ));
         }
-        if def.status && let Some(m) = body.as_object_mut() {
+        if def.status
+            && let Some(m) = body.as_object_mut()
+        {
             m.remove("status");
         }
         if def.group.is_empty() && def.kind == "Namespace" {
@@ -368,14 +469,27 @@ impl Store {
 
     /// Server-side apply: create, or merge the applied configuration into the object.
     /// Returns the object and whether it was created.
-    pub fn apply(self: &Arc<Self>, def: &ResourceDef, ns: &str, name: &str, mut patch: Value, status_only: bool) -> Result<(Value, bool)> {
-        if patch["apiVersion"].as_str().is_none_or(str::is_empty) || patch["kind"].as_str().is_none_or(str::is_empty) {
-            return Err(ApiError::bad_request("apiVersion and kind must be set in an apply patch"));
+    pub fn apply(
+        self: &Arc<Self>,
+        def: &ResourceDef,
+        ns: &str,
+        name: &str,
+        mut patch: Value,
+        status_only: bool,
+    ) -> Result<(Value, bool)> {
+        if patch["apiVersion"].as_str().is_none_or(str::is_empty)
+            || patch["kind"].as_str().is_none_or(str::is_empty)
+        {
+            return Err(ApiError::bad_request(
+                "apiVersion and kind must be set in an apply patch",
+            ));
         }
         if let Some(n) = patch["metadata"]["name"].as_str()
             && n != name
         {
-            return Err(ApiError::bad_request(format!("the name of the object ({n}) does not match the name on the URL ({name})")));
+            return Err(ApiError::bad_request(format!(
+                "the name of the object ({n}) does not match the name on the URL ({name})"
+            )));
         }
         patch["metadata"]["name"] = json!(name);
         let existing = self.get(def, ns, name);
@@ -389,44 +503,87 @@ impl Store {
                 }
                 let mut merged = old.clone();
                 json_patch::merge(&mut merged, &patch);
-                self.update(def, ns, name, merged, status_only, None).map(|o| (o, false))
+                self.update(def, ns, name, merged, status_only, None)
+                    .map(|o| (o, false))
             }
         }
     }
 
     /// Replaces an object (PUT). `expected_rv` enforces optimistic concurrency.
-    pub fn replace(self: &Arc<Self>, def: &ResourceDef, ns: &str, name: &str, mut body: Value, status_only: bool) -> Result<Value> {
+    pub fn replace(
+        self: &Arc<Self>,
+        def: &ResourceDef,
+        ns: &str,
+        name: &str,
+        mut body: Value,
+        status_only: bool,
+    ) -> Result<Value> {
         {
             let st = self.state.lock().unwrap();
             Self::check_body(&st, def, ns, &mut body)?;
         }
-        let expected = body["metadata"]["resourceVersion"].as_str().map(String::from);
+        let expected = body["metadata"]["resourceVersion"]
+            .as_str()
+            .map(String::from);
         self.update(def, ns, name, body, status_only, expected)
     }
 
     /// Merge or JSON patch on the current object.
-    pub fn patch(self: &Arc<Self>, def: &ResourceDef, ns: &str, name: &str, kind: PatchType, patch: Value, status_only: bool) -> Result<Value> {
+    pub fn patch(
+        self: &Arc<Self>,
+        def: &ResourceDef,
+        ns: &str,
+        name: &str,
+        kind: PatchType,
+        patch: Value,
+        status_only: bool,
+    ) -> Result<Value> {
         let mut object = self.get(def, ns, name)?;
         match kind {
             PatchType::Merge => json_patch::merge(&mut object, &patch),
             PatchType::Json => {
-                let ops: json_patch::Patch = serde_json::from_value(patch).map_err(|e| ApiError::bad_request(e.to_string()))?;
-                json_patch::patch(&mut object, &ops).map_err(|e| ApiError::new(422, "Invalid", e.to_string()))?;
+                let ops: json_patch::Patch = serde_json::from_value(patch)
+                    .map_err(|e| ApiError::bad_request(e.to_string()))?;
+                json_patch::patch(&mut object, &ops)
+                    .map_err(|e| ApiError::new(422, "Invalid", e.to_string()))?;
             }
-            PatchType::Apply => return self.apply(def, ns, name, patch, status_only).map(|(o, _)| o),
+            PatchType::Apply => {
+                return self
+                    .apply(def, ns, name, patch, status_only)
+                    .map(|(o, _)| o);
+            }
         }
         self.update(def, ns, name, object, status_only, None)
     }
 
     /// The common update path: keeps server-owned fields, routes status, detects no-ops,
     /// bumps generation on spec changes, finishes deletions whose finalizers are gone.
-    fn update(self: &Arc<Self>, def: &ResourceDef, ns: &str, name: &str, mut new: Value, status_only: bool, expected_rv: Option<String>) -> Result<Value> {
+    fn update(
+        self: &Arc<Self>,
+        def: &ResourceDef,
+        ns: &str,
+        name: &str,
+        mut new: Value,
+        status_only: bool,
+        expected_rv: Option<String>,
+    ) -> Result<Value> {
         let mut st = self.state.lock().unwrap();
-        let old = st.objects.get(&key(def, ns, name)).cloned().ok_or_else(|| ApiError::not_found(def, name))?;
+        let old = st
+            .objects
+            .get(&key(def, ns, name))
+            .cloned()
+            .ok_or_else(|| ApiError::not_found(def, name))?;
         if let Some(rv) = expected_rv
             && old["metadata"]["resourceVersion"].as_str() != Some(rv.as_str())
         {
-            return Err(ApiError::new(409, "Conflict", format!("Operation cannot be fulfilled on {} \"{name}\": the object has been modified; please apply your changes to the latest version and try again", def.qualified())));
+            return Err(ApiError::new(
+                409,
+                "Conflict",
+                format!(
+                    "Operation cannot be fulfilled on {} \"{name}\": the object has been modified; please apply your changes to the latest version and try again",
+                    def.qualified()
+                ),
+            ));
         }
         if status_only {
             let status = new["status"].take();
@@ -435,10 +592,17 @@ impl Store {
         } else if def.status {
             new["status"] = old["status"].clone();
         }
-        if new["status"].is_null() && let Some(m) = new.as_object_mut() {
+        if new["status"].is_null()
+            && let Some(m) = new.as_object_mut()
+        {
             m.remove("status");
         }
-        for field in ["uid", "creationTimestamp", "deletionTimestamp", "generation"] {
+        for field in [
+            "uid",
+            "creationTimestamp",
+            "deletionTimestamp",
+            "generation",
+        ] {
             match &old["metadata"][field] {
                 Value::Null => {
                     if let Some(m) = new["metadata"].as_object_mut() {
@@ -449,13 +613,16 @@ impl Store {
             }
         }
         if spec_part(&new) != spec_part(&old) {
-            new["metadata"]["generation"] = json!(old["metadata"]["generation"].as_i64().unwrap_or(0) + 1);
+            new["metadata"]["generation"] =
+                json!(old["metadata"]["generation"].as_i64().unwrap_or(0) + 1);
         }
         if comparable(&new) == comparable(&old) {
             return Ok(with_version(&old, def));
         }
         let finalized = !new["metadata"]["deletionTimestamp"].is_null()
-            && new["metadata"]["finalizers"].as_array().is_none_or(Vec::is_empty);
+            && new["metadata"]["finalizers"]
+                .as_array()
+                .is_none_or(Vec::is_empty);
         if finalized {
             let gone = self.commit(&mut st, def, ns, name, ChangeType::Deleted, new);
             self.cascade(&mut st, &gone);
@@ -470,10 +637,22 @@ impl Store {
     /// Deletes (immediately, or marks it when it has finalizers). Dependents (by
     /// ownerReferences) and a namespace's contents go with it, as the garbage collector would.
     /// Returns the object when deletion is pending, else None.
-    pub fn delete(self: &Arc<Self>, def: &ResourceDef, ns: &str, name: &str) -> Result<Option<Value>> {
+    pub fn delete(
+        self: &Arc<Self>,
+        def: &ResourceDef,
+        ns: &str,
+        name: &str,
+    ) -> Result<Option<Value>> {
         let mut st = self.state.lock().unwrap();
-        let mut old = st.objects.get(&key(def, ns, name)).cloned().ok_or_else(|| ApiError::not_found(def, name))?;
-        if old["metadata"]["finalizers"].as_array().is_some_and(|f| !f.is_empty()) {
+        let mut old = st
+            .objects
+            .get(&key(def, ns, name))
+            .cloned()
+            .ok_or_else(|| ApiError::not_found(def, name))?;
+        if old["metadata"]["finalizers"]
+            .as_array()
+            .is_some_and(|f| !f.is_empty())
+        {
             if old["metadata"]["deletionTimestamp"].is_null() {
                 old["metadata"]["deletionTimestamp"] = json!(now_rfc3339());
                 old = self.commit(&mut st, def, ns, name, ChangeType::Modified, old);
@@ -494,13 +673,25 @@ impl Store {
             .iter()
             .filter(|((_, _, n, _), o)| {
                 namespace.as_deref() == Some(n.as_str())
-                    || o["metadata"]["ownerReferences"].as_array().is_some_and(|refs| refs.iter().any(|r| r["uid"] == uid.as_str()))
+                    || o["metadata"]["ownerReferences"]
+                        .as_array()
+                        .is_some_and(|refs| refs.iter().any(|r| r["uid"] == uid.as_str()))
             })
             .map(|(k, o)| (k.clone(), o.clone()))
             .collect();
         for ((group, plural, ns, name), o) in doomed {
-            let Some(def) = st.defs.iter().find(|d| d.group == group && d.plural == plural).cloned() else { continue };
-            if st.objects.contains_key(&(group, plural, ns.clone(), name.clone())) {
+            let Some(def) = st
+                .defs
+                .iter()
+                .find(|d| d.group == group && d.plural == plural)
+                .cloned()
+            else {
+                continue;
+            };
+            if st
+                .objects
+                .contains_key(&(group, plural, ns.clone(), name.clone()))
+            {
                 let gone = self.commit(st, &def, &ns, &name, ChangeType::Deleted, o);
                 self.cascade(st, &gone);
             }
@@ -513,9 +704,10 @@ impl Store {
         if def.group != "apiextensions.k8s.io" || def.kind != "CustomResourceDefinition" {
             return;
         }
-        let established = object["status"]["conditions"]
-            .as_array()
-            .is_some_and(|cs| cs.iter().any(|c| c["type"] == "Established" && c["status"] == "True"));
+        let established = object["status"]["conditions"].as_array().is_some_and(|cs| {
+            cs.iter()
+                .any(|c| c["type"] == "Established" && c["status"] == "True")
+        });
         let fresh = resources::from_crd(object);
         let known = {
             let st = self.state.lock().unwrap();
@@ -524,7 +716,10 @@ impl Store {
         if established && known {
             return;
         }
-        let name = object["metadata"]["name"].as_str().unwrap_or("").to_string();
+        let name = object["metadata"]["name"]
+            .as_str()
+            .unwrap_or("")
+            .to_string();
         let store = self.clone();
         let delay = self.crd_delay;
         match tokio::runtime::Handle::try_current() {
@@ -540,16 +735,30 @@ impl Store {
 
     /// Registers a CRD's kinds and marks it NamesAccepted + Established.
     pub fn establish(self: &Arc<Self>, crd_name: &str) {
-        let Some(def) = self.def_by_kind("apiextensions.k8s.io/v1", "CustomResourceDefinition") else { return };
-        let Ok(crd) = self.get(&def, "", crd_name) else { return };
+        let Some(def) = self.def_by_kind("apiextensions.k8s.io/v1", "CustomResourceDefinition")
+        else {
+            return;
+        };
+        let Ok(crd) = self.get(&def, "", crd_name) else {
+            return;
+        };
         {
             let mut st = self.state.lock().unwrap();
             let fresh = resources::from_crd(&crd);
-            st.defs.retain(|d| !(d.group == crd["spec"]["group"].as_str().unwrap_or("") && d.plural == crd["spec"]["names"]["plural"].as_str().unwrap_or("")));
+            st.defs.retain(|d| {
+                !(d.group == crd["spec"]["group"].as_str().unwrap_or("")
+                    && d.plural == crd["spec"]["names"]["plural"].as_str().unwrap_or(""))
+            });
             st.defs.extend(fresh);
         }
         let now = now_rfc3339();
-        let versions: Vec<Value> = crd["spec"]["versions"].as_array().into_iter().flatten().filter(|v| v["storage"] == true).map(|v| v["name"].clone()).collect();
+        let versions: Vec<Value> = crd["spec"]["versions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|v| v["storage"] == true)
+            .map(|v| v["name"].clone())
+            .collect();
         let status = json!({
             "conditions": [
                 {"type": "NamesAccepted", "status": "True", "reason": "NoConflicts", "message": "no conflicts found", "lastTransitionTime": now},
