@@ -114,6 +114,15 @@ impl K8sError {
                 "the events, pod states and logs above say why; fix the cause and run the command again"
                     .into(),
             ),
+            K8sError::Api { message, .. } if message.contains("field not declared in schema") => {
+                let field = message.rsplit_once(": field not declared").map(|(before, _)| {
+                    before.rsplit(' ').next().unwrap_or(before).to_string()
+                });
+                Some(format!(
+                    "the CRD's schema has no field {}: fix its spelling or indentation",
+                    field.unwrap_or_default()
+                ))
+            }
             K8sError::Api { code: 422, .. } => Some("fix the object: the API server rejected it".into()),
             _ => None,
         }
