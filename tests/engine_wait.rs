@@ -111,6 +111,7 @@ async fn a_rollout_timeout_shows_image_pull_backoff_and_the_warning_event() {
         .await
         .unwrap_err();
     let message = err.to_string();
+    eprintln!("{message}");
     assert!(matches!(err, K8sError::Timeout { .. }), "{message}");
     assert!(
         message.contains("Deployment demo/web to be rolled out"),
@@ -153,6 +154,7 @@ async fn a_crash_loop_timeout_shows_the_last_log_lines() {
         .await
         .unwrap_err()
         .to_string();
+    eprintln!("{message}");
     assert!(message.contains("CrashLoopBackOff"), "{message}");
     assert!(message.contains("last exit code 1: Error"), "{message}");
     assert!(message.contains("panic: DATABASE_URL not set"), "{message}");

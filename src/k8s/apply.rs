@@ -126,6 +126,19 @@ impl Applier {
         &self.discovery
     }
 
+    /// Loads the files and applies all their objects as one batch (CRDs first across files).
+    pub async fn apply_files(
+        &self,
+        paths: &[&std::path::Path],
+        step: &Step,
+    ) -> Result<ApplyReport, K8sError> {
+        let mut manifests = Vec::new();
+        for path in paths {
+            manifests.extend(super::manifest::load_file(path)?);
+        }
+        self.apply(&manifests, step).await
+    }
+
     /// Applies everything; progress lines go to `step`, which the caller finishes
     /// (e.g. with `report.finish(step)`).
     pub async fn apply(
