@@ -159,24 +159,32 @@ pub fn now_rfc3339() -> String {
     )
 }
 
-/// Everything but metadata and status: what a change of bumps metadata.generation.
-fn spec_part(o: &Value) -> Value {
-    let mut o = o.clone();
-    if let Some(m) = o.as_object_mut() {
-        m.remove("metadata");
-        m.remove("status");
+/// Whether two objects are equal apart from the top-level keys in `skip` (no copies: CRDs
+/// are large).
+fn equal_ignoring(a: &Value, b: &Value, skip: &[&str]) -> bool {
+    match (a.as_object(), b.as_object()) {
+        (Some(a), Some(b)) => a
+            .keys()
+            .chain(b.keys())
+            .filter(|k| !skip.contains(&k.as_str()))
+            .all(|k| a.get(k) == b.get(k)),
+        _ => a == b,
     }
-    o
 }
 
-/// For no-op detection: the object without resourceVersion and managedFields.
-fn comparable(o: &Value) -> Value {
-    let mut o = o.clone();
-    if let Some(m) = o["metadata"].as_object_mut() {
-        m.remove("resourceVersion");
-        m.remove("managedFields");
-    }
-    o
+/// A change of anything but metadata and status bumps metadata.generation.
+fn spec_changed(new: &Value, old: &Value) -> bool {
+    !equal_ignoring(new, old, &["metadata", "status"])
+}
+
+/// A write that changes nothing but resourceVersion and managedFields is a no-op.
+fn unchanged(new: &Value, old: &Value) -> bool {
+    equal_ignoring(new, old, &["metadata"])
+        && equal_ignoring(
+            &new["metadata"],
+            &old["metadata"],
+            &["resourceVersion", "managedFields"],
+        )
 }
 
 fn valid_name(name: &str) -> bool {
@@ -612,11 +620,11 @@ impl Store {
                 v => new["metadata"][field] = v.clone(),
             }
         }
-        if spec_part(&new) != spec_part(&old) {
+        if spec_changed(&new, &old) {
             new["metadata"]["generation"] =
                 json!(old["metadata"]["generation"].as_i64().unwrap_or(0) + 1);
         }
-        if comparable(&new) == comparable(&old) {
+        if unchanged(&new, &old) {
             return Ok(with_version(&old, def));
         }
         let finalized = !new["metadata"]["deletionTimestamp"].is_null()
