@@ -290,3 +290,88 @@ async fn waits_on_custom_resource_status_through_watch() {
     // Status changes do not bump the generation.
     assert_eq!(object.metadata.generation, Some(1));
 }
+
+#[tokio::test]
+async fn application_and_rollout_waits_on_the_real_server() {
+    let Some(server) = support::CrdApiserver::start() else {
+        return;
+    };
+    let Some(app_crd) = support::upstream("argo-cd/v3.5.1/crds/application-crd.yaml") else {
+        return;
+    };
+    let Some(rollout_crd) = support::upstream("argo-rollouts/v1.9.1/crds/rollout-crd.yaml") else {
+        return;
+    };
+    let client = k8s::client_from_kubeconfig(&server.kubeconfig(), None)
+        .await
+        .unwrap();
+    let applier = Applier::new(client.clone()).default_namespace("demo");
+    let mut manifests = k8s::load_file(&app_crd).unwrap();
+    manifests.extend(k8s::load_file(&rollout_crd).unwrap());
+    manifests.extend(
+        k8s::parse_str(RESOURCES, "resources.yaml")
+            .unwrap()
+            .into_iter()
+            .filter(|m| matches!(m.kind(), "Application" | "Rollout")),
+    );
+    apply(&applier, &manifests).await.unwrap();
+    let waiter = Waiter::new(client.clone());
+
+    // Application: no status subresource; Argo CD writes status on the main resource.
+    let app = applier
+        .discovery()
+        .resolve("argoproj.io/v1alpha1", "Application", None)
+        .await
+        .unwrap();
+    let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), "demo", &app.resource);
+    let failed = json!({"status": {"sync": {"status": "OutOfSync"}, "health": {"status": "Missing"},
+        "operationState": {"phase": "Failed", "message": "one or more synchronization tasks are not valid", "startedAt": "2026-01-01T00:00:00Z",
+            "operation": {"sync": {"revision": "1.0.0"}}}}});
+    let api2 = api.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        api2.patch("demo-app", &PatchParams::default(), &Patch::Merge(failed))
+            .await
+            .unwrap();
+    });
+    let started = std::time::Instant::now();
+    let target = Target::namespaced(app.resource.clone(), "demo", "demo-app");
+    let err = waiter
+        .wait(
+            target,
+            wait::application_synced_healthy(),
+            Duration::from_secs(60),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert!(
+        err.to_string()
+            .contains("sync Failed: one or more synchronization tasks are not valid"),
+        "{err}"
+    );
+
+    // Rollout: status through the status subresource, observedGeneration as a string.
+    let rollout = applier
+        .discovery()
+        .resolve("argoproj.io/v1alpha1", "Rollout", None)
+        .await
+        .unwrap();
+    let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), "demo", &rollout.resource);
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let status = json!({"status": {"observedGeneration": "1", "phase": "Healthy", "stableRS": "5d8f9c", "currentPodHash": "5d8f9c"}});
+        api.patch_status("demo-app", &PatchParams::default(), &Patch::Merge(status))
+            .await
+            .unwrap();
+    });
+    let target = Target::namespaced(rollout.resource, "demo", "demo-app");
+    waiter
+        .wait(target, wait::rollout_done(), Duration::from_secs(20))
+        .await
+        .unwrap();
+}
