@@ -271,7 +271,7 @@ impl Store {
             })
             .map(|(_, o)| o)
             .filter(|o| filter(o))
-            .map(|o| with_version(o, def))
+            .map(|o| with_version(o.clone(), def))
             .collect();
         (items, st.rv)
     }
@@ -318,7 +318,7 @@ impl Store {
                         resource: def.clone(),
                         namespace: n.clone(),
                         name: name.clone(),
-                        object: with_version(o, def),
+                        object: with_version(o.clone(), def),
                         resource_version: st.rv,
                     })
                 })
@@ -349,7 +349,7 @@ impl Store {
             resource: def.clone(),
             namespace: k.2,
             name: name.to_string(),
-            object: with_version(&object, def),
+            object: with_version(object.clone(), def),
             resource_version: st.rv,
         });
         st.history.push_back(change.clone());
@@ -460,6 +460,13 @@ impl Store {
         if def.group.is_empty() && def.kind == "Namespace" {
             body["status"] = json!({"phase": "Active"});
         }
+        // Without a configured delay a CRD is Established in the same write (one copy of a
+        // large object less; the real server sets it a moment later).
+        if is_crd(def) && self.crd_delay.is_zero() {
+            st.defs.retain(|d| !same_resource(d, &body));
+            st.defs.extend(resources::from_crd(&body));
+            body["status"] = established_status(&body);
+        }
         st.uid += 1;
         let meta = &mut body["metadata"];
         meta["uid"] = json!(format!("00000000-0000-4000-8000-{:012x}", st.uid));
@@ -472,7 +479,7 @@ impl Store {
         let created = self.commit(&mut st, def, ns, &name, ChangeType::Added, body);
         drop(st);
         self.after_write(def, &created);
-        Ok(with_version(&created, def))
+        Ok(with_version(created, def))
     }
 
     /// Server-side apply: create, or merge the applied configuration into the object.
@@ -625,7 +632,7 @@ impl Store {
                 json!(old["metadata"]["generation"].as_i64().unwrap_or(0) + 1);
         }
         if unchanged(&new, &old) {
-            return Ok(with_version(&old, def));
+            return Ok(with_version(old, def));
         }
         let finalized = !new["metadata"]["deletionTimestamp"].is_null()
             && new["metadata"]["finalizers"]
@@ -634,12 +641,12 @@ impl Store {
         if finalized {
             let gone = self.commit(&mut st, def, ns, name, ChangeType::Deleted, new);
             self.cascade(&mut st, &gone);
-            return Ok(with_version(&gone, def));
+            return Ok(with_version(gone, def));
         }
         let updated = self.commit(&mut st, def, ns, name, ChangeType::Modified, new);
         drop(st);
         self.after_write(def, &updated);
-        Ok(with_version(&updated, def))
+        Ok(with_version(updated, def))
     }
 
     /// Deletes (immediately, or marks it when it has finalizers). Dependents (by
@@ -665,7 +672,7 @@ impl Store {
                 old["metadata"]["deletionTimestamp"] = json!(now_rfc3339());
                 old = self.commit(&mut st, def, ns, name, ChangeType::Modified, old);
             }
-            return Ok(Some(with_version(&old, def)));
+            return Ok(Some(with_version(old, def)));
         }
         let gone = self.commit(&mut st, def, ns, name, ChangeType::Deleted, old);
         self.cascade(&mut st, &gone);
@@ -709,7 +716,7 @@ impl Store {
     /// A CRD write registers its kinds and (now or after the configured delay) sets
     /// Established, as the real apiextensions controller does.
     fn after_write(self: &Arc<Self>, def: &ResourceDef, object: &Value) {
-        if def.group != "apiextensions.k8s.io" || def.kind != "CustomResourceDefinition" {
+        if !is_crd(def) {
             return;
         }
         let established = object["status"]["conditions"].as_array().is_some_and(|cs| {
@@ -779,17 +786,45 @@ impl Store {
     }
 }
 
+fn is_crd(def: &ResourceDef) -> bool {
+    def.group == "apiextensions.k8s.io" && def.kind == "CustomResourceDefinition"
+}
+
+/// Whether `def` is one of the kinds `crd` defines.
+fn same_resource(def: &ResourceDef, crd: &Value) -> bool {
+    def.group == crd["spec"]["group"].as_str().unwrap_or("")
+        && def.plural == crd["spec"]["names"]["plural"].as_str().unwrap_or("")
+}
+
+/// NamesAccepted + Established, as the apiextensions controllers set them.
+fn established_status(crd: &Value) -> Value {
+    let now = now_rfc3339();
+    let versions: Vec<Value> = crd["spec"]["versions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|v| v["storage"] == true)
+        .map(|v| v["name"].clone())
+        .collect();
+    json!({
+        "conditions": [
+            {"type": "NamesAccepted", "status": "True", "reason": "NoConflicts", "message": "no conflicts found", "lastTransitionTime": now},
+            {"type": "Established", "status": "True", "reason": "InitialNamesAccepted", "message": "the initial names have been accepted", "lastTransitionTime": now},
+        ],
+        "acceptedNames": crd["spec"]["names"],
+        "storedVersions": versions,
+    })
+}
+
 /// apiVersion "apps/v1" → "apps".
 pub fn group_of(api_version: &str) -> &str {
     api_version.split_once('/').map_or("", |(g, _)| g)
 }
 
 /// The object as served at `def`'s version (objects are stored once for all versions).
-fn with_version(o: &Value, def: &ResourceDef) -> Value {
-    if o["apiVersion"] == def.api_version().as_str() {
-        return o.clone();
+fn with_version(mut o: Value, def: &ResourceDef) -> Value {
+    if o["apiVersion"] != def.api_version().as_str() {
+        o["apiVersion"] = json!(def.api_version());
     }
-    let mut o = o.clone();
-    o["apiVersion"] = json!(def.api_version());
     o
 }
