@@ -99,8 +99,43 @@ pub fn load_file(path: &Path) -> Result<Vec<Manifest>, K8sError> {
 /// Parses manifest text; `file` names it in errors. Empty documents are skipped;
 /// `kind: List` documents are expanded into their items.
 pub fn parse_str(text: &str, file: &str) -> Result<Vec<Manifest>, K8sError> {
+    let docs = split_documents(text);
+    // Large files (install.yaml is 1.9 MB) parse on all cores, each thread a run of documents.
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(8);
+    let chunk = docs.len().div_ceil(threads).max(1);
+    let parsed: Vec<Result<Vec<Manifest>, K8sError>> = if text.len() < 256 * 1024 || threads == 1 {
+        vec![parse_documents(&docs, 0, file)]
+    } else {
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = docs
+                .chunks(chunk)
+                .enumerate()
+                .map(|(i, part)| scope.spawn(move || parse_documents(part, i * chunk, file)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("parser thread"))
+                .collect()
+        })
+    };
     let mut manifests = Vec::new();
-    for (index, doc) in split_documents(text).into_iter().enumerate() {
+    for part in parsed {
+        manifests.extend(part?);
+    }
+    Ok(manifests)
+}
+
+/// Parses documents numbered from `first_index` (0-based) on.
+fn parse_documents(
+    docs: &[Document<'_>],
+    first_index: usize,
+    file: &str,
+) -> Result<Vec<Manifest>, K8sError> {
+    let mut manifests = Vec::new();
+    for (offset, doc) in docs.iter().enumerate() {
+        let index = first_index + offset;
         let source = ObjectSource {
             file: file.to_string(),
             document: index + 1,
