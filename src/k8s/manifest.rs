@@ -320,6 +320,22 @@ mod tests {
     }
 
     #[test]
+    fn large_files_parse_in_parallel_with_the_right_document_numbers() {
+        let pad = "x".repeat(2000);
+        let docs: Vec<String> = (1..=300)
+            .map(|i| format!("apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: c{i}}}\ndata: {{pad: {pad}}}\n"))
+            .collect();
+        let text = docs.join("---\n");
+        assert!(text.len() > 256 * 1024);
+        let m = parse_str(&text, "big.yaml").unwrap();
+        assert_eq!(m.len(), 300);
+        assert_eq!((m[299].name(), m[299].source.document), ("c300", 300));
+        let broken = text.replace("name: c250}", "name: [c250}");
+        let err = parse_str(&broken, "big.yaml").unwrap_err().to_string();
+        assert!(err.contains("big.yaml, document 250, line 1248"), "{err}");
+    }
+
+    #[test]
     fn json_and_lists_are_accepted() {
         let text = r#"{"apiVersion":"v1","kind":"List","items":[{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"a"}}]}"#;
         let m = parse_str(text, "x.json").unwrap();
