@@ -15,6 +15,7 @@ pub mod env;
 pub mod error;
 pub mod hosts;
 pub mod lint;
+pub mod k8s;
 pub mod paths;
 pub mod pipeline;
 pub mod platform;

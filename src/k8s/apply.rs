@@ -1,0 +1,296 @@
+//! Server-side apply, the way `kubectl apply --server-side --force-conflicts` does it:
+//! Namespaces and CRDs first, wait for the CRDs to be Established, then everything else
+//! with bounded concurrency. Each object is reported as created / configured / unchanged.
+
+use super::discovery::{Discovery, Resolved};
+use super::error::K8sError;
+use super::manifest::{Manifest, gvk_of};
+use super::wait::{self, Target, Waiter};
+use crate::report::{Outcome, Step};
+use futures::{StreamExt, TryStreamExt};
+use kube::api::{Api, DynamicObject, Patch, PatchParams};
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+/// The field manager kindling applies with; one fixed manager makes re-runs idempotent.
+pub const FIELD_MANAGER: &str = "kindling";
+
+/// What applying one object did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applied {
+    Created,
+    Configured,
+    Unchanged,
+}
+
+impl Applied {
+    pub fn word(self) -> &'static str {
+        match self {
+            Applied::Created => "created",
+            Applied::Configured => "configured",
+            Applied::Unchanged => "unchanged",
+        }
+    }
+}
+
+/// One applied object: "Deployment argocd/argocd-server" and what happened to it.
+#[derive(Debug, Clone)]
+pub struct AppliedObject {
+    pub object: String,
+    pub api_version: String,
+    pub kind: String,
+    pub namespace: Option<String>,
+    pub name: String,
+    pub result: Applied,
+}
+
+/// The result of one `apply`, in input order.
+#[derive(Debug, Clone, Default)]
+pub struct ApplyReport {
+    pub objects: Vec<AppliedObject>,
+}
+
+impl ApplyReport {
+    pub fn count(&self, result: Applied) -> usize {
+        self.objects.iter().filter(|o| o.result == result).count()
+    }
+
+    /// The step outcome: Created if anything was created, else Changed, else Unchanged.
+    pub fn outcome(&self) -> Outcome {
+        if self.count(Applied::Created) > 0 {
+            Outcome::Created
+        } else if self.count(Applied::Configured) > 0 {
+            Outcome::Changed
+        } else {
+            Outcome::Unchanged
+        }
+    }
+
+    /// "59 objects: 59 created, 0 configured, 0 unchanged".
+    pub fn summary(&self) -> String {
+        format!(
+            "{} objects: {} created, {} configured, {} unchanged",
+            self.objects.len(),
+            self.count(Applied::Created),
+            self.count(Applied::Configured),
+            self.count(Applied::Unchanged)
+        )
+    }
+
+    /// Finishes `step` with this report's outcome and summary.
+    pub fn finish(&self, step: Step) {
+        step.finish(self.outcome(), self.summary());
+    }
+}
+
+/// Applies manifests. Cheap to clone; reuse one per cluster so discovery is cached.
+#[derive(Clone)]
+pub struct Applier {
+    client: kube::Client,
+    discovery: Discovery,
+    default_namespace: String,
+    concurrency: usize,
+    crd_timeout: Duration,
+}
+
+impl Applier {
+    pub fn new(client: kube::Client) -> Applier {
+        Applier {
+            discovery: Discovery::new(client.clone()),
+            client,
+            default_namespace: "default".into(),
+            concurrency: 8,
+            crd_timeout: Duration::from_secs(60),
+        }
+    }
+
+    /// The namespace given to namespaced objects without one (Argo CD's install.yaml
+    /// relies on this: `argocd`).
+    pub fn default_namespace(mut self, namespace: impl Into<String>) -> Applier {
+        self.default_namespace = namespace.into();
+        self
+    }
+
+    pub fn concurrency(mut self, n: usize) -> Applier {
+        self.concurrency = n.max(1);
+        self
+    }
+
+    /// How long to wait for applied CRDs to become Established.
+    pub fn crd_timeout(mut self, timeout: Duration) -> Applier {
+        self.crd_timeout = timeout;
+        self
+    }
+
+    pub fn discovery(&self) -> &Discovery {
+        &self.discovery
+    }
+
+    /// Loads the files and applies all their objects as one batch (CRDs first across files).
+    pub async fn apply_files(
+        &self,
+        paths: &[&std::path::Path],
+        step: &Step,
+    ) -> Result<ApplyReport, K8sError> {
+        let mut manifests = Vec::new();
+        for path in paths {
+            manifests.extend(super::manifest::load_file(path)?);
+        }
+        self.apply(&manifests, step).await
+    }
+
+    /// Applies everything; progress lines go to `step`, which the caller finishes
+    /// (e.g. with `report.finish(step)`).
+    pub async fn apply(
+        &self,
+        manifests: &[Manifest],
+        step: &Step,
+    ) -> Result<ApplyReport, K8sError> {
+        let total = manifests.len() as u64;
+        let done = std::sync::atomic::AtomicU64::new(0);
+        let (first, rest): (Vec<usize>, Vec<usize>) = (0..manifests.len())
+            .partition(|&i| manifests[i].is_namespace() || manifests[i].is_crd());
+
+        let mut results: Vec<Option<AppliedObject>> = vec![None; manifests.len()];
+        let run = |indices: Vec<usize>| {
+            let done = &done;
+            futures::stream::iter(indices)
+                .map(move |i| async move {
+                    let applied = self.apply_one(&manifests[i]).await?;
+                    let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                    step.progress_count(
+                        format!("{} {}", applied.object, applied.result.word()),
+                        n,
+                        Some(total),
+                    );
+                    Ok::<_, K8sError>((i, applied))
+                })
+                .buffer_unordered(self.concurrency)
+                .try_collect::<Vec<_>>()
+        };
+
+        for (i, applied) in run(first.clone()).await? {
+            results[i] = Some(applied);
+        }
+        self.await_crds(first.iter().map(|&i| &manifests[i]), step)
+            .await?;
+        for (i, applied) in run(rest).await? {
+            results[i] = Some(applied);
+        }
+        Ok(ApplyReport {
+            objects: results.into_iter().flatten().collect(),
+        })
+    }
+
+    /// Waits until every applied CRD is Established, then refreshes discovery for its group.
+    async fn await_crds<'a>(
+        &self,
+        manifests: impl Iterator<Item = &'a Manifest>,
+        step: &Step,
+    ) -> Result<(), K8sError> {
+        let crds: Vec<&Manifest> = manifests.filter(|m| m.is_crd()).collect();
+        if crds.is_empty() {
+            return Ok(());
+        }
+        step.progress(format!(
+            "waiting for {} CRD(s) to be established",
+            crds.len()
+        ));
+        let waiter = Waiter::new(self.client.clone());
+        let crd_resource = self
+            .discovery
+            .resolve(crds[0].api_version(), "CustomResourceDefinition", None)
+            .await?
+            .resource;
+        let waits = crds.iter().map(|crd| {
+            let target = Target::cluster(crd_resource.clone(), crd.name());
+            waiter.wait(target, wait::crd_established(), self.crd_timeout)
+        });
+        futures::future::try_join_all(waits).await?;
+        let groups: BTreeSet<&str> = crds
+            .iter()
+            .filter_map(|c| c.object.data["spec"]["group"].as_str())
+            .collect();
+        for group in groups {
+            self.discovery.refresh_group(group);
+        }
+        Ok(())
+    }
+
+    /// Applies one object: resolve, default the namespace, GET, apply, compare resourceVersion.
+    pub async fn apply_one(&self, manifest: &Manifest) -> Result<AppliedObject, K8sError> {
+        let resolved = self
+            .discovery
+            .resolve(
+                manifest.api_version(),
+                manifest.kind(),
+                Some(&manifest.source),
+            )
+            .await?;
+        let namespace = self.namespace_for(manifest, &resolved)?;
+        let api = api_for(&self.client, &resolved, namespace.as_deref());
+        let mut object = manifest.object.clone();
+        object.metadata.namespace = namespace.clone();
+        let describe =
+            super::manifest::describe(manifest.kind(), namespace.as_deref(), manifest.name());
+        let action = format!("apply {describe} ({})", manifest.source);
+
+        let before = api
+            .get_metadata_opt(manifest.name())
+            .await
+            .map_err(|e| K8sError::from_kube(&action, e))?
+            .and_then(|m| m.metadata.resource_version);
+        let params = PatchParams::apply(FIELD_MANAGER).force();
+        let after = api
+            .patch(manifest.name(), &params, &Patch::Apply(&object))
+            .await
+            .map_err(|e| K8sError::from_kube(&action, e))?;
+        let result = match before {
+            None => Applied::Created,
+            Some(rv) if Some(&rv) == after.metadata.resource_version.as_ref() => Applied::Unchanged,
+            Some(_) => Applied::Configured,
+        };
+        Ok(AppliedObject {
+            object: describe,
+            api_version: manifest.api_version().to_string(),
+            kind: manifest.kind().to_string(),
+            namespace,
+            name: manifest.name().to_string(),
+            result,
+        })
+    }
+
+    fn namespace_for(
+        &self,
+        manifest: &Manifest,
+        resolved: &Resolved,
+    ) -> Result<Option<String>, K8sError> {
+        match (resolved.namespaced, manifest.namespace()) {
+            (true, Some(ns)) if !ns.is_empty() => Ok(Some(ns.to_string())),
+            (true, _) => Ok(Some(self.default_namespace.clone())),
+            (false, Some(ns)) if !ns.is_empty() => Err(K8sError::ClusterScopedWithNamespace {
+                object: format!("{} {}", manifest.kind(), manifest.name()),
+                at: manifest.source.clone(),
+                namespace: ns.to_string(),
+            }),
+            (false, _) => Ok(None),
+        }
+    }
+}
+
+/// A dynamic Api for a resolved kind, namespaced or not.
+pub fn api_for(
+    client: &kube::Client,
+    resolved: &Resolved,
+    namespace: Option<&str>,
+) -> Api<DynamicObject> {
+    match (resolved.namespaced, namespace) {
+        (true, Some(ns)) => Api::namespaced_with(client.clone(), ns, &resolved.resource),
+        _ => Api::all_with(client.clone(), &resolved.resource),
+    }
+}
+
+/// The group of an apiVersion ("" for the core group).
+pub fn group_of(api_version: &str) -> String {
+    gvk_of(api_version, "").group
+}

@@ -1,0 +1,344 @@
+//! Loading manifests: multi-document YAML (or JSON, which is YAML) into dynamic objects
+//! that remember where they came from, so every later error can name file and document.
+
+use super::error::K8sError;
+use kube::api::{DynamicObject, GroupVersionKind};
+use serde_json::Value;
+use std::fmt;
+use std::path::Path;
+
+/// Where an object came from: file (or a name for in-memory text) and 1-based document index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectSource {
+    pub file: String,
+    pub document: usize,
+}
+
+impl fmt::Display for ObjectSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}, document {}", self.file, self.document)
+    }
+}
+
+/// One object to apply, with its origin.
+#[derive(Debug, Clone)]
+pub struct Manifest {
+    pub object: DynamicObject,
+    pub source: ObjectSource,
+}
+
+impl Manifest {
+    pub fn api_version(&self) -> &str {
+        self.object
+            .types
+            .as_ref()
+            .map(|t| t.api_version.as_str())
+            .unwrap_or("")
+    }
+
+    pub fn kind(&self) -> &str {
+        self.object
+            .types
+            .as_ref()
+            .map(|t| t.kind.as_str())
+            .unwrap_or("")
+    }
+
+    pub fn name(&self) -> &str {
+        self.object.metadata.name.as_deref().unwrap_or("")
+    }
+
+    pub fn namespace(&self) -> Option<&str> {
+        self.object.metadata.namespace.as_deref()
+    }
+
+    pub fn gvk(&self) -> GroupVersionKind {
+        gvk_of(self.api_version(), self.kind())
+    }
+
+    /// "Deployment argocd/argocd-server" (or "ClusterRole admin").
+    pub fn describe(&self) -> String {
+        describe(self.kind(), self.namespace(), self.name())
+    }
+
+    pub fn is_namespace(&self) -> bool {
+        self.api_version() == "v1" && self.kind() == "Namespace"
+    }
+
+    pub fn is_crd(&self) -> bool {
+        self.kind() == "CustomResourceDefinition"
+            && self.api_version().starts_with("apiextensions.k8s.io/")
+    }
+}
+
+/// "Kind ns/name" or "Kind name".
+pub fn describe(kind: &str, namespace: Option<&str>, name: &str) -> String {
+    match namespace {
+        Some(ns) if !ns.is_empty() => format!("{kind} {ns}/{name}"),
+        _ => format!("{kind} {name}"),
+    }
+}
+
+pub fn gvk_of(api_version: &str, kind: &str) -> GroupVersionKind {
+    let (group, version) = match api_version.split_once('/') {
+        Some((g, v)) => (g, v),
+        None => ("", api_version),
+    };
+    GroupVersionKind::gvk(group, version, kind)
+}
+
+/// Reads and parses a manifest file.
+pub fn load_file(path: &Path) -> Result<Vec<Manifest>, K8sError> {
+    let text = std::fs::read_to_string(path).map_err(|e| K8sError::Read {
+        path: path.display().to_string(),
+        why: e.to_string(),
+    })?;
+    parse_str(&text, &path.display().to_string())
+}
+
+/// Parses manifest text; `file` names it in errors. Empty documents are skipped;
+/// `kind: List` documents are expanded into their items.
+pub fn parse_str(text: &str, file: &str) -> Result<Vec<Manifest>, K8sError> {
+    let docs = split_documents(text);
+    // Large files (install.yaml is 1.9 MB) parse on all cores, each thread a run of documents.
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(8);
+    let chunk = docs.len().div_ceil(threads).max(1);
+    let parsed: Vec<Result<Vec<Manifest>, K8sError>> = if text.len() < 256 * 1024 || threads == 1 {
+        vec![parse_documents(&docs, 0, file)]
+    } else {
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = docs
+                .chunks(chunk)
+                .enumerate()
+                .map(|(i, part)| scope.spawn(move || parse_documents(part, i * chunk, file)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("parser thread"))
+                .collect()
+        })
+    };
+    let mut manifests = Vec::new();
+    for part in parsed {
+        manifests.extend(part?);
+    }
+    Ok(manifests)
+}
+
+/// Parses documents numbered from `first_index` (0-based) on.
+fn parse_documents(
+    docs: &[Document<'_>],
+    first_index: usize,
+    file: &str,
+) -> Result<Vec<Manifest>, K8sError> {
+    let mut manifests = Vec::new();
+    for (offset, doc) in docs.iter().enumerate() {
+        let index = first_index + offset;
+        let source = ObjectSource {
+            file: file.to_string(),
+            document: index + 1,
+        };
+        if doc.text.lines().all(is_blank_or_comment) {
+            continue;
+        }
+        let value: Value = serde_saphyr::from_str(doc.text).map_err(|e| K8sError::Yaml {
+            file: file.to_string(),
+            document: index + 1,
+            line: e.location().map(|l| l.line()).unwrap_or(1) + doc.first_line - 1,
+            message: first_line_of(&e.to_string()),
+        })?;
+        match value {
+            Value::Null => continue,
+            Value::Object(_) => {}
+            other => {
+                return Err(K8sError::InvalidObject {
+                    at: source,
+                    message: format!("expected a mapping, found {}", json_type(&other)),
+                });
+            }
+        }
+        if is_list(&value) {
+            for item in value["items"].as_array().into_iter().flatten() {
+                manifests.push(to_manifest(item.clone(), &source)?);
+            }
+        } else {
+            manifests.push(to_manifest(value, &source)?);
+        }
+    }
+    Ok(manifests)
+}
+
+fn is_list(value: &Value) -> bool {
+    value["kind"].as_str().is_some_and(|k| k.ends_with("List")) && value["items"].is_array()
+}
+
+/// Checks the fields every object needs, then converts.
+fn to_manifest(value: Value, source: &ObjectSource) -> Result<Manifest, K8sError> {
+    let invalid = |message: &str| K8sError::InvalidObject {
+        at: source.clone(),
+        message: message.to_string(),
+    };
+    let non_empty = |v: &Value| v.as_str().is_some_and(|s| !s.is_empty());
+    if !non_empty(&value["apiVersion"]) {
+        return Err(invalid("apiVersion is missing"));
+    }
+    if !non_empty(&value["kind"]) {
+        return Err(invalid("kind is missing"));
+    }
+    if !non_empty(&value["metadata"]["name"]) {
+        return Err(invalid(&format!(
+            "metadata.name is missing (a {} needs a name)",
+            value["kind"].as_str().unwrap_or_default()
+        )));
+    }
+    let object: DynamicObject =
+        serde_json::from_value(value).map_err(|e| invalid(&e.to_string()))?;
+    Ok(Manifest {
+        object,
+        source: source.clone(),
+    })
+}
+
+struct Document<'a> {
+    text: &'a str,
+    /// 1-based line of the document's first line in the file.
+    first_line: u64,
+}
+
+/// Splits at `---` separator lines (and drops `...` end markers), keeping line numbers.
+/// Block scalars are indented under their key, so a column-0 `---` is always a separator.
+fn split_documents(text: &str) -> Vec<Document<'_>> {
+    let mut docs = Vec::new();
+    let mut start = 0;
+    let mut first_line = 1;
+    let mut offset = 0;
+    for (line_no, line) in (1..).zip(text.split_inclusive('\n')) {
+        let trimmed = line.trim_end();
+        let separator = trimmed == "---"
+            || trimmed.starts_with("--- ")
+            || trimmed == "..."
+            || trimmed.starts_with("---\t");
+        if separator {
+            docs.push(Document {
+                text: &text[start..offset],
+                first_line,
+            });
+            // Content after "--- " on the same line belongs to the next document.
+            start = if trimmed.starts_with("--- ") {
+                offset + 4
+            } else {
+                offset + line.len()
+            };
+            first_line = if trimmed.starts_with("--- ") {
+                line_no
+            } else {
+                line_no + 1
+            };
+        }
+        offset += line.len();
+    }
+    docs.push(Document {
+        text: &text[start..],
+        first_line,
+    });
+    // A leading "---" makes an empty first document: it is skipped later like any empty one,
+    // but it must not count, so documents are numbered as a reader counts them.
+    if docs
+        .first()
+        .is_some_and(|d| d.text.lines().all(is_blank_or_comment))
+        && docs.len() > 1
+    {
+        docs.remove(0);
+    }
+    docs
+}
+
+fn is_blank_or_comment(line: &str) -> bool {
+    let t = line.trim();
+    t.is_empty() || t.starts_with('#')
+}
+
+fn first_line_of(s: &str) -> String {
+    s.lines().next().unwrap_or(s).to_string()
+}
+
+fn json_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "a mapping",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn skips_empty_documents_and_numbers_the_rest() {
+        let text = "---\n# only a comment\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n---\n---\napiVersion: v1\nkind: Secret\nmetadata: {name: b, namespace: x}\n";
+        let m = parse_str(text, "t.yaml").unwrap();
+        assert_eq!(m.len(), 2);
+        assert_eq!(m[0].describe(), "ConfigMap a");
+        assert_eq!(m[0].source.document, 2);
+        assert_eq!(m[1].describe(), "Secret x/b");
+        assert_eq!(m[1].source.document, 4);
+    }
+
+    #[test]
+    fn invalid_yaml_names_file_document_and_line() {
+        let text = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: [unclosed\n";
+        let err = parse_str(text, "bad.yaml").unwrap_err().to_string();
+        assert!(err.contains("bad.yaml, document 2, line"), "{err}");
+        let K8sError::Yaml { line, .. } = parse_str(text, "bad.yaml").unwrap_err() else {
+            panic!()
+        };
+        assert!((8..=9).contains(&line), "line {line}");
+    }
+
+    #[test]
+    fn missing_fields_are_named_with_the_source() {
+        for (doc, field) in [
+            ("kind: ConfigMap\nmetadata: {name: a}", "apiVersion"),
+            ("apiVersion: v1\nmetadata: {name: a}", "kind"),
+            (
+                "apiVersion: v1\nkind: ConfigMap\nmetadata: {}",
+                "metadata.name",
+            ),
+        ] {
+            let err = parse_str(doc, "x.yaml").unwrap_err().to_string();
+            assert!(
+                err.contains(field) && err.contains("x.yaml, document 1"),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn large_files_parse_in_parallel_with_the_right_document_numbers() {
+        let pad = "x".repeat(2000);
+        let docs: Vec<String> = (1..=300)
+            .map(|i| format!("apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: c{i}}}\ndata: {{pad: {pad}}}\n"))
+            .collect();
+        let text = docs.join("---\n");
+        assert!(text.len() > 256 * 1024);
+        let m = parse_str(&text, "big.yaml").unwrap();
+        assert_eq!(m.len(), 300);
+        assert_eq!((m[299].name(), m[299].source.document), ("c300", 300));
+        let broken = text.replace("name: c250}", "name: [c250}");
+        let err = parse_str(&broken, "big.yaml").unwrap_err().to_string();
+        assert!(err.contains("big.yaml, document 250, line 1248"), "{err}");
+    }
+
+    #[test]
+    fn json_and_lists_are_accepted() {
+        let text = r#"{"apiVersion":"v1","kind":"List","items":[{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"a"}}]}"#;
+        let m = parse_str(text, "x.json").unwrap();
+        assert_eq!(m[0].describe(), "ConfigMap a");
+    }
+}
