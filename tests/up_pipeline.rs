@@ -1,17 +1,23 @@
 //! `kindling up` end to end on stand-ins: preflight, the local CA, the registry and caches,
 //! the cluster (a busybox "node" made by a test double for `kind create`; the real kind 0.33
-//! for everything else), the wiring and the hosts file, in dependency order with independent
-//! steps in parallel; a second `up` changes nothing; `down --purge` leaves nothing behind.
+//! for everything else), the wiring, the hosts file, Argo CD from the upstream install.yaml
+//! (read from the ../shared bundle, checksum verified), the platform Applications and the CA
+//! ClusterIssuer — the Kubernetes side on the fake API server with simulated controllers
+//! (workloads roll out; "Argo CD" syncs each Application, installing cert-manager's real CRDs
+//! for the cert-manager one). Dependency order holds, independent steps run in parallel; a
+//! second `up` changes nothing; `down --purge` leaves nothing behind.
 
 mod cluster_support;
 mod support;
 
 use cluster_support::{
-    ClusterVolumes, Containers, FakeApi, containers_with_label, env_with, fake_kind, settings,
+    ClusterVolumes, Containers, containers_with_label, env_with, fake_kind, settings,
 };
+use fake_apiserver::{ChangeType, Fake, FakeApiServer};
 use kindling::config::mirror_container_name;
 use kindling::report::{Event, Outcome, RecordingReporter, SharedReporter};
 use kindling::up::{UpContext, UpOptions};
+use std::time::Duration;
 use std::time::Instant;
 
 fn finished(events: &[(Instant, Event)], id: &str) -> Option<(Instant, Outcome)> {
@@ -28,8 +34,64 @@ fn started(events: &[(Instant, Event)], id: &str) -> Instant {
         .unwrap_or_else(|| panic!("step {id} never started"))
 }
 
+/// A stand-in for Argo CD's application controller: each Application becomes Synced and
+/// Healthy shortly after it is written; syncing cert-manager installs its real CRDs.
+fn simulate_argocd(fake: Fake, cert_manager_crds: Vec<serde_json::Value>) {
+    fake.on_change(move |fake, change| {
+        if change.type_ == ChangeType::Deleted
+            || change.kind() != "Application"
+            || change.object["status"]["health"]["status"] == "Healthy"
+        {
+            return true;
+        }
+        let (fake, name, crds) = (fake.clone(), change.name.clone(), cert_manager_crds.clone());
+        let destination = change.object["spec"]["destination"]["namespace"]
+            .as_str()
+            .unwrap_or("default")
+            .to_string();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            // syncOptions CreateNamespace=true
+            fake.create_namespace(&destination);
+            if name == "cert-manager" {
+                for crd in crds {
+                    fake.apply(crd).unwrap();
+                }
+            }
+            let status = serde_json::json!({
+                "sync": { "status": "Synced" },
+                "health": { "status": "Healthy" },
+                "operationState": { "phase": "Succeeded", "message": "successfully synced" }
+            });
+            fake.set_status(
+                "argoproj.io/v1alpha1",
+                "Application",
+                Some("argocd"),
+                &name,
+                status,
+            )
+            .unwrap();
+        });
+        true
+    });
+}
+
+fn cert_manager_crds(shared: &std::path::Path) -> Vec<serde_json::Value> {
+    let dir = shared.join("upstream/cert-manager/v1.21.1/crds");
+    kindling::lint::input::files_below(&dir)
+        .unwrap()
+        .iter()
+        .flat_map(|f| {
+            kindling::lint::input::parse_documents(&std::fs::read_to_string(f).unwrap()).unwrap()
+        })
+        .collect()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn up_converges_on_stand_ins_and_down_removes_everything() {
+    let Some(shared) = support::shared_dir() else {
+        return;
+    };
     let Some(real) = cluster_support::real_kind() else {
         return;
     };
@@ -49,6 +111,7 @@ async fn up_converges_on_stand_ins_and_down_removes_everything() {
     config.cluster.node_image = image.clone();
     config.network.http_port = support::free_port();
     config.network.https_port = support::free_port();
+    config.timeouts.component = "60s".into();
     config.network.trust_ca = false; // the system trust store is tested in tls_trust.rs
     config.registry.name = format!("{name}-registry");
     config.registry.host_port = support::free_port();
@@ -63,12 +126,21 @@ async fn up_converges_on_stand_ins_and_down_removes_everything() {
     ]);
     let _volumes = ClusterVolumes(name.clone());
 
-    let api = FakeApi::start("1", "36").await;
-    std::fs::write(
-        dir.path().join("fake-kubeconfig"),
-        api.kubeconfig(&format!("kind-{name}")),
-    )
-    .unwrap();
+    let api = FakeApiServer::start().await;
+    fake_apiserver::sim::spawn_workload_controller(api.handle(), Duration::from_millis(50));
+    simulate_argocd(api.handle(), cert_manager_crds(&shared));
+    // The fake's kubeconfig, with kind's context name for this cluster.
+    let kubeconfig = std::fs::read_to_string(api.kubeconfig())
+        .unwrap()
+        .replace(
+            "- name: fake\n  context:",
+            &format!("- name: kind-{name}\n  context:"),
+        )
+        .replace(
+            "current-context: fake",
+            &format!("current-context: kind-{name}"),
+        );
+    std::fs::write(dir.path().join("fake-kubeconfig"), kubeconfig).unwrap();
     let bin = fake_kind(dir.path(), &real, &image, config.network.http_port);
     let hosts = dir.path().join("hosts");
     std::fs::write(&hosts, "127.0.0.1 localhost\n").unwrap();
@@ -82,14 +154,13 @@ async fn up_converges_on_stand_ins_and_down_removes_everything() {
     );
 
     // First up: everything is made.
+    let options = UpOptions {
+        bundle: Some(shared.join("upstream")),
+        ..UpOptions::default()
+    };
     let recording = RecordingReporter::new();
     let reporter: SharedReporter = recording.clone();
-    let context = UpContext::new(
-        settings.clone(),
-        env.clone(),
-        reporter,
-        UpOptions::default(),
-    );
+    let context = UpContext::new(settings.clone(), env.clone(), reporter, options.clone());
     let summary = kindling::up::run(context)
         .await
         .unwrap_or_else(|e| panic!("up failed: {e}: {:?}", recording.events()));
@@ -125,6 +196,55 @@ async fn up_converges_on_stand_ins_and_down_removes_everything() {
     let cluster_created = finished(&events, "cluster.create").unwrap().0;
     assert!(started(&events, "registry-image") < cluster_created);
     assert_eq!(finished(&events, "tls-trust").unwrap().1, Outcome::Skipped);
+    // Argo CD after the cluster; the Applications after Argo CD; the issuer after both them and the CA.
+    assert!(started(&events, "argocd") > finished(&events, "cluster.kubeconfig").unwrap().0);
+    assert!(started(&events, "platform") > finished(&events, "argocd").unwrap().0);
+    assert!(started(&events, "ca-issuer") > finished(&events, "platform").unwrap().0);
+    assert!(started(&events, "ca-issuer") > finished(&events, "tls-ca").unwrap().0);
+
+    // What the fake cluster now holds: Argo CD with server.insecure, the Applications, the issuer.
+    let params = api
+        .get("v1", "ConfigMap", Some("argocd"), "argocd-cmd-params-cm")
+        .expect("params");
+    assert_eq!(params["data"]["server.insecure"], "true");
+    assert!(
+        api.get("apps/v1", "Deployment", Some("argocd"), "argocd-server")
+            .is_some()
+    );
+    for app in [
+        "traefik",
+        "cert-manager",
+        "kube-prometheus-stack",
+        "argo-rollouts",
+    ] {
+        assert!(
+            api.get("argoproj.io/v1alpha1", "Application", Some("argocd"), app)
+                .is_some(),
+            "{app}"
+        );
+    }
+    let issuer = api
+        .get("cert-manager.io/v1", "ClusterIssuer", None, "kindling-ca")
+        .expect("ClusterIssuer");
+    assert_eq!(issuer["spec"]["ca"]["secretName"], "kindling-ca");
+    let grafana = api
+        .get("v1", "Secret", Some("monitoring"), "grafana-admin")
+        .expect("Grafana secret");
+    let password =
+        std::fs::read_to_string(settings.data_dir.join("credentials/grafana-admin-password"))
+            .unwrap();
+    assert_eq!(
+        grafana["stringData"]["admin-password"],
+        password.trim(),
+        "the stored password is the one Grafana gets"
+    );
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(settings.data_dir.join("credentials/grafana-admin-password"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+    assert!(password.len() >= 24);
 
     let hosts_text = std::fs::read_to_string(&hosts).unwrap();
     assert!(
@@ -148,12 +268,7 @@ async fn up_converges_on_stand_ins_and_down_removes_everything() {
     // Second up: every step reports unchanged.
     let recording = RecordingReporter::new();
     let reporter: SharedReporter = recording.clone();
-    let context = UpContext::new(
-        settings.clone(),
-        env.clone(),
-        reporter,
-        UpOptions::default(),
-    );
+    let context = UpContext::new(settings.clone(), env.clone(), reporter, options.clone());
     kindling::up::run(context).await.unwrap();
     let events = recording.timed_events();
     for (_, e) in &events {
@@ -168,7 +283,15 @@ async fn up_converges_on_stand_ins_and_down_removes_everything() {
         }
         assert!(!matches!(e, Event::StepFailed { .. }), "{e:?}");
     }
-    for id in ["tls-ca", "cluster.create", "cluster.wiring", "hosts"] {
+    for id in [
+        "tls-ca",
+        "cluster.create",
+        "cluster.wiring",
+        "hosts",
+        "argocd",
+        "platform",
+        "ca-issuer",
+    ] {
         assert_eq!(finished(&events, id).unwrap().1, Outcome::Unchanged, "{id}");
     }
 

@@ -13,6 +13,12 @@ pub struct UpArgs {
     /// Reuse a kind cluster of that name that kindling did not create, without asking
     #[arg(long)]
     pub yes: bool,
+    /// Read upstream manifests from this folder (laid out <project>/<version>/<file>), never the network
+    #[arg(long, value_name = "DIR")]
+    pub bundle: Option<std::path::PathBuf>,
+    /// Accept component versions that have no pinned checksum
+    #[arg(long)]
+    pub allow_unpinned: bool,
 }
 
 #[derive(Debug, Args)]
@@ -30,12 +36,20 @@ pub(super) fn up(ctx: &Context, args: UpArgs) -> Result<()> {
     if args.dry_run {
         return dry_run(ctx);
     }
-    let context = UpContext::new(
-        settings,
-        ctx.env.clone(),
-        ctx.reporter.clone(),
-        UpOptions { yes: args.yes },
-    );
+    if let Some(bundle) = &args.bundle
+        && !bundle.is_dir()
+    {
+        return Err(crate::Error::usage(
+            format!("--bundle {}: not a folder", bundle.display()),
+            Some("give a folder laid out as <project>/<version>/<file>, e.g. argo-cd/v3.5.1/install.yaml".into()),
+        ));
+    }
+    let options = UpOptions {
+        yes: args.yes,
+        bundle: args.bundle,
+        allow_unpinned: args.allow_unpinned,
+    };
+    let context = UpContext::new(settings, ctx.env.clone(), ctx.reporter.clone(), options);
     let summary = runtime().block_on(crate::up::run(context))?;
     print_summary(ctx, &summary);
     Ok(())
@@ -91,7 +105,17 @@ fn print_summary(ctx: &Context, summary: &Summary) {
         summary.registry, summary.registry
     );
     println!("  local CA     {}", summary.ca_certificate);
-    println!("  not yet: Argo CD, the platform components and the demo environments (see README)");
+    println!(
+        "  argocd       https://argocd.{}  (user admin; password: kubectl -n argocd get secret argocd-initial-admin-secret)",
+        summary.domain
+    );
+    println!(
+        "  grafana      https://grafana.{}  (user admin; password in {})",
+        summary.domain, summary.grafana_password_file
+    );
+    println!("  prometheus   https://prometheus.{}", summary.domain);
+    println!("  rollouts     https://rollouts.{}", summary.domain);
+    println!("  not yet: the demo environments (demo., staging-demo., prod-demo.); see README");
 }
 
 pub(super) fn down(ctx: &Context, args: DownArgs) -> Result<()> {
@@ -129,7 +153,7 @@ pub(super) fn reset(ctx: &Context, args: UpArgs) -> Result<()> {
         ctx,
         UpArgs {
             dry_run: false,
-            yes: args.yes,
+            ..args
         },
     )
 }

@@ -18,7 +18,7 @@ pub mod wait;
 pub use apply::{Applied, Applier, ApplyReport, FIELD_MANAGER};
 pub use discovery::{Discovery, Resolved};
 pub use error::K8sError;
-pub use manifest::{Manifest, ObjectSource, load_file, parse_str};
+pub use manifest::{Manifest, ObjectSource, from_values, load_file, parse_str};
 pub use wait::{Condition, Target, Verdict, Waiter};
 
 use std::path::Path;

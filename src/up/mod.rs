@@ -1,9 +1,13 @@
 //! `kindling up`: the platform as a graph of small idempotent steps (one file each),
 //! independent steps running in parallel. Adding a step = one file + one line in `pipeline`.
 
+mod argocd;
 mod ca;
+mod ca_issuer;
 mod cluster;
+mod credentials;
 mod hosts;
+mod platform;
 mod preflight;
 mod registry;
 mod trust;
@@ -24,6 +28,10 @@ use std::time::Instant;
 pub struct UpOptions {
     /// Reuse (or delete) a kind cluster of that name that kindling did not create.
     pub yes: bool,
+    /// Read upstream manifests from this folder (`<project>/<version>/<file>`), never the network.
+    pub bundle: Option<std::path::PathBuf>,
+    /// Accept component versions that have no pinned checksum.
+    pub allow_unpinned: bool,
 }
 
 /// What every step of `up` shares: settings, and what earlier steps produced.
@@ -35,6 +43,7 @@ pub struct UpContext {
     docker: tokio::sync::OnceCell<bollard::Docker>,
     cluster: OnceLock<ClusterHandle>,
     ca: OnceLock<Ca>,
+    applier: OnceLock<crate::k8s::Applier>,
 }
 
 impl UpContext {
@@ -52,6 +61,7 @@ impl UpContext {
             docker: tokio::sync::OnceCell::new(),
             cluster: OnceLock::new(),
             ca: OnceLock::new(),
+            applier: OnceLock::new(),
         }
     }
 
@@ -79,6 +89,13 @@ impl UpContext {
             .ok_or_else(|| Error::failed("up", "the cluster step has not run"))
     }
 
+    /// The apply engine for the cluster (discovery cached), once Argo CD is installed.
+    pub fn applier(&self) -> Result<&crate::k8s::Applier> {
+        self.applier
+            .get()
+            .ok_or_else(|| Error::failed("up", "the Argo CD step has not run"))
+    }
+
     /// The local CA, once the `ca` step has made it.
     pub fn ca(&self) -> Result<&Ca> {
         self.ca
@@ -97,6 +114,9 @@ pub fn pipeline() -> Pipeline<UpContext> {
     wire::add(&mut p);
     trust::add(&mut p);
     hosts::add(&mut p);
+    argocd::add(&mut p);
+    platform::add(&mut p);
+    ca_issuer::add(&mut p);
     p
 }
 
@@ -108,6 +128,9 @@ pub struct Summary {
     pub kubeconfig: String,
     pub registry: String,
     pub ca_certificate: String,
+    pub domain: String,
+    /// Where the generated Grafana admin password is kept (mode 0600).
+    pub grafana_password_file: String,
     pub elapsed_ms: u64,
 }
 
@@ -127,6 +150,10 @@ pub async fn run(context: UpContext) -> Result<Summary> {
         kubeconfig: cluster.kubeconfig.display().to_string(),
         registry: context.settings.config.registry_host(),
         ca_certificate: context.ca()?.cert_path.display().to_string(),
+        domain: context.settings.config.network.domain.clone(),
+        grafana_password_file: credentials::grafana_password_file(&context.settings)
+            .display()
+            .to_string(),
         elapsed_ms: started.elapsed().as_millis() as u64,
     })
 }
