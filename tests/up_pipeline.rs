@@ -36,7 +36,11 @@ fn started(events: &[(Instant, Event)], id: &str) -> Instant {
 
 /// A stand-in for Argo CD's application controller: each Application becomes Synced and
 /// Healthy shortly after it is written; syncing cert-manager installs its real CRDs.
-fn simulate_argocd(fake: Fake, cert_manager_crds: Vec<serde_json::Value>) {
+fn simulate_argocd(
+    fake: Fake,
+    cert_manager_crds: Vec<serde_json::Value>,
+    status_for: fn(&str) -> serde_json::Value,
+) {
     fake.on_change(move |fake, change| {
         if change.type_ == ChangeType::Deleted
             || change.kind() != "Application"
@@ -58,11 +62,7 @@ fn simulate_argocd(fake: Fake, cert_manager_crds: Vec<serde_json::Value>) {
                     fake.apply(crd).unwrap();
                 }
             }
-            let status = serde_json::json!({
-                "sync": { "status": "Synced" },
-                "health": { "status": "Healthy" },
-                "operationState": { "phase": "Succeeded", "message": "successfully synced" }
-            });
+            let status = status_for(&name);
             fake.set_status(
                 "argoproj.io/v1alpha1",
                 "Application",
@@ -76,6 +76,15 @@ fn simulate_argocd(fake: Fake, cert_manager_crds: Vec<serde_json::Value>) {
     });
 }
 
+/// What a healthy Argo CD reports after syncing.
+fn synced_healthy(_: &str) -> serde_json::Value {
+    serde_json::json!({
+        "sync": { "status": "Synced" },
+        "health": { "status": "Healthy" },
+        "operationState": { "phase": "Succeeded", "message": "successfully synced" }
+    })
+}
+
 fn cert_manager_crds(shared: &std::path::Path) -> Vec<serde_json::Value> {
     let dir = shared.join("upstream/cert-manager/v1.21.1/crds");
     kindling::lint::input::files_below(&dir)
@@ -87,20 +96,28 @@ fn cert_manager_crds(shared: &std::path::Path) -> Vec<serde_json::Value> {
         .collect()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn up_converges_on_stand_ins_and_down_removes_everything() {
-    let Some(shared) = support::shared_dir() else {
-        return;
-    };
-    let Some(real) = cluster_support::real_kind() else {
-        return;
-    };
-    if support::docker_available().is_none() {
-        return;
-    }
-    let Some(image) = cluster_support::node_image() else {
-        return;
-    };
+/// Everything one `up` on stand-ins needs; containers and volumes go when it is dropped.
+struct Setup {
+    _dir: tempfile::TempDir,
+    shared: std::path::PathBuf,
+    settings: kindling::config::Settings,
+    env: kindling::env::Env,
+    api: FakeApiServer,
+    name: String,
+    node: String,
+    hosts: std::path::PathBuf,
+    _containers: Containers,
+    _volumes: ClusterVolumes,
+}
+
+async fn setup(
+    status_for: fn(&str) -> serde_json::Value,
+    component_timeout: &str,
+) -> Option<Setup> {
+    let shared = support::shared_dir()?;
+    let real = cluster_support::real_kind()?;
+    support::docker_available()?;
+    let image = cluster_support::node_image()?;
     cluster_support::kind_network();
 
     let dir = tempfile::tempdir().unwrap();
@@ -111,7 +128,7 @@ async fn up_converges_on_stand_ins_and_down_removes_everything() {
     config.cluster.node_image = image.clone();
     config.network.http_port = support::free_port();
     config.network.https_port = support::free_port();
-    config.timeouts.component = "60s".into();
+    config.timeouts.component = component_timeout.into();
     config.network.trust_ca = false; // the system trust store is tested in tls_trust.rs
     config.registry.name = format!("{name}-registry");
     config.registry.host_port = support::free_port();
@@ -119,16 +136,16 @@ async fn up_converges_on_stand_ins_and_down_removes_everything() {
     config.registry.mirrors = vec![format!("{name}.example.test")];
     let node = format!("{name}-control-plane");
     let mirror = mirror_container_name(&config.registry.mirrors[0]);
-    let _containers = Containers(vec![
+    let containers = Containers(vec![
         node.clone(),
         config.registry.name.clone(),
         mirror.clone(),
     ]);
-    let _volumes = ClusterVolumes(name.clone());
+    let volumes = ClusterVolumes(name.clone());
 
     let api = FakeApiServer::start().await;
     fake_apiserver::sim::spawn_workload_controller(api.handle(), Duration::from_millis(50));
-    simulate_argocd(api.handle(), cert_manager_crds(&shared));
+    simulate_argocd(api.handle(), cert_manager_crds(&shared), status_for);
     // The fake's kubeconfig, with kind's context name for this cluster.
     let kubeconfig = std::fs::read_to_string(api.kubeconfig())
         .unwrap()
@@ -151,6 +168,42 @@ async fn up_converges_on_stand_ins_and_down_removes_everything() {
             ("KINDLING_HOSTS_FILE", hosts.display().to_string()),
             ("KINDLING_SUDO", "none".into()),
         ],
+    );
+    Some(Setup {
+        _dir: dir,
+        shared,
+        settings,
+        env,
+        api,
+        name,
+        node,
+        hosts,
+        _containers: containers,
+        _volumes: volumes,
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn up_converges_on_stand_ins_and_down_removes_everything() {
+    let Some(f) = setup(synced_healthy, "60s").await else {
+        return;
+    };
+    let Setup {
+        shared,
+        settings,
+        env,
+        api,
+        name,
+        node,
+        hosts,
+        ..
+    } = &f;
+    let (settings, env, name, node, hosts) = (
+        settings.clone(),
+        env.clone(),
+        name.clone(),
+        node.clone(),
+        hosts.clone(),
     );
 
     // First up: everything is made.
@@ -314,4 +367,65 @@ async fn up_converges_on_stand_ins_and_down_removes_everything() {
         std::fs::read_to_string(&hosts).unwrap(),
         "127.0.0.1 localhost\n"
     );
+}
+
+/// kube-prometheus-stack never becomes healthy: Grafana's image cannot be pulled.
+fn prometheus_stack_degraded(name: &str) -> serde_json::Value {
+    if name != "kube-prometheus-stack" {
+        return synced_healthy(name);
+    }
+    serde_json::json!({
+        "sync": { "status": "Synced" },
+        "health": {
+            "status": "Degraded",
+            "message": "Deployment kube-prometheus-stack-grafana: ImagePullBackOff (docker.io/grafana/grafana:12.1.0 not found)"
+        },
+        "operationState": { "phase": "Succeeded", "message": "successfully synced" }
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_degraded_application_fails_up_naming_it_and_why_within_its_timeout() {
+    let Some(f) = setup(prometheus_stack_degraded, "4s").await else {
+        return;
+    };
+    let recording = RecordingReporter::new();
+    let reporter: SharedReporter = recording.clone();
+    let options = UpOptions {
+        bundle: Some(f.shared.join("upstream")),
+        ..UpOptions::default()
+    };
+    let started_at = Instant::now();
+    let err = kindling::up::run(UpContext::new(
+        f.settings.clone(),
+        f.env.clone(),
+        reporter,
+        options,
+    ))
+    .await
+    .unwrap_err();
+    let message = err.to_string();
+    assert!(message.contains("kube-prometheus-stack"), "{message}");
+    assert!(message.contains("Degraded"), "{message}");
+    assert!(message.contains("ImagePullBackOff"), "{message}");
+    assert!(
+        started_at.elapsed() < Duration::from_secs(60),
+        "took {:?}",
+        started_at.elapsed()
+    );
+    assert_eq!(err.exit_status(), kindling::ExitStatus::Failure);
+
+    // The issuer depends on the platform: skipped. Independent steps still finished.
+    let events = recording.timed_events();
+    assert_eq!(
+        finished(&events, "ca-issuer").map(|(_, o)| o),
+        Some(Outcome::Skipped)
+    );
+    for id in ["cluster.wiring", "hosts", "tls-ca"] {
+        assert!(finished(&events, id).is_some(), "{id} did not finish");
+    }
+    let reporter: SharedReporter = RecordingReporter::new();
+    kindling::down::down(&f.settings, &f.env, &reporter, true, false)
+        .await
+        .unwrap();
 }
