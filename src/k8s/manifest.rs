@@ -275,6 +275,27 @@ fn json_type(v: &Value) -> &'static str {
     }
 }
 
+/// Objects kindling builds in code (JSON values), as manifests named after `file`.
+pub fn from_values(values: Vec<serde_json::Value>, file: &str) -> Result<Vec<Manifest>, K8sError> {
+    values
+        .into_iter()
+        .enumerate()
+        .map(|(i, value)| {
+            let source = ObjectSource {
+                file: file.to_string(),
+                document: i + 1,
+            };
+            match serde_json::from_value::<DynamicObject>(value) {
+                Ok(object) => Ok(Manifest { object, source }),
+                Err(e) => Err(K8sError::InvalidObject {
+                    at: source,
+                    message: e.to_string(),
+                }),
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -341,25 +362,4 @@ mod tests {
         let m = parse_str(text, "x.json").unwrap();
         assert_eq!(m[0].describe(), "ConfigMap a");
     }
-}
-
-/// Objects kindling builds in code (JSON values), as manifests named after `file`.
-pub fn from_values(values: Vec<serde_json::Value>, file: &str) -> Result<Vec<Manifest>, K8sError> {
-    values
-        .into_iter()
-        .enumerate()
-        .map(|(i, value)| {
-            let source = ObjectSource {
-                file: file.to_string(),
-                document: i + 1,
-            };
-            match serde_json::from_value::<DynamicObject>(value) {
-                Ok(object) => Ok(Manifest { object, source }),
-                Err(e) => Err(K8sError::InvalidObject {
-                    at: source,
-                    message: e.to_string(),
-                }),
-            }
-        })
-        .collect()
 }
