@@ -9,27 +9,8 @@ mod support;
 use kindling::lint::{self, SchemaStore};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
-use std::path::Path;
-use std::process::Command;
 
 use support::crds::{Kinds, apply, install_crds};
-
-fn render(kustomize: &Path, env: &str) -> Vec<Value> {
-    let dir = support::root()
-        .join("manifests/demo-app/overlays")
-        .join(env);
-    let out = Command::new(kustomize)
-        .arg("build")
-        .arg(&dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    lint::input::parse_documents(&String::from_utf8(out.stdout).unwrap()).unwrap()
-}
 
 /// The Argo CD templates with the placeholders `kindling up` fills.
 fn argocd_objects() -> Vec<Value> {
@@ -240,7 +221,8 @@ async fn shipped_custom_resources_are_accepted_and_lint_agrees_with_the_server()
     let mut shipped = Vec::new();
     for env in ["dev", "staging", "production"] {
         shipped.extend(
-            render(&kustomize, env)
+            lint::input::parse_documents(&support::render_overlay(&kustomize, env))
+                .unwrap()
                 .into_iter()
                 .filter(|o| is_custom(o, &kinds)),
         );

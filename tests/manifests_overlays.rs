@@ -10,23 +10,6 @@ use std::process::Command;
 
 const ENVS: [&str; 3] = ["dev", "staging", "production"];
 
-fn render(kustomize: &std::path::Path, env: &str) -> String {
-    let dir = support::root()
-        .join("manifests/demo-app/overlays")
-        .join(env);
-    let out = Command::new(kustomize)
-        .arg("build")
-        .arg(&dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "kustomize build {env}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
 fn objects(yaml: &str) -> Vec<Value> {
     kindling::lint::input::parse_documents(yaml).unwrap()
 }
@@ -50,7 +33,7 @@ fn rendered_overlays_and_raw_files_lint_clean() {
     let mut files: Vec<PathBuf> = Vec::new();
     for env in ENVS {
         let file = dir.path().join(format!("{env}.yaml"));
-        std::fs::write(&file, render(&kustomize, env)).unwrap();
+        std::fs::write(&file, support::render_overlay(&kustomize, env)).unwrap();
         files.push(file);
     }
     // One run (schema loading dominates): the three renders plus the raw folder.
@@ -113,7 +96,7 @@ fn overlays_have_the_shape_the_issue_asks_for() {
         return;
     };
     for env in ENVS {
-        let objs = objects(&render(&kustomize, env));
+        let objs = objects(&support::render_overlay(&kustomize, env));
         let ns = if env == "dev" { "default" } else { env };
         assert!(
             objs.iter().all(|o| o["metadata"]["namespace"] == ns),
@@ -287,7 +270,7 @@ fn kustomize_build_piped_into_lint_with_schemas_from_the_environment() {
         .stdin
         .take()
         .unwrap()
-        .write_all(render(&kustomize, "staging").as_bytes())
+        .write_all(support::render_overlay(&kustomize, "staging").as_bytes())
         .unwrap();
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(0));

@@ -9,24 +9,7 @@ mod support;
 use kindling::config::Config;
 use kindling::platform::gitops::{self, DemoImage, ENVIRONMENTS};
 use kindling::report::{RecordingReporter, SharedReporter};
-use serde_json::Value;
 use std::path::Path;
-use std::process::Command;
-
-fn kustomize_build(kustomize: &Path, dir: &Path) -> Vec<Value> {
-    let out = Command::new(kustomize)
-        .arg("build")
-        .arg(dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "kustomize build {}: {}",
-        dir.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    kindling::lint::input::parse_documents(&String::from_utf8(out.stdout).unwrap()).unwrap()
-}
 
 fn files(root: &Path) -> Vec<(String, Vec<u8>)> {
     let mut out = Vec::new();
@@ -56,10 +39,11 @@ fn generated_layers_render_to_this_platforms_image_and_hosts() {
     gitops::stage(dir.path(), &config, &image).unwrap();
     let store = kindling::lint::SchemaStore::load(&shared.join("upstream")).unwrap();
     for env in &ENVIRONMENTS {
-        let objects = kustomize_build(
+        let rendered = support::kustomize_build(
             &kustomize,
             &dir.path().join("demo-app/generated").join(env.name),
         );
+        let objects = kindling::lint::input::parse_documents(&rendered).unwrap();
         let rollout = objects
             .iter()
             .find(|o| o["kind"] == "Rollout")

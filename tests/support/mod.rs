@@ -188,3 +188,27 @@ fn rand_u16() -> u16 {
         .subsec_nanos();
     ((nanos ^ std::process::id().wrapping_mul(2654435761)) % 65536) as u16
 }
+
+/// `kustomize build DIR` with the real kustomize; panics with kustomize's message on failure.
+pub fn kustomize_build(kustomize: &std::path::Path, dir: &std::path::Path) -> String {
+    let out = std::process::Command::new(kustomize)
+        .arg("build")
+        .arg(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "kustomize build {}: {}",
+        dir.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// The rendered output of one overlay of manifests/demo-app (dev, staging, production).
+pub fn render_overlay(kustomize: &std::path::Path, env: &str) -> String {
+    kustomize_build(
+        kustomize,
+        &root().join("manifests/demo-app/overlays").join(env),
+    )
+}
