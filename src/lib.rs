@@ -21,6 +21,7 @@ pub mod pipeline;
 pub mod platform;
 pub mod report;
 pub mod rollout;
+pub mod scenario;
 pub mod tls;
 pub mod up;
 

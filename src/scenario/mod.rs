@@ -1,0 +1,5 @@
+//! Delivery scenarios (canary, blue-green, broken release) driven and verified by kindling,
+//! and their reports. `model` is what a run produced; `report` renders it.
+
+pub mod model;
+pub mod report;
