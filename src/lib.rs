@@ -23,6 +23,7 @@ pub mod report;
 pub mod rollout;
 pub mod scenario;
 pub mod tls;
+pub mod traffic;
 pub mod up;
 
 pub use error::{Error, ExitStatus, Result};
