@@ -3,3 +3,10 @@
 
 pub mod model;
 pub mod report;
+pub mod platform;
+pub mod timing;
+pub mod watch;
+pub mod checks;
+pub mod diagnostics;
+pub mod session;
+pub mod canary;
