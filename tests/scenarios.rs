@@ -32,21 +32,35 @@ fn reporter() -> SharedReporter {
 }
 
 fn failed(report: &ScenarioReport) -> Vec<String> {
-    report.checks.iter().filter(|c| !c.passed).map(|c| c.name.clone()).collect()
+    report
+        .checks
+        .iter()
+        .filter(|c| !c.passed)
+        .map(|c| c.name.clone())
+        .collect()
 }
 
 fn show(report: &ScenarioReport) -> String {
     report
         .checks
         .iter()
-        .map(|c| format!("{} {}: {}", if c.passed { "PASS" } else { "FAIL" }, c.name, c.detail))
+        .map(|c| {
+            format!(
+                "{} {}: {}",
+                if c.passed { "PASS" } else { "FAIL" },
+                c.name,
+                c.detail
+            )
+        })
         .collect::<Vec<_>>()
         .join("\n")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn canary_passes_every_step_on_a_correct_controller() {
-    let Some(sim) = Sim::start(SimTiming::default(), Misbehaviour::default()).await else { return };
+    let Some(sim) = Sim::start(SimTiming::default(), Misbehaviour::default()).await else {
+        return;
+    };
     let t = timing(Duration::from_secs(30));
     let report = kindling::scenario::canary::run(&sim, &t, Profile::Fast, &reporter()).await;
     assert!(report.passed(), "{}", show(&report));
@@ -62,18 +76,249 @@ async fn canary_passes_every_step_on_a_correct_controller() {
         "Rollout Healthy with v1.0.1 stable",
         "error rate below 1%",
     ] {
-        assert!(names.contains(&expected), "no check {expected:?} in {names:?}");
+        assert!(
+            names.contains(&expected),
+            "no check {expected:?} in {names:?}"
+        );
     }
     let kinds: Vec<EventKind> = report.events.iter().map(|e| e.kind).collect();
     assert!(kinds.contains(&EventKind::Released));
-    assert_eq!(kinds.iter().filter(|k| **k == EventKind::AnalysisSuccessful).count(), 3);
+    assert_eq!(
+        kinds
+            .iter()
+            .filter(|k| **k == EventKind::AnalysisSuccessful)
+            .count(),
+        3
+    );
     assert!(kinds.contains(&EventKind::Paused));
     assert_eq!(kinds.last(), Some(&EventKind::Healthy));
     let weights: Vec<u32> = report.events.iter().filter_map(|e| e.set_weight).collect();
-    assert!(weights.starts_with(&[20]) && weights.contains(&40) && weights.contains(&60), "{weights:?}");
+    assert!(
+        weights.starts_with(&[20]) && weights.contains(&40) && weights.contains(&60),
+        "{weights:?}"
+    );
     // The timeline saw both versions and no errors.
-    let answered: u32 = report.timeline.iter().map(|s| s.by_version.get("v1.0.1").copied().unwrap_or(0)).sum();
+    let answered: u32 = report
+        .timeline
+        .iter()
+        .map(|s| s.by_version.get("v1.0.1").copied().unwrap_or(0))
+        .sum();
     assert!(answered > 0);
     assert!(report.timeline.iter().all(|s| s.errors == 0));
     assert!(report.diagnostics.is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn canary_fails_the_step_whose_weight_is_never_reached() {
+    let misbehave = Misbehaviour {
+        weight_stuck_at: Some(40),
+        ..Default::default()
+    };
+    let Some(sim) = Sim::start(SimTiming::default(), misbehave).await else {
+        return;
+    };
+    let t = timing(Duration::from_secs(8));
+    let report = kindling::scenario::canary::run(&sim, &t, Profile::Fast, &reporter()).await;
+    let failed = failed(&report);
+    assert!(
+        failed.contains(&"step 4: set weight 40 reached".to_string()),
+        "{}",
+        show(&report)
+    );
+    let stuck = report
+        .checks
+        .iter()
+        .find(|c| c.name == "step 4: set weight 40 reached")
+        .unwrap();
+    assert!(stuck.detail.contains("stayed 20"), "{}", stuck.detail);
+    // What came before still passed; the end could not be reached.
+    let passed = |name: &str| report.checks.iter().any(|c| c.name == name && c.passed);
+    assert!(passed("step 1: set weight 20 reached"), "{}", show(&report));
+    assert!(
+        passed("step 1: v1.0.1 answered 20% ± 10"),
+        "{}",
+        show(&report)
+    );
+    assert!(failed.contains(&"Rollout Healthy with v1.0.1 stable".to_string()));
+    let diagnostics = report
+        .diagnostics
+        .as_deref()
+        .expect("diagnostics on failure");
+    assert!(
+        diagnostics.contains("== Rollout staging/demo-app"),
+        "{diagnostics}"
+    );
+    assert!(
+        diagnostics.contains("\"currentStepIndex\": 3"),
+        "{diagnostics}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn canary_fails_when_an_analysis_never_finishes() {
+    let misbehave = Misbehaviour {
+        analysis_never_finishes: true,
+        ..Default::default()
+    };
+    let Some(sim) = Sim::start(SimTiming::default(), misbehave).await else {
+        return;
+    };
+    let t = timing(Duration::from_secs(6));
+    let report = kindling::scenario::canary::run(&sim, &t, Profile::Fast, &reporter()).await;
+    let check = report
+        .checks
+        .iter()
+        .find(|c| c.name == "every AnalysisRun Successful")
+        .unwrap();
+    assert!(!check.passed, "{}", show(&report));
+    assert!(
+        check.detail.contains("still Running (never finished)"),
+        "{}",
+        check.detail
+    );
+    let diagnostics = report.diagnostics.as_deref().unwrap();
+    // The AnalysisRun with its query, arguments resolved.
+    assert!(diagnostics.contains("Running"), "{diagnostics}");
+    assert!(
+        diagnostics.contains("namespace=\\\"staging\\\"")
+            || diagnostics.contains("namespace=\"staging\""),
+        "{diagnostics}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn broken_release_is_aborted_and_recovers_on_a_correct_controller() {
+    let Some(sim) = Sim::start(SimTiming::default(), Misbehaviour::default()).await else {
+        return;
+    };
+    let t = timing(Duration::from_secs(30));
+    let report =
+        kindling::scenario::broken_release::run(&sim, &t, Profile::Fast, &reporter()).await;
+    assert!(report.passed(), "{}", show(&report));
+    let names: Vec<&str> = report.checks.iter().map(|c| c.name.as_str()).collect();
+    for expected in [
+        "release v1.0.1 (error-rate=0.5) to staging",
+        "an AnalysisRun ended Failed",
+        "Rollout aborted (Degraded, RolloutAborted)",
+        "v1.0.0 kept serving",
+        "traffic back to 100% v1.0.0 within 2.0s",
+        "release v1.0.0 to staging",
+        "recovered to Healthy on v1.0.0",
+    ] {
+        assert!(
+            names.contains(&expected),
+            "no check {expected:?} in {names:?}"
+        );
+    }
+    // The broken version did answer (and fail) before the abort.
+    let errors: u32 = report.timeline.iter().map(|s| s.errors).sum();
+    assert!(errors > 0);
+    let kinds: Vec<EventKind> = report.events.iter().map(|e| e.kind).collect();
+    assert!(
+        kinds.contains(&EventKind::AnalysisFailed) && kinds.contains(&EventKind::Aborted),
+        "{kinds:?}"
+    );
+    let ro = sim.rollout("staging");
+    assert_eq!(ro["status"]["phase"], "Healthy");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn broken_release_fails_when_the_rollout_is_not_aborted() {
+    let misbehave = Misbehaviour {
+        no_abort: true,
+        ..Default::default()
+    };
+    let Some(sim) = Sim::start(SimTiming::default(), misbehave).await else {
+        return;
+    };
+    let t = timing(Duration::from_secs(6));
+    let report =
+        kindling::scenario::broken_release::run(&sim, &t, Profile::Fast, &reporter()).await;
+    let failed = failed(&report);
+    assert!(
+        failed.contains(&"Rollout aborted (Degraded, RolloutAborted)".to_string()),
+        "{}",
+        show(&report)
+    );
+    assert!(
+        failed.contains(&"traffic back to 100% v1.0.0 within 2.0s".to_string()),
+        "{}",
+        show(&report)
+    );
+    // The analysis did fail: that check passes; recovery still works.
+    let passed = |name: &str| report.checks.iter().any(|c| c.name == name && c.passed);
+    assert!(passed("an AnalysisRun ended Failed"), "{}", show(&report));
+    assert!(
+        passed("recovered to Healthy on v1.0.0"),
+        "{}",
+        show(&report)
+    );
+    assert!(report.diagnostics.as_deref().unwrap().contains("Failed"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blue_green_pauses_is_promoted_and_switches_without_errors() {
+    let Some(sim) = Sim::start(SimTiming::default(), Misbehaviour::default()).await else {
+        return;
+    };
+    let t = timing(Duration::from_secs(30));
+    let report = kindling::scenario::blue_green::run(&sim, &t, Profile::Fast, &reporter()).await;
+    assert!(report.passed(), "{}", show(&report));
+    let names: Vec<&str> = report.checks.iter().map(|c| c.name.as_str()).collect();
+    for expected in [
+        "preview ready",
+        "pre-promotion analysis Successful",
+        "Rollout Paused (BlueGreenPause) while the active Service answers v1.0.0",
+        "kindling promoted the Rollout",
+        "post-promotion analysis Successful",
+        "active Service answers v1.0.1",
+        "old ReplicaSet scaled down after scaleDownDelaySeconds (2s)",
+        "zero failed requests across the switch",
+    ] {
+        assert!(
+            names.contains(&expected),
+            "no check {expected:?} in {names:?}"
+        );
+    }
+    // kindling's promote is what moved it: the upstream plugin's patch.
+    let promoted = report
+        .checks
+        .iter()
+        .find(|c| c.name == "kindling promoted the Rollout")
+        .unwrap();
+    assert!(
+        promoted
+            .detail
+            .contains(r#"{"status":{"pauseConditions":null}}"#),
+        "{}",
+        promoted.detail
+    );
+    let kinds: Vec<EventKind> = report.events.iter().map(|e| e.kind).collect();
+    let paused = kinds.iter().position(|k| *k == EventKind::Paused).unwrap();
+    let promoted = kinds
+        .iter()
+        .position(|k| *k == EventKind::Promoted)
+        .unwrap();
+    assert!(paused < promoted, "{kinds:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blue_green_fails_on_a_failed_request_at_switch_time() {
+    let misbehave = Misbehaviour {
+        fail_at_switch: true,
+        ..Default::default()
+    };
+    let Some(sim) = Sim::start(SimTiming::default(), misbehave).await else {
+        return;
+    };
+    let t = timing(Duration::from_secs(30));
+    let report = kindling::scenario::blue_green::run(&sim, &t, Profile::Fast, &reporter()).await;
+    assert_eq!(
+        failed(&report),
+        vec!["zero failed requests across the switch".to_string()],
+        "{}",
+        show(&report)
+    );
+    let check = report.checks.last().unwrap();
+    assert!(check.detail.contains("HTTP 502"), "{}", check.detail);
 }

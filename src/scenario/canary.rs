@@ -79,11 +79,18 @@ pub async fn run<P: Platform>(
                 s.checks.push(
                     name,
                     true,
-                    format!("actual weight {weight} from {} to {}", secs(first), secs(last_ms)),
+                    format!(
+                        "actual weight {weight} from {} to {}",
+                        secs(first),
+                        secs(last_ms)
+                    ),
                 );
                 let from = (first + timing.settle.as_millis() as u64).min(last_ms);
                 let w = window(&samples, from, last_ms.max(from + 1));
-                let share_name = format!("step {}: {to} answered {weight}% ± {SHARE_TOLERANCE}", index + 1);
+                let share_name = format!(
+                    "step {}: {to} answered {weight}% ± {SHARE_TOLERANCE}",
+                    index + 1
+                );
                 match w.share(&to) {
                     Some(share) => {
                         let passed = (share - f64::from(weight)).abs() <= SHARE_TOLERANCE;
@@ -103,37 +110,59 @@ pub async fn run<P: Platform>(
                         s.checks.push(
                             share_name,
                             false,
-                            format!("no successful answers from {} to {}", secs(w.from_ms), secs(w.to_ms)),
+                            format!(
+                                "no successful answers from {} to {}",
+                                secs(w.from_ms),
+                                secs(w.to_ms)
+                            ),
                         );
                     }
                 }
             }
             None => {
-                s.checks.push(name, false, not_reached(&s.watch.history, &new_hash, index, weight));
+                s.checks.push(
+                    name,
+                    false,
+                    not_reached(&s.watch.history, &new_hash, index, weight),
+                );
             }
         }
     }
 
     let runs = checks::runs_between(&s.watch, released_ms, u64::MAX);
     let (passed, detail) = checks::all_successful(&runs, has_analysis);
-    s.checks.push("every AnalysisRun Successful", passed, detail);
+    s.checks
+        .push("every AnalysisRun Successful", passed, detail);
 
     let healthy = format!("Rollout Healthy with {to} stable");
     match &last {
         Some(o) if done && o.done => {
             let (passed, detail) = checks::only_version(&window(&samples, end_ms, tail_end), &to);
-            s.checks.push(healthy, passed, format!("stable {} at {}; {detail}", o.stable_hash, secs(o.at_ms)));
+            s.checks.push(
+                healthy,
+                passed,
+                format!("stable {} at {}; {detail}", o.stable_hash, secs(o.at_ms)),
+            );
         }
         Some(o) => {
-            s.checks.push(healthy, false, format!("{} ({}) at {}", o.phase, o.message, secs(o.at_ms)));
+            s.checks.push(
+                healthy,
+                false,
+                format!("{} ({}) at {}", o.phase, o.message, secs(o.at_ms)),
+            );
         }
         None => {
-            s.checks.push(healthy, false, "the Rollout could not be read");
+            s.checks
+                .push(healthy, false, "the Rollout could not be read");
         }
     }
 
     let (passed, detail) = checks::error_rate(&samples, released_ms, tail_end, ERROR_RATE_LIMIT);
-    s.checks.push(format!("error rate below {ERROR_RATE_LIMIT}%"), passed, detail);
+    s.checks.push(
+        format!("error rate below {ERROR_RATE_LIMIT}%"),
+        passed,
+        detail,
+    );
     s.finish().await
 }
 
@@ -160,7 +189,8 @@ fn not_reached(history: &[Observation], new_hash: &str, index: usize, weight: i3
             format!(
                 "the Rollout never got to step {} (last at step {} with actual weight {}: {} {})",
                 index + 1,
-                last.and_then(|o| o.step_index).map_or("-".into(), |i| (i + 1).to_string()),
+                last.and_then(|o| o.step_index)
+                    .map_or("-".into(), |i| (i + 1).to_string()),
                 last.and_then(|o| o.actual_weight).unwrap_or(0),
                 last.map_or("".into(), |o| o.phase.to_string()),
                 last.map_or("", |o| o.message.as_str())

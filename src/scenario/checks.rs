@@ -23,7 +23,12 @@ impl Checks {
         }
     }
 
-    pub fn push(&mut self, name: impl Into<String>, passed: bool, detail: impl Into<String>) -> bool {
+    pub fn push(
+        &mut self,
+        name: impl Into<String>,
+        passed: bool,
+        detail: impl Into<String>,
+    ) -> bool {
         let now = self.origin.elapsed().as_millis() as u64;
         self.list.push(Check {
             name: name.into(),

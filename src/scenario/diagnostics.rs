@@ -14,7 +14,10 @@ const EVENTS: usize = 30;
 pub async fn collect(client: &kube::Client, namespace: &str, name: &str) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "== Rollout {namespace}/{name}");
-    match RolloutApi::new(client.clone(), namespace, name).fetch().await {
+    match RolloutApi::new(client.clone(), namespace, name)
+        .fetch()
+        .await
+    {
         Ok(ro) => {
             let status = serde_json::to_string_pretty(&ro["status"]).unwrap_or_default();
             let _ = writeln!(out, "generation {}", ro["metadata"]["generation"]);
@@ -30,9 +33,15 @@ pub async fn collect(client: &kube::Client, namespace: &str, name: &str) -> Stri
     out
 }
 
-async fn analysis_runs(out: &mut String, client: &kube::Client, namespace: &str, uid: Option<&str>) {
-    let request =
-        kube::core::Request::new(format!("/apis/{GROUP_VERSION}/namespaces/{namespace}/analysisruns"));
+async fn analysis_runs(
+    out: &mut String,
+    client: &kube::Client,
+    namespace: &str,
+    uid: Option<&str>,
+) {
+    let request = kube::core::Request::new(format!(
+        "/apis/{GROUP_VERSION}/namespaces/{namespace}/analysisruns"
+    ));
     let list = match request.list(&ListParams::default()) {
         Ok(req) => client.request::<Value>(req).await,
         Err(e) => Err(kube::Error::BuildRequest(e)),
@@ -73,18 +82,28 @@ pub fn describe_run(out: &mut String, run: &Value) {
         .as_array()
         .map(|args| {
             args.iter()
-                .filter_map(|a| Some((a["name"].as_str()?.to_string(), a["value"].as_str()?.to_string())))
+                .filter_map(|a| {
+                    Some((
+                        a["name"].as_str()?.to_string(),
+                        a["value"].as_str()?.to_string(),
+                    ))
+                })
                 .collect()
         })
         .unwrap_or_default();
-    let results = run["status"]["metricResults"].as_array().cloned().unwrap_or_default();
+    let results = run["status"]["metricResults"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     for metric in run["spec"]["metrics"].as_array().into_iter().flatten() {
         let name = metric["name"].as_str().unwrap_or("?");
         let result = results.iter().find(|r| r["name"].as_str() == Some(name));
         let _ = writeln!(
             out,
             "  metric {name}: {} (successCondition {})",
-            result.and_then(|r| r["phase"].as_str()).unwrap_or("not measured"),
+            result
+                .and_then(|r| r["phase"].as_str())
+                .unwrap_or("not measured"),
             metric["successCondition"].as_str().unwrap_or("-")
         );
         if let Some(query) = metric["provider"]["prometheus"]["query"].as_str() {
@@ -98,7 +117,10 @@ pub fn describe_run(out: &mut String, run: &Value) {
             let _ = writeln!(
                 out,
                 "    {} {} value={} {}",
-                m["finishedAt"].as_str().or(m["startedAt"].as_str()).unwrap_or(""),
+                m["finishedAt"]
+                    .as_str()
+                    .or(m["startedAt"].as_str())
+                    .unwrap_or(""),
                 m["phase"].as_str().unwrap_or("?"),
                 m["value"].as_str().unwrap_or("-"),
                 m["message"].as_str().unwrap_or("")
@@ -126,7 +148,10 @@ async fn pods(out: &mut String, client: &kube::Client, namespace: &str) {
         Ok(list) => {
             for pod in list.items {
                 let pod = serde_json::to_value(pod).unwrap_or_default();
-                let statuses = pod["status"]["containerStatuses"].as_array().cloned().unwrap_or_default();
+                let statuses = pod["status"]["containerStatuses"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default();
                 let ready = !statuses.is_empty() && statuses.iter().all(|c| c["ready"] == true);
                 let waiting: Vec<&str> = statuses
                     .iter()
@@ -136,9 +161,15 @@ async fn pods(out: &mut String, client: &kube::Client, namespace: &str) {
                     out,
                     "- {} hash={} phase={} ready={ready}{}",
                     pod["metadata"]["name"].as_str().unwrap_or("?"),
-                    pod["metadata"]["labels"]["rollouts-pod-template-hash"].as_str().unwrap_or("-"),
+                    pod["metadata"]["labels"]["rollouts-pod-template-hash"]
+                        .as_str()
+                        .unwrap_or("-"),
                     pod["status"]["phase"].as_str().unwrap_or("?"),
-                    if waiting.is_empty() { String::new() } else { format!(" waiting={}", waiting.join(",")) }
+                    if waiting.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" waiting={}", waiting.join(","))
+                    }
                 );
             }
         }
@@ -183,6 +214,9 @@ mod tests {
             ("namespace".to_string(), "staging".to_string()),
             ("canary-hash".to_string(), "6f9".to_string()),
         ];
-        assert_eq!(super::resolve(q, &args), r#"rate(x{namespace="staging",h="6f9"}[1m])"#);
+        assert_eq!(
+            super::resolve(q, &args),
+            r#"rate(x{namespace="staging",h="6f9"}[1m])"#
+        );
     }
 }

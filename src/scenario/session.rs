@@ -43,7 +43,10 @@ impl<'a, P: Platform> Session<'a, P> {
         environment: &str,
     ) -> Session<'a, P> {
         let origin = Instant::now();
-        let step = reporter.step(&format!("scenario-{name}"), &format!("Scenario {name} ({environment})"));
+        let step = reporter.step(
+            &format!("scenario-{name}"),
+            &format!("Scenario {name} ({environment})"),
+        );
         let progress: Arc<dyn Fn(&str) + Send + Sync> = {
             let reporter = reporter.clone();
             let id = format!("scenario-{name}");
@@ -88,14 +91,16 @@ impl<'a, P: Platform> Session<'a, P> {
         let target = match self.platform.target(&self.environment) {
             Ok(t) => t,
             Err(why) => {
-                self.checks.push("traffic reaches the environment", false, why);
+                self.checks
+                    .push("traffic reaches the environment", false, why);
                 return;
             }
         };
         match Traffic::start(&target, self.timing.rate, self.origin) {
             Ok(t) => self.traffic = Some(t),
             Err(e) => {
-                self.checks.push("traffic reaches the environment", false, e.to_string());
+                self.checks
+                    .push("traffic reaches the environment", false, e.to_string());
                 return;
             }
         }
@@ -103,13 +108,17 @@ impl<'a, P: Platform> Session<'a, P> {
         match self.watch.baseline().await {
             Ok(obs) if obs.done => {
                 self.initial_hash = obs.stable_hash.clone();
-                self.checks.push(healthy, true, format!("stable {}", obs.stable_hash));
+                self.checks
+                    .push(healthy, true, format!("stable {}", obs.stable_hash));
             }
             Ok(obs) => {
                 self.checks.push(
                     healthy,
                     false,
-                    format!("{}: {} (run `kindling rollout status {}`)", obs.phase, obs.message, self.environment),
+                    format!(
+                        "{}: {} (run `kindling rollout status {}`)",
+                        obs.phase, obs.message, self.environment
+                    ),
                 );
                 return;
             }
@@ -127,15 +136,26 @@ impl<'a, P: Platform> Session<'a, P> {
                 self.checks.push(
                     format!("traffic reaches {host}"),
                     true,
-                    format!("{} requests, {}; {version} serving", w.requests, w.versions_text()),
+                    format!(
+                        "{} requests, {}; {version} serving",
+                        w.requests,
+                        w.versions_text()
+                    ),
                 );
             }
             None => {
-                let why = w.first_failures.first().cloned().unwrap_or_else(|| "no answers".into());
+                let why = w
+                    .first_failures
+                    .first()
+                    .cloned()
+                    .unwrap_or_else(|| "no answers".into());
                 self.checks.push(
                     format!("traffic reaches {host}"),
                     false,
-                    format!("{} requests, none answered successfully ({why})", w.requests),
+                    format!(
+                        "{} requests, none answered successfully ({why})",
+                        w.requests
+                    ),
                 );
             }
         }
@@ -151,7 +171,10 @@ impl<'a, P: Platform> Session<'a, P> {
     }
 
     pub fn samples(&self) -> Vec<Sample> {
-        self.traffic.as_ref().map(|t| t.samples()).unwrap_or_default()
+        self.traffic
+            .as_ref()
+            .map(|t| t.samples())
+            .unwrap_or_default()
     }
 
     /// Releases `version` with `faults`; a failure becomes the check that ends the scenario.
@@ -165,7 +188,11 @@ impl<'a, P: Platform> Session<'a, P> {
         let what = if faults.is_none() {
             format!("release {version} to {}", self.environment)
         } else {
-            format!("release {version} ({}) to {}", faults.describe(), self.environment)
+            format!(
+                "release {version} ({}) to {}",
+                faults.describe(),
+                self.environment
+            )
         };
         self.watch.event(EventKind::Released, what.clone(), None);
         let started = self.now_ms();
@@ -189,7 +216,10 @@ impl<'a, P: Platform> Session<'a, P> {
         let diagnostics = if passed {
             None
         } else {
-            Some(diagnostics::collect(self.watch.client(), &self.watch.namespace, &self.watch.name).await)
+            Some(
+                diagnostics::collect(self.watch.client(), &self.watch.namespace, &self.watch.name)
+                    .await,
+            )
         };
         let total = self.checks.list.len();
         let failed: Vec<&str> = self
@@ -200,7 +230,8 @@ impl<'a, P: Platform> Session<'a, P> {
             .map(|c| c.name.as_str())
             .collect();
         if failed.is_empty() {
-            self.step.finish(Outcome::Done, format!("{total}/{total} checks passed"));
+            self.step
+                .finish(Outcome::Done, format!("{total}/{total} checks passed"));
         } else {
             self.step.fail(format!("failed: {}", failed.join("; ")));
         }

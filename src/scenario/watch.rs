@@ -43,7 +43,11 @@ impl Observation {
             set_weight: s.summary.set_weight,
             actual_weight: s.summary.actual_weight,
             aborted: st.abort,
-            pause_reasons: st.pause_conditions.iter().map(|p| p.reason.clone()).collect(),
+            pause_reasons: st
+                .pause_conditions
+                .iter()
+                .map(|p| p.reason.clone())
+                .collect(),
             stable_hash: st.stable_rs.clone(),
             current_hash: st.current_pod_hash.clone(),
             active_hash: st.blue_green.active_selector.clone(),
@@ -211,7 +215,12 @@ impl Watch {
         }
         for reason in &obs.pause_reasons {
             if !prev.pause_reasons.contains(reason) {
-                push(&mut self.events, EventKind::Paused, format!("paused: {reason}"), None);
+                push(
+                    &mut self.events,
+                    EventKind::Paused,
+                    format!("paused: {reason}"),
+                    None,
+                );
             }
         }
         for (name, phase) in &obs.analysis_runs {
@@ -226,7 +235,12 @@ impl Watch {
                 } else {
                     EventKind::AnalysisFailed
                 };
-                push(&mut self.events, kind, format!("AnalysisRun {name} {phase}"), None);
+                push(
+                    &mut self.events,
+                    kind,
+                    format!("AnalysisRun {name} {phase}"),
+                    None,
+                );
             }
         }
         if obs.aborted && !prev.aborted {

@@ -1,9 +1,9 @@
 //! Sends requests at a fixed rate, each on its own task so a slow answer never delays the
 //! next request, and records one `Sample` per request.
 
+use super::TrafficError;
 use super::client::{self, Target};
 use super::timeline;
-use super::TrafficError;
 use crate::scenario::model::TrafficSecond;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};

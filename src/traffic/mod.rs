@@ -17,7 +17,10 @@ pub use timeline::{Window, per_second, window};
 #[derive(Debug, thiserror::Error)]
 pub enum TrafficError {
     #[error("cannot read the CA certificate {path}: {why}")]
-    Ca { path: std::path::PathBuf, why: String },
+    Ca {
+        path: std::path::PathBuf,
+        why: String,
+    },
     #[error("cannot build the HTTPS client: {0}")]
     Client(String),
 }

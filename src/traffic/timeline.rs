@@ -74,7 +74,8 @@ impl Window {
     /// Percentage (0–100) of successful answers given by `version`; None without answers.
     pub fn share(&self, version: &str) -> Option<f64> {
         let ok = self.successes();
-        (ok > 0).then(|| f64::from(*self.by_version.get(version).unwrap_or(&0)) * 100.0 / f64::from(ok))
+        (ok > 0)
+            .then(|| f64::from(*self.by_version.get(version).unwrap_or(&0)) * 100.0 / f64::from(ok))
     }
 
     /// Percentage (0–100) of failed requests; 0 without requests.
@@ -106,7 +107,10 @@ pub fn window(samples: &[Sample], from_ms: u64, to_ms: u64) -> Window {
         to_ms,
         ..Default::default()
     };
-    for s in samples.iter().filter(|s| s.at_ms >= from_ms && s.at_ms < to_ms) {
+    for s in samples
+        .iter()
+        .filter(|s| s.at_ms >= from_ms && s.at_ms < to_ms)
+    {
         w.requests += 1;
         if s.failed() {
             w.errors += 1;

@@ -48,7 +48,10 @@ pub fn put_replica_set(fake: &Fake, rollout: &Value, hash: &str, revision: u32, 
     let namespace = rollout["metadata"]["namespace"].as_str().unwrap();
     let name = format!("{ROLLOUT}-{hash}");
     let labels = json!({"app.kubernetes.io/name": "demo-app", "rollouts-pod-template-hash": hash});
-    if fake.get("apps/v1", "ReplicaSet", Some(namespace), &name).is_none() {
+    if fake
+        .get("apps/v1", "ReplicaSet", Some(namespace), &name)
+        .is_none()
+    {
         fake.create(json!({
             "apiVersion": "apps/v1", "kind": "ReplicaSet",
             "metadata": {
@@ -62,8 +65,14 @@ pub fn put_replica_set(fake: &Fake, rollout: &Value, hash: &str, revision: u32, 
         }))
         .unwrap();
     } else {
-        fake.patch("apps/v1", "ReplicaSet", Some(namespace), &name, json!({"spec": {"replicas": replicas}}))
-            .unwrap();
+        fake.patch(
+            "apps/v1",
+            "ReplicaSet",
+            Some(namespace),
+            &name,
+            json!({"spec": {"replicas": replicas}}),
+        )
+        .unwrap();
     }
     fake.set_status(
         "apps/v1",
@@ -100,12 +109,16 @@ impl Run {
     }
 
     fn rollout(&self) -> Value {
-        self.fake().get(API, "Rollout", Some(self.namespace), ROLLOUT).unwrap()
+        self.fake()
+            .get(API, "Rollout", Some(self.namespace), ROLLOUT)
+            .unwrap()
     }
 
     fn status(&self, patch: Value) {
         let mut patch = patch;
-        let generation = self.rollout()["metadata"]["generation"].as_i64().unwrap_or(1);
+        let generation = self.rollout()["metadata"]["generation"]
+            .as_i64()
+            .unwrap_or(1);
         patch["observedGeneration"] = json!(generation.to_string());
         self.fake()
             .patch_status(API, "Rollout", Some(self.namespace), ROLLOUT, patch)
@@ -174,8 +187,13 @@ impl Run {
         }
         self.wait(self.inner.timing.analysis).await?;
         let failed = self.error_rate_fault;
-        let (value, phase) = if failed { ("[0.5]", "Failed") } else { ("[0]", "Successful") };
-        let measurement = json!({"phase": phase, "value": value, "startedAt": started, "finishedAt": now()});
+        let (value, phase) = if failed {
+            ("[0.5]", "Failed")
+        } else {
+            ("[0]", "Successful")
+        };
+        let measurement =
+            json!({"phase": phase, "value": value, "startedAt": started, "finishedAt": now()});
         let mut status = json!({
             "phase": phase, "startedAt": started,
             "metricResults": [{"name": "error-rate", "phase": phase, "count": 3,
@@ -183,7 +201,8 @@ impl Run {
                 "measurements": [measurement.clone(), measurement.clone(), measurement]}],
         });
         if failed {
-            status["message"] = json!("Metric \"error-rate\" assessed Failed due to failed (3) > failureLimit (2)");
+            status["message"] =
+                json!("Metric \"error-rate\" assessed Failed due to failed (3) > failureLimit (2)");
         }
         set_run(status);
         self.run_status(rollout_type, &name, phase);
@@ -202,7 +221,10 @@ impl Run {
 
     /// The controller aborts: back to stable, Degraded with RolloutAborted.
     fn abort(&self, why: &str, replicas: i64, blue_green: bool) {
-        let message = format!("Rollout aborted update to revision {}: {why}", self.revision);
+        let message = format!(
+            "Rollout aborted update to revision {}: {why}",
+            self.revision
+        );
         self.replicas(&self.hash, 0);
         self.replicas(&self.stable, replicas);
         self.route(&[(self.stable_port, 1)]);
@@ -218,7 +240,8 @@ impl Run {
             ],
         });
         if blue_green {
-            status["blueGreen"] = json!({"activeSelector": self.stable, "previewSelector": self.hash});
+            status["blueGreen"] =
+                json!({"activeSelector": self.stable, "previewSelector": self.hash});
         }
         self.status(status);
     }
@@ -249,8 +272,10 @@ impl Run {
                 self.status(json!({"replicas": replicas, "updatedReplicas": canary,
                     "readyReplicas": replicas, "availableReplicas": replicas}));
             } else if step.get("pause").is_some() {
-                self.status(json!({"pauseConditions": [{"reason": "CanaryPauseStep", "startTime": now()}],
-                    "controllerPause": true, "phase": "Paused", "message": "CanaryPauseStep"}));
+                self.status(
+                    json!({"pauseConditions": [{"reason": "CanaryPauseStep", "startTime": now()}],
+                    "controllerPause": true, "phase": "Paused", "message": "CanaryPauseStep"}),
+                );
                 self.wait(self.inner.timing.pause).await?;
                 self.status(json!({"pauseConditions": null, "controllerPause": null,
                     "phase": "Progressing", "message": "more replicas need to be updated"}));
@@ -262,8 +287,13 @@ impl Run {
                             self.wait(Duration::from_secs(3600)).await?;
                         }
                     }
-                    let run = self.fake().get(API, "AnalysisRun", Some(self.namespace), &name).unwrap();
-                    return Err(Stop::Aborted(run["status"]["message"].as_str().unwrap_or("").into()));
+                    let run = self
+                        .fake()
+                        .get(API, "AnalysisRun", Some(self.namespace), &name)
+                        .unwrap();
+                    return Err(Stop::Aborted(
+                        run["status"]["message"].as_str().unwrap_or("").into(),
+                    ));
                 }
             }
         }
@@ -272,30 +302,39 @@ impl Run {
         self.replicas(&self.hash, replicas);
         self.replicas(&self.stable, 0);
         self.route(&[(self.port, 1)]);
-        self.status(json!({"stableRS": self.hash, "currentStepIndex": steps.len(),
+        self.status(
+            json!({"stableRS": self.hash, "currentStepIndex": steps.len(),
             "phase": "Healthy", "message": null, "canary": {"currentStepAnalysisRunStatus": null},
             "replicas": replicas, "updatedReplicas": replicas, "readyReplicas": replicas,
-            "availableReplicas": replicas, "conditions": healthy_conditions()}));
+            "availableReplicas": replicas, "conditions": healthy_conditions()}),
+        );
         Ok(())
     }
 
     async fn blue_green(&self) -> Result<(), Stop> {
         let replicas = 3;
         self.replicas(&self.hash, 1);
-        self.status(json!({"blueGreen": {"activeSelector": self.stable, "previewSelector": self.hash},
+        self.status(
+            json!({"blueGreen": {"activeSelector": self.stable, "previewSelector": self.hash},
             "phase": "Progressing", "message": "active service cutover pending",
-            "updatedReplicas": 1, "availableReplicas": replicas}));
+            "updatedReplicas": 1, "availableReplicas": replicas}),
+        );
         let (_, failed) = self.analysis("pre", "PrePromotion").await?;
         if failed {
             return Err(Stop::Aborted("pre-promotion analysis failed".into()));
         }
-        self.status(json!({"pauseConditions": [{"reason": "BlueGreenPause", "startTime": now()}],
-            "controllerPause": true, "phase": "Paused", "message": "BlueGreenPause"}));
+        self.status(
+            json!({"pauseConditions": [{"reason": "BlueGreenPause", "startTime": now()}],
+            "controllerPause": true, "phase": "Paused", "message": "BlueGreenPause"}),
+        );
         // Until kindling promotes (clears the pause conditions).
         loop {
             self.wait(Duration::from_millis(50)).await?;
             let ro = self.rollout();
-            if ro["status"]["pauseConditions"].as_array().is_none_or(|p| p.is_empty()) {
+            if ro["status"]["pauseConditions"]
+                .as_array()
+                .is_none_or(|p| p.is_empty())
+            {
                 break;
             }
         }
@@ -313,8 +352,10 @@ impl Run {
         if failed {
             return Err(Stop::Aborted("post-promotion analysis failed".into()));
         }
-        self.status(json!({"stableRS": self.hash, "phase": "Healthy", "message": null,
-            "conditions": healthy_conditions()}));
+        self.status(
+            json!({"stableRS": self.hash, "phase": "Healthy", "message": null,
+            "conditions": healthy_conditions()}),
+        );
         let delay = Duration::from_secs(self.inner.timing.scale_down_delay_seconds);
         tokio::time::sleep_until(switched + delay).await;
         self.replicas(&self.stable, 0);
@@ -363,7 +404,17 @@ pub async fn reconcile(inner: Arc<Inner>, env: &'static str, hash: String) {
     let replicas = if blue_green { 3 } else { 5 };
     if hash == stable {
         // Back to the stable template (after an abort): the controller goes straight to
-        // Healthy without steps.
+        // Healthy without steps: every other ReplicaSet to zero, all traffic to stable.
+        for rs in inner.fake.list("apps/v1", "ReplicaSet", Some(namespace)) {
+            let other = rs["metadata"]["labels"]["rollouts-pod-template-hash"]
+                .as_str()
+                .unwrap_or("");
+            if other != hash {
+                run.replicas(other, 0);
+            }
+        }
+        run.replicas(&hash, replicas);
+        run.route(&[(stable_port, 1)]);
         run.status(json!({"currentPodHash": hash, "abort": null, "abortedAt": null,
             "pauseConditions": null, "controllerPause": null, "phase": "Healthy", "message": null,
             "currentStepIndex": run.rollout()["spec"]["strategy"]["canary"]["steps"].as_array().map(|s| s.len()),
@@ -371,13 +422,19 @@ pub async fn reconcile(inner: Arc<Inner>, env: &'static str, hash: String) {
             "conditions": healthy_conditions()}));
         return;
     }
-    run.status(json!({"currentPodHash": hash, "abort": null, "abortedAt": null,
+    run.status(
+        json!({"currentPodHash": hash, "abort": null, "abortedAt": null,
         "currentStepIndex": if blue_green { Value::Null } else { json!(0) },
         "phase": "Progressing", "message": "more replicas need to be updated",
         "conditions": [{"type": "Progressing", "status": "True", "reason": "ReplicaSetUpdated",
             "message": format!("ReplicaSet \"{ROLLOUT}-{hash}\" is progressing."),
-            "lastUpdateTime": now(), "lastTransitionTime": now()}]}));
-    let result = if blue_green { run.blue_green().await } else { run.canary().await };
+            "lastUpdateTime": now(), "lastTransitionTime": now()}]}),
+    );
+    let result = if blue_green {
+        run.blue_green().await
+    } else {
+        run.canary().await
+    };
     match result {
         Ok(()) => {
             inner.envs.lock().unwrap().get_mut(env).unwrap().stable_hash = hash;

@@ -57,7 +57,10 @@ impl DemoApp {
         };
         let deadline = Instant::now() + Duration::from_secs(10);
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "demo-app {version} never listened on {port}");
+            assert!(
+                Instant::now() < deadline,
+                "demo-app {version} never listened on {port}"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
         app

@@ -146,7 +146,11 @@ impl Sim {
             _server: Arc::new((server, dir)),
         };
         sim.install("staging", canary_rollout(), 5);
-        sim.install("production", blue_green_rollout(timing.scale_down_delay_seconds), 3);
+        sim.install(
+            "production",
+            blue_green_rollout(timing.scale_down_delay_seconds),
+            3,
+        );
         Some(sim)
     }
 
@@ -188,7 +192,13 @@ impl Sim {
             status["blueGreen"] = json!({"activeSelector": hash, "previewSelector": hash});
         }
         self.fake()
-            .set_status("argoproj.io/v1alpha1", "Rollout", Some(namespace), ROLLOUT, status)
+            .set_status(
+                "argoproj.io/v1alpha1",
+                "Rollout",
+                Some(namespace),
+                ROLLOUT,
+                status,
+            )
             .unwrap();
     }
 
@@ -304,7 +314,13 @@ impl Platform for Sim {
         let mut patch = json!({"spec": {"template": template()}});
         set_template(&mut patch, &release.version, error_rate);
         self.fake()
-            .patch("argoproj.io/v1alpha1", "Rollout", Some(namespace), ROLLOUT, patch)
+            .patch(
+                "argoproj.io/v1alpha1",
+                "Rollout",
+                Some(namespace),
+                ROLLOUT,
+                patch,
+            )
             .map_err(|e| format!("{e:?}"))?;
         let task = tokio::spawn(controller::reconcile(self.inner.clone(), env, hash.clone()));
         self.inner.envs.lock().unwrap().get_mut(env).unwrap().task = Some(task);

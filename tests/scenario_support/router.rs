@@ -91,7 +91,10 @@ impl Router {
     pub fn set(&self, backends: &[(u16, i64)]) {
         let mut t = self.table.lock().unwrap();
         let same = t.backends.len() == backends.len()
-            && t.backends.iter().zip(backends).all(|(a, b)| a.0 == b.0 && a.1 == b.1);
+            && t.backends
+                .iter()
+                .zip(backends)
+                .all(|(a, b)| a.0 == b.0 && a.1 == b.1);
         if !same {
             t.backends = backends.iter().map(|&(p, w)| (p, w, 0)).collect();
         }
@@ -122,7 +125,11 @@ async fn forward(
         .uri()
         .path_and_query()
         .map_or("/".to_string(), |p| p.to_string());
-    match client.get(format!("http://127.0.0.1:{port}{path}")).send().await {
+    match client
+        .get(format!("http://127.0.0.1:{port}{path}"))
+        .send()
+        .await
+    {
         Ok(answer) => {
             let status = answer.status();
             let body = answer.bytes().await.unwrap_or_default();
