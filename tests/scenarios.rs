@@ -322,3 +322,63 @@ async fn blue_green_fails_on_a_failed_request_at_switch_time() {
     let check = report.checks.last().unwrap();
     assert!(check.detail.contains("HTTP 502"), "{}", check.detail);
 }
+
+/// `kindling scenario canary` on the simulated platform through the real binary: the real
+/// adapter finds the Rollout with the kubeconfig, sends traffic to staging-demo.local on
+/// `network.https_port` trusting the CA in the data dir, and — `kindling release` not being
+/// wired into the adapter yet — fails at the release with exit 1 and the JSON report.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_scenario_command_drives_the_real_adapter_and_exits_1_on_a_failed_check() {
+    let Some(sim) = Sim::start(SimTiming::default(), Misbehaviour::default()).await else {
+        return;
+    };
+    let data = tempfile::tempdir().unwrap();
+    let ca_dir = data.path().join("tls/kindling");
+    std::fs::create_dir_all(&ca_dir).unwrap();
+    std::fs::write(ca_dir.join("ca.crt"), &sim.inner.ca_pem).unwrap();
+    let port = sim.router_port("staging");
+    let out = tokio::process::Command::new(support::kindling_bin())
+        .args(["scenario", "canary", "--output", "json", "--kubeconfig"])
+        .arg(sim.kubeconfig())
+        .args(["--set", &format!("network.https_port={port}")])
+        .env("KINDLING_DATA_DIR", data.path())
+        .env("NO_COLOR", "1")
+        .current_dir(data.path())
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "stdout: {stdout}\nstderr: {stderr}"
+    );
+    let report: kindling::scenario::model::RunReport = serde_json::from_str(&stdout).unwrap();
+    let checks = &report.scenarios[0].checks;
+    let names: Vec<(&str, bool)> = checks.iter().map(|c| (c.name.as_str(), c.passed)).collect();
+    assert_eq!(
+        names,
+        vec![
+            ("Rollout Healthy before the release", true),
+            ("traffic reaches staging-demo.local", true),
+            ("release v1.0.1 to staging", false),
+        ],
+        "{stdout}"
+    );
+    assert!(
+        checks[2]
+            .detail
+            .contains("`kindling release` is not available"),
+        "{}",
+        checks[2].detail
+    );
+    assert!(stderr.contains("1 of 3 checks failed"), "{stderr}");
+    assert!(
+        report.scenarios[0]
+            .diagnostics
+            .as_deref()
+            .unwrap()
+            .contains("== Rollout staging/demo-app")
+    );
+}

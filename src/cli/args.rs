@@ -76,6 +76,10 @@ pub enum Command {
     Rollout(super::rollout::RolloutCommand),
     /// Validate manifests offline: CRD schemas, core fields, Rollout rules
     Lint(LintArgs),
+    /// Run one delivery scenario under real traffic and prove its outcome
+    Scenario(super::scenario::ScenarioArgs),
+    /// Run every scenario in order (canary, blue-green, broken-release); exit 0 only if all pass
+    Smoke(super::scenario::RunArgs),
 }
 
 #[derive(Debug, Args)]

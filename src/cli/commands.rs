@@ -30,6 +30,8 @@ pub(super) fn run(ctx: &Context, command: Command) -> Result<()> {
         Command::Hosts(command) => super::hosts::run(ctx, command),
         Command::Rollout(command) => super::rollout::run(ctx, command),
         Command::Lint(args) => super::lint::run(ctx, args),
+        Command::Scenario(args) => super::scenario::scenario(ctx, args),
+        Command::Smoke(args) => super::scenario::smoke(ctx, args),
     }
 }
 

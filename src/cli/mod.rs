@@ -9,6 +9,7 @@ mod lint;
 mod platform;
 mod registry;
 mod rollout;
+mod scenario;
 mod tls;
 
 pub use args::{Cli, Command, OutputFormat};

@@ -208,6 +208,14 @@ impl Sim {
         envs.get(env)?.backends.get(hash).map(|a| a.port)
     }
 
+    pub fn router_port(&self, env: &str) -> u16 {
+        self.inner.envs.lock().unwrap()[env].router.port
+    }
+
+    pub fn kubeconfig(&self) -> std::path::PathBuf {
+        self._server.0.kubeconfig().to_path_buf()
+    }
+
     pub fn rollout(&self, namespace: &str) -> Value {
         self.fake()
             .get("argoproj.io/v1alpha1", "Rollout", Some(namespace), ROLLOUT)

@@ -1,0 +1,159 @@
+//! `kindling scenario <canary|blue-green|broken-release>` and `kindling smoke`: run delivery
+//! scenarios on the platform `kindling up` made, print the checks, write the reports, and
+//! fail (exit 1) unless every check passed.
+
+use super::{Context, runtime};
+use crate::error::{Error, Result};
+use crate::report::{PlainReporter, SharedReporter};
+use crate::rollout::cluster;
+use crate::scenario::model::RunReport;
+use crate::scenario::platform::Profile;
+use crate::scenario::real::RealPlatform;
+use crate::scenario::report;
+use crate::scenario::run::{self, Scenario};
+use crate::scenario::timing::Timing;
+use clap::{Args, ValueEnum};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ScenarioName {
+    /// staging: canary steps under traffic, each weight and analysis proven
+    Canary,
+    /// production: preview, analysis, pause, promote, switch without errors
+    BlueGreen,
+    /// staging: a release failing half its requests is aborted; stable keeps serving
+    BrokenRelease,
+}
+
+impl From<ScenarioName> for Scenario {
+    fn from(name: ScenarioName) -> Scenario {
+        match name {
+            ScenarioName::Canary => Scenario::Canary,
+            ScenarioName::BlueGreen => Scenario::BlueGreen,
+            ScenarioName::BrokenRelease => Scenario::BrokenRelease,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProfileArg {
+    /// Pauses and analysis intervals of 10 s (minutes for smoke)
+    Fast,
+    /// The manifests' committed pauses (1m) and analysis intervals (20s/30s)
+    Realistic,
+}
+
+#[derive(Debug, Args)]
+pub struct ScenarioArgs {
+    /// The scenario to run
+    pub name: ScenarioName,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Timing of the rollouts: fast or realistic
+    #[arg(long, value_enum, default_value_t = ProfileArg::Fast)]
+    pub profile: ProfileArg,
+    /// Requests per second sent to each environment
+    #[arg(long, default_value_t = crate::traffic::DEFAULT_RATE)]
+    pub rate: u32,
+    /// Kubeconfig [default: kindling's own for the cluster, else $KUBECONFIG or ~/.kube/config]
+    #[arg(long, value_name = "PATH")]
+    pub kubeconfig: Option<PathBuf>,
+}
+
+pub(super) fn scenario(ctx: &Context, args: ScenarioArgs) -> Result<()> {
+    run_scenarios(ctx, &[args.name.into()], &args.run)
+}
+
+pub(super) fn smoke(ctx: &Context, args: RunArgs) -> Result<()> {
+    run_scenarios(ctx, &Scenario::SMOKE, &args)
+}
+
+fn run_scenarios(ctx: &Context, scenarios: &[Scenario], args: &RunArgs) -> Result<()> {
+    let settings = ctx.settings()?;
+    let profile = match args.profile {
+        ProfileArg::Fast => Profile::Fast,
+        ProfileArg::Realistic => Profile::Realistic,
+    };
+    let mut timing = Timing::for_profile(profile);
+    timing.rate = args.rate.max(1);
+    let path = cluster::kubeconfig_path(&settings, &ctx.env, args.kubeconfig.as_deref())
+        .ok_or_else(|| {
+            Error::usage(
+                "no kubeconfig found",
+                Some("run `kindling up`, or pass --kubeconfig PATH".to_string()),
+            )
+        })?;
+    // With --output json stdout carries the report alone; progress goes to stderr.
+    let reporter: SharedReporter = if ctx.json() {
+        Arc::new(PlainReporter { quiet: false })
+    } else {
+        ctx.reporter.clone()
+    };
+    let report = runtime().block_on(async {
+        let client = cluster::client(&settings, &path).await?;
+        let platform = RealPlatform::new(settings.clone(), client);
+        Ok::<_, Error>(run::run(&platform, scenarios, profile, &timing, &reporter).await)
+    })?;
+    if ctx.json() {
+        println!("{}", report::json(&report));
+    } else {
+        print!("{}", summary(&report));
+    }
+    verdict(&report)
+}
+
+/// The checks per scenario, one line each (until the shared table renderer lands).
+fn summary(report: &RunReport) -> String {
+    let mut out = String::new();
+    for s in &report.scenarios {
+        out.push_str(&format!(
+            "{} ({}, {} → {})\n",
+            s.name, s.environment, s.from_version, s.to_version
+        ));
+        for c in &s.checks {
+            let mark = if c.passed { "✓" } else { "✗" };
+            out.push_str(&format!("  {mark} {}: {}\n", c.name, c.detail));
+        }
+    }
+    out
+}
+
+/// Exit 0 only when every check of every scenario passed.
+fn verdict(report: &RunReport) -> Result<()> {
+    if report.passed() {
+        return Ok(());
+    }
+    let failed: Vec<String> = report
+        .scenarios
+        .iter()
+        .flat_map(|s| {
+            s.checks
+                .iter()
+                .filter(|c| !c.passed)
+                .map(move |c| format!("{}: {}", s.name, c.name))
+        })
+        .collect();
+    let total = report.checks().count();
+    let what = if report.scenarios.len() == 1 {
+        format!("scenario {}", report.scenarios[0].name)
+    } else {
+        "smoke".to_string()
+    };
+    let why = if failed.is_empty() {
+        "no check was decided".to_string()
+    } else {
+        format!(
+            "{} of {total} checks failed: {}",
+            failed.len(),
+            failed.join("; ")
+        )
+    };
+    Err(Error::failed(what, why).with_hint(
+        "the report's diagnostics show the Rollout, its AnalysisRuns, pods and events; `kindling rollout status ENV` shows where it stands",
+    ))
+}
