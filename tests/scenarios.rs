@@ -382,3 +382,113 @@ async fn the_scenario_command_drives_the_real_adapter_and_exits_1_on_a_failed_ch
             .contains("== Rollout staging/demo-app")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn smoke_runs_canary_blue_green_and_broken_release_in_order() {
+    let Some(sim) = Sim::start(SimTiming::default(), Misbehaviour::default()).await else {
+        return;
+    };
+    let t = timing(Duration::from_secs(30));
+    let recording = RecordingReporter::new();
+    let reporter: SharedReporter = recording.clone();
+    let report = kindling::scenario::run::run(
+        &sim,
+        &kindling::scenario::run::Scenario::SMOKE,
+        Profile::Fast,
+        &t,
+        &reporter,
+    )
+    .await;
+    let all: Vec<String> = report.scenarios.iter().map(show).collect();
+    assert!(report.passed(), "{}", all.join("\n---\n"));
+    assert_eq!(report.profile, "fast");
+    let order: Vec<(&str, &str, &str, &str)> = report
+        .scenarios
+        .iter()
+        .map(|s| {
+            (
+                s.name.as_str(),
+                s.environment.as_str(),
+                s.from_version.as_str(),
+                s.to_version.as_str(),
+            )
+        })
+        .collect();
+    // broken-release starts from what canary left in staging, and recovers to it.
+    assert_eq!(
+        order,
+        vec![
+            ("canary", "staging", "v1.0.0", "v1.0.1"),
+            ("blue-green", "production", "v1.0.0", "v1.0.1"),
+            ("broken-release", "staging", "v1.0.1", "v1.0.2"),
+        ]
+    );
+    // Progress went through the reporter: one step per scenario, each finished.
+    let finished: Vec<String> = recording
+        .events()
+        .into_iter()
+        .filter_map(|e| match e {
+            kindling::report::Event::StepFinished { step, .. } => Some(step),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        finished,
+        [
+            "scenario-canary",
+            "scenario-blue-green",
+            "scenario-broken-release"
+        ]
+    );
+}
+
+/// The generator trusts kindling's CA only (not the system's roots) and resolves the
+/// platform's names itself: with another CA every request fails at TLS; with the right one
+/// it sends at the set rate, and each answer's version is recorded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn traffic_trusts_only_the_given_ca_and_keeps_its_rate() {
+    let Some(sim) = Sim::start(SimTiming::default(), Misbehaviour::default()).await else {
+        return;
+    };
+    use kindling::scenario::platform::Platform;
+    let target = sim.target("staging").unwrap();
+    let origin = std::time::Instant::now();
+    let traffic = kindling::traffic::Traffic::start(&target, 20, origin).unwrap();
+    tokio::time::sleep(Duration::from_millis(2000)).await;
+    let samples = traffic.stop().await;
+    assert!(
+        (35..=45).contains(&samples.len()),
+        "{} requests in 2 s at 20/s",
+        samples.len()
+    );
+    assert!(
+        samples
+            .iter()
+            .all(|s| s.status == Some(200) && s.version.as_deref() == Some(FIRST_VERSION))
+    );
+    let timeline = kindling::traffic::per_second(&samples);
+    assert_eq!(timeline[0].by_version[FIRST_VERSION], timeline[0].requests);
+
+    let other = tempfile::tempdir().unwrap();
+    let (other_ca, _) = kindling::tls::ca::ensure(other.path(), "other", "local", false).unwrap();
+    let mut untrusted = target.clone();
+    untrusted.ca_pem = other_ca.cert_pem.clone();
+    let traffic = kindling::traffic::Traffic::start(&untrusted, 20, origin).unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let samples = traffic.stop().await;
+    assert!(!samples.is_empty());
+    assert!(
+        samples.iter().all(|s| s.failed() && s.status.is_none()),
+        "{samples:?}"
+    );
+    assert!(
+        samples[0]
+            .error
+            .as_deref()
+            .unwrap()
+            .to_lowercase()
+            .contains("certificate"),
+        "{:?}",
+        samples[0].error
+    );
+}

@@ -243,3 +243,46 @@ fn returned_to_stable(
         ),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(at_ms: u64, version: &str, status: u16) -> Sample {
+        Sample {
+            at_ms,
+            latency_ms: 1.0,
+            status: Some(status),
+            version: Some(version.into()),
+            error: None,
+        }
+    }
+
+    #[test]
+    fn the_return_to_stable_is_judged_against_the_bound() {
+        // Abort at 1000 ms, bound 2000 ms.
+        let mut samples: Vec<Sample> = (0..50).map(|i| at(i * 100, "v1", 200)).collect();
+        samples.push(at(1500, "v2", 500));
+        let (passed, detail) = returned_to_stable(&samples, "v1", 1000, 5000, 2000);
+        assert!(passed, "{detail}");
+        assert!(detail.contains("from 0.5s after the abort"), "{detail}");
+        samples.push(at(3500, "v2", 200));
+        let (passed, detail) = returned_to_stable(&samples, "v1", 1000, 5000, 2000);
+        assert!(!passed);
+        assert!(detail.contains("2.5s after the abort"), "{detail}");
+        // Nothing answered after the bound: not proven.
+        let (passed, _) = returned_to_stable(&samples[..10], "v1", 0, 5000, 2000);
+        assert!(!passed);
+    }
+
+    #[test]
+    fn the_stable_version_must_answer_in_every_second() {
+        let mut samples: Vec<Sample> = (0..30).map(|i| at(i * 100, "v1", 200)).collect();
+        assert!(kept_serving(&samples, "v1", 0, 3000).0);
+        samples.retain(|s| s.at_ms < 2000);
+        samples.extend((20..30).map(|i| at(i * 100, "v2", 200)));
+        let (passed, detail) = kept_serving(&samples, "v1", 0, 3000);
+        assert!(!passed);
+        assert!(detail.contains("[2]"), "{detail}");
+    }
+}
