@@ -1,6 +1,8 @@
 //! The per-scenario SVG chart of the HTML report: share of successful traffic answered by
-//! each version (stacked, per second), the error rate, the set weight as a step line and
-//! the rollout's events as numbered vertical markers. Plain SVG, no script.
+//! each version (stacked, per second) with the set weight as a step line, the error rate in
+//! a strip below on its own scale (0.5% would be invisible on a 0–100% axis, and "< 1%" is
+//! what the canary checks), and the rollout's events as numbered vertical markers across
+//! both. Plain SVG, no script.
 
 use super::escape::{attr, text};
 use crate::scenario::model::{EventKind, RolloutEvent, ScenarioReport, TrafficSecond};
@@ -8,12 +10,15 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 
 const WIDTH: f64 = 960.0;
-const HEIGHT: f64 = 340.0;
+const HEIGHT: f64 = 400.0;
 const LEFT: f64 = 52.0;
 const RIGHT: f64 = 16.0;
 /// Room above the plot for the marker numbers (two rows).
 const TOP: f64 = 44.0;
-const BOTTOM: f64 = 30.0;
+/// Bottom of the share plot; the error strip sits below it, then the time axis.
+const SHARE_BOTTOM: f64 = 290.0;
+const STRIP_TOP: f64 = 308.0;
+const STRIP_BOTTOM: f64 = 368.0;
 /// Markers closer than this (px) go on the other badge row, and lose their inline label.
 const MARKER_GAP: f64 = 16.0;
 
@@ -178,6 +183,15 @@ pub fn weight_steps(events: &[RolloutEvent], end: f64) -> Vec<(f64, f64, u32)> {
     steps
 }
 
+/// The top of the error strip's scale (percent): the smallest of 1, 2, 5 … 100 that holds
+/// the worst second, so a few failed requests show and 1% (the canary's bound) is on it.
+pub fn error_scale(max_rate: f64) -> f64 {
+    [1.0, 2.0, 5.0, 10.0, 20.0, 50.0]
+        .into_iter()
+        .find(|top| max_rate <= *top)
+        .unwrap_or(100.0)
+}
+
 /// Badge row (0 or 1) for markers at pixel positions `xs` (in time order): a marker close
 /// to the previous one on its row moves to the other row; `crowded` is true when neither
 /// row had room, or the next marker follows closely (no inline label then).
@@ -210,11 +224,19 @@ pub fn svg(s: &ScenarioReport) -> String {
     };
     let y = Linear {
         domain: (0.0, 100.0),
-        range: (HEIGHT - BOTTOM, TOP),
+        range: (SHARE_BOTTOM, TOP),
     };
     let order = version_order(s);
     let timeline: BTreeMap<u32, &TrafficSecond> =
         s.timeline.iter().map(|t| (t.second, t)).collect();
+    let worst = timeline
+        .values()
+        .filter_map(|t| error_rate(t))
+        .fold(0.0, f64::max);
+    let e = Linear {
+        domain: (0.0, error_scale(worst)),
+        range: (STRIP_BOTTOM, STRIP_TOP),
+    };
 
     let mut out = String::new();
     let _ = write!(
@@ -225,25 +247,25 @@ pub fn svg(s: &ScenarioReport) -> String {
             s.name
         )),
     );
-    grid(&mut out, &x, &y, span);
+    grid(&mut out, &x, &y, &e, span);
 
     if timeline.is_empty() {
         let _ = write!(
             out,
             "<text class=\"empty\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">no traffic recorded</text>",
             (LEFT + WIDTH - RIGHT) / 2.0,
-            (TOP + HEIGHT - BOTTOM) / 2.0,
+            (TOP + SHARE_BOTTOM) / 2.0,
         );
     }
     areas(&mut out, &timeline, &order, &x, &y);
-    errors(&mut out, &timeline, &x, &y);
+    errors(&mut out, &timeline, &x, &e);
     weight(&mut out, &s.events, span, &x, &y);
-    markers(&mut out, &s.events, &x, &y);
+    markers(&mut out, &s.events, &x);
     out.push_str("</svg>");
     out
 }
 
-fn grid(out: &mut String, x: &Linear, y: &Linear, span: f64) {
+fn grid(out: &mut String, x: &Linear, y: &Linear, e: &Linear, span: f64) {
     out.push_str("<g class=\"grid\">");
     for pct in [0.0, 25.0, 50.0, 75.0, 100.0] {
         let py = y.at(pct);
@@ -255,14 +277,35 @@ fn grid(out: &mut String, x: &Linear, y: &Linear, span: f64) {
             py + 4.0,
         );
     }
+    // The error strip: its floor, its top and, when the top is above it, the 1% line.
+    let top = e.domain.1;
+    for (pct, class) in [(0.0, ""), (top, ""), (1.0, " class=\"bound\"")] {
+        if pct == 1.0 && top <= 1.0 {
+            continue;
+        }
+        let py = e.at(pct);
+        let _ = write!(
+            out,
+            "<line{class} x1=\"{LEFT}\" x2=\"{:.1}\" y1=\"{py:.1}\" y2=\"{py:.1}\"/><text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{pct}%</text>",
+            WIDTH - RIGHT,
+            LEFT - 6.0,
+            py + 4.0,
+        );
+    }
+    let _ = write!(
+        out,
+        "<text class=\"strip\" x=\"{:.1}\" y=\"{:.1}\">error rate</text>",
+        LEFT + 4.0,
+        STRIP_TOP + 10.0
+    );
     for t in ticks(span, nice_step(span, 12)) {
         let px = x.at(t);
         let _ = write!(
             out,
             "<line class=\"tick\" x1=\"{px:.1}\" x2=\"{px:.1}\" y1=\"{:.1}\" y2=\"{:.1}\"/><text x=\"{px:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>",
-            HEIGHT - BOTTOM,
-            HEIGHT - BOTTOM + 5.0,
-            HEIGHT - BOTTOM + 18.0,
+            STRIP_BOTTOM,
+            STRIP_BOTTOM + 5.0,
+            STRIP_BOTTOM + 18.0,
             clock(t),
         );
     }
@@ -335,7 +378,7 @@ fn areas(
     }
 }
 
-fn errors(out: &mut String, timeline: &BTreeMap<u32, &TrafficSecond>, x: &Linear, y: &Linear) {
+fn errors(out: &mut String, timeline: &BTreeMap<u32, &TrafficSecond>, x: &Linear, e: &Linear) {
     let _ = write!(
         out,
         "<g class=\"errors\" fill=\"none\" stroke=\"{ERROR_COLOUR}\" stroke-width=\"2\"><title>error rate</title>"
@@ -343,7 +386,7 @@ fn errors(out: &mut String, timeline: &BTreeMap<u32, &TrafficSecond>, x: &Linear
     for run in runs(timeline, error_rate) {
         let mut points = String::new();
         for (second, rate) in run {
-            let py = y.at(rate);
+            let py = e.at(rate);
             let _ = write!(
                 points,
                 "{:.1},{py:.1} {:.1},{py:.1} ",
@@ -373,7 +416,7 @@ fn weight(out: &mut String, events: &[RolloutEvent], span: f64, x: &Linear, y: &
     );
 }
 
-fn markers(out: &mut String, events: &[RolloutEvent], x: &Linear, y: &Linear) {
+fn markers(out: &mut String, events: &[RolloutEvent], x: &Linear) {
     let mut sorted: Vec<(usize, &RolloutEvent)> = events.iter().enumerate().collect();
     sorted.sort_by_key(|(i, e)| (e.at_ms, *i));
     let xs: Vec<f64> = sorted
@@ -396,7 +439,7 @@ fn markers(out: &mut String, events: &[RolloutEvent], x: &Linear, y: &Linear) {
             clock(event.at_ms as f64 / 1000.0),
             text(&event.label),
             badge_y + 7.5,
-            y.at(0.0),
+            STRIP_BOTTOM,
             badge_y + 3.5,
         );
         if !crowded {
@@ -532,6 +575,15 @@ mod tests {
             vec![(0.0, 2.0, 0), (2.0, 10.0, 20), (10.0, 30.0, 100)]
         );
         assert!(weight_steps(&[], 30.0).is_empty());
+    }
+
+    #[test]
+    fn error_strip_scale_holds_the_worst_second_and_the_one_percent_bound() {
+        assert_eq!(error_scale(0.0), 1.0);
+        assert_eq!(error_scale(0.4), 1.0);
+        assert_eq!(error_scale(1.3), 2.0);
+        assert_eq!(error_scale(50.0), 50.0);
+        assert_eq!(error_scale(52.0), 100.0);
     }
 
     #[test]

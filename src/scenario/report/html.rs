@@ -197,7 +197,7 @@ tr.fail{background:#fef2f2}\
 .badge.pass{background:#16a34a}.badge.fail{background:#dc2626}\
 figure{margin:0}\
 .chart{display:block;background:#fff}\
-.chart .grid line{stroke:#e5e7eb}.chart .grid text{font-size:11px;fill:#6b7280}\
+.chart .grid line{stroke:#e5e7eb}.chart .grid line.bound{stroke:#fca5a5;stroke-dasharray:4 3}.chart .grid .strip{text-anchor:start;fill:#dc2626}.chart .grid text{font-size:11px;fill:#6b7280}\
 .chart .area polygon{opacity:.85}\
 .chart .badge{font-size:10px;fill:#fff;font-weight:700}\
 .chart .label{font-size:10px;fill:#374151;paint-order:stroke;stroke:#fff;stroke-width:3px}\
