@@ -1,6 +1,17 @@
 //! Renders a `RunReport`: the human summary table, JSON, JUnit XML and the self-contained
 //! HTML report. Pure functions of the report: nothing here touches the network or a file.
 
+mod chart;
+mod escape;
+mod format;
+mod html;
+mod junit;
+mod table;
+
+pub use html::html;
+pub use junit::junit;
+pub use table::table;
+
 use super::model::RunReport;
 
 /// The report as pretty JSON (`--output json`).
