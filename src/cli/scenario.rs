@@ -13,6 +13,7 @@ use crate::scenario::report;
 use crate::scenario::run::{self, Scenario};
 use crate::scenario::timing::Timing;
 use clap::{Args, ValueEnum};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -57,6 +58,12 @@ pub struct RunArgs {
     /// Timing of the rollouts: fast or realistic
     #[arg(long, value_enum, default_value_t = ProfileArg::Fast)]
     pub profile: ProfileArg,
+    /// Also write a JUnit XML report (one test case per check)
+    #[arg(long, value_name = "PATH")]
+    pub junit: Option<PathBuf>,
+    /// Also write a self-contained HTML report (traffic by version, errors, steps, analyses)
+    #[arg(long, value_name = "PATH.html")]
+    pub report: Option<PathBuf>,
     /// Requests per second sent to each environment
     #[arg(long, default_value_t = crate::traffic::DEFAULT_RATE)]
     pub rate: u32,
@@ -99,28 +106,31 @@ fn run_scenarios(ctx: &Context, scenarios: &[Scenario], args: &RunArgs) -> Resul
         let platform = RealPlatform::new(settings.clone(), client);
         Ok::<_, Error>(run::run(&platform, scenarios, profile, &timing, &reporter).await)
     })?;
+    write_reports(&report, args)?;
     if ctx.json() {
         println!("{}", report::json(&report));
     } else {
-        print!("{}", summary(&report));
+        print!(
+            "{}",
+            report::table(&report, ctx.color && std::io::stdout().is_terminal())
+        );
     }
     verdict(&report)
 }
 
-/// The checks per scenario, one line each (until the shared table renderer lands).
-fn summary(report: &RunReport) -> String {
-    let mut out = String::new();
-    for s in &report.scenarios {
-        out.push_str(&format!(
-            "{} ({}, {} → {})\n",
-            s.name, s.environment, s.from_version, s.to_version
-        ));
-        for c in &s.checks {
-            let mark = if c.passed { "✓" } else { "✗" };
-            out.push_str(&format!("  {mark} {}: {}\n", c.name, c.detail));
+/// Writes the requested report files (before the verdict, so a failed run has them too).
+fn write_reports(report: &RunReport, args: &RunArgs) -> Result<()> {
+    let files = [
+        (&args.junit, report::junit as fn(&RunReport) -> String),
+        (&args.report, report::html),
+    ];
+    for (path, render) in files {
+        if let Some(path) = path {
+            std::fs::write(path, render(report))
+                .map_err(|e| Error::failed(format!("writing {}", path.display()), e))?;
         }
     }
-    out
+    Ok(())
 }
 
 /// Exit 0 only when every check of every scenario passed.
