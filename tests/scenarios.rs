@@ -496,3 +496,179 @@ async fn traffic_trusts_only_the_given_ca_and_keeps_its_rate() {
         samples[0].error
     );
 }
+
+/// promote, abort and retry — the scenarios' own control path — take effect on a real
+/// Rollout served by the real crd-apiserver (upstream CRD, status subresource), with a
+/// simulated controller that reads what kindling patched and writes status only through
+/// that server's status subresource; the scenarios' watch sees each state.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn promote_abort_and_retry_take_effect_through_a_controller_on_the_real_crd_apiserver() {
+    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+    use kube::api::{
+        Api, ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams, PostParams,
+    };
+    use serde_json::{Value, json};
+
+    let Some(server) = support::CrdApiserver::start() else {
+        return;
+    };
+    let Some(crd_file) = support::upstream("argo-rollouts/v1.9.1/crds/rollout-crd.yaml") else {
+        return;
+    };
+    let client = server.client().await;
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    let crd: CustomResourceDefinition =
+        serde_saphyr::from_str(&std::fs::read_to_string(crd_file).unwrap()).unwrap();
+    crds.patch(
+        "rollouts.argoproj.io",
+        &PatchParams::apply("kindling-test").force(),
+        &Patch::Apply(&crd),
+    )
+    .await
+    .unwrap();
+    let gvk = GroupVersionKind::gvk("argoproj.io", "v1alpha1", "Rollout");
+    let api: Api<DynamicObject> = Api::namespaced_with(
+        client.clone(),
+        "production",
+        &ApiResource::from_gvk_with_plural(&gvk, "rollouts"),
+    );
+    let rollout: DynamicObject = serde_json::from_value(json!({
+        "apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout",
+        "metadata": {"name": "demo-app", "namespace": "production"},
+        "spec": {
+            "replicas": 3,
+            "selector": {"matchLabels": {"app": "demo-app"}},
+            "template": {"metadata": {"labels": {"app": "demo-app"}},
+                         "spec": {"containers": [{"name": "demo-app", "image": "localhost:5001/demo-app:v2"}]}},
+            "strategy": {"blueGreen": {"activeService": "demo-app", "previewService": "demo-app-canary",
+                                       "autoPromotionEnabled": false}}
+        }
+    }))
+    .unwrap();
+    // Established can lag: the endpoint answers 404 for a moment.
+    for attempt in 0.. {
+        match api.create(&PostParams::default(), &rollout).await {
+            Ok(_) => break,
+            Err(e) if attempt < 100 => {
+                let _ = e;
+                tokio::time::sleep(Duration::from_millis(200)).await
+            }
+            Err(e) => panic!("create Rollout: {e}"),
+        }
+    }
+
+    // The controller: paused at BlueGreenPause; promoted → switch and Healthy; abort →
+    // Degraded RolloutAborted; retry (abort cleared) → back to the pause.
+    let controller = {
+        let api = api.clone();
+        tokio::spawn(async move {
+            let (old, new) = ("6d4b7c9f58", "7f8b6c5d4e");
+            let write = |status: Value| {
+                let api = api.clone();
+                async move {
+                    api.patch_status(
+                        "demo-app",
+                        &PatchParams::default(),
+                        &Patch::Merge(json!({"status": status})),
+                    )
+                    .await
+                    .unwrap();
+                }
+            };
+            let paused = json!({
+                "phase": "Paused", "message": "BlueGreenPause", "observedGeneration": "1",
+                "controllerPause": true, "abort": null,
+                "pauseConditions": [{"reason": "BlueGreenPause", "startTime": "2026-11-26T07:00:00Z"}],
+                "stableRS": old, "currentPodHash": new,
+                "blueGreen": {"activeSelector": old, "previewSelector": new},
+                "replicas": 4, "updatedReplicas": 1, "readyReplicas": 4, "availableReplicas": 4,
+                "conditions": null,
+            });
+            write(paused.clone()).await;
+            loop {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                let ro = serde_json::to_value(api.get("demo-app").await.unwrap()).unwrap();
+                let st = &ro["status"];
+                if st["abort"] == true && st["phase"] != "Degraded" {
+                    write(json!({
+                        "phase": "Degraded", "observedGeneration": "1", "pauseConditions": null, "controllerPause": null,
+                        "message": "RolloutAborted: Rollout aborted update to revision 2",
+                        "conditions": [{"type": "Progressing", "status": "False", "reason": "RolloutAborted",
+                                        "message": "Rollout aborted update to revision 2",
+                                        "lastTransitionTime": "2026-11-26T07:01:00Z",
+                                        "lastUpdateTime": "2026-11-26T07:01:00Z"}],
+                    }))
+                    .await;
+                } else if st["abort"] != true && st["phase"] == "Degraded" {
+                    write(paused.clone()).await;
+                } else if st["phase"] == "Paused" && st["pauseConditions"].is_null() {
+                    write(json!({
+                        "phase": "Healthy", "message": null, "controllerPause": null, "observedGeneration": "1",
+                        "stableRS": new, "blueGreen": {"activeSelector": new, "previewSelector": new},
+                        "updatedReplicas": 3, "availableReplicas": 3, "replicas": 3, "readyReplicas": 3,
+                    }))
+                    .await;
+                }
+            }
+        })
+    };
+    struct Abort(tokio::task::JoinHandle<()>);
+    impl Drop for Abort {
+        fn drop(&mut self) {
+            self.0.abort();
+        }
+    }
+    let _controller = Abort(controller);
+
+    let mut watch = kindling::scenario::watch::Watch::new(
+        client.clone(),
+        "production",
+        "demo-app",
+        std::time::Instant::now(),
+        Duration::from_millis(100),
+        Box::new(|_| {}),
+    );
+    let wait = Duration::from_secs(20);
+    // The first read is the baseline (no event): the Rollout waits for promotion.
+    let (_, paused) = watch.until(wait, |o| o.paused_for("BlueGreenPause")).await;
+    assert!(paused, "never paused");
+
+    kindling::rollout::control::abort(client.clone(), "production", "demo-app")
+        .await
+        .unwrap();
+    let (obs, aborted) = watch.until(wait, |o| o.aborted && o.degraded()).await;
+    assert!(aborted, "abort did not take effect: {obs:?}");
+    assert!(obs.unwrap().message.starts_with("RolloutAborted"));
+
+    kindling::rollout::control::retry(client.clone(), "production", "demo-app")
+        .await
+        .unwrap();
+    let (obs, paused) = watch
+        .until(wait, |o| !o.aborted && o.paused_for("BlueGreenPause"))
+        .await;
+    assert!(paused, "retry did not take effect: {obs:?}");
+
+    let outcome =
+        kindling::rollout::control::promote(client.clone(), "production", "demo-app", false)
+            .await
+            .unwrap();
+    assert_eq!(
+        outcome.sent[0].body,
+        r#"{"status":{"pauseConditions":null}}"#
+    );
+    let (obs, done) = watch.until(wait, |o| o.done).await;
+    assert!(done, "promote did not take effect: {obs:?}");
+    assert_eq!(obs.unwrap().active_hash, "7f8b6c5d4e");
+    let kinds: Vec<EventKind> = watch.events.iter().map(|e| e.kind).collect();
+    assert_eq!(
+        kinds,
+        [EventKind::Aborted, EventKind::Paused, EventKind::Healthy],
+        "{:?}",
+        watch.events
+    );
+    assert!(
+        watch.events[0].label.contains("RolloutAborted"),
+        "{:?}",
+        watch.events[0]
+    );
+}

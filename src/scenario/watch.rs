@@ -243,7 +243,9 @@ impl Watch {
                 );
             }
         }
-        if obs.aborted && !prev.aborted {
+        // Once the controller has reacted (Degraded), so the label carries its message.
+        let aborted = |o: &Observation| o.aborted && o.degraded();
+        if aborted(obs) && !aborted(&prev) {
             let label = format!("aborted: {}", obs.message);
             push(&mut self.events, EventKind::Aborted, label, Some(0));
         }
