@@ -106,7 +106,6 @@ fn run_scenarios(ctx: &Context, scenarios: &[Scenario], args: &RunArgs) -> Resul
         let platform = RealPlatform::new(settings.clone(), client);
         Ok::<_, Error>(run::run(&platform, scenarios, profile, &timing, &reporter).await)
     })?;
-    write_reports(&report, args)?;
     if ctx.json() {
         println!("{}", report::json(&report));
     } else {
@@ -115,10 +114,11 @@ fn run_scenarios(ctx: &Context, scenarios: &[Scenario], args: &RunArgs) -> Resul
             report::table(&report, ctx.color && std::io::stdout().is_terminal())
         );
     }
+    write_reports(&report, args)?;
     verdict(&report)
 }
 
-/// Writes the requested report files (before the verdict, so a failed run has them too).
+/// Writes the requested report files (a failed run has them too).
 fn write_reports(report: &RunReport, args: &RunArgs) -> Result<()> {
     let files = [
         (&args.junit, report::junit as fn(&RunReport) -> String),
