@@ -47,6 +47,8 @@ pub enum Command {
     Down(super::platform::DownArgs),
     /// `down` (keeping caches), then `up`
     Reset(super::platform::UpArgs),
+    /// Show the whole platform: cluster, registry, components, environments, URLs (exit 1 if unhealthy)
+    Status(super::status::StatusArgs),
     /// Check this machine for what the platform needs
     Doctor,
     /// Check or show the configuration

@@ -9,6 +9,7 @@ mod lint;
 mod platform;
 mod registry;
 mod rollout;
+mod status;
 mod tls;
 
 pub use args::{Cli, Command, OutputFormat};
