@@ -783,9 +783,14 @@ async fn unreachable_parts_are_unknown_with_why_not_a_crash() {
         run.stderr
     );
     assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
-    let row = run.stdout.lines().find(|l| l.contains("traefik")).unwrap();
     assert!(
-        row.contains("Unknown") && row.contains("not checked"),
-        "{row}"
+        run.stdout
+            .contains("not checked: the API server does not answer"),
+        "{}",
+        run.stdout
     );
+    let s = p.status(&["--output", "json"], &[]).await.json();
+    assert_eq!(s["cluster"]["reachable"], false);
+    assert_eq!(s["components"][0]["health"], "Unknown");
+    assert_eq!(s["environments"][1]["rollout"]["phase"], Value::Null);
 }

@@ -150,6 +150,11 @@ pub fn render(status: &PlatformStatus) -> String {
     }
 
     out.push_str("\nComponents (Argo CD Applications)\n");
+    // Without a cluster every row would repeat the same reason: say it once.
+    let not_checked = (!c.healthy()).then(|| c.unreachable_reason());
+    if let Some(why) = &not_checked {
+        out.push_str(&format!("  {why}\n"));
+    }
     let rows: Vec<Vec<String>> = status
         .components
         .iter()
@@ -162,9 +167,14 @@ pub fn render(status: &PlatformStatus) -> String {
             ]
         })
         .collect();
-    out.push_str(&table(&["NAME", "SYNC", "HEALTH", "MESSAGE"], &rows));
+    if not_checked.is_none() {
+        out.push_str(&table(&["NAME", "SYNC", "HEALTH", "MESSAGE"], &rows));
+    }
 
     out.push_str("\nEnvironments\n");
+    if let Some(why) = &not_checked {
+        out.push_str(&format!("  {why}\n"));
+    }
     let rows: Vec<Vec<String>> = status
         .environments
         .iter()
@@ -187,12 +197,14 @@ pub fn render(status: &PlatformStatus) -> String {
             ]
         })
         .collect();
-    out.push_str(&table(
-        &[
-            "ENV", "APP", "ROLLOUT", "STEP", "VERSION", "IMAGE", "MESSAGE",
-        ],
-        &rows,
-    ));
+    if not_checked.is_none() {
+        out.push_str(&table(
+            &[
+                "ENV", "APP", "ROLLOUT", "STEP", "VERSION", "IMAGE", "MESSAGE",
+            ],
+            &rows,
+        ));
+    }
 
     out.push_str("\nURLs\n");
     let rows: Vec<Vec<String>> = status

@@ -72,6 +72,7 @@ async fn kind_cluster(
         Ok(found) => {
             part.exists = Some(found.exists);
             if !found.exists {
+                part.running = Some(false);
                 return None;
             }
             part.running = Some(found.nodes.iter().all(|n| n.state == "running"));
