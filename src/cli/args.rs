@@ -47,7 +47,7 @@ pub enum Command {
     Down(super::platform::DownArgs),
     /// `down` (keeping caches), then `up`
     Reset(super::platform::UpArgs),
-    /// Show the whole platform: cluster, registry, components, environments, URLs (exit 1 if unhealthy)
+    /// Show the whole platform at a glance (exit 1 if anything is unhealthy)
     Status(super::status::StatusArgs),
     /// Check this machine for what the platform needs
     Doctor,
