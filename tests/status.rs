@@ -768,6 +768,7 @@ async fn unreachable_parts_are_unknown_with_why_not_a_crash() {
     );
 
     // The API server gone: everything inside the cluster is unknown, said once.
+    let fake_url = p.api().url().to_string();
     drop(p.api.take());
     tokio::time::sleep(Duration::from_millis(200)).await;
     let started = Instant::now();
@@ -793,4 +794,59 @@ async fn unreachable_parts_are_unknown_with_why_not_a_crash() {
     assert_eq!(s["cluster"]["reachable"], false);
     assert_eq!(s["components"][0]["health"], "Unknown");
     assert_eq!(s["environments"][1]["rollout"]["phase"], Value::Null);
+
+    // An API server that accepts connections and never answers: bounded by the read timeout.
+    let hung = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let hung_url = format!("http://{}", hung.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let held: Vec<_> = hung.incoming().collect();
+        drop(held);
+    });
+    let copy = p
+        .dir
+        .path()
+        .join(format!("data/kubeconfig-{}", p.config.cluster.name));
+    let text = std::fs::read_to_string(&copy).unwrap();
+    std::fs::write(&copy, text.replace(&fake_url, &hung_url)).unwrap();
+    let started = Instant::now();
+    let run = p.status(&["--output", "json"], &[]).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(25),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert_eq!(run.code, 1);
+    let s = run.json();
+    assert_eq!(s["cluster"]["reachable"], false);
+    assert_eq!(
+        s["cluster"]["problem"],
+        "the API server gave no answer within 10s"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_existing_cluster_is_read_through_its_context() {
+    let Some(p) = Platform::healthy().await else {
+        return;
+    };
+    let kubeconfig = p.api().kubeconfig().display().to_string();
+    let run = p
+        .status(
+            &["--output", "json"],
+            &[
+                ("KINDLING_CLUSTER_PROVIDER", "existing"),
+                ("KINDLING_CLUSTER_KUBECONFIG", &kubeconfig),
+                ("KINDLING_CLUSTER_CONTEXT", "fake"),
+            ],
+        )
+        .await;
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let s = run.json();
+    assert_eq!(s["cluster"]["provider"], "existing");
+    assert_eq!(s["cluster"]["context"], "fake");
+    assert_eq!(s["cluster"]["kubeconfig"], json!(kubeconfig));
+    assert_eq!(s["cluster"]["exists"], true);
+    assert_eq!(s["cluster"]["nodes"], json!([]));
+    assert_eq!(s["components"][3]["health"], "Healthy");
+    assert_eq!(s["environments"][2]["rollout"]["strategy"], "BlueGreen");
 }

@@ -24,21 +24,33 @@ fn url(config: &Config, env: &Environment) -> String {
         .unwrap_or_default()
 }
 
-pub async fn collect(
-    client: &kube::Client,
+/// Every environment's Rollout, read concurrently (in `ENVIRONMENTS` order).
+pub async fn rollouts(client: &kube::Client) -> Vec<RolloutPart> {
+    futures::future::join_all(
+        ENVIRONMENTS
+            .iter()
+            .map(|env| rollout(client, env.namespace)),
+    )
+    .await
+}
+
+/// The environments from the Application listing and their Rollouts (from `rollouts`).
+pub fn assemble(
     config: &Config,
     listed: &Listed,
+    rollouts: Vec<RolloutPart>,
 ) -> Vec<EnvironmentStatus> {
-    let reads = ENVIRONMENTS.iter().map(|env| async move {
-        EnvironmentStatus {
+    ENVIRONMENTS
+        .iter()
+        .zip(rollouts)
+        .map(|(env, rollout)| EnvironmentStatus {
             name: env.name.into(),
             namespace: env.namespace.into(),
             url: url(config, env),
             application: applications::one(&application_name(env), listed),
-            rollout: rollout(client, env.namespace).await,
-        }
-    });
-    futures::future::join_all(reads).await
+            rollout,
+        })
+        .collect()
 }
 
 pub fn unknown(config: &Config, why: &str) -> Vec<EnvironmentStatus> {

@@ -40,43 +40,59 @@ pub struct Options {
 /// with why.
 pub async fn collect(settings: &Settings, env: &Env, options: Options) -> PlatformStatus {
     let config = &settings.config;
-    // The registry (Docker) and the cluster (Docker, then the API server) are independent.
-    let (registry, (cluster, client)) = tokio::join!(
+    // The registry (Docker) is independent of the cluster and everything read through it.
+    let (registry, (cluster, inside)) = tokio::join!(
         registry::collect(config, env),
-        cluster::collect(settings, env),
+        in_cluster(settings, env, options)
     );
-    let (components, environments, secrets) = match &client {
-        Some(client) => {
-            let apps = applications::list(client).await;
-            let components = applications::components(config, &apps);
-            let (environments, secrets) =
-                tokio::join!(environments::collect(client, config, &apps), async {
-                    match options.show_secrets {
-                        true => Some(secrets::collect(Some(client), settings).await),
-                        false => None,
-                    }
-                });
-            (components, environments, secrets)
-        }
-        None => {
-            let why = cluster.unreachable_reason();
-            let secrets = match options.show_secrets {
-                true => Some(secrets::collect(None, settings).await),
-                false => None,
-            };
-            (
-                applications::unknown_components(config, &why),
-                environments::unknown(config, &why),
-                secrets,
-            )
-        }
-    };
     PlatformStatus {
         cluster,
         registry,
-        components,
-        environments,
+        components: inside.components,
+        environments: inside.environments,
         urls: model::urls(config),
-        secrets,
+        secrets: inside.secrets,
     }
+}
+
+/// What is read through the cluster's API server.
+struct Inside {
+    components: Vec<ApplicationStatus>,
+    environments: Vec<EnvironmentStatus>,
+    secrets: Option<Secrets>,
+}
+
+async fn in_cluster(settings: &Settings, env: &Env, options: Options) -> (ClusterPart, Inside) {
+    let config = &settings.config;
+    let (cluster, client) = cluster::collect(settings, env).await;
+    let secrets = |client| async move {
+        match options.show_secrets {
+            true => Some(secrets::collect(client, settings).await),
+            false => None,
+        }
+    };
+    let inside = match &client {
+        Some(client) => {
+            // One list of Applications, the three Rollouts, the Secrets: all independent.
+            let (apps, rollouts, secrets) = tokio::join!(
+                applications::list(client),
+                environments::rollouts(client),
+                secrets(Some(client)),
+            );
+            Inside {
+                components: applications::components(config, &apps),
+                environments: environments::assemble(config, &apps, rollouts),
+                secrets,
+            }
+        }
+        None => {
+            let why = cluster.unreachable_reason();
+            Inside {
+                components: applications::unknown_components(config, &why),
+                environments: environments::unknown(config, &why),
+                secrets: secrets(None).await,
+            }
+        }
+    };
+    (cluster, inside)
 }
