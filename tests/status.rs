@@ -720,7 +720,18 @@ async fn without_a_cluster_status_says_so_and_how_to_fix_it() {
     let s = p.status(&["--output", "json"], &[]).await.json();
     assert_eq!(s["cluster"]["exists"], false);
     assert_eq!(s["healthy"], false);
+    // Nothing is up: one problem, not one per missing container.
+    assert_eq!(
+        s["problems"].as_array().unwrap().len(),
+        1,
+        "{}",
+        s["problems"]
+    );
     assert_eq!(s["problems"][0]["part"], "cluster");
+    assert_eq!(
+        s["problems"][0]["hint"],
+        "`kindling up` creates the platform"
+    );
     for c in s["components"].as_array().unwrap() {
         assert_eq!(c["health"], "Unknown");
         assert_eq!(
@@ -849,4 +860,35 @@ async fn an_existing_cluster_is_read_through_its_context() {
     assert_eq!(s["cluster"]["nodes"], json!([]));
     assert_eq!(s["components"][3]["health"], "Healthy");
     assert_eq!(s["environments"][2]["rollout"]["strategy"], "BlueGreen");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cluster_without_argo_cd_says_so() {
+    let Some(mut p) = Platform::bare(true).await else {
+        return;
+    };
+    p.start_registry().await;
+    let api = FakeApiServer::start().await;
+    p.write_kubeconfig(&api);
+    p.api = Some(api);
+    let run = p.status(&["--output", "json"], &[]).await;
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let s = run.json();
+    assert_eq!(s["cluster"]["reachable"], true);
+    assert_eq!(
+        s["components"][0]["problem"],
+        "Argo CD is not installed (the cluster has no Application resource)"
+    );
+    assert_eq!(s["environments"][0]["rollout"]["problem"], "not found");
+    // Every component and environment is named.
+    let parts: Vec<&str> = s["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["part"].as_str().unwrap())
+        .collect();
+    assert_eq!(parts.len(), 4 + 3 * 2, "{parts:?}");
+    assert!(
+        parts.contains(&"component/argo-rollouts") && parts.contains(&"environment/production")
+    );
 }

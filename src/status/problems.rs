@@ -24,8 +24,23 @@ fn problem(part: impl Into<String>, message: impl Into<String>, hint: Option<Str
 pub fn of(status: &PlatformStatus) -> Vec<Problem> {
     let mut out = Vec::new();
     let cluster = &status.cluster;
+    // Nothing made yet (or all taken down): one problem, not one per missing container.
+    let nothing_up = cluster.exists == Some(false)
+        && status.registry.problem.is_none()
+        && status
+            .registry
+            .containers
+            .iter()
+            .all(|c| c.state == "missing");
     if !cluster.healthy() {
         let (message, hint) = match cluster.exists {
+            Some(false) if nothing_up => (
+                format!(
+                    "cluster {} does not exist (nor do the registry and caches)",
+                    cluster.name
+                ),
+                "`kindling up` creates the platform",
+            ),
             Some(false) => (
                 format!("cluster {} does not exist", cluster.name),
                 "`kindling up` creates the platform",
@@ -39,7 +54,9 @@ pub fn of(status: &PlatformStatus) -> Vec<Problem> {
         };
         out.push(problem("cluster", message, Some(hint.into())));
     }
-    registry(&status.registry, &mut out);
+    if !nothing_up {
+        registry(&status.registry, &mut out);
+    }
     // Without a cluster, every part inside it is unknown for the same reason, said once above.
     if !cluster.healthy() {
         return out;
