@@ -22,6 +22,7 @@ pub mod platform;
 pub mod report;
 pub mod rollout;
 pub mod scenario;
+pub mod status;
 pub mod tls;
 pub mod traffic;
 pub mod up;

@@ -47,6 +47,8 @@ pub enum Command {
     Down(super::platform::DownArgs),
     /// `down` (keeping caches), then `up`
     Reset(super::platform::UpArgs),
+    /// Show the whole platform at a glance (exit 1 if anything is unhealthy)
+    Status(super::status::StatusArgs),
     /// Check this machine for what the platform needs
     Doctor,
     /// Check or show the configuration
@@ -78,7 +80,7 @@ pub enum Command {
     Lint(LintArgs),
     /// Run one delivery scenario under real traffic and prove its outcome
     Scenario(super::scenario::ScenarioArgs),
-    /// Run every scenario in order (canary, blue-green, broken-release); exit 0 only if all pass
+    /// Run canary, blue-green and broken-release in order; exit 1 on any failed check
     Smoke(super::scenario::RunArgs),
 }
 

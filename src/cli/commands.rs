@@ -32,6 +32,7 @@ pub(super) fn run(ctx: &Context, command: Command) -> Result<()> {
         Command::Lint(args) => super::lint::run(ctx, args),
         Command::Scenario(args) => super::scenario::scenario(ctx, args),
         Command::Smoke(args) => super::scenario::smoke(ctx, args),
+        Command::Status(args) => super::status::run(ctx, args),
     }
 }
 

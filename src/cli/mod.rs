@@ -10,6 +10,7 @@ mod platform;
 mod registry;
 mod rollout;
 mod scenario;
+mod status;
 mod tls;
 
 pub use args::{Cli, Command, OutputFormat};

@@ -1,0 +1,29 @@
+//! The registry part: the local registry and each pull-through cache, as
+//! `kindling registry status` sees them; unknown (with why) when Docker cannot be asked.
+
+use super::READ_TIMEOUT;
+use super::model::RegistryPart;
+use crate::config::Config;
+use crate::docker;
+use crate::env::Env;
+
+pub async fn collect(config: &Config, env: &Env) -> RegistryPart {
+    let unknown = |why: String| RegistryPart {
+        containers: Vec::new(),
+        problem: Some(why),
+    };
+    let client = match docker::connect(env, config.timeouts.docker()).await {
+        Ok(client) => client,
+        Err(e) => return unknown(e.to_string()),
+    };
+    // Each container is inspected and pinged (3 s each); bound the whole part.
+    let limit = config.timeouts.docker() + READ_TIMEOUT;
+    match tokio::time::timeout(limit, docker::status::status(&client, config)).await {
+        Ok(Ok(containers)) => RegistryPart {
+            containers,
+            problem: None,
+        },
+        Ok(Err(e)) => unknown(e.to_string()),
+        Err(_) => unknown(format!("no answer within {}s", limit.as_secs())),
+    }
+}
