@@ -95,27 +95,31 @@ fn print_summary(ctx: &Context, summary: &Summary) {
         "✓ kindling is up in {}",
         crate::report::format_elapsed(summary.elapsed_ms)
     );
+    let width = summary.urls.iter().map(|u| u.name.len()).max().unwrap_or(0);
+    for url in &summary.urls {
+        let login = match &url.user {
+            Some(user) => format!("  (user {user})"),
+            None => String::new(),
+        };
+        println!("  {:width$}  {}{login}", url.name, url.url);
+    }
+    for env in &summary.environments {
+        println!(
+            "  {:width$}  {} ({} profile)",
+            env.name, env.version, env.profile
+        );
+    }
+    println!("  passwords    `kindling status --show-secrets` (Argo CD and Grafana admin)");
     println!(
-        "  cluster      {} (kube context {})",
-        summary.cluster, summary.kube_context
+        "  cluster      {} (kube context {}, kubeconfig {})",
+        summary.cluster, summary.kube_context, summary.kubeconfig
     );
-    println!("  kubeconfig   {}", summary.kubeconfig);
     println!(
         "  registry     {} (push images as {}/<name>:<tag>)",
         summary.registry, summary.registry
     );
     println!("  local CA     {}", summary.ca_certificate);
-    println!(
-        "  argocd       https://argocd.{}  (user admin; password: kubectl -n argocd get secret argocd-initial-admin-secret)",
-        summary.domain
-    );
-    println!(
-        "  grafana      https://grafana.{}  (user admin; password in {})",
-        summary.domain, summary.grafana_password_file
-    );
-    println!("  prometheus   https://prometheus.{}", summary.domain);
-    println!("  rollouts     https://rollouts.{}", summary.domain);
-    println!("  not yet: the demo environments (demo., staging-demo., prod-demo.); see README");
+    println!("  next         `kindling release staging v1.1.0` starts a canary; see README");
 }
 
 pub(super) fn down(ctx: &Context, args: DownArgs) -> Result<()> {
