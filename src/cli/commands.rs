@@ -30,6 +30,7 @@ pub(super) fn run(ctx: &Context, command: Command) -> Result<()> {
         Command::Hosts(command) => super::hosts::run(ctx, command),
         Command::Rollout(command) => super::rollout::run(ctx, command),
         Command::Lint(args) => super::lint::run(ctx, args),
+        Command::Release(args) => super::release::run(ctx, args),
     }
 }
 

@@ -70,6 +70,39 @@ pub fn application_synced_at(revision: &str) -> Condition {
     })
 }
 
+/// Argo CD has synced `revision`: status.sync.revision is it, Synced, and the last sync
+/// operation (for that revision) succeeded. Health is not required: during a canary the
+/// Application is Progressing or Suspended by design. A failed sync fails at once.
+pub fn application_synced_revision(revision: &str) -> Condition {
+    let revision = revision.to_string();
+    Condition::new(format!("synced at {revision}"), move |o| {
+        let Some(o) = o else {
+            return Verdict::Pending("it does not exist".into());
+        };
+        let s = &o.data["status"];
+        let op = &s["operationState"];
+        let op_revision = op["syncResult"]["revision"].as_str().unwrap_or("");
+        if let Some(phase @ ("Failed" | "Error")) = op["phase"].as_str()
+            && op_revision == revision
+        {
+            return Verdict::Failed(format!(
+                "sync {phase}: {}",
+                op["message"].as_str().unwrap_or("(no message)")
+            ));
+        }
+        let seen = s["sync"]["revision"].as_str().unwrap_or("");
+        let sync = s["sync"]["status"].as_str().unwrap_or("Unknown");
+        let phase = op["phase"].as_str().unwrap_or("");
+        if seen == revision && sync == "Synced" && (phase.is_empty() || phase == "Succeeded") {
+            Verdict::Done
+        } else {
+            Verdict::Pending(format!(
+                "sync {sync} at {seen:?}, operation {phase:?} at {op_revision:?}"
+            ))
+        }
+    })
+}
+
 fn rollout_of(o: &DynamicObject) -> std::result::Result<Rollout, String> {
     let value = serde_json::to_value(o).map_err(|e| e.to_string())?;
     Rollout::from_value(&value)
