@@ -377,3 +377,128 @@ async fn a_degraded_application_fails_up_naming_it_and_why_within_its_timeout() 
         .await
         .unwrap();
 }
+
+/// Runs `kindling up --output json` and sends SIGINT as soon as `step` starts; returns
+/// whether the step started (false: the run ended first) and the exit code.
+async fn up_interrupted_at(f: &Setup, step: &str) -> (bool, Option<i32>) {
+    use tokio::io::AsyncBufReadExt;
+    let bundle = f.shared.join("upstream");
+    let mut command = tokio::process::Command::from(f.command(&[
+        "--output",
+        "json",
+        "up",
+        "--bundle",
+        bundle.to_str().unwrap(),
+    ]));
+    let mut child = command
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut hit = false;
+    while let Ok(Some(line)) = lines.next_line().await {
+        let Ok(event) = serde_json::from_str::<serde_json::Value>(&line) else {
+            continue;
+        };
+        if event["event"] == "step_started" && event["step"] == step {
+            hit = true;
+            let pid = child.id().unwrap().to_string();
+            let _ = std::process::Command::new("kill")
+                .args(["-INT", &pid])
+                .status();
+            break;
+        }
+    }
+    let status = child.wait().await.unwrap();
+    (hit, status.code())
+}
+
+/// Ctrl-C at each step in turn, then `up` again: it converges, with one node, one registry,
+/// one cache, no second copy of any object, only the tags `up` makes, and no temporary folder
+/// left behind.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn up_interrupted_at_each_step_converges_when_run_again() {
+    let Some(f) = setup(synced_healthy, "60s").await else {
+        return;
+    };
+    let steps = [
+        "preflight",
+        "tls-ca",
+        "cluster.create",
+        "image:demo-app",
+        "cluster.wiring",
+        "argocd",
+        "oci:kindling-manifests:latest",
+        "platform",
+        "ca-issuer",
+        "demo-apps",
+    ];
+    let mut interrupted = Vec::new();
+    for step in steps {
+        let (hit, code) = up_interrupted_at(&f, step).await;
+        if hit {
+            assert_eq!(code, Some(130), "Ctrl-C at {step} exits 130");
+            interrupted.push(step);
+        }
+    }
+    assert!(
+        interrupted.len() >= 8,
+        "only interrupted at {interrupted:?}"
+    );
+
+    let (result, recording) = f.up().await;
+    result.unwrap_or_else(|e| {
+        panic!(
+            "up after interruptions failed: {e}: {:?}",
+            recording.events()
+        )
+    });
+
+    let name = &f.name;
+    let kind_nodes = containers_with_label(&format!("io.x-k8s.kind.cluster={name}"));
+    assert_eq!(kind_nodes, [f.node.clone()], "one node");
+    let mut ours = containers_with_label(&format!("dev.kindling.cluster={name}"));
+    ours.sort();
+    let mut expected = vec![
+        f.settings.config.registry.name.clone(),
+        kindling::config::mirror_container_name(&f.settings.config.registry.mirrors[0]),
+    ];
+    expected.sort();
+    assert_eq!(ours, expected, "registry and cache, once each");
+    let apps: Vec<String> = f
+        .api
+        .list("argoproj.io/v1alpha1", "Application", Some("argocd"))
+        .iter()
+        .map(|a| a["metadata"]["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(apps.len(), 7, "{apps:?}");
+    for ns in ["default", "staging", "production"] {
+        assert_eq!(
+            f.api
+                .list("argoproj.io/v1alpha1", "Rollout", Some(ns))
+                .len(),
+            1
+        );
+    }
+    let registry =
+        kindling::docker::registry_api::RegistryApi::local(f.settings.config.registry.host_port);
+    assert!(
+        registry
+            .manifest_digest("kindling-manifests", "latest")
+            .await
+            .unwrap()
+            .is_some()
+    );
+    let left: Vec<_> = std::fs::read_dir(f.tmp_dir())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(left.is_empty(), "temporary folders left: {left:?}");
+
+    let reporter: SharedReporter = RecordingReporter::new();
+    kindling::down::down(&f.settings, &f.env, &reporter, true, false)
+        .await
+        .unwrap();
+}

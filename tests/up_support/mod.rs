@@ -548,3 +548,42 @@ pub async fn setup_with(
         _images: images,
     })
 }
+
+impl Setup {
+    /// The kindling binary set up like the in-process runs: this setup's configuration file,
+    /// data and cache dirs, the fake kind first on PATH, the private hosts file, and TMPDIR
+    /// in the test's folder (so leaked temporary folders show).
+    pub fn command(&self, args: &[&str]) -> std::process::Command {
+        let config = self.dir.path().join("bootstrap.toml");
+        std::fs::write(&config, toml::to_string(&self.settings.config).unwrap()).unwrap();
+        let tmp = self.tmp_dir();
+        std::fs::create_dir_all(&tmp).unwrap();
+        let mut command = std::process::Command::new(support::kindling_bin());
+        for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("KINDLING_")) {
+            command.env_remove(key);
+        }
+        let path = format!(
+            "{}:{}",
+            self.dir.path().join("bin").display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        command
+            .arg("--config")
+            .arg(&config)
+            .args(args)
+            .env("PATH", path)
+            .env("KUBECONFIG", self.dir.path().join("kubeconfig"))
+            .env("KINDLING_HOSTS_FILE", &self.hosts)
+            .env("KINDLING_SUDO", "none")
+            .env("KINDLING_DATA_DIR", &self.settings.data_dir)
+            .env("KINDLING_CACHE_DIR", &self.settings.cache_dir)
+            .env("TMPDIR", tmp)
+            .env("NO_COLOR", "1");
+        command
+    }
+
+    /// TMPDIR of the binary runs.
+    pub fn tmp_dir(&self) -> std::path::PathBuf {
+        self.dir.path().join("tmp")
+    }
+}
