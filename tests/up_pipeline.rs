@@ -502,3 +502,50 @@ async fn up_interrupted_at_each_step_converges_when_run_again() {
         .await
         .unwrap();
 }
+
+fn env_ms(name: &str, default: u64) -> Duration {
+    Duration::from_millis(
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default),
+    )
+}
+
+/// The up-sim benchmark (scripts/bench/up-sim.sh): one `up` on stand-ins with fixed simulated
+/// readiness delays, against the longest dependency chain of those delays: Argo CD's workloads
+/// → the platform Applications → (ClusterIssuer) → the demo Applications → their Rollouts.
+/// Everything else `up` does (preflight, CA, registry, node, image, artifact, wiring, hosts)
+/// must hide behind that chain or add to the ratio.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "benchmark: scripts/bench.sh up-sim"]
+async fn bench_up_sim() {
+    let delays = up_support::Delays {
+        workloads: env_ms("UP_SIM_WORKLOADS_MS", 10_000),
+        application: env_ms("UP_SIM_APPLICATION_MS", 30_000),
+        rollout: env_ms("UP_SIM_ROLLOUT_MS", 20_000),
+    };
+    let Some(f) = up_support::setup_with(synced_healthy, "10m", delays).await else {
+        return;
+    };
+    let started_at = Instant::now();
+    let (result, recording) = f.up().await;
+    let wall = started_at.elapsed();
+    result.unwrap_or_else(|e| panic!("up failed: {e}: {:?}", recording.events()));
+    let critical = delays.workloads + delays.application + delays.application + delays.rollout;
+    for (_, e) in recording.timed_events() {
+        if let Event::StepFinished {
+            step, elapsed_ms, ..
+        } = e
+        {
+            println!("step {step} {elapsed_ms}ms");
+        }
+    }
+    println!("up_wall_ms={}", wall.as_millis());
+    println!("critical_path_ms={}", critical.as_millis());
+    println!("ratio={:.3}", wall.as_secs_f64() / critical.as_secs_f64());
+    let reporter: SharedReporter = RecordingReporter::new();
+    kindling::down::down(&f.settings, &f.env, &reporter, true, false)
+        .await
+        .unwrap();
+}
