@@ -254,7 +254,7 @@ async fn up_converges_on_stand_ins_and_down_removes_everything() {
     assert_eq!(mode & 0o777, 0o600);
     assert!(password.len() >= 24);
 
-    let hosts_text = std::fs::read_to_string(&hosts).unwrap();
+    let hosts_text = std::fs::read_to_string(hosts).unwrap();
     assert!(
         hosts_text.contains(&format!("# BEGIN kindling {name}")),
         "{hosts_text}"
@@ -263,7 +263,7 @@ async fn up_converges_on_stand_ins_and_down_removes_everything() {
     assert!(
         cluster_support::docker_ok(&[
             "exec",
-            &node,
+            node,
             "cat",
             &format!(
                 "/etc/containerd/certs.d/localhost:{}/hosts.toml",
@@ -458,7 +458,7 @@ async fn up_interrupted_at_each_step_converges_when_run_again() {
 
     let name = &f.name;
     let kind_nodes = containers_with_label(&format!("io.x-k8s.kind.cluster={name}"));
-    assert_eq!(kind_nodes, [f.node.clone()], "one node");
+    assert_eq!(kind_nodes, std::slice::from_ref(&f.node), "one node");
     let mut ours = containers_with_label(&format!("dev.kindling.cluster={name}"));
     ours.sort();
     let mut expected = vec![
