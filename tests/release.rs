@@ -195,3 +195,35 @@ async fn a_faulty_release_reaches_staging_only_and_up_keeps_it() {
         .await
         .unwrap();
 }
+
+/// Bad flags are usage errors (exit 2) naming the fix, before anything is built or contacted.
+#[test]
+fn bad_release_flags_are_usage_errors() {
+    for (args, says) in [
+        (vec!["release", "qa", "v1.1.0"], "invalid value 'qa'"),
+        (
+            vec!["release", "staging", "v1.1.0", "--fault", "cpu=1"],
+            "unknown fault",
+        ),
+        (
+            vec!["release", "staging", "v1.1.0", "--fault", "error-rate=2"],
+            "from 0 to 1",
+        ),
+        (
+            vec!["release", "staging", "v1.1.0", "--profile", "slow"],
+            "invalid value 'slow'",
+        ),
+        (vec!["release", "staging", "v/1"], "not a valid version"),
+    ] {
+        let out = std::process::Command::new(support::kindling_bin())
+            .args(&args)
+            .env("KINDLING_DATA_DIR", "/nonexistent/kindling-data")
+            .env("KUBECONFIG", "/nonexistent/kubeconfig")
+            .env("DOCKER_HOST", "unix:///nonexistent.sock")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+    }
+}

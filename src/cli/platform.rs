@@ -95,31 +95,51 @@ fn print_summary(ctx: &Context, summary: &Summary) {
         "✓ kindling is up in {}",
         crate::report::format_elapsed(summary.elapsed_ms)
     );
-    let width = summary.urls.iter().map(|u| u.name.len()).max().unwrap_or(0);
+    let width = summary
+        .urls
+        .iter()
+        .map(|u| u.name.len())
+        .chain([10])
+        .max()
+        .unwrap_or(10);
+    let line = |label: &str, text: String| println!("  {label:width$}  {text}");
     for url in &summary.urls {
         let login = match &url.user {
             Some(user) => format!("  (user {user})"),
             None => String::new(),
         };
-        println!("  {:width$}  {}{login}", url.name, url.url);
+        line(&url.name, format!("{}{login}", url.url));
     }
     for env in &summary.environments {
-        println!(
-            "  {:width$}  {} ({} profile)",
-            env.name, env.version, env.profile
+        line(
+            &env.name,
+            format!("runs {} ({} profile)", env.version, env.profile),
         );
     }
-    println!("  passwords    `kindling status --show-secrets` (Argo CD and Grafana admin)");
-    println!(
-        "  cluster      {} (kube context {}, kubeconfig {})",
-        summary.cluster, summary.kube_context, summary.kubeconfig
+    line(
+        "passwords",
+        "`kindling status --show-secrets` (Argo CD and Grafana admin)".into(),
     );
-    println!(
-        "  registry     {} (push images as {}/<name>:<tag>)",
-        summary.registry, summary.registry
+    line(
+        "cluster",
+        format!(
+            "{} (kube context {}, kubeconfig {})",
+            summary.cluster, summary.kube_context, summary.kubeconfig
+        ),
     );
-    println!("  local CA     {}", summary.ca_certificate);
-    println!("  next         `kindling release staging v1.1.0` starts a canary; see README");
+    line(
+        "registry",
+        format!(
+            "{} (push images as {}/<name>:<tag>)",
+            summary.registry, summary.registry
+        ),
+    );
+    line("local CA", summary.ca_certificate.clone());
+    line(
+        "next",
+        "`kindling release staging v1.1.0` starts a canary; `kindling rollout watch staging`"
+            .into(),
+    );
 }
 
 pub(super) fn down(ctx: &Context, args: DownArgs) -> Result<()> {

@@ -30,6 +30,12 @@ pub struct ReleaseArgs {
 
 pub(super) fn run(ctx: &Context, args: ReleaseArgs) -> Result<()> {
     let settings = ctx.settings()?;
+    if !crate::config::is_image_tag(&args.version) {
+        return Err(Error::usage(
+            format!("{:?} is not a valid version (image tag)", args.version),
+            Some("use letters, digits, '.', '_' and '-', e.g. v1.1.0".to_string()),
+        ));
+    }
     let mut faults = Faults::default();
     for fault in &args.faults {
         faults.add(fault).map_err(|e| {
