@@ -261,4 +261,36 @@ mod tests {
             Source::Workspace(PathBuf::from(env!("CARGO_MANIFEST_DIR")))
         );
     }
+
+    /// The workspace context of demo-app/Dockerfile: sources and lock file, never target/.
+    #[test]
+    fn the_workspace_context_keeps_target_out() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let tar = crate::docker::image::context_tar(root, "demo-app/Dockerfile").unwrap();
+        let mut archive = tar::Archive::new(tar.as_slice());
+        let names: Vec<String> = archive
+            .entries()
+            .unwrap()
+            .map(|e| e.unwrap().path().unwrap().to_string_lossy().into_owned())
+            .collect();
+        for want in [
+            "Cargo.lock",
+            "Cargo.toml",
+            "demo-app/Dockerfile",
+            "demo-app/src/main.rs",
+        ] {
+            assert!(names.iter().any(|n| n == want), "{want} missing");
+        }
+        assert!(
+            !names
+                .iter()
+                .any(|n| n.starts_with("target/") || n.contains("/target/")),
+            "target/ in the context"
+        );
+        assert!(
+            tar.len() < 20 * 1024 * 1024,
+            "context of {} bytes",
+            tar.len()
+        );
+    }
 }
