@@ -205,9 +205,13 @@ pub async fn run(context: UpContext) -> Result<Summary> {
     let started = Instant::now();
     let context = Arc::new(context);
     let reporter = context.reporter.clone();
+    // Registered before any step starts: a Ctrl-C during the first step is caught too (the
+    // ctrl_c() future would only register when first polled).
+    let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+        .map_err(|e| Error::failed("listening for Ctrl-C", e))?;
     tokio::select! {
         result = pipeline().run(context.clone(), &reporter) => result?,
-        _ = tokio::signal::ctrl_c() => return Err(Error::Interrupted),
+        _ = interrupt.recv() => return Err(Error::Interrupted),
     }
     let cluster = context.cluster()?;
     let config = &context.settings.config;
