@@ -4,7 +4,9 @@
 #   default     multi-stage build from source (demo-app/Dockerfile; pulls a Rust builder image)
 #   --prebuilt  static binary built on this host (demo-app/build-binary.sh) copied into the
 #               same scratch stage (demo-app/Dockerfile.prebuilt); works offline
-# Env: DOCKER (default docker), RUST_IMAGE (builder image for the multi-stage build).
+# Env: DOCKER (default docker), RUST_IMAGE (builder image for the multi-stage build),
+#      FAULT_ERROR_RATE / FAULT_LATENCY_MS (faults baked into the image config; default 0).
+# kindling up / kindling release build the same two Dockerfiles through the Engine API.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/.." && pwd)
@@ -18,6 +20,8 @@ if [ $# -ne 3 ]; then
 fi
 tag=$1 version=$2 commit=$3
 
+build_args=(--build-arg "VERSION=$version" --build-arg "COMMIT=$commit"
+  --build-arg "FAULT_ERROR_RATE=${FAULT_ERROR_RATE:-0}" --build-arg "FAULT_LATENCY_MS=${FAULT_LATENCY_MS:-0}")
 ctx=$(mktemp -d)
 trap 'rm -rf "$ctx"' EXIT
 
@@ -25,14 +29,13 @@ if $prebuilt; then
   bin=$("$here/build-binary.sh")
   # The context is the binary alone: nothing else is sent to the engine.
   cp "$bin" "$ctx/demo-app"
-  "$docker" build -q -f "$here/Dockerfile.prebuilt" \
-    --build-arg "VERSION=$version" --build-arg "COMMIT=$commit" -t "$tag" "$ctx" >/dev/null
+  "$docker" build -q -f "$here/Dockerfile.prebuilt" "${build_args[@]}" -t "$tag" "$ctx" >/dev/null
 else
   # Send only the files git knows (tracked or new, not ignored): target/ stays out of the
   # context even with the classic builder, which ignores per-Dockerfile ignore files.
   (cd "$repo" && git ls-files -z -co --exclude-standard |
     tar --null --ignore-failed-read -T - -cf "$ctx/context.tar")
-  args=(--build-arg "VERSION=$version" --build-arg "COMMIT=$commit")
+  args=("${build_args[@]}")
   [ -n "${RUST_IMAGE:-}" ] && args+=(--build-arg "RUST_IMAGE=$RUST_IMAGE")
   "$docker" build -f demo-app/Dockerfile "${args[@]}" -t "$tag" - <"$ctx/context.tar"
 fi

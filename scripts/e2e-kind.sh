@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The full real run for a machine with Docker and internet (users' CI, .github/workflows/e2e.yml):
-# up → status → smoke → down. On failure, dumps what explains it into e2e-diagnostics/.
+# up → up again (must change nothing) → release → status → smoke → down. On failure, dumps what explains it into e2e-diagnostics/.
 # It cannot run on kindling's own offline CI machine (no image can be pulled there).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,7 +34,18 @@ diagnose() {
 trap 'diagnose' ERR
 
 "$kindling" doctor || true
+# The demo image from a static binary built here (demo.binary): no Rust builder image to pull.
+KINDLING_DEMO_BINARY=$(demo-app/build-binary.sh)
+export KINDLING_DEMO_BINARY
 "$kindling" up --yes
+# Idempotence on a real cluster: a second up reports no step created or changed.
+if "$kindling" --output json up --yes | grep -E '"outcome":"(created|changed)"'; then
+  echo "a second up changed something (above)" >&2
+  false
+fi
+# A release returns once Argo CD synced it and the Rollout started.
+"$kindling" release dev v1.0.1
+"$kindling" rollout status dev
 has status && "$kindling" status
 # The delivery scenarios, once `kindling smoke` exists (issue 9).
 if has smoke; then "$kindling" smoke --profile fast --junit e2e-junit.xml; fi

@@ -19,6 +19,7 @@ pub mod lint;
 pub mod paths;
 pub mod pipeline;
 pub mod platform;
+pub mod release;
 pub mod report;
 pub mod rollout;
 pub mod scenario;

@@ -7,7 +7,7 @@ mod registry_support;
 mod support;
 
 use kindling::config::Config;
-use kindling::platform::gitops::{self, DemoImage, ENVIRONMENTS};
+use kindling::platform::gitops::{self, DemoImage, ENVIRONMENTS, EnvRelease, Profile};
 use kindling::report::{RecordingReporter, SharedReporter};
 use std::path::Path;
 
@@ -23,6 +23,17 @@ fn files(root: &Path) -> Vec<(String, Vec<u8>)> {
     out
 }
 
+fn everywhere(
+    image: DemoImage,
+    profile: Profile,
+) -> std::collections::BTreeMap<String, EnvRelease> {
+    gitops::same_everywhere(&EnvRelease {
+        version: image.tag.clone(),
+        image,
+        profile,
+    })
+}
+
 #[test]
 fn generated_layers_render_to_this_platforms_image_and_hosts() {
     let Some(kustomize) = support::sid_tool("KINDLING_TEST_KUSTOMIZE") else {
@@ -36,7 +47,7 @@ fn generated_layers_render_to_this_platforms_image_and_hosts() {
     config.registry.host_port = 5002;
     let image = DemoImage::for_release(&config, "v1.2.3");
     let dir = tempfile::tempdir().unwrap();
-    gitops::stage(dir.path(), &config, &image).unwrap();
+    gitops::stage(dir.path(), &config, &everywhere(image, Profile::Realistic)).unwrap();
     let store = kindling::lint::SchemaStore::load(&shared.join("upstream")).unwrap();
     for env in &ENVIRONMENTS {
         let rendered = support::kustomize_build(
@@ -78,7 +89,7 @@ fn the_default_domain_keeps_the_committed_hosts_and_digests_pin_the_image() {
         repository: "localhost:5001/demo-app".into(),
         tag: "sha256:abc".into(),
     };
-    let layer = gitops::generated_layer(&ENVIRONMENTS[1], &config, &image);
+    let layer = gitops::generated_layer(&ENVIRONMENTS[1], &config, &image, Profile::Realistic);
     assert!(
         layer.contains("resources:\n  - ../../overlays/staging\n"),
         "{layer}"
@@ -102,7 +113,12 @@ async fn staged_manifests_publish_and_come_back_identical() {
         .unwrap();
     let staged = tempfile::tempdir().unwrap();
     let image = DemoImage::for_release(&fixture.config, "v1.0.0");
-    gitops::stage(staged.path(), &fixture.config, &image).unwrap();
+    gitops::stage(
+        staged.path(),
+        &fixture.config,
+        &everywhere(image, Profile::Realistic),
+    )
+    .unwrap();
     let api = kindling::docker::registry_api::RegistryApi::local(fixture.config.registry.host_port);
     let published = kindling::docker::oci::publish(
         &api,
@@ -179,4 +195,106 @@ async fn argocd_objects_are_filled_in_and_accepted_by_the_real_crds() {
             .await
             .unwrap_or_else(|e| panic!("{} rejected: {e}", object["metadata"]["name"]));
     }
+}
+
+/// The fast profile shortens exactly the pauses and analysis intervals manifests/README.md
+/// lists, per environment; realistic keeps the committed values; other environments' layers
+/// are untouched by one environment's profile.
+#[test]
+fn the_fast_profile_renders_10s_pauses_and_intervals_only_where_asked() {
+    let Some(kustomize) = support::sid_tool("KINDLING_TEST_KUSTOMIZE") else {
+        return;
+    };
+    let config = Config::builtin();
+    let image = DemoImage::for_release(&config, "v1.0.0");
+    let mut releases = everywhere(image.clone(), Profile::Realistic);
+    releases.get_mut("staging").unwrap().profile = Profile::Fast;
+    releases.get_mut("staging").unwrap().image.tag = "v1.1.0".into();
+    let dir = tempfile::tempdir().unwrap();
+    gitops::stage(dir.path(), &config, &releases).unwrap();
+    let render = |env: &str| {
+        let text =
+            support::kustomize_build(&kustomize, &dir.path().join("demo-app/generated").join(env));
+        kindling::lint::input::parse_documents(&text).unwrap()
+    };
+    let find = |objects: &[serde_json::Value], kind: &str, name: &str| {
+        objects
+            .iter()
+            .find(|o| o["kind"] == kind && o["metadata"]["name"] == name)
+            .unwrap_or_else(|| panic!("{kind} {name}"))
+            .clone()
+    };
+
+    let staging = render("staging");
+    let rollout = find(&staging, "Rollout", "demo-app");
+    let steps = rollout["spec"]["strategy"]["canary"]["steps"]
+        .as_array()
+        .unwrap();
+    let pauses: Vec<&str> = steps
+        .iter()
+        .filter_map(|s| s["pause"]["duration"].as_str())
+        .collect();
+    assert_eq!(pauses, ["10s", "10s", "10s"]);
+    assert_eq!(
+        rollout["spec"]["template"]["spec"]["containers"][0]["image"],
+        "localhost:5001/demo-app:v1.1.0"
+    );
+    let success = find(&staging, "AnalysisTemplate", "success-rate");
+    for metric in success["spec"]["metrics"].as_array().unwrap() {
+        assert_eq!(metric["interval"], "10s", "{metric}");
+    }
+    let errors = find(&staging, "AnalysisTemplate", "error-rate-only");
+    assert_eq!(errors["spec"]["metrics"][0]["interval"], "10s");
+
+    // Production stays realistic and on its own image.
+    let production = render("production");
+    let success = find(&production, "AnalysisTemplate", "success-rate");
+    assert_eq!(success["spec"]["metrics"][0]["interval"], "30s");
+    assert_eq!(
+        find(&production, "Rollout", "demo-app")["spec"]["template"]["spec"]["containers"][0]["image"],
+        "localhost:5001/demo-app:v1.0.0"
+    );
+    let errors = find(&production, "AnalysisTemplate", "error-rate-only");
+    assert_eq!(errors["spec"]["metrics"][0]["interval"], "20s");
+}
+
+#[test]
+fn what_an_environment_runs_round_trips_through_its_application() {
+    let config = Config::builtin();
+    let release = EnvRelease {
+        version: "v1.1.0".into(),
+        image: DemoImage {
+            repository: "localhost:5001/demo-app".into(),
+            tag: "sha256:0123".into(),
+        },
+        profile: Profile::Fast,
+    };
+    let mut releases = everywhere(release.image.clone(), Profile::Realistic);
+    releases.insert("staging".into(), release.clone());
+    let objects = gitops::argocd_objects_for(&config, "sha256:abcd", &releases);
+    let staging = objects
+        .iter()
+        .find(|o| o["metadata"]["name"] == "demo-app-staging")
+        .unwrap();
+    assert_eq!(gitops::recorded_release(staging), Some(release));
+    let dev = objects
+        .iter()
+        .find(|o| o["metadata"]["name"] == "demo-app-dev")
+        .unwrap();
+    assert_eq!(
+        gitops::recorded_release(dev).unwrap().profile,
+        Profile::Realistic
+    );
+    let tagged = EnvRelease {
+        version: "v2".into(),
+        image: DemoImage {
+            repository: "localhost:5001/demo-app".into(),
+            tag: "v2".into(),
+        },
+        profile: Profile::Realistic,
+    };
+    let mut app = serde_json::json!({ "metadata": {} });
+    gitops::record_release(&mut app, &tagged);
+    assert_eq!(gitops::recorded_release(&app), Some(tagged));
+    assert_eq!(gitops::recorded_release(&serde_json::json!({})), None);
 }

@@ -2,186 +2,21 @@
 //! the cluster (a busybox "node" made by a test double for `kind create`; the real kind 0.33
 //! for everything else), the wiring, the hosts file, Argo CD from the upstream install.yaml
 //! (read from the ../shared bundle, checksum verified), the platform Applications and the CA
-//! ClusterIssuer — the Kubernetes side on the fake API server with simulated controllers
-//! (workloads roll out; "Argo CD" syncs each Application, installing cert-manager's real CRDs
-//! for the cert-manager one). Dependency order holds, independent steps run in parallel; a
-//! second `up` changes nothing; `down --purge` leaves nothing behind.
+//! ClusterIssuer, the demo image (built and pushed while the cluster is made), the manifests
+//! artifact and the demo environments — the Kubernetes side on the fake API server with
+//! simulated controllers (see tests/up_support). Dependency order holds, independent steps run
+//! in parallel; the summary lists every URL; a second `up` changes nothing; `down --purge`
+//! leaves nothing behind.
 
 mod cluster_support;
 mod support;
+mod up_support;
 
-use cluster_support::{
-    ClusterVolumes, Containers, containers_with_label, env_with, fake_kind, settings,
-};
-use fake_apiserver::{ChangeType, Fake, FakeApiServer};
-use kindling::config::mirror_container_name;
+use cluster_support::containers_with_label;
 use kindling::report::{Event, Outcome, RecordingReporter, SharedReporter};
-use kindling::up::{UpContext, UpOptions};
 use std::time::Duration;
 use std::time::Instant;
-
-fn finished(events: &[(Instant, Event)], id: &str) -> Option<(Instant, Outcome)> {
-    events.iter().find_map(|(t, e)| match e {
-        Event::StepFinished { step, outcome, .. } if step == id => Some((*t, *outcome)),
-        _ => None,
-    })
-}
-
-fn started(events: &[(Instant, Event)], id: &str) -> Instant {
-    events
-        .iter()
-        .find_map(|(t, e)| matches!(e, Event::StepStarted { step, .. } if step == id).then_some(*t))
-        .unwrap_or_else(|| panic!("step {id} never started"))
-}
-
-/// A stand-in for Argo CD's application controller: each Application becomes Synced and
-/// Healthy shortly after it is written; syncing cert-manager installs its real CRDs.
-fn simulate_argocd(
-    fake: Fake,
-    cert_manager_crds: Vec<serde_json::Value>,
-    status_for: fn(&str) -> serde_json::Value,
-) {
-    fake.on_change(move |fake, change| {
-        if change.type_ == ChangeType::Deleted
-            || change.kind() != "Application"
-            || change.object["status"]["health"]["status"] == "Healthy"
-        {
-            return true;
-        }
-        let (fake, name, crds) = (fake.clone(), change.name.clone(), cert_manager_crds.clone());
-        let destination = change.object["spec"]["destination"]["namespace"]
-            .as_str()
-            .unwrap_or("default")
-            .to_string();
-        tokio::spawn(async move {
-            tokio::time::sleep(Duration::from_millis(100)).await;
-            // syncOptions CreateNamespace=true
-            fake.create_namespace(&destination);
-            if name == "cert-manager" {
-                for crd in crds {
-                    fake.apply(crd).unwrap();
-                }
-            }
-            let status = status_for(&name);
-            fake.set_status(
-                "argoproj.io/v1alpha1",
-                "Application",
-                Some("argocd"),
-                &name,
-                status,
-            )
-            .unwrap();
-        });
-        true
-    });
-}
-
-/// What a healthy Argo CD reports after syncing.
-fn synced_healthy(_: &str) -> serde_json::Value {
-    serde_json::json!({
-        "sync": { "status": "Synced" },
-        "health": { "status": "Healthy" },
-        "operationState": { "phase": "Succeeded", "message": "successfully synced" }
-    })
-}
-
-fn cert_manager_crds(shared: &std::path::Path) -> Vec<serde_json::Value> {
-    let dir = shared.join("upstream/cert-manager/v1.21.1/crds");
-    kindling::lint::input::files_below(&dir)
-        .unwrap()
-        .iter()
-        .flat_map(|f| {
-            kindling::lint::input::parse_documents(&std::fs::read_to_string(f).unwrap()).unwrap()
-        })
-        .collect()
-}
-
-/// Everything one `up` on stand-ins needs; containers and volumes go when it is dropped.
-struct Setup {
-    _dir: tempfile::TempDir,
-    shared: std::path::PathBuf,
-    settings: kindling::config::Settings,
-    env: kindling::env::Env,
-    api: FakeApiServer,
-    name: String,
-    node: String,
-    hosts: std::path::PathBuf,
-    _containers: Containers,
-    _volumes: ClusterVolumes,
-}
-
-async fn setup(
-    status_for: fn(&str) -> serde_json::Value,
-    component_timeout: &str,
-) -> Option<Setup> {
-    let shared = support::shared_dir()?;
-    let real = cluster_support::real_kind()?;
-    support::docker_available()?;
-    let image = cluster_support::node_image()?;
-    cluster_support::kind_network();
-
-    let dir = tempfile::tempdir().unwrap();
-    let mut settings = settings(dir.path());
-    let name = support::unique("kup");
-    let config = &mut settings.config;
-    config.cluster.name = name.clone();
-    config.cluster.node_image = image.clone();
-    config.network.http_port = support::free_port();
-    config.network.https_port = support::free_port();
-    config.timeouts.component = component_timeout.into();
-    config.network.trust_ca = false; // the system trust store is tested in tls_trust.rs
-    config.registry.name = format!("{name}-registry");
-    config.registry.host_port = support::free_port();
-    config.registry.image = support::registry_image();
-    config.registry.mirrors = vec![format!("{name}.example.test")];
-    let node = format!("{name}-control-plane");
-    let mirror = mirror_container_name(&config.registry.mirrors[0]);
-    let containers = Containers(vec![
-        node.clone(),
-        config.registry.name.clone(),
-        mirror.clone(),
-    ]);
-    let volumes = ClusterVolumes(name.clone());
-
-    let api = FakeApiServer::start().await;
-    fake_apiserver::sim::spawn_workload_controller(api.handle(), Duration::from_millis(50));
-    simulate_argocd(api.handle(), cert_manager_crds(&shared), status_for);
-    // The fake's kubeconfig, with kind's context name for this cluster.
-    let kubeconfig = std::fs::read_to_string(api.kubeconfig())
-        .unwrap()
-        .replace(
-            "- name: fake\n  context:",
-            &format!("- name: kind-{name}\n  context:"),
-        )
-        .replace(
-            "current-context: fake",
-            &format!("current-context: kind-{name}"),
-        );
-    std::fs::write(dir.path().join("fake-kubeconfig"), kubeconfig).unwrap();
-    let bin = fake_kind(dir.path(), &real, &image, config.network.http_port);
-    let hosts = dir.path().join("hosts");
-    std::fs::write(&hosts, "127.0.0.1 localhost\n").unwrap();
-    let env = env_with(
-        Some(&bin),
-        &dir.path().join("kubeconfig"),
-        &[
-            ("KINDLING_HOSTS_FILE", hosts.display().to_string()),
-            ("KINDLING_SUDO", "none".into()),
-        ],
-    );
-    Some(Setup {
-        _dir: dir,
-        shared,
-        settings,
-        env,
-        api,
-        name,
-        node,
-        hosts,
-        _containers: containers,
-        _volumes: volumes,
-    })
-}
+use up_support::{Setup, finished, setup, started, synced_healthy};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn up_converges_on_stand_ins_and_down_removes_everything() {
@@ -189,7 +24,6 @@ async fn up_converges_on_stand_ins_and_down_removes_everything() {
         return;
     };
     let Setup {
-        shared,
         settings,
         env,
         api,
@@ -198,26 +32,11 @@ async fn up_converges_on_stand_ins_and_down_removes_everything() {
         hosts,
         ..
     } = &f;
-    let (settings, env, name, node, hosts) = (
-        settings.clone(),
-        env.clone(),
-        name.clone(),
-        node.clone(),
-        hosts.clone(),
-    );
 
     // First up: everything is made.
-    let options = UpOptions {
-        bundle: Some(shared.join("upstream")),
-        ..UpOptions::default()
-    };
-    let recording = RecordingReporter::new();
-    let reporter: SharedReporter = recording.clone();
-    let context = UpContext::new(settings.clone(), env.clone(), reporter, options.clone());
-    let summary = kindling::up::run(context)
-        .await
-        .unwrap_or_else(|e| panic!("up failed: {e}: {:?}", recording.events()));
-    assert_eq!(summary.cluster, name);
+    let (result, recording) = f.up().await;
+    let summary = result.unwrap_or_else(|e| panic!("up failed: {e}: {:?}", recording.events()));
+    assert_eq!(&summary.cluster, name);
     assert_eq!(summary.kube_context, format!("kind-{name}"));
     assert_eq!(
         summary.registry,
@@ -254,6 +73,37 @@ async fn up_converges_on_stand_ins_and_down_removes_everything() {
     assert!(started(&events, "platform") > finished(&events, "argocd").unwrap().0);
     assert!(started(&events, "ca-issuer") > finished(&events, "platform").unwrap().0);
     assert!(started(&events, "ca-issuer") > finished(&events, "tls-ca").unwrap().0);
+    // The demo image needs only the registry: it is built while the cluster is being created.
+    let image_started = started(&events, "image:demo-app");
+    assert!(
+        image_started
+            > finished(
+                &events,
+                &format!("registry:{}", settings.config.registry.name)
+            )
+            .unwrap()
+            .0
+    );
+    assert!(
+        image_started < cluster_created,
+        "the demo image did not overlap cluster creation"
+    );
+    let image_done = finished(&events, "image:demo-app").unwrap().0;
+    let publish = started(&events, "oci:kindling-manifests:latest");
+    assert!(publish > image_done);
+    assert!(started(&events, "demo-apps") > finished(&events, "ca-issuer").unwrap().0);
+    assert!(
+        started(&events, "demo-apps")
+            > finished(&events, "oci:kindling-manifests:latest")
+                .unwrap()
+                .0
+    );
+    assert_eq!(
+        finished(&events, "demo-apps").unwrap().1,
+        Outcome::Created,
+        "{:?}",
+        recording.events()
+    );
 
     // What the fake cluster now holds: Argo CD with server.insecure, the Applications, the issuer.
     let params = api
@@ -280,6 +130,111 @@ async fn up_converges_on_stand_ins_and_down_removes_everything() {
         .get("cert-manager.io/v1", "ClusterIssuer", None, "kindling-ca")
         .expect("ClusterIssuer");
     assert_eq!(issuer["spec"]["ca"]["secretName"], "kindling-ca");
+    // The demo environments: Applications pinned to the artifact, each annotated with what it
+    // runs; the Rollouts run the image just built (by digest), read back from the artifact.
+    let digest =
+        kindling::docker::registry_api::RegistryApi::local(settings.config.registry.host_port)
+            .manifest_digest("demo-app", "v1.0.0")
+            .await
+            .unwrap()
+            .expect("demo-app:v1.0.0 in the registry");
+    let artifact =
+        kindling::docker::registry_api::RegistryApi::local(settings.config.registry.host_port)
+            .manifest_digest("kindling-manifests", "latest")
+            .await
+            .unwrap()
+            .expect("the manifests artifact");
+    let image = format!(
+        "localhost:{}/demo-app@{digest}",
+        settings.config.registry.host_port
+    );
+    for (env, namespace) in [
+        ("dev", "default"),
+        ("staging", "staging"),
+        ("production", "production"),
+    ] {
+        let app = api
+            .get(
+                "argoproj.io/v1alpha1",
+                "Application",
+                Some("argocd"),
+                &format!("demo-app-{env}"),
+            )
+            .unwrap_or_else(|| panic!("Application demo-app-{env}"));
+        assert_eq!(app["spec"]["source"]["targetRevision"], artifact.as_str());
+        assert_eq!(
+            app["metadata"]["annotations"]["kindling.dev/demo-version"],
+            "v1.0.0"
+        );
+        let rollout = api
+            .get(
+                "argoproj.io/v1alpha1",
+                "Rollout",
+                Some(namespace),
+                "demo-app",
+            )
+            .unwrap();
+        assert_eq!(
+            rollout["spec"]["template"]["spec"]["containers"][0]["image"],
+            image.as_str()
+        );
+    }
+    assert!(
+        api.get(
+            "argoproj.io/v1alpha1",
+            "AppProject",
+            Some("argocd"),
+            "applications"
+        )
+        .is_some()
+    );
+    let repo = api
+        .get("v1", "Secret", Some("argocd"), "kindling-manifests")
+        .expect("repository Secret");
+    assert_eq!(repo["stringData"]["insecureOCIForceHttp"], "true");
+
+    // The summary: every URL, the users, the context, the time; no password.
+    let port = settings.config.network.https_port;
+    let urls: Vec<(&str, &str)> = summary
+        .urls
+        .iter()
+        .map(|u| (u.url.as_str(), u.user.as_deref().unwrap_or("")))
+        .collect();
+    let want: Vec<(String, &str)> = [
+        ("demo", ""),
+        ("staging-demo", ""),
+        ("prod-demo", ""),
+        ("argocd", "admin"),
+        ("grafana", "admin"),
+        ("prometheus", ""),
+        ("rollouts", ""),
+    ]
+    .iter()
+    .map(|(p, u)| (format!("https://{p}.local:{port}"), *u))
+    .collect();
+    assert_eq!(
+        urls,
+        want.iter()
+            .map(|(u, n)| (u.as_str(), *n))
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(summary.environments.len(), 3);
+    assert!(
+        summary
+            .environments
+            .iter()
+            .all(|e| e.version == "v1.0.0" && e.image == image && e.profile == "realistic")
+    );
+    assert!(summary.elapsed_ms > 0);
+    let json = serde_json::to_string(&summary).unwrap();
+    let password =
+        std::fs::read_to_string(settings.data_dir.join("credentials/grafana-admin-password"))
+            .unwrap();
+    assert!(
+        !json.contains(password.trim()),
+        "the summary shows no password"
+    );
+
     let grafana = api
         .get("v1", "Secret", Some("monitoring"), "grafana-admin")
         .expect("Grafana secret");
@@ -299,7 +254,7 @@ async fn up_converges_on_stand_ins_and_down_removes_everything() {
     assert_eq!(mode & 0o777, 0o600);
     assert!(password.len() >= 24);
 
-    let hosts_text = std::fs::read_to_string(&hosts).unwrap();
+    let hosts_text = std::fs::read_to_string(hosts).unwrap();
     assert!(
         hosts_text.contains(&format!("# BEGIN kindling {name}")),
         "{hosts_text}"
@@ -308,7 +263,7 @@ async fn up_converges_on_stand_ins_and_down_removes_everything() {
     assert!(
         cluster_support::docker_ok(&[
             "exec",
-            &node,
+            node,
             "cat",
             &format!(
                 "/etc/containerd/certs.d/localhost:{}/hosts.toml",
@@ -319,10 +274,8 @@ async fn up_converges_on_stand_ins_and_down_removes_everything() {
     );
 
     // Second up: every step reports unchanged.
-    let recording = RecordingReporter::new();
-    let reporter: SharedReporter = recording.clone();
-    let context = UpContext::new(settings.clone(), env.clone(), reporter, options.clone());
-    kindling::up::run(context).await.unwrap();
+    let (result, recording) = f.up().await;
+    result.unwrap_or_else(|e| panic!("second up failed: {e}: {:?}", recording.events()));
     let events = recording.timed_events();
     for (_, e) in &events {
         if let Event::StepFinished { step, outcome, .. } = e {
@@ -344,13 +297,16 @@ async fn up_converges_on_stand_ins_and_down_removes_everything() {
         "argocd",
         "platform",
         "ca-issuer",
+        "image:demo-app",
+        "oci:kindling-manifests:latest",
+        "demo-apps",
     ] {
         assert_eq!(finished(&events, id).unwrap().1, Outcome::Unchanged, "{id}");
     }
 
     // down --purge: no container, volume or hosts block left.
     let reporter: SharedReporter = RecordingReporter::new();
-    kindling::down::down(&settings, &env, &reporter, true, false)
+    kindling::down::down(settings, env, &reporter, true, false)
         .await
         .unwrap();
     assert!(containers_with_label(&format!("dev.kindling.cluster={name}")).is_empty());
@@ -364,7 +320,7 @@ async fn up_converges_on_stand_ins_and_down_removes_everything() {
     ]);
     assert!(volumes.trim().is_empty(), "volumes left: {volumes}");
     assert_eq!(
-        std::fs::read_to_string(&hosts).unwrap(),
+        std::fs::read_to_string(hosts).unwrap(),
         "127.0.0.1 localhost\n"
     );
 }
@@ -389,21 +345,9 @@ async fn a_degraded_application_fails_up_naming_it_and_why_within_its_timeout() 
     let Some(f) = setup(prometheus_stack_degraded, "4s").await else {
         return;
     };
-    let recording = RecordingReporter::new();
-    let reporter: SharedReporter = recording.clone();
-    let options = UpOptions {
-        bundle: Some(f.shared.join("upstream")),
-        ..UpOptions::default()
-    };
     let started_at = Instant::now();
-    let err = kindling::up::run(UpContext::new(
-        f.settings.clone(),
-        f.env.clone(),
-        reporter,
-        options,
-    ))
-    .await
-    .unwrap_err();
+    let (result, recording) = f.up().await;
+    let err = result.unwrap_err();
     let message = err.to_string();
     assert!(message.contains("kube-prometheus-stack"), "{message}");
     assert!(message.contains("Degraded"), "{message}");
@@ -421,9 +365,185 @@ async fn a_degraded_application_fails_up_naming_it_and_why_within_its_timeout() 
         finished(&events, "ca-issuer").map(|(_, o)| o),
         Some(Outcome::Skipped)
     );
-    for id in ["cluster.wiring", "hosts", "tls-ca"] {
+    assert_eq!(
+        finished(&events, "demo-apps").map(|(_, o)| o),
+        Some(Outcome::Skipped)
+    );
+    for id in ["cluster.wiring", "hosts", "tls-ca", "image:demo-app"] {
         assert!(finished(&events, id).is_some(), "{id} did not finish");
     }
+    let reporter: SharedReporter = RecordingReporter::new();
+    kindling::down::down(&f.settings, &f.env, &reporter, true, false)
+        .await
+        .unwrap();
+}
+
+/// Runs `kindling up --output json` and sends SIGINT as soon as `step` starts; returns
+/// whether the step started (false: the run ended first) and the exit code.
+async fn up_interrupted_at(f: &Setup, step: &str) -> (bool, Option<i32>) {
+    use tokio::io::AsyncBufReadExt;
+    let bundle = f.shared.join("upstream");
+    let mut command = tokio::process::Command::from(f.command(&[
+        "--output",
+        "json",
+        "up",
+        "--bundle",
+        bundle.to_str().unwrap(),
+    ]));
+    let mut child = command
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut hit = false;
+    while let Ok(Some(line)) = lines.next_line().await {
+        let Ok(event) = serde_json::from_str::<serde_json::Value>(&line) else {
+            continue;
+        };
+        if event["event"] == "step_started" && event["step"] == step {
+            hit = true;
+            let pid = child.id().unwrap().to_string();
+            let _ = std::process::Command::new("kill")
+                .args(["-INT", &pid])
+                .status();
+            break;
+        }
+    }
+    let status = child.wait().await.unwrap();
+    (hit, status.code())
+}
+
+/// Ctrl-C at each step in turn, then `up` again: it converges, with one node, one registry,
+/// one cache, no second copy of any object, only the tags `up` makes, and no temporary folder
+/// left behind.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn up_interrupted_at_each_step_converges_when_run_again() {
+    let Some(f) = setup(synced_healthy, "60s").await else {
+        return;
+    };
+    let steps = [
+        "preflight",
+        "tls-ca",
+        "cluster.create",
+        "image:demo-app",
+        "cluster.wiring",
+        "argocd",
+        "oci:kindling-manifests:latest",
+        "platform",
+        "ca-issuer",
+        "demo-apps",
+    ];
+    let mut interrupted = Vec::new();
+    for step in steps {
+        let (hit, code) = up_interrupted_at(&f, step).await;
+        if hit {
+            assert_eq!(code, Some(130), "Ctrl-C at {step} exits 130");
+            interrupted.push(step);
+        }
+    }
+    assert!(
+        interrupted.len() >= 8,
+        "only interrupted at {interrupted:?}"
+    );
+
+    let (result, recording) = f.up().await;
+    result.unwrap_or_else(|e| {
+        panic!(
+            "up after interruptions failed: {e}: {:?}",
+            recording.events()
+        )
+    });
+
+    let name = &f.name;
+    let kind_nodes = containers_with_label(&format!("io.x-k8s.kind.cluster={name}"));
+    assert_eq!(kind_nodes, std::slice::from_ref(&f.node), "one node");
+    let mut ours = containers_with_label(&format!("dev.kindling.cluster={name}"));
+    ours.sort();
+    let mut expected = vec![
+        f.settings.config.registry.name.clone(),
+        kindling::config::mirror_container_name(&f.settings.config.registry.mirrors[0]),
+    ];
+    expected.sort();
+    assert_eq!(ours, expected, "registry and cache, once each");
+    let apps: Vec<String> = f
+        .api
+        .list("argoproj.io/v1alpha1", "Application", Some("argocd"))
+        .iter()
+        .map(|a| a["metadata"]["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(apps.len(), 7, "{apps:?}");
+    for ns in ["default", "staging", "production"] {
+        assert_eq!(
+            f.api
+                .list("argoproj.io/v1alpha1", "Rollout", Some(ns))
+                .len(),
+            1
+        );
+    }
+    let registry =
+        kindling::docker::registry_api::RegistryApi::local(f.settings.config.registry.host_port);
+    assert!(
+        registry
+            .manifest_digest("kindling-manifests", "latest")
+            .await
+            .unwrap()
+            .is_some()
+    );
+    let left: Vec<_> = std::fs::read_dir(f.tmp_dir())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(left.is_empty(), "temporary folders left: {left:?}");
+
+    let reporter: SharedReporter = RecordingReporter::new();
+    kindling::down::down(&f.settings, &f.env, &reporter, true, false)
+        .await
+        .unwrap();
+}
+
+fn env_ms(name: &str, default: u64) -> Duration {
+    Duration::from_millis(
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default),
+    )
+}
+
+/// The up-sim benchmark (scripts/bench/up-sim.sh): one `up` on stand-ins with fixed simulated
+/// readiness delays, against the longest dependency chain of those delays: Argo CD's workloads
+/// → the platform Applications → (ClusterIssuer) → the demo Applications → their Rollouts.
+/// Everything else `up` does (preflight, CA, registry, node, image, artifact, wiring, hosts)
+/// must hide behind that chain or add to the ratio.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "benchmark: scripts/bench.sh up-sim"]
+async fn bench_up_sim() {
+    let delays = up_support::Delays {
+        workloads: env_ms("UP_SIM_WORKLOADS_MS", 10_000),
+        application: env_ms("UP_SIM_APPLICATION_MS", 30_000),
+        rollout: env_ms("UP_SIM_ROLLOUT_MS", 20_000),
+    };
+    let Some(f) = up_support::setup_with(synced_healthy, "10m", delays).await else {
+        return;
+    };
+    let started_at = Instant::now();
+    let (result, recording) = f.up().await;
+    let wall = started_at.elapsed();
+    result.unwrap_or_else(|e| panic!("up failed: {e}: {:?}", recording.events()));
+    let critical = delays.workloads + delays.application + delays.application + delays.rollout;
+    for (_, e) in recording.timed_events() {
+        if let Event::StepFinished {
+            step, elapsed_ms, ..
+        } = e
+        {
+            println!("step {step} {elapsed_ms}ms");
+        }
+    }
+    println!("up_wall_ms={}", wall.as_millis());
+    println!("critical_path_ms={}", critical.as_millis());
+    println!("ratio={:.3}", wall.as_secs_f64() / critical.as_secs_f64());
     let reporter: SharedReporter = RecordingReporter::new();
     kindling::down::down(&f.settings, &f.env, &reporter, true, false)
         .await

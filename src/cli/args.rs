@@ -76,6 +76,8 @@ pub enum Command {
     /// The demo app's Argo Rollout: status, watch, promote, abort, retry, restart
     #[command(subcommand)]
     Rollout(super::rollout::RolloutCommand),
+    /// Release a demo version to dev, staging or production (returns once it rolls out)
+    Release(super::release::ReleaseArgs),
     /// Validate manifests offline: CRD schemas, core fields, Rollout rules
     Lint(LintArgs),
     /// Run one delivery scenario under real traffic and prove its outcome

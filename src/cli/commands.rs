@@ -33,6 +33,7 @@ pub(super) fn run(ctx: &Context, command: Command) -> Result<()> {
         Command::Scenario(args) => super::scenario::scenario(ctx, args),
         Command::Smoke(args) => super::scenario::smoke(ctx, args),
         Command::Status(args) => super::status::run(ctx, args),
+        Command::Release(args) => super::release::run(ctx, args),
     }
 }
 

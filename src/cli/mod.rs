@@ -8,6 +8,7 @@ mod hosts;
 mod lint;
 mod platform;
 mod registry;
+mod release;
 mod rollout;
 mod scenario;
 mod status;

@@ -95,27 +95,51 @@ fn print_summary(ctx: &Context, summary: &Summary) {
         "✓ kindling is up in {}",
         crate::report::format_elapsed(summary.elapsed_ms)
     );
-    println!(
-        "  cluster      {} (kube context {})",
-        summary.cluster, summary.kube_context
+    let width = summary
+        .urls
+        .iter()
+        .map(|u| u.name.len())
+        .chain([10])
+        .max()
+        .unwrap_or(10);
+    let line = |label: &str, text: String| println!("  {label:width$}  {text}");
+    for url in &summary.urls {
+        let login = match &url.user {
+            Some(user) => format!("  (user {user})"),
+            None => String::new(),
+        };
+        line(&url.name, format!("{}{login}", url.url));
+    }
+    for env in &summary.environments {
+        line(
+            &env.name,
+            format!("runs {} ({} profile)", env.version, env.profile),
+        );
+    }
+    line(
+        "passwords",
+        "`kindling status --show-secrets` (Argo CD and Grafana admin)".into(),
     );
-    println!("  kubeconfig   {}", summary.kubeconfig);
-    println!(
-        "  registry     {} (push images as {}/<name>:<tag>)",
-        summary.registry, summary.registry
+    line(
+        "cluster",
+        format!(
+            "{} (kube context {}, kubeconfig {})",
+            summary.cluster, summary.kube_context, summary.kubeconfig
+        ),
     );
-    println!("  local CA     {}", summary.ca_certificate);
-    println!(
-        "  argocd       https://argocd.{}  (user admin; password: kubectl -n argocd get secret argocd-initial-admin-secret)",
-        summary.domain
+    line(
+        "registry",
+        format!(
+            "{} (push images as {}/<name>:<tag>)",
+            summary.registry, summary.registry
+        ),
     );
-    println!(
-        "  grafana      https://grafana.{}  (user admin; password in {})",
-        summary.domain, summary.grafana_password_file
+    line("local CA", summary.ca_certificate.clone());
+    line(
+        "next",
+        "`kindling release staging v1.1.0` starts a canary; `kindling rollout watch staging`"
+            .into(),
     );
-    println!("  prometheus   https://prometheus.{}", summary.domain);
-    println!("  rollouts     https://rollouts.{}", summary.domain);
-    println!("  not yet: the demo environments (demo., staging-demo., prod-demo.); see README");
 }
 
 pub(super) fn down(ctx: &Context, args: DownArgs) -> Result<()> {

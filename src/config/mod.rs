@@ -14,6 +14,7 @@ use std::time::Duration;
 
 pub use error::{ConfigError, ConfigIssue, Origin};
 pub use load::{ConfigSource, Overrides, load};
+pub use validate::is_image_tag;
 
 /// The repository's bootstrap.toml, compiled in: the documented default.
 pub const BUILTIN: &str = include_str!("../../bootstrap.toml");
@@ -26,6 +27,7 @@ pub struct Config {
     pub network: Network,
     pub components: Components,
     pub credentials: Credentials,
+    pub demo: Demo,
     pub timeouts: Timeouts,
 }
 
@@ -83,6 +85,20 @@ pub struct Components {
 #[serde(deny_unknown_fields)]
 pub struct Credentials {
     pub grafana_admin_password: String,
+}
+
+/// The demo app `up` deploys to dev, staging and production.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Demo {
+    /// The version `up` builds and deploys (the image tag and the app's VERSION).
+    pub version: String,
+    /// Workspace to build demo-app/Dockerfile from ("" = where kindling was built).
+    pub source_dir: String,
+    /// A static demo-app binary to package instead of building from source ("" = none).
+    pub binary: String,
+    /// Pauses and analysis intervals: "realistic" (the committed values) or "fast" (10 s).
+    pub profile: crate::platform::gitops::Profile,
 }
 
 /// Durations as written ("90s", "5m"); parsed and checked at load time.

@@ -38,6 +38,16 @@ fn is_semver(s: &str) -> bool {
             .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
 }
 
+/// An OCI tag: `[A-Za-z0-9_][A-Za-z0-9._-]{0,127}`.
+pub fn is_image_tag(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
+        && s.len() <= 128
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+}
+
 fn is_container_name(s: &str) -> bool {
     let mut bytes = s.bytes();
     matches!(bytes.next(), Some(b) if b.is_ascii_alphanumeric())
@@ -233,6 +243,23 @@ pub(super) fn check(
             };
             fail(key, format!("{key} {v:?} is not a valid version"), hint);
         }
+    }
+
+    let version = str_of(table, "demo.version");
+    if !is_image_tag(version) {
+        fail(
+            "demo.version",
+            format!("demo.version {version:?} is not a valid image tag"),
+            "use letters, digits, '.', '_' and '-', e.g. version = \"v1.0.0\"",
+        );
+    }
+    let profile = str_of(table, "demo.profile");
+    if !matches!(profile, "fast" | "realistic") {
+        fail(
+            "demo.profile",
+            format!("demo.profile {profile:?} is not a timing profile"),
+            "use \"realistic\" (the committed pauses) or \"fast\" (10 s pauses and intervals)",
+        );
     }
 
     if let Some(toml::Value::Table(timeouts)) = table.get("timeouts") {

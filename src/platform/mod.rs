@@ -1,6 +1,10 @@
-//! The platform's upstream parts: pinned install manifests, fetched and verified.
+//! The platform's upstream parts (pinned install manifests, fetched and verified), its Argo CD
+//! Applications, and the demo app: its image, its GitOps source and the checks on it.
 
 pub mod applications;
+pub mod demo_checks;
+pub mod demo_image;
+pub mod demo_publish;
 pub mod fetch;
 pub mod gitops;
 pub mod pinned;

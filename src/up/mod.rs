@@ -6,9 +6,12 @@ mod ca;
 mod ca_issuer;
 mod cluster;
 mod credentials;
+mod demo_apps;
+mod demo_image;
 mod hosts;
 mod platform;
 mod preflight;
+mod publish;
 mod registry;
 mod trust;
 mod wire;
@@ -18,8 +21,10 @@ use crate::config::Settings;
 use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::pipeline::Pipeline;
+use crate::platform::gitops::{ENVIRONMENTS, EnvRelease};
 use crate::report::SharedReporter;
 use crate::tls::Ca;
+use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
@@ -44,6 +49,10 @@ pub struct UpContext {
     cluster: OnceLock<ClusterHandle>,
     ca: OnceLock<Ca>,
     applier: OnceLock<crate::k8s::Applier>,
+    /// The demo image `up` built (what environments without a recorded release run).
+    demo_release: OnceLock<EnvRelease>,
+    /// The published artifact's digest and what it deploys to each environment.
+    published: OnceLock<(String, BTreeMap<String, EnvRelease>)>,
 }
 
 impl UpContext {
@@ -62,6 +71,8 @@ impl UpContext {
             cluster: OnceLock::new(),
             ca: OnceLock::new(),
             applier: OnceLock::new(),
+            demo_release: OnceLock::new(),
+            published: OnceLock::new(),
         }
     }
 
@@ -117,6 +128,9 @@ pub fn pipeline() -> Pipeline<UpContext> {
     argocd::add(&mut p);
     platform::add(&mut p);
     ca_issuer::add(&mut p);
+    demo_image::add(&mut p);
+    publish::add(&mut p);
+    demo_apps::add(&mut p);
     p
 }
 
@@ -129,9 +143,61 @@ pub struct Summary {
     pub registry: String,
     pub ca_certificate: String,
     pub domain: String,
+    /// Every URL of the platform, with how to log in where there is a login.
+    pub urls: Vec<Url>,
+    /// What each demo environment runs.
+    pub environments: Vec<EnvironmentSummary>,
     /// Where the generated Grafana admin password is kept (mode 0600).
     pub grafana_password_file: String,
     pub elapsed_ms: u64,
+}
+
+/// One URL of the platform.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Url {
+    /// "demo (dev)", "argocd", ...
+    pub name: String,
+    pub url: String,
+    /// The user name to log in with (passwords: `kindling status --show-secrets`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+}
+
+/// One demo environment in the summary.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct EnvironmentSummary {
+    pub name: String,
+    pub namespace: String,
+    pub version: String,
+    pub image: String,
+    pub profile: String,
+    pub url: String,
+}
+
+/// Every URL `up` makes, in the order the summary shows them.
+pub fn urls(config: &crate::config::Config) -> Vec<Url> {
+    let url = crate::platform::demo_checks::url;
+    let mut urls: Vec<Url> = ENVIRONMENTS
+        .iter()
+        .map(|env| Url {
+            name: format!("{} ({})", env.host_prefix, env.name),
+            url: url(config, env.host_prefix),
+            user: None,
+        })
+        .collect();
+    for (name, user) in [
+        ("argocd", Some("admin")),
+        ("grafana", Some("admin")),
+        ("prometheus", None),
+        ("rollouts", None),
+    ] {
+        urls.push(Url {
+            name: name.into(),
+            url: url(config, name),
+            user: user.map(str::to_string),
+        });
+    }
+    urls
 }
 
 /// Runs `up`; Ctrl-C stops it (every step is idempotent, so running it again converges).
@@ -139,18 +205,42 @@ pub async fn run(context: UpContext) -> Result<Summary> {
     let started = Instant::now();
     let context = Arc::new(context);
     let reporter = context.reporter.clone();
+    // Registered before any step starts: a Ctrl-C during the first step is caught too (the
+    // ctrl_c() future would only register when first polled).
+    let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+        .map_err(|e| Error::failed("listening for Ctrl-C", e))?;
     tokio::select! {
         result = pipeline().run(context.clone(), &reporter) => result?,
-        _ = tokio::signal::ctrl_c() => return Err(Error::Interrupted),
+        _ = interrupt.recv() => return Err(Error::Interrupted),
     }
     let cluster = context.cluster()?;
+    let config = &context.settings.config;
+    let environments = match context.published.get() {
+        Some((_, releases)) => ENVIRONMENTS
+            .iter()
+            .filter_map(|env| {
+                let r = releases.get(env.name)?;
+                Some(EnvironmentSummary {
+                    name: env.name.into(),
+                    namespace: env.namespace.into(),
+                    version: r.version.clone(),
+                    image: format!("{}@{}", r.image.repository, r.image.tag),
+                    profile: r.profile.to_string(),
+                    url: crate::platform::demo_checks::url(config, env.host_prefix),
+                })
+            })
+            .collect(),
+        None => Vec::new(),
+    };
     Ok(Summary {
         cluster: cluster.name.clone(),
         kube_context: cluster.context.clone(),
         kubeconfig: cluster.kubeconfig.display().to_string(),
-        registry: context.settings.config.registry_host(),
+        registry: config.registry_host(),
         ca_certificate: context.ca()?.cert_path.display().to_string(),
-        domain: context.settings.config.network.domain.clone(),
+        domain: config.network.domain.clone(),
+        urls: urls(config),
+        environments,
         grafana_password_file: credentials::grafana_password_file(&context.settings)
             .display()
             .to_string(),

@@ -1,0 +1,214 @@
+//! What `up` and `release` wait for on the demo environments: the Application synced at a
+//! given artifact revision, the Rollout Healthy (the status interpreter of `rollout::status`)
+//! or at least running a given image, and the environment's URL answering over HTTPS.
+
+use super::applications::ARGOCD_NAMESPACE;
+use super::gitops::Environment;
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::k8s::{Condition, Target, Verdict};
+use crate::rollout::{Phase, Rollout, status};
+use kube::api::{ApiResource, DynamicObject};
+use std::time::{Duration, Instant};
+
+/// `argoproj.io/v1alpha1` Application, without discovery (its CRD is Argo CD's).
+pub fn application_resource() -> ApiResource {
+    ApiResource {
+        group: "argoproj.io".into(),
+        version: "v1alpha1".into(),
+        api_version: "argoproj.io/v1alpha1".into(),
+        kind: "Application".into(),
+        plural: "applications".into(),
+    }
+}
+
+/// `argoproj.io/v1alpha1` Rollout.
+pub fn rollout_resource() -> ApiResource {
+    ApiResource {
+        group: "argoproj.io".into(),
+        version: "v1alpha1".into(),
+        api_version: "argoproj.io/v1alpha1".into(),
+        kind: "Rollout".into(),
+        plural: "rollouts".into(),
+    }
+}
+
+pub fn application_target(env: &Environment) -> Target {
+    Target::namespaced(
+        application_resource(),
+        ARGOCD_NAMESPACE,
+        &super::gitops::application_name(env),
+    )
+}
+
+pub fn rollout_target(env: &Environment) -> Target {
+    Target::namespaced(
+        rollout_resource(),
+        env.namespace,
+        crate::rollout::environment::ROLLOUT_NAME,
+    )
+}
+
+/// Synced and Healthy, and what Argo CD synced is `revision` (status.sync.revision, the
+/// artifact digest it resolved): a Synced status of the previous revision does not count.
+pub fn application_synced_at(revision: &str) -> Condition {
+    let revision = revision.to_string();
+    let synced = crate::k8s::wait::application_synced_healthy();
+    Condition::new(format!("Synced and Healthy at {revision}"), move |o| {
+        let Some(object) = o else {
+            return Verdict::Pending("it does not exist".into());
+        };
+        let seen = object.data["status"]["sync"]["revision"]
+            .as_str()
+            .unwrap_or("");
+        if seen != revision {
+            return Verdict::Pending(format!(
+                "Argo CD has not synced {revision} yet (sync revision {seen:?})"
+            ));
+        }
+        synced.check(o)
+    })
+}
+
+/// Argo CD has synced `revision`: status.sync.revision is it, Synced, and the last sync
+/// operation (for that revision) succeeded. Health is not required: during a canary the
+/// Application is Progressing or Suspended by design. A failed sync fails at once.
+pub fn application_synced_revision(revision: &str) -> Condition {
+    let revision = revision.to_string();
+    Condition::new(format!("synced at {revision}"), move |o| {
+        let Some(o) = o else {
+            return Verdict::Pending("it does not exist".into());
+        };
+        let s = &o.data["status"];
+        let op = &s["operationState"];
+        let op_revision = op["syncResult"]["revision"].as_str().unwrap_or("");
+        if let Some(phase @ ("Failed" | "Error")) = op["phase"].as_str()
+            && op_revision == revision
+        {
+            return Verdict::Failed(format!(
+                "sync {phase}: {}",
+                op["message"].as_str().unwrap_or("(no message)")
+            ));
+        }
+        let seen = s["sync"]["revision"].as_str().unwrap_or("");
+        let sync = s["sync"]["status"].as_str().unwrap_or("Unknown");
+        let phase = op["phase"].as_str().unwrap_or("");
+        if seen == revision && sync == "Synced" && (phase.is_empty() || phase == "Succeeded") {
+            Verdict::Done
+        } else {
+            Verdict::Pending(format!(
+                "sync {sync} at {seen:?}, operation {phase:?} at {op_revision:?}"
+            ))
+        }
+    })
+}
+
+fn rollout_of(o: &DynamicObject) -> std::result::Result<Rollout, String> {
+    let value = serde_json::to_value(o).map_err(|e| e.to_string())?;
+    Rollout::from_value(&value)
+}
+
+/// The Rollout is done the way the rollout status interpreter says (Healthy, the current spec
+/// observed, fully promoted); Degraded fails at once with the controller's message.
+pub fn rollout_healthy() -> Condition {
+    Condition::new("Healthy", |o| {
+        let Some(o) = o else {
+            return Verdict::Pending("it does not exist yet (Argo CD has not created it)".into());
+        };
+        let ro = match rollout_of(o) {
+            Ok(ro) => ro,
+            Err(e) => return Verdict::Failed(format!("not a Rollout: {e}")),
+        };
+        let (phase, message) = status::phase(&ro);
+        match phase {
+            Phase::Degraded => Verdict::Failed(format!("Degraded: {message}")),
+            _ if status::is_done(&ro) => Verdict::Done,
+            _ => Verdict::Pending(format!("{phase} {message}").trim().to_string()),
+        }
+    })
+}
+
+/// The Rollout's template runs `image` and the controller has observed that spec: the
+/// rollout of a new release has started.
+pub fn rollout_started(image: &str) -> Condition {
+    let image = image.to_string();
+    Condition::new(format!("rolling out {image}"), move |o| {
+        let Some(o) = o else {
+            return Verdict::Pending("it does not exist".into());
+        };
+        let current = o.data["spec"]["template"]["spec"]["containers"][0]["image"]
+            .as_str()
+            .unwrap_or("");
+        if current != image {
+            return Verdict::Pending(format!("its template still runs {current}"));
+        }
+        match rollout_of(o) {
+            Ok(ro) if status::generation_observed(&ro) => Verdict::Done,
+            Ok(_) => Verdict::Pending("the controller has not observed the new template".into()),
+            Err(e) => Verdict::Failed(format!("not a Rollout: {e}")),
+        }
+    })
+}
+
+/// `https://<prefix>.<domain>` (with the port when it is not 443).
+pub fn url(config: &Config, prefix: &str) -> String {
+    let host = format!("{prefix}.{}", config.network.domain);
+    match config.network.https_port {
+        443 => format!("https://{host}"),
+        port => format!("https://{host}:{port}"),
+    }
+}
+
+/// An HTTPS client that reaches every platform host on 127.0.0.1:`https_port` and trusts only
+/// kindling's CA: no hosts file entry and no system trust needed (CI, a fresh machine).
+pub fn https_client(config: &Config, ca_der: &[u8]) -> Result<reqwest::Client> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], config.network.https_port));
+    let certificate = reqwest::Certificate::from_der(ca_der)
+        .map_err(|e| Error::failed("reading the local CA certificate", e))?;
+    let mut builder = reqwest::Client::builder()
+        .tls_certs_only([certificate])
+        .timeout(Duration::from_secs(5))
+        .no_proxy();
+    for host in config.ingress_hosts() {
+        builder = builder.resolve(&host, addr);
+    }
+    builder
+        .build()
+        .map_err(|e| Error::failed("making an HTTPS client", e))
+}
+
+/// Waits until `url` answers 2xx over HTTPS, trusting only the CA; the error says what was
+/// last seen (connection refused, certificate not trusted, 404 from the ingress, ...).
+pub async fn wait_https(client: &reqwest::Client, url: &str, timeout: Duration) -> Result<()> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let seen = match client.get(url).send().await {
+            Ok(response) if response.status().is_success() => return Ok(()),
+            Ok(response) => format!("HTTP {}", response.status()),
+            Err(e) => error_chain(&e),
+        };
+        if Instant::now() >= deadline {
+            return Err(Error::failed(
+                format!("{url} does not answer over HTTPS"),
+                format!("after {}: {seen}", humantime::format_duration(timeout)),
+            )
+            .with_hint(
+                "check the ingress and its certificate: `kubectl get ingress,certificate -A`, \
+                 and that Traefik runs (`kindling status`)",
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// An error with its causes ("error sending request: ... : invalid peer certificate").
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(&format!(": {s}"));
+        source = s.source();
+    }
+    text
+}

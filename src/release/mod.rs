@@ -1,0 +1,228 @@
+//! `kindling release <env> <version>`: a new version of the demo app in one environment.
+//!
+//! 1. The image of that version (faults as build args) is built and pushed; the binary layer
+//!    comes from the build cache, so it takes seconds.
+//! 2. The manifests artifact is published again with that environment's new image (and
+//!    profile); every other environment keeps what its Application records it runs.
+//! 3. The environment's Application is pointed at the new artifact digest, its record updated,
+//!    and `argocd.argoproj.io/refresh: normal` set so Argo CD looks at once.
+//! 4. Returns once Argo CD has synced that revision and the Rollout has observed the new
+//!    template (the rollout has started; the scenarios watch the rest).
+
+use crate::config::Settings;
+use crate::docker::registry_api::RegistryApi;
+use crate::env::Env;
+use crate::error::{Error, Result};
+use crate::k8s::Waiter;
+use crate::platform::demo_checks::{self, application_target, rollout_target};
+use crate::platform::demo_image::{self, Faults};
+use crate::platform::demo_publish;
+use crate::platform::gitops::{self, DemoImage, EnvRelease, Profile};
+use crate::report::{Outcome, ReporterExt, SharedReporter};
+use kube::api::{Api, DynamicObject, Patch, PatchParams};
+use serde_json::json;
+
+/// Argo CD's annotation that makes it refresh an Application now (DESIGN.md).
+pub const REFRESH_ANNOTATION: &str = "argocd.argoproj.io/refresh";
+
+/// What a release needs: the settings, the cluster, Docker, and where to report.
+#[derive(Clone)]
+pub struct ReleaseContext {
+    pub settings: Settings,
+    pub client: kube::Client,
+    pub docker: bollard::Docker,
+    pub reporter: SharedReporter,
+}
+
+impl ReleaseContext {
+    /// Connects to Docker and to the platform's cluster (`kubeconfig`: a path that wins over
+    /// kindling's own kubeconfig and the configured one).
+    pub async fn connect(
+        settings: Settings,
+        env: &Env,
+        kubeconfig: Option<&std::path::Path>,
+        reporter: SharedReporter,
+    ) -> Result<ReleaseContext> {
+        let docker = crate::docker::connect(env, settings.config.timeouts.docker())
+            .await
+            .map_err(|e| {
+                let hint = e.hint();
+                let err = Error::failed("connecting to Docker", &e);
+                match hint {
+                    Some(h) => err.with_hint(h),
+                    None => err,
+                }
+            })?;
+        let path = crate::rollout::cluster::kubeconfig_path(&settings, env, kubeconfig)
+            .ok_or_else(|| {
+                Error::usage(
+                    "no kubeconfig found",
+                    Some("run `kindling up` first, or pass --kubeconfig PATH".to_string()),
+                )
+            })?;
+        let client = crate::rollout::cluster::client(&settings, &path).await?;
+        Ok(ReleaseContext {
+            settings,
+            client,
+            docker,
+            reporter,
+        })
+    }
+}
+
+/// What to release where.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReleaseRequest {
+    /// dev, staging or production.
+    pub environment: String,
+    /// The version (image tag and what the app reports), e.g. "v1.1.0".
+    pub version: String,
+    pub faults: Faults,
+    /// None: keep the environment's current profile.
+    pub profile: Option<Profile>,
+}
+
+/// What was released.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Released {
+    pub environment: String,
+    pub version: String,
+    /// `localhost:<port>/demo-app:<tag>` as pushed (the tag names any faults).
+    pub image_tag: String,
+    /// What the Rollout runs: `<registry as the nodes see it>/demo-app@sha256:...`.
+    pub image: String,
+    pub profile: Profile,
+    /// The manifests artifact digest the Application now pins.
+    pub revision: String,
+    /// The revision it pinned before.
+    pub previous_revision: Option<String>,
+}
+
+/// Releases `req.version` into `req.environment`; see the module comment for the steps.
+pub async fn release(ctx: &ReleaseContext, req: &ReleaseRequest) -> Result<Released> {
+    let config = &ctx.settings.config;
+    let env = gitops::environment(&req.environment).ok_or_else(|| {
+        Error::usage(
+            format!("unknown environment {:?}", req.environment),
+            Some("use dev, staging or production".to_string()),
+        )
+    })?;
+    if !crate::config::is_image_tag(&req.version) {
+        return Err(Error::usage(
+            format!("{:?} is not a valid version (image tag)", req.version),
+            Some("use letters, digits, '.', '_' and '-', e.g. v1.1.0".to_string()),
+        ));
+    }
+    let apps: Api<DynamicObject> = Api::namespaced_with(
+        ctx.client.clone(),
+        crate::platform::applications::ARGOCD_NAMESPACE,
+        &demo_checks::application_resource(),
+    );
+    let app_name = gitops::application_name(env);
+    let current = apps
+        .get_opt(&app_name)
+        .await
+        .map_err(|e| Error::failed(format!("reading Application {app_name}"), e))?
+        .ok_or_else(|| {
+            Error::failed(
+                format!("releasing to {}", env.name),
+                format!("Application argocd/{app_name} does not exist"),
+            )
+            .with_hint("run `kindling up` first")
+        })?;
+    let previous_revision = current.data["spec"]["source"]["targetRevision"]
+        .as_str()
+        .map(str::to_string);
+
+    let built = demo_image::build_and_push(
+        &ctx.docker,
+        config,
+        &req.version,
+        &req.faults,
+        &ctx.reporter,
+    )
+    .await?;
+
+    let registry = RegistryApi::local(config.registry.host_port);
+    let fallback = EnvRelease {
+        version: config.demo.version.clone(),
+        image: DemoImage::for_release(config, &config.demo.version),
+        profile: config.demo.profile,
+    };
+    let mut releases =
+        demo_publish::current_releases(&ctx.client, &registry, &fallback, &ctx.reporter).await?;
+    let profile = req.profile.unwrap_or_else(|| {
+        releases
+            .get(env.name)
+            .map_or(config.demo.profile, |r| r.profile)
+    });
+    let new = EnvRelease {
+        version: req.version.clone(),
+        image: DemoImage::for_release(config, &built.digest),
+        profile,
+    };
+    releases.insert(env.name.to_string(), new.clone());
+    let published = demo_publish::publish(config, &registry, &releases, &ctx.reporter).await?;
+    let revision = published.digest.clone();
+    let image = format!("{}@{}", new.image.repository, new.image.tag);
+
+    let step = ctx.reporter.step(
+        &format!("release:{}", env.name),
+        &format!("Release {} to {}", req.version, env.name),
+    );
+    let result = async {
+        let mut patch = json!({
+            "metadata": { "annotations": { REFRESH_ANNOTATION: "normal" } },
+            "spec": { "source": { "targetRevision": revision } }
+        });
+        gitops::record_release(&mut patch, &new);
+        apps.patch(&app_name, &PatchParams::default(), &Patch::Merge(&patch))
+            .await
+            .map_err(|e| Error::failed(format!("updating Application {app_name}"), e))?;
+        let waiter = Waiter::new(ctx.client.clone());
+        let timeout = config.timeouts.component();
+        step.progress(format!("waiting for Argo CD to sync {revision}"));
+        waiter
+            .wait(
+                application_target(env),
+                demo_checks::application_synced_revision(&revision),
+                timeout,
+            )
+            .await?;
+        step.progress(format!(
+            "waiting for the Rollout to start rolling out {image}"
+        ));
+        waiter
+            .wait(
+                rollout_target(env),
+                demo_checks::rollout_started(&image),
+                timeout,
+            )
+            .await?;
+        Ok::<_, Error>(())
+    }
+    .await;
+    match result {
+        Ok(()) => {
+            let outcome = if previous_revision.as_deref() == Some(revision.as_str()) {
+                Outcome::Unchanged
+            } else {
+                Outcome::Changed
+            };
+            step.finish(outcome, Some(format!("{image} ({revision})")));
+        }
+        Err(e) => {
+            step.fail(&e);
+            return Err(e);
+        }
+    }
+    Ok(Released {
+        environment: env.name.to_string(),
+        version: req.version.clone(),
+        image_tag: built.reference,
+        image,
+        profile,
+        revision,
+        previous_revision,
+    })
+}

@@ -1,0 +1,229 @@
+//! `kindling release` on the stand-in platform of tests/up_support (real Docker build and
+//! registry, fake API server with simulated Argo CD and Argo Rollouts): the faulty v1.1.0 image
+//! is in the registry with its fault in the image config and the v1.0.0 binary layer reused;
+//! the artifact's staging layer runs it while dev and production keep theirs; the staging
+//! Application got the new revision, its record and the refresh annotation; the Rollout took
+//! the new template. A later `up` keeps the release.
+
+mod cluster_support;
+mod support;
+mod up_support;
+
+use kindling::docker::registry_api::RegistryApi;
+use kindling::platform::demo_image::Faults;
+use kindling::platform::gitops::Profile;
+use kindling::release::{ReleaseContext, ReleaseRequest};
+use kindling::report::{RecordingReporter, SharedReporter};
+use serde_json::Value;
+use up_support::{image_in_artifact, setup, synced_healthy};
+
+/// The image config (Env, Labels) and layer digests of `<repo>:<tag>` in the registry.
+async fn image_in_registry(api: &RegistryApi, repo: &str, tag: &str) -> (Value, Vec<String>) {
+    let manifest = api.get_manifest(repo, tag).await.unwrap();
+    let manifest: Value = serde_json::from_slice(&manifest.body).unwrap();
+    let config = api
+        .get_blob(repo, manifest["config"]["digest"].as_str().unwrap())
+        .await
+        .unwrap();
+    let config: Value = serde_json::from_slice(&config).unwrap();
+    let layers = manifest["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["digest"].as_str().unwrap().to_string())
+        .collect();
+    (config["config"].clone(), layers)
+}
+
+fn application(api: &fake_apiserver::FakeApiServer, env: &str) -> Value {
+    api.get(
+        "argoproj.io/v1alpha1",
+        "Application",
+        Some("argocd"),
+        &format!("demo-app-{env}"),
+    )
+    .unwrap()
+}
+
+fn rollout_image(api: &fake_apiserver::FakeApiServer, namespace: &str) -> String {
+    api.get(
+        "argoproj.io/v1alpha1",
+        "Rollout",
+        Some(namespace),
+        "demo-app",
+    )
+    .unwrap()["spec"]["template"]["spec"]["containers"][0]["image"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_faulty_release_reaches_staging_only_and_up_keeps_it() {
+    let Some(f) = setup(synced_healthy, "60s").await else {
+        return;
+    };
+    let (result, recording) = f.up().await;
+    result.unwrap_or_else(|e| panic!("up failed: {e}: {:?}", recording.events()));
+    let port = f.settings.config.registry.host_port;
+    let registry = RegistryApi::local(port);
+    let before = application(&f.api, "dev")["spec"]["source"]["targetRevision"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let production_image = rollout_image(&f.api, "production");
+
+    let recording = RecordingReporter::new();
+    let reporter: SharedReporter = recording.clone();
+    let context = ReleaseContext::connect(
+        f.settings.clone(),
+        &f.env,
+        Some(&f.dir.path().join("fake-kubeconfig")),
+        reporter,
+    )
+    .await
+    .unwrap();
+    let mut faults = Faults::default();
+    faults.add("error-rate=0.5").unwrap();
+    let request = ReleaseRequest {
+        environment: "staging".into(),
+        version: "v1.1.0".into(),
+        faults,
+        profile: Some(Profile::Fast),
+    };
+    let released = kindling::release::release(&context, &request)
+        .await
+        .unwrap_or_else(|e| panic!("release failed: {e}: {:?}", recording.events()));
+    assert_eq!(
+        released.image_tag,
+        format!("localhost:{port}/demo-app:v1.1.0-e0.5")
+    );
+    assert_eq!(released.previous_revision.as_deref(), Some(before.as_str()));
+    assert_ne!(released.revision, before);
+
+    // The image: in the registry, the fault and version in its config, the binary layer reused.
+    let (config, layers) = image_in_registry(&registry, "demo-app", "v1.1.0-e0.5").await;
+    let env: Vec<&str> = config["Env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e.as_str().unwrap())
+        .collect();
+    for want in [
+        "VERSION=v1.1.0",
+        "FAULT_ERROR_RATE=0.5",
+        "FAULT_LATENCY_MS=0",
+    ] {
+        assert!(env.contains(&want), "{want} not in {env:?}");
+    }
+    let (good, good_layers) = image_in_registry(&registry, "demo-app", "v1.0.0").await;
+    assert!(
+        good["Env"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e == "FAULT_ERROR_RATE=0")
+    );
+    assert_eq!(layers, good_layers, "the binary layer is the same blob");
+
+    // The artifact: staging runs the new image, the others keep theirs.
+    assert_eq!(
+        image_in_artifact(port, &released.revision, "staging").await,
+        released.image
+    );
+    assert_eq!(
+        image_in_artifact(port, &released.revision, "production").await,
+        production_image
+    );
+
+    // The Applications: staging moved (with its record and the refresh), dev did not.
+    let staging = application(&f.api, "staging");
+    assert_eq!(
+        staging["spec"]["source"]["targetRevision"],
+        released.revision.as_str()
+    );
+    let annotations = &staging["metadata"]["annotations"];
+    assert_eq!(annotations["argocd.argoproj.io/refresh"], "normal");
+    assert_eq!(annotations["kindling.dev/demo-version"], "v1.1.0");
+    assert_eq!(annotations["kindling.dev/demo-profile"], "fast");
+    assert_eq!(
+        staging["status"]["sync"]["revision"],
+        released.revision.as_str()
+    );
+    assert_eq!(
+        application(&f.api, "dev")["spec"]["source"]["targetRevision"],
+        before.as_str()
+    );
+    assert_eq!(rollout_image(&f.api, "staging"), released.image);
+    assert_eq!(rollout_image(&f.api, "production"), production_image);
+
+    // up after the release keeps it (and the others as they were).
+    let (result, recording) = f.up().await;
+    let summary = result.unwrap_or_else(|e| panic!("up failed: {e}: {:?}", recording.events()));
+    assert_eq!(rollout_image(&f.api, "staging"), released.image);
+    assert_eq!(rollout_image(&f.api, "production"), production_image);
+    let staging = summary
+        .environments
+        .iter()
+        .find(|e| e.name == "staging")
+        .unwrap();
+    assert_eq!(
+        (staging.version.as_str(), staging.profile.as_str()),
+        ("v1.1.0", "fast")
+    );
+    assert_eq!(
+        application(&f.api, "dev")["spec"]["source"]["targetRevision"],
+        released.revision.as_str(),
+        "up pins every environment to the one artifact that has them all"
+    );
+
+    // Bad requests are refused before anything is built.
+    let err = kindling::release::release(
+        &context,
+        &ReleaseRequest {
+            environment: "qa".into(),
+            version: "v2".into(),
+            faults: Faults::default(),
+            profile: None,
+        },
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.exit_status(), kindling::ExitStatus::Usage);
+    let reporter: SharedReporter = RecordingReporter::new();
+    kindling::down::down(&f.settings, &f.env, &reporter, true, false)
+        .await
+        .unwrap();
+}
+
+/// Bad flags are usage errors (exit 2) naming the fix, before anything is built or contacted.
+#[test]
+fn bad_release_flags_are_usage_errors() {
+    for (args, says) in [
+        (vec!["release", "qa", "v1.1.0"], "invalid value 'qa'"),
+        (
+            vec!["release", "staging", "v1.1.0", "--fault", "cpu=1"],
+            "unknown fault",
+        ),
+        (
+            vec!["release", "staging", "v1.1.0", "--fault", "error-rate=2"],
+            "from 0 to 1",
+        ),
+        (
+            vec!["release", "staging", "v1.1.0", "--profile", "slow"],
+            "invalid value 'slow'",
+        ),
+        (vec!["release", "staging", "v/1"], "not a valid version"),
+    ] {
+        let out = std::process::Command::new(support::kindling_bin())
+            .args(&args)
+            .env("KINDLING_DATA_DIR", "/nonexistent/kindling-data")
+            .env("KUBECONFIG", "/nonexistent/kubeconfig")
+            .env("DOCKER_HOST", "unix:///nonexistent.sock")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+    }
+}
