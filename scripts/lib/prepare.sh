@@ -37,7 +37,8 @@ ensure_docker() {
   if [ "$(id -u)" = 0 ] && command -v dockerd >/dev/null; then
     say "starting dockerd (log: $TEST_CACHE/dockerd.log)"
     mkdir -p "$TEST_CACHE"
-    nohup dockerd >"$TEST_CACHE/dockerd.log" 2>&1 &
+    # Its own session: it outlives the shell (and process group) that started it.
+    setsid nohup dockerd >"$TEST_CACHE/dockerd.log" 2>&1 </dev/null &
     for _ in $(seq 1 60); do docker_answers && return 0; sleep 0.5; done
     tail -20 "$TEST_CACHE/dockerd.log" >&2 || true
   fi

@@ -4,6 +4,7 @@
 
 use super::{Context, runtime};
 use crate::error::{Error, Result};
+use crate::release::ReleaseContext;
 use crate::report::{PlainReporter, SharedReporter};
 use crate::rollout::cluster;
 use crate::scenario::model::RunReport;
@@ -102,8 +103,14 @@ fn run_scenarios(ctx: &Context, scenarios: &[Scenario], args: &RunArgs) -> Resul
         ctx.reporter.clone()
     };
     let report = runtime().block_on(async {
-        let client = cluster::client(&settings, &path).await?;
-        let platform = RealPlatform::new(settings.clone(), client);
+        let release = ReleaseContext::connect(
+            settings.clone(),
+            &ctx.env,
+            Some(path.as_path()),
+            reporter.clone(),
+        )
+        .await?;
+        let platform = RealPlatform::new(release);
         Ok::<_, Error>(run::run(&platform, scenarios, profile, &timing, &reporter).await)
     })?;
     if ctx.json() {

@@ -75,6 +75,18 @@ impl Faults {
         Ok(())
     }
 
+    /// "error-rate=0.5, latency=800ms" (the `kindling release --fault` spelling).
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(rate) = self.error_rate {
+            parts.push(format!("error-rate={rate}"));
+        }
+        if let Some(ms) = self.latency_ms {
+            parts.push(format!("latency={ms}ms"));
+        }
+        parts.join(", ")
+    }
+
     /// The image tag of `version` with these faults: the version alone without faults, else
     /// a suffix naming them (`v1.1.0-e0.5-l800ms`), so a faulty build never takes a good tag.
     pub fn tag(&self, version: &str) -> String {

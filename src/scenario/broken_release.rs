@@ -33,7 +33,7 @@ pub async fn run<P: Platform>(
     let released_ms = s.now_ms();
     let faults = Faults {
         error_rate: Some(FAULT_ERROR_RATE),
-        latency: None,
+        latency_ms: None,
     };
     if !s.release(&to, faults).await {
         return s.finish().await;

@@ -4,53 +4,9 @@
 
 use crate::traffic::Target;
 use std::future::Future;
-use std::time::Duration;
 
-/// `--profile`: how long the rollout's pauses and analysis intervals are.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Profile {
-    /// Pauses and analysis intervals of 10 s: `smoke` finishes in minutes.
-    #[default]
-    Fast,
-    /// The committed manifests' pauses (1m) and analysis intervals (20s/30s).
-    Realistic,
-}
-
-impl Profile {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Profile::Fast => "fast",
-            Profile::Realistic => "realistic",
-        }
-    }
-}
-
-/// Faults the released version injects (the demo app's FAULT_* settings).
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub struct Faults {
-    /// Share of `/api/data` answered with HTTP 500, 0.0–1.0 (FAULT_ERROR_RATE).
-    pub error_rate: Option<f64>,
-    /// Added to every `/api/data` answer (FAULT_LATENCY_MS).
-    pub latency: Option<Duration>,
-}
-
-impl Faults {
-    pub fn is_none(&self) -> bool {
-        self.error_rate.is_none() && self.latency.is_none()
-    }
-
-    /// "error-rate=0.5, latency=800ms" (the `kindling release --fault` spelling).
-    pub fn describe(&self) -> String {
-        let mut parts = Vec::new();
-        if let Some(rate) = self.error_rate {
-            parts.push(format!("error-rate={rate}"));
-        }
-        if let Some(latency) = self.latency {
-            parts.push(format!("latency={}ms", latency.as_millis()));
-        }
-        parts.join(", ")
-    }
-}
+pub use crate::platform::demo_image::Faults;
+pub use crate::platform::gitops::Profile;
 
 /// One release a scenario asks for.
 #[derive(Debug, Clone, PartialEq)]

@@ -3,25 +3,25 @@
 //! through kindling's CA file, and releases through `kindling release`.
 
 use super::platform::{Platform, Release};
-use crate::config::Settings;
 use crate::platform::gitops::ENVIRONMENTS;
+use crate::release::{ReleaseContext, ReleaseRequest};
 use crate::tls::ca::CERT_FILE;
 use crate::traffic::Target;
 
 pub struct RealPlatform {
-    settings: Settings,
-    client: kube::Client,
+    release: ReleaseContext,
 }
 
 impl RealPlatform {
-    pub fn new(settings: Settings, client: kube::Client) -> RealPlatform {
-        RealPlatform { settings, client }
+    /// The platform behind `ctx`: its settings, cluster client and Docker engine.
+    pub fn new(release: ReleaseContext) -> RealPlatform {
+        RealPlatform { release }
     }
 }
 
 impl Platform for RealPlatform {
     fn client(&self) -> kube::Client {
-        self.client.clone()
+        self.release.client.clone()
     }
 
     fn target(&self, environment: &str) -> Result<Target, String> {
@@ -31,29 +31,35 @@ impl Platform for RealPlatform {
             .ok_or_else(|| format!("unknown environment {environment:?}"))?;
         let host = format!(
             "{}.{}",
-            env.host_prefix, self.settings.config.network.domain
+            env.host_prefix, self.release.settings.config.network.domain
         );
-        let ca = crate::tls::ca_dir(&self.settings).join(CERT_FILE);
+        let ca = crate::tls::ca_dir(&self.release.settings).join(CERT_FILE);
         let ca_pem = Target::read_ca(&ca).map_err(|e| {
             format!("{e} (run `kindling up`: it makes the CA the ingress certificates come from)")
         })?;
         Ok(Target::demo_app(
             &host,
-            self.settings.config.network.https_port,
+            self.release.settings.config.network.https_port,
             ca_pem,
         ))
     }
 
-    // INTEGRATOR: the one place to wire `kindling release`. Call the release library
-    // function with (settings, client, release.environment, release.version,
-    // release.faults, release.profile) and map its error to a String (what failed, why,
-    // and the hint). `Release::profile` is `fast` (pauses and analysis intervals of 10 s) or
-    // `realistic` (the committed manifests' values).
     async fn release(&self, release: &Release) -> Result<(), String> {
-        let _ = (&self.settings, release);
-        Err(format!(
-            "`kindling release` is not available in this build, so {} cannot be released to {}",
-            release.version, release.environment
-        ))
+        let request = ReleaseRequest {
+            environment: release.environment.clone(),
+            version: release.version.clone(),
+            faults: release.faults,
+            profile: Some(release.profile),
+        };
+        match crate::release::release(&self.release, &request).await {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                let mut text = e.to_string();
+                for hint in e.hints() {
+                    text.push_str(&format!(" ({hint})"));
+                }
+                Err(text)
+            }
+        }
     }
 }
