@@ -7,7 +7,6 @@ cd "$(dirname "$0")/.."
 cargo build --release --bin kindling
 kindling=target/release/kindling
 out=e2e-diagnostics
-has() { "$kindling" --help | grep -qE "^  $1 "; }
 
 diagnose() {
   set +e
@@ -15,7 +14,7 @@ diagnose() {
   "$kindling" doctor >"$out/doctor.txt" 2>&1
   "$kindling" cluster status --output json >"$out/cluster.json" 2>&1
   "$kindling" registry status --output json >"$out/registry.json" 2>&1
-  has status && "$kindling" status --output json >"$out/status.json" 2>&1
+  "$kindling" status --output json >"$out/status.json" 2>&1
   kubeconfig=$("$kindling" cluster status --output json 2>/dev/null | sed -n 's/.*"kubeconfig": *"\([^"]*\)".*/\1/p')
   if command -v kubectl >/dev/null && [ -n "$kubeconfig" ]; then
     k() { kubectl --kubeconfig "$kubeconfig" "$@"; }
@@ -46,7 +45,7 @@ fi
 # A release returns once Argo CD synced it and the Rollout started.
 "$kindling" release dev v1.0.1
 "$kindling" rollout status dev
-has status && "$kindling" status
-# The delivery scenarios, once `kindling smoke` exists (issue 9).
-if has smoke; then "$kindling" smoke --profile fast --junit e2e-junit.xml; fi
+"$kindling" status
+# The delivery scenarios under traffic: canary, blue-green, broken release rolled back.
+"$kindling" smoke --profile fast --junit e2e-junit.xml --report e2e-report.html
 "$kindling" down --yes
