@@ -367,3 +367,45 @@ struct AppliedAnswer {
     #[serde(default)]
     status: Option<serde_json::Value>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::{NullReporter, ReporterExt, SharedReporter};
+    use fake_apiserver::FakeApiServer;
+    use std::sync::Arc;
+
+    const CRD: &str = "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {name: widgets.example.com}\nspec:\n  group: example.com\n  scope: Namespaced\n  names: {plural: widgets, singular: widget, kind: Widget, listKind: WidgetList}\n  versions:\n  - name: v1\n    served: true\n    storage: true\n    schema:\n      openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}\n---\napiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\nspec: {size: 3}\n";
+
+    async fn apply_with_no_crd_timeout(fake: &FakeApiServer) -> Result<ApplyReport, K8sError> {
+        let client = super::super::client_from_kubeconfig(fake.kubeconfig(), None)
+            .await
+            .unwrap();
+        // A zero timeout fails any wait that actually has to watch.
+        let applier = Applier::new(client).crd_timeout(Duration::ZERO);
+        let manifests = super::super::parse_str(CRD, "widget.yaml").unwrap();
+        let reporter: SharedReporter = Arc::new(NullReporter);
+        let step = reporter.step("apply", "apply");
+        applier.apply(&manifests, &step).await
+    }
+
+    #[tokio::test]
+    async fn a_crd_the_answer_shows_established_is_not_waited_for() {
+        // The fake establishes CRDs in the write itself, so its apply answer says so.
+        let fake = FakeApiServer::start().await;
+        let report = apply_with_no_crd_timeout(&fake).await.unwrap();
+        assert_eq!(report.count(Applied::Created), 2, "{}", report.summary());
+        let again = apply_with_no_crd_timeout(&fake).await.unwrap();
+        assert_eq!(again.count(Applied::Unchanged), 2, "{}", again.summary());
+    }
+
+    #[tokio::test]
+    async fn a_crd_not_yet_established_is_still_waited_for() {
+        let fake = FakeApiServer::builder()
+            .crd_established_after(Duration::from_secs(3600))
+            .start()
+            .await;
+        let err = apply_with_no_crd_timeout(&fake).await.unwrap_err();
+        assert!(err.to_string().contains("widgets.example.com"), "{err}");
+    }
+}

@@ -385,6 +385,45 @@ mod tests {
     }
 
     #[test]
+    fn objects_are_what_serde_would_make_of_the_document() {
+        let text = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: d\n  labels: {app: d}\n  annotations: {a: 'b'}\nspec:\n  replicas: 2\n  template: {spec: {containers: [{name: c, image: i}]}}\nstatus: {}\n";
+        let m = parse_str(text, "d.yaml").unwrap();
+        let value: Value = serde_saphyr::from_str(text).unwrap();
+        let expected: DynamicObject = serde_json::from_value(value).unwrap();
+        assert_eq!(m[0].object, expected);
+        assert_eq!(
+            serde_json::to_value(&m[0].object).unwrap(),
+            serde_json::to_value(&expected).unwrap()
+        );
+    }
+
+    #[test]
+    fn uneven_documents_parse_largest_first_but_keep_their_order() {
+        // One huge document among small ones (like Argo CD's CRD), an error after it.
+        let big = format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: big}}\ndata:\n{}",
+            (0..20_000)
+                .map(|i| format!("  k{i}: v{i}\n"))
+                .collect::<String>()
+        );
+        let small =
+            |i: usize| format!("apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: s{i}}}\n");
+        let mut docs: Vec<String> = (1..=5).map(small).collect();
+        docs.insert(2, big);
+        let text = docs.join("---\n");
+        assert!(text.len() > 256 * 1024);
+        let m = parse_str(&text, "u.yaml").unwrap();
+        let names: Vec<&str> = m.iter().map(Manifest::name).collect();
+        assert_eq!(names, ["s1", "s2", "big", "s3", "s4", "s5"]);
+        assert_eq!(m[2].object.data["data"]["k19999"], "v19999");
+        let broken = text
+            .replace("name: s1}", "name: [s1}")
+            .replace("name: s5}", "name: [s5}");
+        let err = parse_str(&broken, "u.yaml").unwrap_err().to_string();
+        assert!(err.contains("u.yaml, document 1,"), "{err}");
+    }
+
+    #[test]
     fn json_and_lists_are_accepted() {
         let text = r#"{"apiVersion":"v1","kind":"List","items":[{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"a"}}]}"#;
         let m = parse_str(text, "x.json").unwrap();
