@@ -212,7 +212,7 @@ fn to_manifest(value: Value, source: &ObjectSource) -> Result<Manifest, K8sError
     let api_version = take_str("apiVersion").ok_or_else(|| invalid("apiVersion is missing"))?;
     let kind = take_str("kind").ok_or_else(|| invalid("kind is missing"))?;
     let metadata = map.remove("metadata").unwrap_or(Value::Null);
-    if !metadata["name"].as_str().is_some_and(|s| !s.is_empty()) {
+    if metadata["name"].as_str().is_none_or(str::is_empty) {
         return Err(invalid(&format!(
             "metadata.name is missing (a {kind} needs a name)"
         )));
