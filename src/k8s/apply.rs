@@ -5,9 +5,11 @@
 use super::discovery::{Discovery, Resolved};
 use super::error::K8sError;
 use super::manifest::{Manifest, gvk_of};
-use super::wait::{self, Target, Waiter};
+use super::wait::{self, Target, Verdict, Waiter};
 use crate::report::{Outcome, Step};
 use futures::{StreamExt, TryStreamExt};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use kube::Resource;
 use kube::api::{Api, DynamicObject, Patch, PatchParams};
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -156,25 +158,40 @@ impl Applier {
             let done = &done;
             futures::stream::iter(indices)
                 .map(move |i| async move {
-                    let applied = self.apply_one(&manifests[i]).await?;
+                    let (applied, answer) = self.apply_object(&manifests[i]).await?;
                     let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
                     step.progress_count(
                         format!("{} {}", applied.object, applied.result.word()),
                         n,
                         Some(total),
                     );
-                    Ok::<_, K8sError>((i, applied))
+                    // A CRD the server already reports Established (a re-apply, or a server
+                    // that is quick about it) needs no wait.
+                    let established = manifests[i].is_crd()
+                        && wait::crd_established().check(Some(&answer)) == Verdict::Done;
+                    Ok::<_, K8sError>((i, applied, established))
                 })
                 .buffer_unordered(self.concurrency)
                 .try_collect::<Vec<_>>()
         };
 
-        for (i, applied) in run(first.clone()).await? {
+        let mut pending_crds = Vec::new();
+        for (i, applied, established) in run(first).await? {
             results[i] = Some(applied);
+            if manifests[i].is_crd() && !established {
+                pending_crds.push(&manifests[i]);
+            }
         }
-        self.await_crds(first.iter().map(|&i| &manifests[i]), step)
-            .await?;
-        for (i, applied) in run(rest).await? {
+        self.await_crds(&pending_crds, step).await?;
+        let groups: BTreeSet<&str> = manifests
+            .iter()
+            .filter(|m| m.is_crd())
+            .filter_map(|c| c.object.data["spec"]["group"].as_str())
+            .collect();
+        for group in groups {
+            self.discovery.refresh_group(group);
+        }
+        for (i, applied, _) in run(rest).await? {
             results[i] = Some(applied);
         }
         Ok(ApplyReport {
@@ -182,13 +199,8 @@ impl Applier {
         })
     }
 
-    /// Waits until every applied CRD is Established, then refreshes discovery for its group.
-    async fn await_crds<'a>(
-        &self,
-        manifests: impl Iterator<Item = &'a Manifest>,
-        step: &Step,
-    ) -> Result<(), K8sError> {
-        let crds: Vec<&Manifest> = manifests.filter(|m| m.is_crd()).collect();
+    /// Waits until every given CRD is Established (discovery is refreshed by the caller).
+    async fn await_crds(&self, crds: &[&Manifest], step: &Step) -> Result<(), K8sError> {
         if crds.is_empty() {
             return Ok(());
         }
@@ -207,18 +219,26 @@ impl Applier {
             waiter.wait(target, wait::crd_established(), self.crd_timeout)
         });
         futures::future::try_join_all(waits).await?;
-        let groups: BTreeSet<&str> = crds
-            .iter()
-            .filter_map(|c| c.object.data["spec"]["group"].as_str())
-            .collect();
-        for group in groups {
-            self.discovery.refresh_group(group);
-        }
         Ok(())
     }
 
     /// Applies one object: resolve, default the namespace, GET, apply, compare resourceVersion.
     pub async fn apply_one(&self, manifest: &Manifest) -> Result<AppliedObject, K8sError> {
+        self.apply_object(manifest)
+            .await
+            .map(|(applied, _)| applied)
+    }
+
+    /// `apply_one`, also returning the server's answer (metadata and status only).
+    ///
+    /// The GET before the apply is what tells created / configured / unchanged apart: the
+    /// apply response alone cannot (a no-op apply and a change both answer 200 with the
+    /// object, and the resourceVersion it had before is gone). It asks for metadata only, so
+    /// it costs one small round trip, nothing for objects that don't exist yet.
+    async fn apply_object(
+        &self,
+        manifest: &Manifest,
+    ) -> Result<(AppliedObject, DynamicObject), K8sError> {
         let resolved = self
             .discovery
             .resolve(
@@ -229,8 +249,6 @@ impl Applier {
             .await?;
         let namespace = self.namespace_for(manifest, &resolved)?;
         let api = api_for(&self.client, &resolved, namespace.as_deref());
-        let mut object = manifest.object.clone();
-        object.metadata.namespace = namespace.clone();
         let describe =
             super::manifest::describe(manifest.kind(), namespace.as_deref(), manifest.name());
         let action = format!("apply {describe} ({})", manifest.source);
@@ -240,9 +258,8 @@ impl Applier {
             .await
             .map_err(|e| K8sError::from_kube(&action, e))?
             .and_then(|m| m.metadata.resource_version);
-        let params = PatchParams::apply(FIELD_MANAGER).force();
-        let after = api
-            .patch(manifest.name(), &params, &Patch::Apply(&object))
+        let after = self
+            .patch_apply(&resolved, namespace.as_deref(), manifest)
             .await
             .map_err(|e| K8sError::from_kube(&action, e))?;
         let result = match before {
@@ -250,13 +267,49 @@ impl Applier {
             Some(rv) if Some(&rv) == after.metadata.resource_version.as_ref() => Applied::Unchanged,
             Some(_) => Applied::Configured,
         };
-        Ok(AppliedObject {
+        let applied = AppliedObject {
             object: describe,
             api_version: manifest.api_version().to_string(),
             kind: manifest.kind().to_string(),
             namespace,
             name: manifest.name().to_string(),
             result,
+        };
+        Ok((applied, after))
+    }
+
+    /// The server-side apply request itself. Two copies of large objects are avoided, which
+    /// for CRDs (Argo CD's biggest is 1.4 MB of YAML) is most of the client's work: the body
+    /// is serialized straight from the manifest, only its metadata copied to set the
+    /// namespace; and of the response only metadata and status are read (what the report
+    /// and the CRD wait need), not the whole object echoed back.
+    async fn patch_apply(
+        &self,
+        resolved: &Resolved,
+        namespace: Option<&str>,
+        manifest: &Manifest,
+    ) -> Result<DynamicObject, kube::Error> {
+        let mut metadata = manifest.object.metadata.clone();
+        metadata.namespace = namespace.map(String::from);
+        let body = ApplyBody {
+            types: &manifest.object.types,
+            metadata,
+            data: &manifest.object.data,
+        };
+        let url = DynamicObject::url_path(&resolved.resource, namespace);
+        let params = PatchParams::apply(FIELD_MANAGER).force();
+        let request = kube::core::Request::new(url)
+            .patch(manifest.name(), &params, &Patch::Apply(&body))
+            .map_err(kube::Error::BuildRequest)?;
+        let answer: AppliedAnswer = self.client.request(request).await?;
+        let mut data = serde_json::Map::new();
+        if let Some(status) = answer.status {
+            data.insert("status".into(), status);
+        }
+        Ok(DynamicObject {
+            types: manifest.object.types.clone(),
+            metadata: answer.metadata,
+            data: serde_json::Value::Object(data),
         })
     }
 
@@ -293,4 +346,66 @@ pub fn api_for(
 /// The group of an apiVersion ("" for the core group).
 pub fn group_of(api_version: &str) -> String {
     gvk_of(api_version, "").group
+}
+
+/// An apply body borrowing the manifest's (possibly large) content; serializes exactly as
+/// `DynamicObject` does.
+#[derive(serde::Serialize)]
+struct ApplyBody<'a> {
+    #[serde(flatten)]
+    types: &'a Option<kube::api::TypeMeta>,
+    metadata: ObjectMeta,
+    #[serde(flatten)]
+    data: &'a serde_json::Value,
+}
+
+/// What is read of an apply response; serde skips the rest without building it.
+#[derive(serde::Deserialize)]
+struct AppliedAnswer {
+    #[serde(default)]
+    metadata: ObjectMeta,
+    #[serde(default)]
+    status: Option<serde_json::Value>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::{NullReporter, ReporterExt, SharedReporter};
+    use fake_apiserver::FakeApiServer;
+    use std::sync::Arc;
+
+    const CRD: &str = "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {name: widgets.example.com}\nspec:\n  group: example.com\n  scope: Namespaced\n  names: {plural: widgets, singular: widget, kind: Widget, listKind: WidgetList}\n  versions:\n  - name: v1\n    served: true\n    storage: true\n    schema:\n      openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}\n---\napiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\nspec: {size: 3}\n";
+
+    async fn apply_with_no_crd_timeout(fake: &FakeApiServer) -> Result<ApplyReport, K8sError> {
+        let client = super::super::client_from_kubeconfig(fake.kubeconfig(), None)
+            .await
+            .unwrap();
+        // A zero timeout fails any wait that actually has to watch.
+        let applier = Applier::new(client).crd_timeout(Duration::ZERO);
+        let manifests = super::super::parse_str(CRD, "widget.yaml").unwrap();
+        let reporter: SharedReporter = Arc::new(NullReporter);
+        let step = reporter.step("apply", "apply");
+        applier.apply(&manifests, &step).await
+    }
+
+    #[tokio::test]
+    async fn a_crd_the_answer_shows_established_is_not_waited_for() {
+        // The fake establishes CRDs in the write itself, so its apply answer says so.
+        let fake = FakeApiServer::start().await;
+        let report = apply_with_no_crd_timeout(&fake).await.unwrap();
+        assert_eq!(report.count(Applied::Created), 2, "{}", report.summary());
+        let again = apply_with_no_crd_timeout(&fake).await.unwrap();
+        assert_eq!(again.count(Applied::Unchanged), 2, "{}", again.summary());
+    }
+
+    #[tokio::test]
+    async fn a_crd_not_yet_established_is_still_waited_for() {
+        let fake = FakeApiServer::builder()
+            .crd_established_after(Duration::from_secs(3600))
+            .start()
+            .await;
+        let err = apply_with_no_crd_timeout(&fake).await.unwrap_err();
+        assert!(err.to_string().contains("widgets.example.com"), "{err}");
+    }
 }

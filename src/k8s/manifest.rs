@@ -2,7 +2,8 @@
 //! that remember where they came from, so every later error can name file and document.
 
 use super::error::K8sError;
-use kube::api::{DynamicObject, GroupVersionKind};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use kube::api::{DynamicObject, GroupVersionKind, TypeMeta};
 use serde_json::Value;
 use std::fmt;
 use std::path::Path;
@@ -100,26 +101,47 @@ pub fn load_file(path: &Path) -> Result<Vec<Manifest>, K8sError> {
 /// `kind: List` documents are expanded into their items.
 pub fn parse_str(text: &str, file: &str) -> Result<Vec<Manifest>, K8sError> {
     let docs = split_documents(text);
-    // Large files (install.yaml is 1.9 MB) parse on all cores, each thread a run of documents.
+    // Large files (install.yaml is 1.9 MB) parse on all cores. Document sizes are very uneven
+    // (one Argo CD CRD is 1.4 MB of 1.9), so threads take the largest remaining document
+    // next rather than fixed runs of documents: the big ones start first, the small ones fill in.
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
-        .min(8);
-    let chunk = docs.len().div_ceil(threads).max(1);
-    let parsed: Vec<Result<Vec<Manifest>, K8sError>> = if text.len() < 256 * 1024 || threads == 1 {
-        vec![parse_documents(&docs, 0, file)]
+        .min(8)
+        .min(docs.len());
+    let parsed: Vec<Result<Vec<Manifest>, K8sError>> = if text.len() < 256 * 1024 || threads <= 1 {
+        docs.iter()
+            .enumerate()
+            .map(|(i, doc)| parse_document(doc, i, file))
+            .collect()
     } else {
+        let mut order: Vec<usize> = (0..docs.len()).collect();
+        order.sort_by_key(|&i| std::cmp::Reverse(docs[i].text.len()));
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let mut slots: Vec<Option<Result<Vec<Manifest>, K8sError>>> =
+            (0..docs.len()).map(|_| None).collect();
         std::thread::scope(|scope| {
-            let handles: Vec<_> = docs
-                .chunks(chunk)
-                .enumerate()
-                .map(|(i, part)| scope.spawn(move || parse_documents(part, i * chunk, file)))
+            let handles: Vec<_> = (0..threads)
+                .map(|_| {
+                    scope.spawn(|| {
+                        let mut done = Vec::new();
+                        loop {
+                            let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            let Some(&i) = order.get(n) else { break };
+                            done.push((i, parse_document(&docs[i], i, file)));
+                        }
+                        done
+                    })
+                })
                 .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().expect("parser thread"))
-                .collect()
-        })
+            for handle in handles {
+                for (i, result) in handle.join().expect("parser thread") {
+                    slots[i] = Some(result);
+                }
+            }
+        });
+        slots.into_iter().flatten().collect()
     };
+    // In document order, so the first bad document is the one reported.
     let mut manifests = Vec::new();
     for part in parsed {
         manifests.extend(part?);
@@ -127,76 +149,82 @@ pub fn parse_str(text: &str, file: &str) -> Result<Vec<Manifest>, K8sError> {
     Ok(manifests)
 }
 
-/// Parses documents numbered from `first_index` (0-based) on.
-fn parse_documents(
-    docs: &[Document<'_>],
-    first_index: usize,
-    file: &str,
-) -> Result<Vec<Manifest>, K8sError> {
-    let mut manifests = Vec::new();
-    for (offset, doc) in docs.iter().enumerate() {
-        let index = first_index + offset;
-        let source = ObjectSource {
-            file: file.to_string(),
-            document: index + 1,
-        };
-        if doc.text.lines().all(is_blank_or_comment) {
-            continue;
-        }
-        let value: Value = serde_saphyr::from_str(doc.text).map_err(|e| K8sError::Yaml {
-            file: file.to_string(),
-            document: index + 1,
-            line: e.location().map(|l| l.line()).unwrap_or(1) + doc.first_line - 1,
-            message: first_line_of(&e.to_string()),
-        })?;
-        match value {
-            Value::Null => continue,
-            Value::Object(_) => {}
-            other => {
-                return Err(K8sError::InvalidObject {
-                    at: source,
-                    message: format!("expected a mapping, found {}", json_type(&other)),
-                });
-            }
-        }
-        if is_list(&value) {
-            for item in value["items"].as_array().into_iter().flatten() {
-                manifests.push(to_manifest(item.clone(), &source)?);
-            }
-        } else {
-            manifests.push(to_manifest(value, &source)?);
-        }
+/// Parses one document (`index` is 0-based): nothing for an empty one, the items of a List.
+fn parse_document(doc: &Document<'_>, index: usize, file: &str) -> Result<Vec<Manifest>, K8sError> {
+    let source = ObjectSource {
+        file: file.to_string(),
+        document: index + 1,
+    };
+    if doc.text.lines().all(is_blank_or_comment) {
+        return Ok(Vec::new());
     }
-    Ok(manifests)
+    let value: Value = serde_saphyr::from_str(doc.text).map_err(|e| K8sError::Yaml {
+        file: file.to_string(),
+        document: index + 1,
+        line: e.location().map(|l| l.line()).unwrap_or(1) + doc.first_line - 1,
+        message: first_line_of(&e.to_string()),
+    })?;
+    match value {
+        Value::Null => Ok(Vec::new()),
+        Value::Object(_) if is_list(&value) => {
+            let Value::Object(mut list) = value else {
+                unreachable!("matched an object")
+            };
+            let Some(Value::Array(items)) = list.remove("items") else {
+                unreachable!("is_list checked items")
+            };
+            items
+                .into_iter()
+                .map(|item| to_manifest(item, &source))
+                .collect()
+        }
+        Value::Object(_) => Ok(vec![to_manifest(value, &source)?]),
+        other => Err(K8sError::InvalidObject {
+            at: source,
+            message: format!("expected a mapping, found {}", json_type(&other)),
+        }),
+    }
 }
 
 fn is_list(value: &Value) -> bool {
     value["kind"].as_str().is_some_and(|k| k.ends_with("List")) && value["items"].is_array()
 }
 
-/// Checks the fields every object needs, then converts.
+/// Checks the fields every object needs, then converts. The conversion moves the parsed
+/// value apart (apiVersion and kind, metadata, everything else) instead of going through
+/// serde: `DynamicObject`'s flattened fields would buffer and copy the whole tree twice,
+/// which for Argo CD's CRDs cost as much as parsing the YAML.
 fn to_manifest(value: Value, source: &ObjectSource) -> Result<Manifest, K8sError> {
     let invalid = |message: &str| K8sError::InvalidObject {
         at: source.clone(),
         message: message.to_string(),
     };
-    let non_empty = |v: &Value| v.as_str().is_some_and(|s| !s.is_empty());
-    if !non_empty(&value["apiVersion"]) {
-        return Err(invalid("apiVersion is missing"));
-    }
-    if !non_empty(&value["kind"]) {
-        return Err(invalid("kind is missing"));
-    }
-    if !non_empty(&value["metadata"]["name"]) {
+    let Value::Object(mut map) = value else {
         return Err(invalid(&format!(
-            "metadata.name is missing (a {} needs a name)",
-            value["kind"].as_str().unwrap_or_default()
+            "expected a mapping, found {}",
+            json_type(&value)
+        )));
+    };
+    let mut take_str = |key: &str| match map.remove(key) {
+        Some(Value::String(s)) if !s.is_empty() => Some(s),
+        _ => None,
+    };
+    let api_version = take_str("apiVersion").ok_or_else(|| invalid("apiVersion is missing"))?;
+    let kind = take_str("kind").ok_or_else(|| invalid("kind is missing"))?;
+    let metadata = map.remove("metadata").unwrap_or(Value::Null);
+    if metadata["name"].as_str().is_none_or(str::is_empty) {
+        return Err(invalid(&format!(
+            "metadata.name is missing (a {kind} needs a name)"
         )));
     }
-    let object: DynamicObject =
-        serde_json::from_value(value).map_err(|e| invalid(&e.to_string()))?;
+    let metadata: ObjectMeta =
+        serde_json::from_value(metadata).map_err(|e| invalid(&format!("metadata: {e}")))?;
     Ok(Manifest {
-        object,
+        object: DynamicObject {
+            types: Some(TypeMeta { api_version, kind }),
+            metadata,
+            data: Value::Object(map),
+        },
         source: source.clone(),
     })
 }
@@ -354,6 +382,45 @@ mod tests {
         let broken = text.replace("name: c250}", "name: [c250}");
         let err = parse_str(&broken, "big.yaml").unwrap_err().to_string();
         assert!(err.contains("big.yaml, document 250, line 1248"), "{err}");
+    }
+
+    #[test]
+    fn objects_are_what_serde_would_make_of_the_document() {
+        let text = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: d\n  labels: {app: d}\n  annotations: {a: 'b'}\nspec:\n  replicas: 2\n  template: {spec: {containers: [{name: c, image: i}]}}\nstatus: {}\n";
+        let m = parse_str(text, "d.yaml").unwrap();
+        let value: Value = serde_saphyr::from_str(text).unwrap();
+        let expected: DynamicObject = serde_json::from_value(value).unwrap();
+        assert_eq!(m[0].object, expected);
+        assert_eq!(
+            serde_json::to_value(&m[0].object).unwrap(),
+            serde_json::to_value(&expected).unwrap()
+        );
+    }
+
+    #[test]
+    fn uneven_documents_parse_largest_first_but_keep_their_order() {
+        // One huge document among small ones (like Argo CD's CRD), an error after it.
+        let big = format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: big}}\ndata:\n{}",
+            (0..20_000)
+                .map(|i| format!("  k{i}: v{i}\n"))
+                .collect::<String>()
+        );
+        let small =
+            |i: usize| format!("apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: s{i}}}\n");
+        let mut docs: Vec<String> = (1..=5).map(small).collect();
+        docs.insert(2, big);
+        let text = docs.join("---\n");
+        assert!(text.len() > 256 * 1024);
+        let m = parse_str(&text, "u.yaml").unwrap();
+        let names: Vec<&str> = m.iter().map(Manifest::name).collect();
+        assert_eq!(names, ["s1", "s2", "big", "s3", "s4", "s5"]);
+        assert_eq!(m[2].object.data["data"]["k19999"], "v19999");
+        let broken = text
+            .replace("name: s1}", "name: [s1}")
+            .replace("name: s5}", "name: [s5}");
+        let err = parse_str(&broken, "u.yaml").unwrap_err().to_string();
+        assert!(err.contains("u.yaml, document 1,"), "{err}");
     }
 
     #[test]

@@ -248,7 +248,9 @@ impl Fake {
             .as_str()
             .unwrap_or("default")
             .to_string();
-        self.store().create(&def, &ns, object)
+        self.store()
+            .create(&def, &ns, object)
+            .map(Arc::unwrap_or_clone)
     }
 
     /// Creates or merges, like a server-side apply.
@@ -267,7 +269,7 @@ impl Fake {
             .to_string();
         self.store()
             .apply(&def, &ns, &name, object, false)
-            .map(|(o, _)| o)
+            .map(|(o, _)| Arc::unwrap_or_clone(o))
     }
 
     /// Replaces the object's status (as a controller writing `/status`).
@@ -283,7 +285,9 @@ impl Fake {
         let ns = namespace.unwrap_or("");
         let mut object = self.store().get(&def, ns, name)?;
         object["status"] = status;
-        self.store().replace(&def, ns, name, object, true)
+        self.store()
+            .replace(&def, ns, name, object, true)
+            .map(Arc::unwrap_or_clone)
     }
 
     /// Merges `patch` into the object's status.
@@ -296,14 +300,16 @@ impl Fake {
         patch: Value,
     ) -> Result<Value, ApiError> {
         let def = self.def(api_version, kind)?;
-        self.store().patch(
-            &def,
-            namespace.unwrap_or(""),
-            name,
-            PatchType::Merge,
-            json!({"status": patch}),
-            true,
-        )
+        self.store()
+            .patch(
+                &def,
+                namespace.unwrap_or(""),
+                name,
+                PatchType::Merge,
+                json!({"status": patch}),
+                true,
+            )
+            .map(Arc::unwrap_or_clone)
     }
 
     /// Merge-patches the object (spec, metadata...), as a user or controller would.
@@ -316,14 +322,16 @@ impl Fake {
         patch: Value,
     ) -> Result<Value, ApiError> {
         let def = self.def(api_version, kind)?;
-        self.store().patch(
-            &def,
-            namespace.unwrap_or(""),
-            name,
-            PatchType::Merge,
-            patch,
-            false,
-        )
+        self.store()
+            .patch(
+                &def,
+                namespace.unwrap_or(""),
+                name,
+                PatchType::Merge,
+                patch,
+                false,
+            )
+            .map(Arc::unwrap_or_clone)
     }
 
     pub fn delete(

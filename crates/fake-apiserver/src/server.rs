@@ -236,16 +236,16 @@ async fn serve(
         }
         Some(_) => return Ok(not_found()),
     };
-    let respond = |code: u16, o: Value| {
-        let o = if metadata_only {
-            partial_metadata(&o)
+    // Objects come shared from the store; a response serializes them without a copy.
+    let respond = |code: u16, o: Arc<Value>| {
+        if metadata_only {
+            Ok(json_response(code, &partial_metadata(&o)))
         } else {
-            o
-        };
-        Ok(json_response(code, &o))
+            Ok(json_response(code, &o))
+        }
     };
     match (method.clone(), t.name.as_deref()) {
-        (Method::GET, Some(name)) => respond(200, store.get(&t.def, ns, name)?),
+        (Method::GET, Some(name)) => respond(200, store.get_shared(&t.def, ns, name)?),
         (Method::GET, None) => {
             let labels =
                 LabelSelector::parse(query.get("labelSelector").map_or("", String::as_str))
@@ -339,7 +339,7 @@ async fn serve(
             respond(200, store.patch(&t.def, ns, name, kind, body, status_only)?)
         }
         (Method::DELETE, Some(name)) => match store.delete(&t.def, ns, name)? {
-            Some(pending) => respond(200, pending),
+            Some(pending) => respond(200, Arc::new(pending)),
             None => Ok(json_response(
                 200,
                 &json!({

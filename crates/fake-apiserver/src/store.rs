@@ -89,7 +89,8 @@ pub struct Change {
     pub resource: ResourceDef,
     pub namespace: String,
     pub name: String,
-    pub object: Value,
+    /// Shared with the store (objects are never changed in place, only replaced).
+    pub object: Arc<Value>,
     pub resource_version: u64,
 }
 
@@ -112,7 +113,8 @@ pub enum PatchType {
 
 pub(crate) struct State {
     pub defs: Vec<ResourceDef>,
-    objects: BTreeMap<Key, Value>,
+    /// Shared, not copied, with watch events and responses: CRDs are megabytes.
+    objects: BTreeMap<Key, Arc<Value>>,
     rv: u64,
     uid: u64,
     history: VecDeque<Arc<Change>>,
@@ -248,10 +250,15 @@ impl Store {
     }
 
     pub fn get(&self, def: &ResourceDef, ns: &str, name: &str) -> Result<Value> {
+        self.get_shared(def, ns, name).map(Arc::unwrap_or_clone)
+    }
+
+    /// The stored object without copying it (as served at `def`'s version).
+    pub fn get_shared(&self, def: &ResourceDef, ns: &str, name: &str) -> Result<Arc<Value>> {
         let st = self.state.lock().unwrap();
         st.objects
             .get(&key(def, ns, name))
-            .cloned()
+            .map(|o| served(o, def))
             .ok_or_else(|| ApiError::not_found(def, name))
     }
 
@@ -271,7 +278,7 @@ impl Store {
             })
             .map(|(_, o)| o)
             .filter(|o| filter(o))
-            .map(|o| with_version(o.clone(), def))
+            .map(|o| with_version(Value::clone(o), def))
             .collect();
         (items, st.rv)
     }
@@ -318,7 +325,7 @@ impl Store {
                         resource: def.clone(),
                         namespace: n.clone(),
                         name: name.clone(),
-                        object: with_version(o.clone(), def),
+                        object: served(o, def),
                         resource_version: st.rv,
                     })
                 })
@@ -335,9 +342,10 @@ impl Store {
         name: &str,
         type_: ChangeType,
         mut object: Value,
-    ) -> Value {
+    ) -> Arc<Value> {
         st.rv += 1;
         object["metadata"]["resourceVersion"] = json!(st.rv.to_string());
+        let object = Arc::new(object);
         let k = key(def, ns, name);
         if type_ == ChangeType::Deleted {
             st.objects.remove(&k);
@@ -349,7 +357,7 @@ impl Store {
             resource: def.clone(),
             namespace: k.2,
             name: name.to_string(),
-            object: with_version(object.clone(), def),
+            object: served(&object, def),
             resource_version: st.rv,
         });
         st.history.push_back(change.clone());
@@ -436,7 +444,12 @@ impl Store {
         Ok(name)
     }
 
-    pub fn create(self: &Arc<Self>, def: &ResourceDef, ns: &str, mut body: Value) -> Result<Value> {
+    pub fn create(
+        self: &Arc<Self>,
+        def: &ResourceDef,
+        ns: &str,
+        mut body: Value,
+    ) -> Result<Arc<Value>> {
         let mut st = self.state.lock().unwrap();
         if body["metadata"]["name"].as_str().is_none_or(str::is_empty)
             && let Some(prefix) = body["metadata"]["generateName"].as_str()
@@ -479,7 +492,7 @@ impl Store {
         let created = self.commit(&mut st, def, ns, &name, ChangeType::Added, body);
         drop(st);
         self.after_write(def, &created);
-        Ok(with_version(created, def))
+        Ok(served(&created, def))
     }
 
     /// Server-side apply: create, or merge the applied configuration into the object.
@@ -491,7 +504,7 @@ impl Store {
         name: &str,
         mut patch: Value,
         status_only: bool,
-    ) -> Result<(Value, bool)> {
+    ) -> Result<(Arc<Value>, bool)> {
         if patch["apiVersion"].as_str().is_none_or(str::is_empty)
             || patch["kind"].as_str().is_none_or(str::is_empty)
         {
@@ -507,7 +520,7 @@ impl Store {
             )));
         }
         patch["metadata"]["name"] = json!(name);
-        let existing = self.get(def, ns, name);
+        let existing = self.get_shared(def, ns, name);
         match existing {
             Err(_) if status_only => Err(ApiError::not_found(def, name)),
             Err(_) => self.create(def, ns, patch).map(|o| (o, true)),
@@ -516,7 +529,7 @@ impl Store {
                     let st = self.state.lock().unwrap();
                     Self::check_body(&st, def, ns, &mut patch)?;
                 }
-                let mut merged = old.clone();
+                let mut merged = Arc::unwrap_or_clone(old);
                 json_patch::merge(&mut merged, &patch);
                 self.update(def, ns, name, merged, status_only, None)
                     .map(|o| (o, false))
@@ -532,7 +545,7 @@ impl Store {
         name: &str,
         mut body: Value,
         status_only: bool,
-    ) -> Result<Value> {
+    ) -> Result<Arc<Value>> {
         {
             let st = self.state.lock().unwrap();
             Self::check_body(&st, def, ns, &mut body)?;
@@ -552,7 +565,7 @@ impl Store {
         kind: PatchType,
         patch: Value,
         status_only: bool,
-    ) -> Result<Value> {
+    ) -> Result<Arc<Value>> {
         let mut object = self.get(def, ns, name)?;
         match kind {
             PatchType::Merge => json_patch::merge(&mut object, &patch),
@@ -581,7 +594,7 @@ impl Store {
         mut new: Value,
         status_only: bool,
         expected_rv: Option<String>,
-    ) -> Result<Value> {
+    ) -> Result<Arc<Value>> {
         let mut st = self.state.lock().unwrap();
         let old = st
             .objects
@@ -602,7 +615,7 @@ impl Store {
         }
         if status_only {
             let status = new["status"].take();
-            new = old.clone();
+            new = Value::clone(&old);
             new["status"] = status;
         } else if def.status {
             new["status"] = old["status"].clone();
@@ -632,7 +645,7 @@ impl Store {
                 json!(old["metadata"]["generation"].as_i64().unwrap_or(0) + 1);
         }
         if unchanged(&new, &old) {
-            return Ok(with_version(old, def));
+            return Ok(served(&old, def));
         }
         let finalized = !new["metadata"]["deletionTimestamp"].is_null()
             && new["metadata"]["finalizers"]
@@ -641,12 +654,12 @@ impl Store {
         if finalized {
             let gone = self.commit(&mut st, def, ns, name, ChangeType::Deleted, new);
             self.cascade(&mut st, &gone);
-            return Ok(with_version(gone, def));
+            return Ok(served(&gone, def));
         }
         let updated = self.commit(&mut st, def, ns, name, ChangeType::Modified, new);
         drop(st);
         self.after_write(def, &updated);
-        Ok(with_version(updated, def))
+        Ok(served(&updated, def))
     }
 
     /// Deletes (immediately, or marks it when it has finalizers). Dependents (by
@@ -669,12 +682,20 @@ impl Store {
             .is_some_and(|f| !f.is_empty())
         {
             if old["metadata"]["deletionTimestamp"].is_null() {
-                old["metadata"]["deletionTimestamp"] = json!(now_rfc3339());
-                old = self.commit(&mut st, def, ns, name, ChangeType::Modified, old);
+                let mut marked = Value::clone(&old);
+                marked["metadata"]["deletionTimestamp"] = json!(now_rfc3339());
+                old = self.commit(&mut st, def, ns, name, ChangeType::Modified, marked);
             }
-            return Ok(Some(with_version(old, def)));
+            return Ok(Some(with_version(Value::clone(&old), def)));
         }
-        let gone = self.commit(&mut st, def, ns, name, ChangeType::Deleted, old);
+        let gone = self.commit(
+            &mut st,
+            def,
+            ns,
+            name,
+            ChangeType::Deleted,
+            Arc::unwrap_or_clone(old),
+        );
         self.cascade(&mut st, &gone);
         Ok(None)
     }
@@ -683,7 +704,7 @@ impl Store {
         let uid = gone["metadata"]["uid"].as_str().unwrap_or("").to_string();
         let namespace = (gone["kind"] == "Namespace" && gone["apiVersion"] == "v1")
             .then(|| gone["metadata"]["name"].as_str().unwrap_or("").to_string());
-        let doomed: Vec<(Key, Value)> = st
+        let doomed: Vec<(Key, Arc<Value>)> = st
             .objects
             .iter()
             .filter(|((_, _, n, _), o)| {
@@ -707,7 +728,14 @@ impl Store {
                 .objects
                 .contains_key(&(group, plural, ns.clone(), name.clone()))
             {
-                let gone = self.commit(st, &def, &ns, &name, ChangeType::Deleted, o);
+                let gone = self.commit(
+                    st,
+                    &def,
+                    &ns,
+                    &name,
+                    ChangeType::Deleted,
+                    Arc::unwrap_or_clone(o),
+                );
                 self.cascade(st, &gone);
             }
         }
@@ -819,6 +847,15 @@ fn established_status(crd: &Value) -> Value {
 /// apiVersion "apps/v1" → "apps".
 pub fn group_of(api_version: &str) -> &str {
     api_version.split_once('/').map_or("", |(g, _)| g)
+}
+
+/// The stored object as served at `def`'s version, copied only when the version differs.
+fn served(o: &Arc<Value>, def: &ResourceDef) -> Arc<Value> {
+    if o["apiVersion"] == def.api_version().as_str() {
+        o.clone()
+    } else {
+        Arc::new(with_version(Value::clone(o), def))
+    }
 }
 
 /// The object as served at `def`'s version (objects are stored once for all versions).
