@@ -624,6 +624,14 @@ async fn promote_abort_and_retry_take_effect_through_a_controller_on_the_real_cr
         }
     }
     let _controller = Abort(controller);
+    // The watch's first read is its baseline: start it once the controller has paused.
+    for _ in 0..200 {
+        let ro = serde_json::to_value(api.get("demo-app").await.unwrap()).unwrap();
+        if ro["status"]["phase"] == "Paused" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 
     let mut watch = kindling::scenario::watch::Watch::new(
         client.clone(),

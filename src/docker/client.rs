@@ -88,3 +88,14 @@ pub fn summary_name(container: &bollard::models::ContainerSummary) -> Option<Str
         .next()
         .map(|n| n.trim_start_matches('/').to_string())
 }
+
+impl From<DockerError> for crate::Error {
+    fn from(e: DockerError) -> crate::Error {
+        let hint = e.hint();
+        let err = crate::Error::failed("connecting to Docker", &e);
+        match hint {
+            Some(h) => err.with_hint(h),
+            None => err,
+        }
+    }
+}

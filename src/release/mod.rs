@@ -45,14 +45,7 @@ impl ReleaseContext {
     ) -> Result<ReleaseContext> {
         let docker = crate::docker::connect(env, settings.config.timeouts.docker())
             .await
-            .map_err(|e| {
-                let hint = e.hint();
-                let err = Error::failed("connecting to Docker", &e);
-                match hint {
-                    Some(h) => err.with_hint(h),
-                    None => err,
-                }
-            })?;
+            .map_err(Error::from)?;
         let path = crate::rollout::cluster::kubeconfig_path(&settings, env, kubeconfig)
             .ok_or_else(|| {
                 Error::usage(

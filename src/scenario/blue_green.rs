@@ -7,7 +7,7 @@
 use super::checks::{self, secs};
 use super::model::{EventKind, ScenarioReport};
 use super::platform::{Faults, Platform, Profile};
-use super::session::{Session, next_version};
+use super::session::Session;
 use super::timing::Timing;
 use crate::report::SharedReporter;
 use crate::rollout::api::RolloutApi;
@@ -29,16 +29,10 @@ pub async fn run<P: Platform>(
     reporter: &SharedReporter,
 ) -> ScenarioReport {
     let mut s = Session::start(platform, timing, profile, reporter, NAME, ENVIRONMENT).await;
-    if !s.ok() {
+    let Some(released_ms) = s.release_next(Faults::default()).await else {
         return s.finish().await;
-    }
-    let from = s.from_version.clone();
-    s.to_version = next_version(&from);
-    let to = s.to_version.clone();
-    let released_ms = s.now_ms();
-    if !s.release(&to, Faults::default()).await {
-        return s.finish().await;
-    }
+    };
+    let (from, to) = (s.from_version.clone(), s.to_version.clone());
     let initial = s.initial_hash.clone();
     let (last, paused) = s
         .watch

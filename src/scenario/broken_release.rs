@@ -7,7 +7,7 @@
 use super::checks::{self, secs};
 use super::model::ScenarioReport;
 use super::platform::{Faults, Platform, Profile};
-use super::session::{Session, next_version};
+use super::session::Session;
 use super::timing::Timing;
 use crate::report::SharedReporter;
 use crate::traffic::{Sample, window};
@@ -24,20 +24,14 @@ pub async fn run<P: Platform>(
     reporter: &SharedReporter,
 ) -> ScenarioReport {
     let mut s = Session::start(platform, timing, profile, reporter, NAME, ENVIRONMENT).await;
-    if !s.ok() {
-        return s.finish().await;
-    }
-    let from = s.from_version.clone();
-    s.to_version = next_version(&from);
-    let to = s.to_version.clone();
-    let released_ms = s.now_ms();
     let faults = Faults {
         error_rate: Some(FAULT_ERROR_RATE),
         latency_ms: None,
     };
-    if !s.release(&to, faults).await {
+    let Some(released_ms) = s.release_next(faults).await else {
         return s.finish().await;
-    }
+    };
+    let from = s.from_version.clone();
     let initial = s.initial_hash.clone();
     let (last, _) = s
         .watch

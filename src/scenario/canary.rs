@@ -6,7 +6,7 @@
 use super::checks::{self, secs, weight_span};
 use super::model::ScenarioReport;
 use super::platform::{Faults, Platform, Profile};
-use super::session::{Session, next_version};
+use super::session::Session;
 use super::timing::Timing;
 use super::watch::Observation;
 use crate::report::SharedReporter;
@@ -26,15 +26,10 @@ pub async fn run<P: Platform>(
     reporter: &SharedReporter,
 ) -> ScenarioReport {
     let mut s = Session::start(platform, timing, profile, reporter, NAME, ENVIRONMENT).await;
-    if !s.ok() {
+    let Some(released_ms) = s.release_next(Faults::default()).await else {
         return s.finish().await;
-    }
-    s.to_version = next_version(&s.from_version);
+    };
     let to = s.to_version.clone();
-    let released_ms = s.now_ms();
-    if !s.release(&to, Faults::default()).await {
-        return s.finish().await;
-    }
     let initial = s.initial_hash.clone();
     let (last, done) = s
         .watch

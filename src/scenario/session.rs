@@ -177,6 +177,18 @@ impl<'a, P: Platform> Session<'a, P> {
             .unwrap_or_default()
     }
 
+    /// When the start went well, releases the next version (`next_version` of the serving
+    /// one) with `faults`: the time it was released, or None when the scenario must end.
+    pub async fn release_next(&mut self, faults: Faults) -> Option<u64> {
+        if !self.ok() {
+            return None;
+        }
+        self.to_version = next_version(&self.from_version);
+        let released_ms = self.now_ms();
+        let to = self.to_version.clone();
+        self.release(&to, faults).await.then_some(released_ms)
+    }
+
     /// Releases `version` with `faults`; a failure becomes the check that ends the scenario.
     pub async fn release(&mut self, version: &str, faults: Faults) -> bool {
         let release = Release {

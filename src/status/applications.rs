@@ -6,26 +6,18 @@ use super::model::ApplicationStatus;
 use crate::config::Config;
 use crate::platform::applications::{self, ARGOCD_NAMESPACE};
 use kube::api::{Api, DynamicObject, ListParams};
-use kube::discovery::ApiResource;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
 /// The Applications in `argocd` by name, or why they could not be listed.
 pub type Listed = Result<BTreeMap<String, Value>, String>;
 
-fn resource() -> ApiResource {
-    ApiResource {
-        group: "argoproj.io".into(),
-        version: "v1alpha1".into(),
-        api_version: "argoproj.io/v1alpha1".into(),
-        kind: "Application".into(),
-        plural: "applications".into(),
-    }
-}
-
 pub async fn list(client: &kube::Client) -> Listed {
-    let api: Api<DynamicObject> =
-        Api::namespaced_with(client.clone(), ARGOCD_NAMESPACE, &resource());
+    let api: Api<DynamicObject> = Api::namespaced_with(
+        client.clone(),
+        ARGOCD_NAMESPACE,
+        &crate::platform::demo_checks::application_resource(),
+    );
     let listed = tokio::time::timeout(READ_TIMEOUT, api.list(&ListParams::default()))
         .await
         .map_err(|_| {

@@ -83,14 +83,7 @@ impl UpContext {
                 crate::docker::connect(&self.env, self.settings.config.timeouts.docker())
             })
             .await
-            .map_err(|e| {
-                let hint = e.hint();
-                let err = Error::failed("connecting to Docker", &e);
-                match hint {
-                    Some(h) => err.with_hint(h),
-                    None => err,
-                }
-            })
+            .map_err(Error::from)
     }
 
     /// The cluster, once the `cluster` step has made it.
