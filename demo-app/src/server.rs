@@ -184,6 +184,10 @@ async fn serve(
 ) -> io::Result<()> {
     // Every connection task holds a clone of `open`; `all_closed` resolves when the last is gone.
     let (all_closed, open) = watch::channel(());
+    // Connections wait on a channel of this thread's own: a waiting receiver takes its
+    // channel's lock each time its task runs, and one lock shared by every thread would be
+    // contended on every request.
+    let (stop_connections, connections_stop) = watch::channel(());
     let h1 = http1::Builder::new();
     loop {
         let tcp = tokio::select! {
@@ -201,7 +205,7 @@ async fn serve(
         let _ = tcp.set_nodelay(true);
         let conn =
             h1.serve_connection(TokioIo::new(tcp), TowerToHyperService::new(service.clone()));
-        let (mut stop, open) = (stop.clone(), open.clone());
+        let (mut stop, open) = (connections_stop.clone(), open.clone());
         tokio::spawn(async move {
             let mut conn = std::pin::pin!(conn);
             tokio::select! {
@@ -216,6 +220,7 @@ async fn serve(
         });
     }
     drop((listener, open));
+    let _ = stop_connections.send(());
     all_closed.closed().await;
     Ok(())
 }

@@ -80,6 +80,10 @@ run() {
   wait "$pid" 2>/dev/null || true
 }
 
+# The machine may be shared: the load average is printed beside the figures, since a busy
+# host squeezes wrk and both apps alike and compresses the ratio towards 1.
+echo "bench: load average at start: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+
 # Per app, one "rps p99 rss" line per round; the median of each column is reported, so one
 # round disturbed by other work on the machine does not decide the result.
 for round in $(seq "$rounds"); do
@@ -95,6 +99,8 @@ median() {
   awk -v c="$2" '{ print $c }' "$1" | sort -g |
     awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
+
+echo "bench: load average at end: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 
 rust_rps=$(median "$work/rust.rounds" 1) go_rps=$(median "$work/go.rounds" 1)
 rust_p99=$(median "$work/rust.rounds" 2) go_p99=$(median "$work/go.rounds" 2)
