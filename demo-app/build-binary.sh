@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the statically linked release binary of demo-app on the host (glibc, crt-static) and
 # prints its path. The image (Dockerfile.prebuilt) and the benchmark use this same binary, so
-# one release build serves both.
+# one release build serves both. It uses the `demo` profile (release + fat LTO, one codegen
+# unit, panic=abort; root Cargo.toml), which the multi-stage Dockerfile uses too.
 # Usage: demo-app/build-binary.sh
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -9,8 +10,8 @@ target=x86_64-unknown-linux-gnu
 cd "$repo"
 # --target keeps RUSTFLAGS away from build scripts and proc macros, which cannot be static.
 RUSTFLAGS="${RUSTFLAGS:-} -C target-feature=+crt-static" \
-  cargo build --release --locked -q -p demo-app --target "$target" >&2
-bin="${CARGO_TARGET_DIR:-$repo/target}/$target/release/demo-app"
+  cargo build --profile demo --locked -q -p demo-app --target "$target" >&2
+bin="${CARGO_TARGET_DIR:-$repo/target}/$target/demo/demo-app"
 if ! file -L "$bin" | grep -Eq 'statically linked|static-pie linked'; then
   echo "build-binary.sh: $bin is not statically linked: $(file -L "$bin")" >&2
   exit 1

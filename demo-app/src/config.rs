@@ -10,7 +10,7 @@ use std::time::Duration;
 pub const MAX_FAULT_LATENCY_MS: u64 = 60_000;
 /// Default request threads: two where the CPUs (or the container's CPU quota) allow, one
 /// otherwise. Per request the app needs microseconds; a second thread keeps latency low when
-/// the host is busy, more would only add memory and cross-thread handoffs.
+/// the host is busy, more would mostly add memory.
 fn default_worker_threads() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get().min(2))
 }
@@ -28,7 +28,8 @@ pub struct Config {
     pub fault_error_rate: f64,
     /// Delay added to every `/api/data` request.
     pub fault_latency: Duration,
-    /// Threads serving requests; 1 runs everything on the main thread.
+    /// Threads serving requests, each with its own listening socket and connections (see
+    /// server.rs); 1 runs everything on the main thread.
     pub worker_threads: usize,
 }
 

@@ -1,5 +1,5 @@
 //! demo-app: the small, instrumented web app kindling delivers. See routes.rs for the
-//! endpoints, config.rs for the environment it reads and server.rs for shutdown.
+//! endpoints, config.rs for the environment it reads and server.rs for serving and shutdown.
 
 mod config;
 mod metrics;
@@ -19,18 +19,9 @@ fn main() -> ExitCode {
     };
     let app: &'static routes::App = Box::leak(Box::new(routes::App::new(config)));
 
-    // One thread runs everything on the main thread (no handoffs); see config.rs for the default.
-    let runtime = if app.config.worker_threads == 1 {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-    } else {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(app.config.worker_threads)
-            .enable_all()
-            .build()
-    };
-    let runtime = match runtime {
+    // The main thread runs one of the request threads plus signal handling and the drain;
+    // server.rs starts the others, each with a runtime of its own.
+    let runtime = match server::runtime() {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("demo-app: cannot start the async runtime: {e}");

@@ -8,7 +8,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-use axum::extract::Request;
+use axum::http::Request;
 use axum::response::Response;
 use tower_layer::Layer;
 use tower_service::Service;
@@ -33,9 +33,9 @@ pub struct Track<S> {
     app: &'static App,
 }
 
-impl<S> Service<Request> for Track<S>
+impl<S, B> Service<Request<B>> for Track<S>
 where
-    S: Service<Request, Response = Response, Error = Infallible>,
+    S: Service<Request<B>, Response = Response, Error = Infallible>,
 {
     type Response = Response;
     type Error = Infallible;
@@ -45,7 +45,7 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, req: Request) -> TrackFuture<S::Future> {
+    fn call(&mut self, req: Request<B>) -> TrackFuture<S::Future> {
         let endpoint = Endpoint::from_path(req.uri().path());
         let method = method_index(req.method());
         self.app.metrics.in_flight.inc();

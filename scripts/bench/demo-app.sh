@@ -55,14 +55,14 @@ cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 run() {
   local name=$1 bin=$2 port pid out
   port=$(free_port)
-  PORT=$port BIND_ADDR=127.0.0.1 VERSION=bench "$bin" 2>"$work/$name.log" &
+  PORT=$port BIND_ADDR=127.0.0.1 VERSION=bench $pin_app "$bin" 2>"$work/$name.log" &
   pid=$!
   pids+=("$pid")
   wait_port "$port"
-  wrk -t1 -c"$conns" -d2s "http://127.0.0.1:$port/api/data" >/dev/null
+  $pin_wrk wrk -t1 -c"$conns" -d2s "http://127.0.0.1:$port/api/data" >/dev/null
   local ticks0 ticks1 requests
   ticks0=$(cpu_ticks "$pid")
-  out=$(wrk -t1 -c"$conns" -d"$duration" --latency "http://127.0.0.1:$port/api/data")
+  out=$($pin_wrk wrk -t1 -c"$conns" -d"$duration" --latency "http://127.0.0.1:$port/api/data")
   ticks1=$(cpu_ticks "$pid")
   echo "$out" | sed "s/^/bench: $name: /" >&2
   # Server CPU per request: what the app costs, whatever share of the CPUs wrk gets.
@@ -80,6 +80,19 @@ run() {
   wait "$pid" 2>/dev/null || true
 }
 
+# With two or more CPUs, wrk runs on CPU 0 and the app on CPU 1 (both apps alike: Go's
+# GOMAXPROCS and the demo app's threads follow the affinity), so the load generator does not
+# take its CPU from the app it measures. BENCH_PIN=0 lets all three share every CPU.
+pin_wrk="" pin_app=""
+if [ "${BENCH_PIN:-1}" = 1 ] && [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
+  pin_wrk="taskset -c 0" pin_app="taskset -c 1"
+  echo "bench: wrk pinned to CPU 0, the app to CPU 1" >&2
+fi
+
+# The machine may be shared: the load average is printed beside the figures, since a busy
+# host squeezes wrk and both apps alike and compresses the ratio towards 1.
+echo "bench: load average at start: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+
 # Per app, one "rps p99 rss" line per round; the median of each column is reported, so one
 # round disturbed by other work on the machine does not decide the result.
 for round in $(seq "$rounds"); do
@@ -95,6 +108,8 @@ median() {
   awk -v c="$2" '{ print $c }' "$1" | sort -g |
     awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
+
+echo "bench: load average at end: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 
 rust_rps=$(median "$work/rust.rounds" 1) go_rps=$(median "$work/go.rounds" 1)
 rust_p99=$(median "$work/rust.rounds" 2) go_p99=$(median "$work/go.rounds" 2)
