@@ -1,11 +1,11 @@
-use super::{Event, Reporter, format_elapsed};
+use super::{Event, Outcome, Reporter, format_elapsed};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
 /// On a terminal: one spinner line per running step (several at once when steps
-/// run in parallel), replaced by ✓ or ✗ with the elapsed time.
+/// run in parallel), replaced by ✓ (- when skipped) or ✗ with the elapsed time.
 pub struct HumanReporter {
     multi: MultiProgress,
     bars: Mutex<HashMap<String, ProgressBar>>,
@@ -91,7 +91,14 @@ impl Reporter for HumanReporter {
                 let time = self.paint("2", &format_elapsed(elapsed_ms));
                 self.print(format!(
                     "{} {title} ({}{detail}) {time}",
-                    self.paint("32", "✓"),
+                    self.paint(
+                        if outcome == Outcome::Skipped {
+                            "2"
+                        } else {
+                            "32"
+                        },
+                        outcome.mark()
+                    ),
                     outcome.word()
                 ));
             }

@@ -39,6 +39,14 @@ impl Outcome {
             Outcome::Skipped => "skipped",
         }
     }
+
+    /// The mark before a finished step: ✓, or - for a step that did not run.
+    pub fn mark(self) -> &'static str {
+        match self {
+            Outcome::Skipped => "-",
+            _ => "✓",
+        }
+    }
 }
 
 /// One thing that happened, as reporters receive it.

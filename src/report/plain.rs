@@ -37,7 +37,8 @@ pub(super) fn line(event: &Event) -> Option<String> {
                 .map(|d| format!(": {d}"))
                 .unwrap_or_default();
             format!(
-                "✓ {title} ({}{detail}) {}",
+                "{} {title} ({}{detail}) {}",
+                outcome.mark(),
                 outcome.word(),
                 format_elapsed(*elapsed_ms)
             )
@@ -69,5 +70,28 @@ impl Reporter for PlainReporter {
                 let _ = writeln!(err, "{} {l}", timestamp());
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::Outcome;
+
+    fn finished(outcome: Outcome) -> String {
+        line(&Event::StepFinished {
+            step: "demo-apps".into(),
+            title: "Demo environments".into(),
+            outcome,
+            detail: Some("why".into()),
+            elapsed_ms: 0,
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn a_skipped_step_is_not_marked_done() {
+        assert!(finished(Outcome::Done).starts_with("✓ Demo environments (done: why)"));
+        assert!(finished(Outcome::Skipped).starts_with("- Demo environments (skipped: why)"));
     }
 }
