@@ -1,4 +1,4 @@
-//! The demo environments and where their Rollout lives.
+//! The demo environments and where their Rollout lives (the list is `platform::gitops`'s).
 
 use super::error::RolloutError;
 
@@ -6,16 +6,8 @@ use super::error::RolloutError;
 pub const ROLLOUT_NAME: &str = "demo-app";
 
 /// Environment → namespace (dev runs in `default`).
-pub const ENVIRONMENTS: &[(&str, &str)] = &[
-    ("dev", "default"),
-    ("staging", "staging"),
-    ("production", "production"),
-];
-
 pub fn namespace_of(environment: &str) -> Result<&'static str, RolloutError> {
-    ENVIRONMENTS
-        .iter()
-        .find(|(name, _)| *name == environment)
-        .map(|(_, ns)| *ns)
+    crate::platform::gitops::environment(environment)
+        .map(|env| env.namespace)
         .ok_or_else(|| RolloutError::UnknownEnvironment(environment.into()))
 }

@@ -3,7 +3,6 @@
 //! through kindling's CA file, and releases through `kindling release`.
 
 use super::platform::{Platform, Release};
-use crate::platform::gitops::ENVIRONMENTS;
 use crate::release::{ReleaseContext, ReleaseRequest};
 use crate::tls::ca::CERT_FILE;
 use crate::traffic::Target;
@@ -25,9 +24,7 @@ impl Platform for RealPlatform {
     }
 
     fn target(&self, environment: &str) -> Result<Target, String> {
-        let env = ENVIRONMENTS
-            .iter()
-            .find(|e| e.name == environment)
+        let env = crate::platform::gitops::environment(environment)
             .ok_or_else(|| format!("unknown environment {environment:?}"))?;
         let host = format!(
             "{}.{}",
