@@ -428,12 +428,14 @@ impl Setup {
 }
 
 /// A file standing in for the static demo-app binary: the image build packages it with
-/// Dockerfile.prebuilt (no container runs it here).
-fn stand_in_binary(dir: &std::path::Path) -> std::path::PathBuf {
+/// Dockerfile.prebuilt (no container runs it here). Its content names the setup, so each
+/// setup's image has its own ID: `Images` removes by ID, which would otherwise also remove a
+/// concurrent setup's identical image (and make that setup's next `up` rebuild it).
+fn stand_in_binary(dir: &std::path::Path, name: &str) -> std::path::PathBuf {
     let path = dir.join("demo-app-binary");
     std::fs::write(
         &path,
-        "#!/bin/false\n# stand-in for the static demo-app binary\n",
+        format!("#!/bin/false\n# stand-in for the static demo-app binary ({name})\n"),
     )
     .unwrap();
     path
@@ -469,7 +471,7 @@ pub async fn setup_with(
     config.registry.host_port = support::free_port();
     config.registry.image = support::registry_image();
     config.registry.mirrors = vec![format!("{name}.example.test")];
-    config.demo.binary = stand_in_binary(dir.path()).display().to_string();
+    config.demo.binary = stand_in_binary(dir.path(), &name).display().to_string();
     let node = format!("{name}-control-plane");
     let mirror = mirror_container_name(&config.registry.mirrors[0]);
     let containers = Containers(vec![
