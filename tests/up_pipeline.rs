@@ -33,7 +33,14 @@ async fn up_converges_on_stand_ins_and_down_removes_everything() {
         ..
     } = &f;
 
-    // First up: everything is made.
+    // First up: everything is made. The stand-in kind holds cluster creation until the demo
+    // image is in Docker (30 s at most): on a loaded machine the node would otherwise be up
+    // before the registry, and the overlap below would depend on timing, not on the pipeline.
+    std::fs::write(
+        f.dir.path().join("create-waits-for"),
+        format!("docker images -q {} | grep -q .", f.images.0),
+    )
+    .unwrap();
     let (result, recording) = f.up().await;
     let summary = result.unwrap_or_else(|e| panic!("up failed: {e}: {:?}", recording.events()));
     assert_eq!(&summary.cluster, name);
@@ -379,8 +386,9 @@ async fn a_degraded_application_fails_up_naming_it_and_why_within_its_timeout() 
 }
 
 /// Runs `kindling up --output json` and sends SIGINT as soon as `step` starts; returns
-/// whether the step started (false: the run ended first) and the exit code.
-async fn up_interrupted_at(f: &Setup, step: &str) -> (bool, Option<i32>) {
+/// whether the step started (false: the run ended first), the exit code and what the run
+/// printed (its events and its error).
+async fn up_interrupted_at(f: &Setup, step: &str) -> (bool, Option<i32>, String) {
     use tokio::io::AsyncBufReadExt;
     let bundle = f.shared.join("upstream");
     let mut command = tokio::process::Command::from(f.command(&[
@@ -392,13 +400,22 @@ async fn up_interrupted_at(f: &Setup, step: &str) -> (bool, Option<i32>) {
     ]));
     let mut child = command
         .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
         .kill_on_drop(true)
         .spawn()
         .unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let errors = tokio::spawn(async move {
+        let mut text = String::new();
+        let _ = tokio::io::AsyncReadExt::read_to_string(&mut stderr, &mut text).await;
+        text
+    });
     let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
     let mut hit = false;
+    let mut printed = String::new();
     while let Ok(Some(line)) = lines.next_line().await {
+        printed.push_str(&line);
+        printed.push('\n');
         let Ok(event) = serde_json::from_str::<serde_json::Value>(&line) else {
             continue;
         };
@@ -411,8 +428,13 @@ async fn up_interrupted_at(f: &Setup, step: &str) -> (bool, Option<i32>) {
             break;
         }
     }
+    while let Ok(Some(line)) = lines.next_line().await {
+        printed.push_str(&line);
+        printed.push('\n');
+    }
     let status = child.wait().await.unwrap();
-    (hit, status.code())
+    printed.push_str(&errors.await.unwrap());
+    (hit, status.code(), printed)
 }
 
 /// Ctrl-C at each step in turn, then `up` again: it converges, with one node, one registry,
@@ -437,9 +459,20 @@ async fn up_interrupted_at_each_step_converges_when_run_again() {
     ];
     let mut interrupted = Vec::new();
     for step in steps {
-        let (hit, code) = up_interrupted_at(&f, step).await;
+        let (hit, code, printed) = up_interrupted_at(&f, step).await;
         if hit {
-            assert_eq!(code, Some(130), "Ctrl-C at {step} exits 130");
+            if code != Some(130) {
+                let states = cluster_support::docker(&[
+                    "ps",
+                    "-a",
+                    "--format",
+                    "{{.Names}} {{.State}} {{.Status}} {{.Ports}}",
+                ]);
+                panic!(
+                    "Ctrl-C at {step} exits {code:?}, not 130:\n{printed}\ncontainers:\n{}",
+                    String::from_utf8_lossy(&states.stdout)
+                );
+            }
             interrupted.push(step);
         }
     }

@@ -57,44 +57,87 @@ pub(crate) struct Holder {
 
 /// Who holds a host port: a container publishing it, else a local process.
 pub(crate) async fn holder(port: u16, docker: Option<&Docker>) -> Option<Holder> {
-    if let Some(docker) = docker {
-        let options = ListContainersOptionsBuilder::default().all(false).build();
-        if let Ok(containers) = docker.list_containers(Some(options)).await {
-            for c in containers {
-                let publishes = c
-                    .ports
-                    .iter()
-                    .flatten()
-                    .any(|p| p.public_port == Some(port));
-                if publishes {
-                    let name = c
-                        .names
-                        .iter()
-                        .flatten()
-                        .next()
-                        .map(|n| n.trim_start_matches('/').to_string());
-                    let labels = c.labels.unwrap_or_default();
-                    let kindling = labels.contains_key(crate::docker::LABEL_MANAGED)
-                        || labels.contains_key(crate::docker::KIND_CLUSTER_LABEL);
-                    return Some(Holder {
-                        name: format!(
-                            "container {}",
-                            name.unwrap_or_else(|| c.id.unwrap_or_default())
-                        ),
-                        kindling,
-                    });
-                }
-            }
+    let Some(docker) = docker else {
+        return process_holding(port).map(|p| p.holder());
+    };
+    let options = ListContainersOptionsBuilder::default().all(true).build();
+    let containers = docker
+        .list_containers(Some(options))
+        .await
+        .unwrap_or_default();
+    let publishing = containers.iter().find(|c| {
+        c.ports
+            .iter()
+            .flatten()
+            .any(|p| p.public_port == Some(port))
+    });
+    if let Some(c) = publishing {
+        return Some(container_holder(c, None));
+    }
+    let process = process_holding(port)?;
+    if process.comm != "docker-proxy" {
+        return Some(process.holder());
+    }
+    // Docker's proxy holds the port for a container that is not (or no longer) listed as
+    // running: one being started or stopped right now. Its configured bindings name it.
+    for c in &containers {
+        let Some(id) = c.id.as_deref() else { continue };
+        let Ok(info) = docker.inspect_container(id, None).await else {
+            continue;
+        };
+        let binds = info
+            .host_config
+            .and_then(|h| h.port_bindings)
+            .unwrap_or_default()
+            .into_values()
+            .flatten()
+            .flatten()
+            .any(|b| b.host_port.as_deref() == Some(port.to_string().as_str()));
+        if binds {
+            let state = c.state.map(|s| s.to_string());
+            return Some(container_holder(c, state));
         }
     }
-    process_holding(port).map(|name| Holder {
-        name,
-        kindling: false,
-    })
+    Some(process.holder())
+}
+
+fn container_holder(c: &bollard::models::ContainerSummary, state: Option<String>) -> Holder {
+    let name = c
+        .names
+        .iter()
+        .flatten()
+        .next()
+        .map(|n| n.trim_start_matches('/').to_string())
+        .or_else(|| c.id.clone())
+        .unwrap_or_default();
+    let labels = c.labels.clone().unwrap_or_default();
+    Holder {
+        name: match state {
+            Some(state) => format!("container {name} ({state})"),
+            None => format!("container {name}"),
+        },
+        kindling: labels.contains_key(crate::docker::LABEL_MANAGED)
+            || labels.contains_key(crate::docker::KIND_CLUSTER_LABEL),
+    }
+}
+
+/// A local process listening on a port.
+struct Process {
+    pid: String,
+    comm: String,
+}
+
+impl Process {
+    fn holder(self) -> Holder {
+        Holder {
+            name: format!("process {} (pid {})", self.comm, self.pid),
+            kindling: false,
+        }
+    }
 }
 
 /// The process listening on a TCP port, from /proc (Linux; the caller's own processes, or all as root).
-fn process_holding(port: u16) -> Option<String> {
+fn process_holding(port: u16) -> Option<Process> {
     let mut inodes = Vec::new();
     for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
         let Ok(text) = std::fs::read_to_string(table) else {
@@ -131,7 +174,10 @@ fn process_holding(port: u16) -> Option<String> {
             {
                 let comm =
                     std::fs::read_to_string(proc_entry.path().join("comm")).unwrap_or_default();
-                return Some(format!("process {} (pid {pid})", comm.trim()));
+                return Some(Process {
+                    pid,
+                    comm: comm.trim().to_string(),
+                });
             }
         }
     }

@@ -304,6 +304,12 @@ if [ "$1" = create ] && [ "$2" = cluster ]; then
   echo " • Ensuring node image (stand-in) 🖼  ..." >&2
   echo " ✓ Ensuring node image (stand-in) 🖼" >&2
   echo " • Preparing nodes 📦 📦  ..." >&2
+  # A test may hold creation until a condition holds (at most 30 s), to show another step
+  # runs meanwhile: the condition is a shell command in create-waits-for.
+  if [ -e "{d}/create-waits-for" ]; then
+    tries=0
+    until sh "{d}/create-waits-for" || [ $tries -ge 150 ]; do sleep 0.2; tries=$((tries+1)); done
+  fi
   docker run -d --name "$name-control-plane" --hostname "$name-control-plane" \
     --label io.x-k8s.kind.cluster="$name" --label io.x-k8s.kind.role=control-plane \
     --network kind -p 127.0.0.1:{http_port}:80 {image} >/dev/null || exit 1

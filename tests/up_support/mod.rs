@@ -380,7 +380,7 @@ pub struct Setup {
     pub ingress: Arc<Ingress>,
     pub containers: Containers,
     pub _volumes: ClusterVolumes,
-    pub _images: Images,
+    pub images: Images,
 }
 
 /// Removes the demo images the runs built into the local engine (also on panic).
@@ -547,7 +547,7 @@ pub async fn setup_with(
         ingress,
         containers,
         _volumes: volumes,
-        _images: images,
+        images,
     })
 }
 
