@@ -309,3 +309,58 @@ fn doctor_human_output_marks_each_check() {
     );
     assert!(stdout.contains("hint: start Docker"));
 }
+
+/// While Docker starts (or stops) a container, its docker-proxy holds the published port but
+/// the container is not listed as running. A kindling container's port held that way is
+/// kindling's (an interrupted `up` leaves a node or cache mid-start); anyone else's is not.
+#[test]
+fn doctor_knows_a_port_docker_proxy_holds_for_a_kindling_container_not_yet_running() {
+    if support::docker_available().is_none() {
+        return;
+    }
+    let image = support::registry_image();
+    let docker = |args: &[&str]| Command::new("docker").args(args).output().unwrap();
+    if !docker(&["image", "inspect", &image]).status.success() {
+        support::skip::<()>(&format!("no image {image} (scripts/test.sh builds it)"));
+        return;
+    }
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+    let port = listener.local_addr().unwrap().port().to_string();
+    // This test process plays docker-proxy (nextest runs each test in its own process).
+    std::fs::write("/proc/self/comm", "docker-proxy").unwrap();
+    let doctor_port = || {
+        let (_, checks, _) = doctor_json(&[("KINDLING_REGISTRY_HOST_PORT", &port)]);
+        check(&checks, &format!("port {port}")).clone()
+    };
+
+    // No container binds the port: docker-proxy is someone else's.
+    let held = doctor_port();
+    assert_eq!(held["status"], "fail", "{held}");
+    assert!(
+        held["detail"].as_str().unwrap().contains("docker-proxy"),
+        "{held}"
+    );
+
+    // A created (not started) kindling container binds it: it is kindling's, named with its state.
+    let name = support::unique("kdoc");
+    let created = docker(&[
+        "create",
+        "--name",
+        &name,
+        "--label",
+        "dev.kindling.managed=true",
+        "-p",
+        &format!("127.0.0.1:{port}:5000"),
+        &image,
+    ]);
+    assert!(created.status.success(), "{created:?}");
+    let held = doctor_port();
+    docker(&["rm", "-f", &name]);
+    assert_eq!(held["status"], "ok", "{held}");
+    let detail = held["detail"].as_str().unwrap();
+    assert!(
+        detail.contains(&format!("kindling's container {name} (created)")),
+        "{detail}"
+    );
+    drop(listener);
+}

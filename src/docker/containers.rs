@@ -265,7 +265,7 @@ pub async fn reconcile(
 async fn create(docker: &Docker, spec: &ContainerSpec) -> Result<()> {
     // Checked before anything is made, so a taken port leaves nothing half-made behind.
     if let Some(port) = spec.host_port {
-        ensure_port_free(docker, port).await?;
+        ensure_port_free(docker, port, &spec.name).await?;
     }
     let labels: HashMap<String, String> = spec.labels.clone().into_iter().collect();
     // Created first so it carries kindling's labels (`down --purge` finds volumes by label).
@@ -320,7 +320,7 @@ async fn create(docker: &Docker, spec: &ContainerSpec) -> Result<()> {
 /// Starts a container; a host port someone else took meanwhile becomes a clear error.
 async fn start(docker: &Docker, spec: &ContainerSpec) -> Result<()> {
     if let Some(port) = spec.host_port {
-        ensure_port_free(docker, port).await?;
+        ensure_port_free(docker, port, &spec.name).await?;
     }
     match docker.start_container(&spec.name, None).await {
         Ok(()) => Ok(()),
@@ -329,31 +329,35 @@ async fn start(docker: &Docker, spec: &ContainerSpec) -> Result<()> {
             if let Some(port) = spec.host_port
                 && (text.contains("already allocated") || text.contains("address already in use"))
             {
-                return Err(port_in_use(docker, port).await);
+                let holder = crate::doctor::ports::holder(port.port, Some(docker)).await;
+                return Err(port_in_use(port, holder));
             }
             Err(DockerError::api("start container")(e).into())
         }
     }
 }
 
-/// Fails with the holder's name when 127.0.0.1:<port> is taken.
-pub async fn ensure_port_free(docker: &Docker, port: HostPort) -> Result<()> {
+/// Fails with the holder's name when 127.0.0.1:<port> is taken by anything but `container`
+/// itself (which holds it while Docker is still starting it, after an interrupted run).
+pub async fn ensure_port_free(docker: &Docker, port: HostPort, container: &str) -> Result<()> {
     match TcpListener::bind((Ipv4Addr::LOCALHOST, port.port)) {
         Ok(_) => Ok(()),
         // Ports below 1024 need root to test; Docker itself will say if it is taken.
         Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => Ok(()),
-        Err(_) => Err(port_in_use(docker, port).await),
+        Err(_) => {
+            let holder = crate::doctor::ports::holder(port.port, Some(docker)).await;
+            match holder {
+                Some(h) if h.container.as_deref() == Some(container) => Ok(()),
+                holder => Err(port_in_use(port, holder)),
+            }
+        }
     }
 }
 
-async fn port_in_use(docker: &Docker, port: HostPort) -> RegistryError {
-    let holder = crate::doctor::ports::holder(port.port, Some(docker))
-        .await
-        .map(|h| h.name)
-        .unwrap_or_else(|| "another program".into());
+fn port_in_use(port: HostPort, holder: Option<crate::doctor::ports::Holder>) -> RegistryError {
     RegistryError::PortInUse {
         port: port.port,
-        holder,
+        holder: holder.map_or_else(|| "another program".into(), |h| h.name),
         key: port.key,
     }
 }

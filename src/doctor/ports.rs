@@ -50,7 +50,10 @@ pub(super) async fn check(config: &Config, docker: Option<&Docker>) -> Vec<Check
 }
 
 pub(crate) struct Holder {
+    /// "container NAME", "container NAME (created)", "process NAME (pid N)".
     pub name: String,
+    /// The container's name, when a container holds it.
+    pub container: Option<String>,
     /// A kindling container (the registry, or a node of a kindling cluster).
     pub kindling: bool,
 }
@@ -116,6 +119,7 @@ fn container_holder(c: &bollard::models::ContainerSummary, state: Option<String>
             Some(state) => format!("container {name} ({state})"),
             None => format!("container {name}"),
         },
+        container: Some(name),
         kindling: labels.contains_key(crate::docker::LABEL_MANAGED)
             || labels.contains_key(crate::docker::KIND_CLUSTER_LABEL),
     }
@@ -131,6 +135,7 @@ impl Process {
     fn holder(self) -> Holder {
         Holder {
             name: format!("process {} (pid {})", self.comm, self.pid),
+            container: None,
             kindling: false,
         }
     }
