@@ -274,16 +274,7 @@ impl Platform {
     /// kindling's kubeconfig copy for the cluster, pointing at the fake (context kind-<name>).
     fn write_kubeconfig(&self, api: &FakeApiServer) {
         let name = &self.config.cluster.name;
-        let text = std::fs::read_to_string(api.kubeconfig())
-            .unwrap()
-            .replace(
-                "- name: fake\n  context:",
-                &format!("- name: kind-{name}\n  context:"),
-            )
-            .replace(
-                "current-context: fake",
-                &format!("current-context: kind-{name}"),
-            );
+        let text = api.kubeconfig_with_context(&format!("kind-{name}"));
         let data = self.dir.path().join("data");
         std::fs::create_dir_all(&data).unwrap();
         std::fs::write(data.join(format!("kubeconfig-{name}")), text).unwrap();

@@ -241,7 +241,7 @@ async fn push(docker: &Docker, reference: &str, step: &Step) -> Result<usize> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
@@ -252,12 +252,18 @@ mod tests {
         std::fs::write(dir.path().join("app.txt"), "x").unwrap();
         std::fs::write(dir.path().join("secret.txt"), "x").unwrap();
         let tar = context_tar(dir.path(), "Dockerfile").unwrap();
-        let mut archive = tar::Archive::new(tar.as_slice());
-        let names: Vec<String> = archive
+        assert_eq!(
+            entry_names(&tar),
+            [".dockerignore", "Dockerfile", "app.txt"]
+        );
+    }
+
+    /// The paths in a tar archive, in order.
+    pub(crate) fn entry_names(tar: &[u8]) -> Vec<String> {
+        tar::Archive::new(tar)
             .entries()
             .unwrap()
             .map(|e| e.unwrap().path().unwrap().to_string_lossy().into_owned())
-            .collect();
-        assert_eq!(names, [".dockerignore", "Dockerfile", "app.txt"]);
+            .collect()
     }
 }

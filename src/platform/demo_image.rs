@@ -279,12 +279,7 @@ mod tests {
     fn the_workspace_context_keeps_target_out() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
         let tar = crate::docker::image::context_tar(root, "demo-app/Dockerfile").unwrap();
-        let mut archive = tar::Archive::new(tar.as_slice());
-        let names: Vec<String> = archive
-            .entries()
-            .unwrap()
-            .map(|e| e.unwrap().path().unwrap().to_string_lossy().into_owned())
-            .collect();
+        let names = crate::docker::image::tests::entry_names(&tar);
         for want in [
             "Cargo.lock",
             "Cargo.toml",

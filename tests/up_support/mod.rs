@@ -502,16 +502,7 @@ pub async fn setup_with(
     simulate_demo_sync(api.handle(), config.registry.host_port, delays.application);
     simulate_rollouts(api.handle(), delays.rollout);
     // The fake's kubeconfig, with kind's context name for this cluster.
-    let kubeconfig = std::fs::read_to_string(api.kubeconfig())
-        .unwrap()
-        .replace(
-            "- name: fake\n  context:",
-            &format!("- name: kind-{name}\n  context:"),
-        )
-        .replace(
-            "current-context: fake",
-            &format!("current-context: kind-{name}"),
-        );
+    let kubeconfig = api.kubeconfig_with_context(&format!("kind-{name}"));
     std::fs::write(dir.path().join("fake-kubeconfig"), kubeconfig).unwrap();
     let bin = fake_kind(dir.path(), &real, &image, config.network.http_port);
     let hosts = dir.path().join("hosts");

@@ -132,7 +132,7 @@ impl Builder {
         let url = format!("http://{addr}");
         let dir = tempfile::tempdir().expect("temp dir");
         let kubeconfig = dir.path().join("kubeconfig");
-        std::fs::write(&kubeconfig, kubeconfig_text(&url)).expect("write kubeconfig");
+        std::fs::write(&kubeconfig, kubeconfig_text(&url, "fake")).expect("write kubeconfig");
         FakeApiServer {
             fake: Fake { app },
             url,
@@ -143,10 +143,10 @@ impl Builder {
     }
 }
 
-/// A kubeconfig with one context, `fake`, pointing at `url`.
-fn kubeconfig_text(url: &str) -> String {
+/// A kubeconfig with one context, `context` (the cluster and user are `fake`), pointing at `url`.
+fn kubeconfig_text(url: &str, context: &str) -> String {
     format!(
-        "apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster:\n    server: {url}\ncontexts:\n- name: fake\n  context:\n    cluster: fake\n    user: fake\n    namespace: default\ncurrent-context: fake\nusers:\n- name: fake\n  user:\n    token: fake-token\n"
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster:\n    server: {url}\ncontexts:\n- name: {context}\n  context:\n    cluster: fake\n    user: fake\n    namespace: default\ncurrent-context: {context}\nusers:\n- name: fake\n  user:\n    token: fake-token\n"
     )
 }
 
@@ -167,6 +167,11 @@ impl FakeApiServer {
     /// A kubeconfig for it (context `fake`).
     pub fn kubeconfig(&self) -> &Path {
         &self.kubeconfig
+    }
+
+    /// The kubeconfig text with its one context named `context` (e.g. kind's `kind-NAME`).
+    pub fn kubeconfig_with_context(&self, context: &str) -> String {
+        kubeconfig_text(&self.url, context)
     }
 
     /// A temporary directory that lives as long as the server.

@@ -265,17 +265,21 @@ pub fn svg(s: &ScenarioReport) -> String {
     out
 }
 
+/// One horizontal line across the plot at height `py`, labelled `pct`% on the left.
+fn gridline(out: &mut String, class: &str, py: f64, pct: f64) {
+    let _ = write!(
+        out,
+        "<line{class} x1=\"{LEFT}\" x2=\"{:.1}\" y1=\"{py:.1}\" y2=\"{py:.1}\"/><text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{pct}%</text>",
+        WIDTH - RIGHT,
+        LEFT - 6.0,
+        py + 4.0,
+    );
+}
+
 fn grid(out: &mut String, x: &Linear, y: &Linear, e: &Linear, span: f64) {
     out.push_str("<g class=\"grid\">");
     for pct in [0.0, 25.0, 50.0, 75.0, 100.0] {
-        let py = y.at(pct);
-        let _ = write!(
-            out,
-            "<line x1=\"{LEFT}\" x2=\"{:.1}\" y1=\"{py:.1}\" y2=\"{py:.1}\"/><text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{pct}%</text>",
-            WIDTH - RIGHT,
-            LEFT - 6.0,
-            py + 4.0,
-        );
+        gridline(out, "", y.at(pct), pct);
     }
     // The error strip: its floor, its top and, when the top is above it, the 1% line.
     let top = e.domain.1;
@@ -283,14 +287,7 @@ fn grid(out: &mut String, x: &Linear, y: &Linear, e: &Linear, span: f64) {
         if pct == 1.0 && top <= 1.0 {
             continue;
         }
-        let py = e.at(pct);
-        let _ = write!(
-            out,
-            "<line{class} x1=\"{LEFT}\" x2=\"{:.1}\" y1=\"{py:.1}\" y2=\"{py:.1}\"/><text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{pct}%</text>",
-            WIDTH - RIGHT,
-            LEFT - 6.0,
-            py + 4.0,
-        );
+        gridline(out, class, e.at(pct), pct);
     }
     let _ = write!(
         out,
