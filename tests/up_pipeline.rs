@@ -419,18 +419,13 @@ async fn up_interrupted_at(f: &Setup, step: &str) -> (bool, Option<i32>, String)
         let Ok(event) = serde_json::from_str::<serde_json::Value>(&line) else {
             continue;
         };
-        if event["event"] == "step_started" && event["step"] == step {
+        if !hit && event["event"] == "step_started" && event["step"] == step {
             hit = true;
             let pid = child.id().unwrap().to_string();
             let _ = std::process::Command::new("kill")
                 .args(["-INT", &pid])
                 .status();
-            break;
         }
-    }
-    while let Ok(Some(line)) = lines.next_line().await {
-        printed.push_str(&line);
-        printed.push('\n');
     }
     let status = child.wait().await.unwrap();
     printed.push_str(&errors.await.unwrap());

@@ -58,7 +58,8 @@ pub(crate) struct Holder {
     pub kindling: bool,
 }
 
-/// Who holds a host port: a container publishing it, else a local process.
+/// Who holds a host port: a container publishing it, else a local process; when that process
+/// is Docker's proxy, the container whose port bindings name the port, in whatever state.
 pub(crate) async fn holder(port: u16, docker: Option<&Docker>) -> Option<Holder> {
     let Some(docker) = docker else {
         return process_holding(port).map(|p| p.holder());
@@ -83,6 +84,7 @@ pub(crate) async fn holder(port: u16, docker: Option<&Docker>) -> Option<Holder>
     }
     // Docker's proxy holds the port for a container that is not (or no longer) listed as
     // running: one being started or stopped right now. Its configured bindings name it.
+    let wanted = port.to_string();
     for c in &containers {
         let Some(id) = c.id.as_deref() else { continue };
         let Ok(info) = docker.inspect_container(id, None).await else {
@@ -95,7 +97,7 @@ pub(crate) async fn holder(port: u16, docker: Option<&Docker>) -> Option<Holder>
             .into_values()
             .flatten()
             .flatten()
-            .any(|b| b.host_port.as_deref() == Some(port.to_string().as_str()));
+            .any(|b| b.host_port.as_deref() == Some(wanted.as_str()));
         if binds {
             let state = c.state.map(|s| s.to_string());
             return Some(container_holder(c, state));
@@ -105,12 +107,7 @@ pub(crate) async fn holder(port: u16, docker: Option<&Docker>) -> Option<Holder>
 }
 
 fn container_holder(c: &bollard::models::ContainerSummary, state: Option<String>) -> Holder {
-    let name = c
-        .names
-        .iter()
-        .flatten()
-        .next()
-        .map(|n| n.trim_start_matches('/').to_string())
+    let name = crate::docker::summary_name(c)
         .or_else(|| c.id.clone())
         .unwrap_or_default();
     let labels = c.labels.clone().unwrap_or_default();
