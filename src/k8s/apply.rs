@@ -191,6 +191,7 @@ impl Applier {
         for group in groups {
             self.discovery.refresh_group(group);
         }
+        self.await_discovery(manifests).await?;
         for (i, applied, _) in run(rest).await? {
             results[i] = Some(applied);
         }
@@ -219,6 +220,41 @@ impl Applier {
             waiter.wait(target, wait::crd_established(), self.crd_timeout)
         });
         futures::future::try_join_all(waits).await?;
+        Ok(())
+    }
+
+    /// Waits (within the CRD timeout) until discovery serves the kind of every CRD among
+    /// `manifests`, in each served version: an API server reports a CRD Established a moment
+    /// before its discovery lists the kind. Past the timeout the objects of that kind fail
+    /// with the missing-kind error.
+    async fn await_discovery(&self, manifests: &[Manifest]) -> Result<(), K8sError> {
+        let deadline = tokio::time::Instant::now() + self.crd_timeout;
+        for crd in manifests.iter().filter(|m| m.is_crd()) {
+            let spec = &crd.object.data["spec"];
+            let (Some(group), Some(kind)) =
+                (spec["group"].as_str(), spec["names"]["kind"].as_str())
+            else {
+                continue;
+            };
+            let served = spec["versions"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|v| v["served"] != false)
+                .filter_map(|v| v["name"].as_str());
+            for version in served {
+                let api_version = format!("{group}/{version}");
+                while self
+                    .discovery
+                    .try_resolve(&api_version, kind)
+                    .await?
+                    .is_none()
+                    && tokio::time::Instant::now() < deadline
+                {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+        }
         Ok(())
     }
 
@@ -397,6 +433,25 @@ mod tests {
         assert_eq!(report.count(Applied::Created), 2, "{}", report.summary());
         let again = apply_with_no_crd_timeout(&fake).await.unwrap();
         assert_eq!(again.count(Applied::Unchanged), 2, "{}", again.summary());
+    }
+
+    /// A real API server reports a CRD Established a moment before its discovery lists the
+    /// kind; the custom resources after it must still apply.
+    #[tokio::test]
+    async fn custom_resources_wait_for_discovery_to_serve_their_kind() {
+        let fake = FakeApiServer::builder()
+            .crd_discovery_after(Duration::from_millis(500))
+            .start()
+            .await;
+        let client = super::super::client_from_kubeconfig(fake.kubeconfig(), None)
+            .await
+            .unwrap();
+        let applier = Applier::new(client);
+        let manifests = super::super::parse_str(CRD, "widget.yaml").unwrap();
+        let reporter: SharedReporter = Arc::new(NullReporter);
+        let step = reporter.step("apply", "apply");
+        let report = applier.apply(&manifests, &step).await.unwrap();
+        assert_eq!(report.count(Applied::Created), 2, "{}", report.summary());
     }
 
     #[tokio::test]

@@ -9,7 +9,8 @@
 //!   apiextensions (see `resources.rs`): everything the Argo CD, Argo Rollouts, cert-manager
 //!   and kube-prometheus-stack install manifests contain.
 //! - Custom resources: a CRD's kinds are served once it is Established, which the fake sets
-//!   right after the CRD is written (or after `Builder::crd_established_after`).
+//!   right after the CRD is written (or after `Builder::crd_established_after`); discovery
+//!   may lag behind Established (`Builder::crd_discovery_after`), as on a real server.
 //! - Verbs: get, list (label and field selectors), watch (resourceVersion resume, 410 when too
 //!   old, timeoutSeconds), create (generateName), replace (PUT, optimistic concurrency → 409),
 //!   server-side apply (`application/apply-patch+yaml`), merge/strategic-merge patch (both as
@@ -88,6 +89,7 @@ pub struct FakeApiServer {
 #[derive(Default)]
 pub struct Builder {
     crd_delay: Duration,
+    discovery_delay: Duration,
     namespaces: Vec<String>,
 }
 
@@ -99,6 +101,13 @@ impl Builder {
         self
     }
 
+    /// Serves a CRD's kinds in discovery only `delay` after it is Established (default: at
+    /// once), as a real API server lags, so tests can show that callers wait for discovery.
+    pub fn crd_discovery_after(mut self, delay: Duration) -> Builder {
+        self.discovery_delay = delay;
+        self
+    }
+
     /// Namespaces to create besides default, kube-system, kube-public, kube-node-lease.
     pub fn namespace(mut self, name: &str) -> Builder {
         self.namespaces.push(name.into());
@@ -106,7 +115,7 @@ impl Builder {
     }
 
     pub async fn start(self) -> FakeApiServer {
-        let store = Store::new(self.crd_delay);
+        let store = Store::new(self.crd_delay, self.discovery_delay);
         for ns in &self.namespaces {
             store.create_namespace(ns);
         }

@@ -125,6 +125,7 @@ pub struct Store {
     pub(crate) state: Mutex<State>,
     pub(crate) tx: broadcast::Sender<Arc<Change>>,
     crd_delay: Duration,
+    discovery_delay: Duration,
 }
 
 fn key(def: &ResourceDef, ns: &str, name: &str) -> Key {
@@ -200,7 +201,9 @@ fn valid_name(name: &str) -> bool {
 }
 
 impl Store {
-    pub fn new(crd_delay: Duration) -> Arc<Store> {
+    /// `crd_delay`: how long after its write a CRD is Established; `discovery_delay`: how
+    /// much later still discovery serves its kinds (the real server lags a moment there too).
+    pub fn new(crd_delay: Duration, discovery_delay: Duration) -> Arc<Store> {
         let (tx, _) = broadcast::channel(16_384);
         let store = Arc::new(Store {
             state: Mutex::new(State {
@@ -213,6 +216,7 @@ impl Store {
             }),
             tx,
             crd_delay,
+            discovery_delay,
         });
         for ns in ["default", "kube-system", "kube-public", "kube-node-lease"] {
             store.create_namespace(ns);
@@ -476,8 +480,10 @@ impl Store {
         // Without a configured delay a CRD is Established in the same write (one copy of a
         // large object less; the real server sets it a moment later).
         if is_crd(def) && self.crd_delay.is_zero() {
-            st.defs.retain(|d| !same_resource(d, &body));
-            st.defs.extend(resources::from_crd(&body));
+            if self.discovery_delay.is_zero() {
+                st.defs.retain(|d| !same_resource(d, &body));
+                st.defs.extend(resources::from_crd(&body));
+            }
             body["status"] = established_status(&body);
         }
         st.uid += 1;
@@ -764,7 +770,7 @@ impl Store {
             .unwrap_or("")
             .to_string();
         let store = self.clone();
-        let delay = self.crd_delay;
+        let delay = self.crd_delay + self.discovery_delay;
         match tokio::runtime::Handle::try_current() {
             Ok(rt) if !delay.is_zero() => {
                 rt.spawn(async move {
