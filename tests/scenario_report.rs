@@ -1,12 +1,14 @@
 //! The run report renderers on hand-built reports: JUnit parses back with matching counts
 //! and round-tripped text, the HTML is self-contained and well-formed with one chart per
-//! scenario, the table marks failures and totals, the JSON round-trips.
+//! scenario, the table marks failures and totals, the JSON round-trips. How the HTML looks
+//! in a browser: tests/scenario_report_browser.rs.
 
 use kindling::scenario::model::{
-    Check, EventKind, RolloutEvent, RunReport, ScenarioReport, TrafficSecond,
+    Check, EventKind, NotStarted, RolloutEvent, RunReport, ScenarioReport, TrafficSecond,
 };
 use kindling::scenario::report::{html, json, junit, table};
 use roxmltree::{Document, Node, ParsingOptions};
+use time::macros::offset;
 
 const TRICKY: &str = "<&\"'> a\tb\nc ]]> https://evil.example/x.js";
 
@@ -121,7 +123,7 @@ fn broken() -> ScenarioReport {
             event(3_000, EventKind::Aborted, "aborted", Some(0)),
         ],
         diagnostics: Some(
-            "Rollout demo-app: Degraded RolloutAborted\n  <pods> & \u{1b}[31mevents\u{1b}[0m \u{0}"
+            "Rollout demo-app: Degraded RolloutAborted\n  <pods> & \u{1b}[31mevents\u{1b}[0m \u{0}\u{ffff}"
                 .into(),
         ),
     }
@@ -133,6 +135,7 @@ fn report() -> RunReport {
         started_at: "2026-11-26T07:00:00Z".into(),
         duration_ms: 106_000,
         scenarios: vec![canary(), broken()],
+        not_started: None,
     }
 }
 
@@ -161,10 +164,12 @@ fn junit_parses_back_with_counts_and_text_of_the_report() {
     let cases = elements(&doc, "testcase");
     let checks: Vec<&Check> = report.checks().collect();
     assert_eq!(cases.len(), checks.len());
+    // Attributes are one line (a parser turns a tab or line break in one into a space).
+    let one_line = |s: &str| s.replace(['\t', '\n'], " ");
     for (case, check) in cases.iter().zip(&checks) {
         assert_eq!(
             case.attribute("name"),
-            Some(check.name.as_str()),
+            Some(one_line(&check.name).as_str()),
             "name round-trips"
         );
         assert_eq!(case.attribute("time"), Some("1.250"));
@@ -173,23 +178,29 @@ fn junit_parses_back_with_counts_and_text_of_the_report() {
         if let Some(failure) = failure {
             assert_eq!(
                 failure.attribute("message"),
-                Some(check.detail.as_str()),
+                Some(one_line(&check.detail).as_str()),
                 "message round-trips"
             );
-            assert_eq!(failure.text(), Some(check.detail.as_str()));
+            assert_eq!(failure.attribute("type"), Some("CheckFailed"));
+            // The text keeps line breaks; a tab is a space (quick-junit would drop it).
+            assert_eq!(
+                failure.text(),
+                Some(check.detail.replace('\t', " ").as_str())
+            );
         }
     }
     assert_eq!(cases[0].attribute("classname"), Some("kindling.canary"));
     assert_eq!(cases[4].attribute("classname"), Some("kindling.broken<&>"));
     assert_eq!(elements(&doc, "failure").len(), 2);
 
-    // Diagnostics of the failed scenario, with its control characters made visible.
+    // Diagnostics of the failed scenario, without its colour codes and NUL (no XML holds
+    // them; quick-junit drops them).
     let outs = elements(&doc, "system-out");
     assert_eq!(outs.len(), 1);
     let out = outs[0].text().unwrap();
-    assert!(
-        out.starts_with("Rollout demo-app: Degraded RolloutAborted\n  <pods> & \\u{1b}[31mevents"),
-        "{out}"
+    assert_eq!(
+        out,
+        "Rollout demo-app: Degraded RolloutAborted\n  <pods> & events \u{fffd}"
     );
     assert_eq!(
         outs[0].parent().unwrap().attribute("name"),
@@ -208,11 +219,74 @@ fn junit_of_an_empty_run_is_valid_and_counts_zero() {
         started_at: String::new(),
         duration_ms: 0,
         scenarios: vec![],
+        not_started: None,
     };
     let xml = junit(&report);
     let doc = Document::parse(&xml).unwrap();
     assert_eq!(doc.root_element().attribute("tests"), Some("0"));
     assert!(elements(&doc, "testcase").is_empty());
+}
+
+fn not_started() -> RunReport {
+    RunReport {
+        profile: "fast".into(),
+        started_at: "2026-11-26T07:00:00Z".into(),
+        duration_ms: 40,
+        scenarios: vec![],
+        not_started: Some(NotStarted {
+            error: "the platform is not up: no kubeconfig for cluster kindling".into(),
+            hints: vec!["run `kindling up`, or pass --kubeconfig PATH".into()],
+        }),
+    }
+}
+
+#[test]
+fn junit_of_a_run_that_could_not_start_is_one_failed_case_naming_the_cause() {
+    let xml = junit(&not_started());
+    let doc = Document::parse(&xml).unwrap();
+    let root = doc.root_element();
+    assert_eq!(root.attribute("tests"), Some("1"));
+    assert_eq!(root.attribute("failures"), Some("1"));
+    let cases = elements(&doc, "testcase");
+    assert_eq!(cases.len(), 1);
+    assert_eq!(cases[0].attribute("name"), Some("scenarios started"));
+    let failure = elements(&doc, "failure")[0];
+    assert_eq!(
+        failure.attribute("message"),
+        Some("the platform is not up: no kubeconfig for cluster kindling")
+    );
+    assert_eq!(failure.attribute("type"), Some("NotStarted"));
+    assert_eq!(
+        failure.text(),
+        Some(
+            "the platform is not up: no kubeconfig for cluster kindling\nhint: run `kindling up`, or pass --kubeconfig PATH"
+        )
+    );
+}
+
+#[test]
+fn html_of_a_run_that_could_not_start_says_why() {
+    let page = html(&not_started(), None);
+    let doc = parse_html(&page);
+    let banner = doc
+        .descendants()
+        .find(|n| n.attribute("class") == Some("banner fail"))
+        .expect("a FAIL banner");
+    let said: String = banner
+        .descendants()
+        .filter(|n| n.is_text())
+        .filter_map(|n| n.text())
+        .collect();
+    assert!(said.contains("no scenario ran"), "{said}");
+    assert!(
+        said.contains("the platform is not up: no kubeconfig for cluster kindling"),
+        "{said}"
+    );
+    assert!(
+        said.contains("hint: run `kindling up`, or pass --kubeconfig PATH"),
+        "{said}"
+    );
+    assert!(!page.contains("<svg"), "no chart without a scenario");
 }
 
 fn parse_html(html: &str) -> Document<'_> {
@@ -226,7 +300,7 @@ fn parse_html(html: &str) -> Document<'_> {
 #[test]
 fn html_is_self_contained_well_formed_and_charts_every_scenario() {
     let report = report();
-    let page = html(&report);
+    let page = html(&report, Some(offset!(+1)));
     let doc = parse_html(&page);
 
     // Nothing fetched: no script, stylesheet link, external image, font or CSS import.
@@ -262,13 +336,50 @@ fn html_is_self_contained_well_formed_and_charts_every_scenario() {
         .descendants()
         .find(|n| n.attribute("class") == Some("banner fail"))
         .expect("a FAIL banner");
-    assert!(banner.text().unwrap().contains("FAIL"));
+    let banner_text: String = banner
+        .descendants()
+        .filter(|n| n.is_text())
+        .filter_map(|n| n.text())
+        .collect();
+    assert!(
+        banner_text.starts_with("FAIL 4 of 6 checks passed, 2 failed"),
+        "{banner_text}"
+    );
+    // Every failed check by name, linked to its scenario.
+    let failed: Vec<(Option<&str>, String)> = banner
+        .descendants()
+        .filter(|n| n.has_tag_name("a"))
+        .map(|a| {
+            let text: String = a
+                .descendants()
+                .filter(|n| n.is_text())
+                .filter_map(|n| n.text())
+                .collect();
+            (a.attribute("href"), text)
+        })
+        .collect();
+    assert_eq!(
+        failed,
+        [
+            (Some("#scenario-1"), format!("broken<&>: {TRICKY}")),
+            (
+                Some("#scenario-1"),
+                "broken<&>: traffic back to 100% stable within 30s".to_string()
+            ),
+        ]
+    );
+    // The start in the machine's zone, named, with the instant itself machine-readable.
     let meta: String = doc
         .descendants()
         .filter(|n| n.is_text())
         .filter_map(|n| n.text())
         .collect();
-    assert!(meta.contains("fast") && meta.contains("2026-11-26T07:00:00Z"));
+    assert!(meta.contains("fast") && meta.contains("2026-11-26 08:00:00 UTC+01:00"));
+    assert!(
+        doc.descendants()
+            .any(|n| n.has_tag_name("time")
+                && n.attribute("datetime") == Some("2026-11-26T07:00:00Z"))
+    );
 
     // One chart per scenario, each with its markers; the canary's shows areas and lines.
     let sections: Vec<Node> = doc
@@ -366,7 +477,7 @@ fn html_of_a_passing_run_shows_pass() {
         scenarios: vec![canary()],
         ..report()
     };
-    let page = html(&report);
+    let page = html(&report, None);
     let doc = parse_html(&page);
     assert!(
         doc.descendants()
@@ -376,6 +487,13 @@ fn html_of_a_passing_run_shows_pass() {
         !doc.descendants()
             .any(|n| n.attribute("class") == Some("banner fail"))
     );
+    assert!(
+        !doc.descendants()
+            .any(|n| n.has_tag_name("ul") && n.attribute("class") == Some("failed")),
+        "no failed checks listed"
+    );
+    // Without the machine's zone, UTC, and the page says so.
+    assert!(page.contains("2026-11-26 07:00:00 UTC (local time zone unknown)"));
 }
 
 #[test]

@@ -5,9 +5,9 @@
 use super::{Context, runtime};
 use crate::error::{Error, Result};
 use crate::release::ReleaseContext;
-use crate::report::{PlainReporter, SharedReporter};
+use crate::report::{PlainReporter, ReporterExt, SharedReporter};
 use crate::rollout::cluster;
-use crate::scenario::model::RunReport;
+use crate::scenario::model::{NotStarted, RunReport};
 use crate::scenario::platform::Profile;
 use crate::scenario::real::RealPlatform;
 use crate::scenario::report;
@@ -17,6 +17,7 @@ use clap::{Args, ValueEnum};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::{Instant, SystemTime};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ScenarioName {
@@ -82,37 +83,37 @@ pub(super) fn smoke(ctx: &Context, args: RunArgs) -> Result<()> {
 }
 
 fn run_scenarios(ctx: &Context, scenarios: &[Scenario], args: &RunArgs) -> Result<()> {
-    let settings = ctx.settings()?;
     let profile = match args.profile {
         ProfileArg::Fast => Profile::Fast,
         ProfileArg::Realistic => Profile::Realistic,
     };
-    let mut timing = Timing::for_profile(profile);
-    timing.rate = args.rate.max(1);
-    let path = cluster::kubeconfig_path(&settings, &ctx.env, args.kubeconfig.as_deref())
-        .ok_or_else(|| {
-            Error::usage(
-                "no kubeconfig found",
-                Some("run `kindling up`, or pass --kubeconfig PATH".to_string()),
-            )
-        })?;
     // With --output json stdout carries the report alone; progress goes to stderr.
     let reporter: SharedReporter = if ctx.json() {
         Arc::new(PlainReporter { quiet: false })
     } else {
         ctx.reporter.clone()
     };
-    let report = runtime().block_on(async {
-        let release = ReleaseContext::connect(
-            settings.clone(),
-            &ctx.env,
-            Some(path.as_path()),
-            reporter.clone(),
-        )
-        .await?;
-        let platform = RealPlatform::new(release);
-        Ok::<_, Error>(run::run(&platform, scenarios, profile, &timing, &reporter).await)
-    })?;
+    let started = (SystemTime::now(), Instant::now());
+    let report = match start_and_run(ctx, scenarios, profile, args, &reporter) {
+        Ok(report) => report,
+        Err(error) => {
+            // The files are promised for every run (docs/scenarios.md): they say why none ran.
+            let report = RunReport {
+                profile: profile.as_str().to_string(),
+                started_at: humantime::format_rfc3339_seconds(started.0).to_string(),
+                duration_ms: started.1.elapsed().as_millis() as u64,
+                scenarios: Vec::new(),
+                not_started: Some(NotStarted {
+                    error: error.to_string(),
+                    hints: error.hints(),
+                }),
+            };
+            if let Err(write) = write_reports(&report, args) {
+                reporter.warn(write.to_string(), None);
+            }
+            return Err(error);
+        }
+    };
     if ctx.json() {
         println!("{}", report::json(&report));
     } else {
@@ -125,15 +126,50 @@ fn run_scenarios(ctx: &Context, scenarios: &[Scenario], args: &RunArgs) -> Resul
     verdict(&report)
 }
 
-/// Writes the requested report files (a failed run has them too).
+/// Connects to the platform and runs the scenarios; an error here means none ran.
+fn start_and_run(
+    ctx: &Context,
+    scenarios: &[Scenario],
+    profile: Profile,
+    args: &RunArgs,
+    reporter: &SharedReporter,
+) -> Result<RunReport> {
+    let settings = ctx.settings()?;
+    let mut timing = Timing::for_profile(profile);
+    timing.rate = args.rate.max(1);
+    let path = cluster::kubeconfig_path(&settings, &ctx.env, args.kubeconfig.as_deref())
+        .ok_or_else(|| {
+            Error::usage(
+                "no kubeconfig found",
+                Some("run `kindling up`, or pass --kubeconfig PATH".to_string()),
+            )
+        })?;
+    runtime().block_on(async {
+        let release = ReleaseContext::connect(
+            settings.clone(),
+            &ctx.env,
+            Some(path.as_path()),
+            reporter.clone(),
+        )
+        .await?;
+        let platform = RealPlatform::new(release);
+        Ok(run::run(&platform, scenarios, profile, &timing, reporter).await)
+    })
+}
+
+/// Writes the requested report files (a failed run has them too). The HTML shows times of
+/// day in the machine's zone.
 fn write_reports(report: &RunReport, args: &RunArgs) -> Result<()> {
     let files = [
-        (&args.junit, report::junit as fn(&RunReport) -> String),
-        (&args.report, report::html),
+        (&args.junit, report::junit(report)),
+        (
+            &args.report,
+            report::html(report, report::local_offset(&report.started_at)),
+        ),
     ];
-    for (path, render) in files {
+    for (path, content) in files {
         if let Some(path) = path {
-            std::fs::write(path, render(report))
+            std::fs::write(path, content)
                 .map_err(|e| Error::failed(format!("writing {}", path.display()), e))?;
         }
     }

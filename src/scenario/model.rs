@@ -13,6 +13,17 @@ pub struct RunReport {
     pub started_at: String,
     pub duration_ms: u64,
     pub scenarios: Vec<ScenarioReport>,
+    /// Why no scenario ran, when the run could not start (no platform, no kubeconfig, bad
+    /// configuration): the report files still say so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_started: Option<NotStarted>,
+}
+
+/// The error that stopped a run before its first scenario, and what to do about it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NotStarted {
+    pub error: String,
+    pub hints: Vec<String>,
 }
 
 /// One scenario: what was released where, the checks, and what traffic saw.

@@ -77,5 +77,6 @@ pub async fn run<P: Platform>(
         started_at,
         duration_ms: started.elapsed().as_millis() as u64,
         scenarios: reports,
+        not_started: None,
     }
 }

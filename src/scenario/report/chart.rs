@@ -1,26 +1,63 @@
 //! The per-scenario SVG chart of the HTML report: share of successful traffic answered by
 //! each version (stacked, per second) with the set weight as a step line, the error rate in
 //! a strip below on its own scale (0.5% would be invisible on a 0–100% axis, and "< 1%" is
-//! what the canary checks), and the rollout's events as numbered vertical markers across
-//! both. Plain SVG, no script.
+//! what the canary checks), and the rollout's events as numbered markers across both, each
+//! labelled in rows above the plot. Plain SVG, no script. Sizes are for a projector: text
+//! is `FONT` units high in a `WIDTH`-unit-wide chart.
 
 use super::escape::{attr, text};
+use super::labels::{self, Side, Slot};
+use super::scale::{Linear, clock, error_scale, nice_step, ticks};
 use crate::scenario::model::{EventKind, RolloutEvent, ScenarioReport, TrafficSecond};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 
 const WIDTH: f64 = 960.0;
-const HEIGHT: f64 = 400.0;
-const LEFT: f64 = 52.0;
-const RIGHT: f64 = 16.0;
-/// Room above the plot for the marker numbers (two rows).
-const TOP: f64 = 44.0;
-/// Bottom of the share plot; the error strip sits below it, then the time axis.
-const SHARE_BOTTOM: f64 = 290.0;
-const STRIP_TOP: f64 = 308.0;
-const STRIP_BOTTOM: f64 = 368.0;
-/// Markers closer than this (px) go on the other badge row, and lose their inline label.
-const MARKER_GAP: f64 = 16.0;
+/// Room for the percent labels left of the plot and for half a time label right of it.
+const LEFT: f64 = 64.0;
+const RIGHT: f64 = 40.0;
+/// Text size; the CSS (html.rs) gives every chart text this size.
+pub const FONT: f64 = 15.0;
+/// Marker labels: one row's height, the badge's radius, the longest label (characters).
+const ROW: f64 = 30.0;
+const BADGE: f64 = 12.0;
+const LABEL_CHARS: usize = 28;
+const PLOT_HEIGHT: f64 = 240.0;
+/// Between the share plot and the error strip: the strip's title.
+const STRIP_GAP: f64 = 34.0;
+const STRIP_HEIGHT: f64 = 72.0;
+/// Below the strip: the time labels.
+const AXIS: f64 = 34.0;
+
+/// Vertical layout: marker label rows on top, then the share plot, the error strip, the axis.
+struct Frame {
+    top: f64,
+    share_bottom: f64,
+    strip_top: f64,
+    strip_bottom: f64,
+    height: f64,
+}
+
+impl Frame {
+    fn new(rows: usize) -> Frame {
+        let top = 16.0 + rows as f64 * ROW + if rows > 0 { 12.0 } else { 0.0 };
+        let share_bottom = top + PLOT_HEIGHT;
+        let strip_top = share_bottom + STRIP_GAP;
+        let strip_bottom = strip_top + STRIP_HEIGHT;
+        Frame {
+            top,
+            share_bottom,
+            strip_top,
+            strip_bottom,
+            height: strip_bottom + AXIS,
+        }
+    }
+
+    /// The vertical centre of a marker label row (row 0 is nearest the plot).
+    fn row_y(&self, row: usize) -> f64 {
+        self.top - 12.0 - (row as f64 + 0.5) * ROW
+    }
+}
 
 /// Colours by the version's place in `version_order`: the new version is the first.
 const PALETTE: [&str; 6] = [
@@ -53,60 +90,6 @@ pub fn event_name(kind: EventKind) -> &'static str {
         EventKind::Promoted => "promoted",
         EventKind::Aborted => "aborted",
         EventKind::Healthy => "healthy",
-    }
-}
-
-/// Maps a domain interval onto a pixel interval (either may be reversed), clamping.
-#[derive(Debug, Clone, Copy)]
-pub struct Linear {
-    pub domain: (f64, f64),
-    pub range: (f64, f64),
-}
-
-impl Linear {
-    pub fn at(&self, v: f64) -> f64 {
-        let (d0, d1) = self.domain;
-        let (r0, r1) = self.range;
-        if d1 == d0 {
-            return r0;
-        }
-        let t = ((v - d0) / (d1 - d0)).clamp(0.0, 1.0);
-        r0 + t * (r1 - r0)
-    }
-}
-
-/// A tick spacing in seconds that people read easily (5 s, 30 s, 1 min, 5 min …) giving
-/// at most `max_ticks` intervals over `span` seconds.
-pub fn nice_step(span: f64, max_ticks: usize) -> f64 {
-    const STEPS: [f64; 14] = [
-        1.0, 2.0, 5.0, 10.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1800.0, 3600.0, 7200.0,
-    ];
-    let max_ticks = max_ticks.max(1) as f64;
-    STEPS
-        .iter()
-        .copied()
-        .find(|step| span / step <= max_ticks)
-        .unwrap_or_else(|| (span / max_ticks / 3600.0).ceil() * 3600.0)
-}
-
-/// 0, step, 2·step … up to and including `max`.
-pub fn ticks(max: f64, step: f64) -> Vec<f64> {
-    if step <= 0.0 || max < 0.0 {
-        return vec![0.0];
-    }
-    (0..)
-        .map(|i| i as f64 * step)
-        .take_while(|t| *t <= max + 1e-9)
-        .collect()
-}
-
-/// Seconds as "m:ss" (or "h:mm:ss").
-pub fn clock(seconds: f64) -> String {
-    let s = seconds.max(0.0).round() as u64;
-    if s >= 3600 {
-        format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
-    } else {
-        format!("{}:{:02}", s / 60, s % 60)
     }
 }
 
@@ -183,38 +166,6 @@ pub fn weight_steps(events: &[RolloutEvent], end: f64) -> Vec<(f64, f64, u32)> {
     steps
 }
 
-/// The top of the error strip's scale (percent): the smallest of 1, 2, 5 … 100 that holds
-/// the worst second, so a few failed requests show and 1% (the canary's bound) is on it.
-pub fn error_scale(max_rate: f64) -> f64 {
-    [1.0, 2.0, 5.0, 10.0, 20.0, 50.0]
-        .into_iter()
-        .find(|top| max_rate <= *top)
-        .unwrap_or(100.0)
-}
-
-/// Badge row (0 or 1) for markers at pixel positions `xs` (in time order): a marker close
-/// to the previous one on its row moves to the other row; `crowded` is true when neither
-/// row had room, or the next marker follows closely (no inline label then).
-pub fn marker_rows(xs: &[f64], gap: f64) -> Vec<(usize, bool)> {
-    let mut last = [f64::NEG_INFINITY; 2];
-    let mut rows = Vec::with_capacity(xs.len());
-    for (i, &x) in xs.iter().enumerate() {
-        let row = if x - last[0] >= gap {
-            0
-        } else if x - last[1] >= gap {
-            1
-        } else {
-            0
-        };
-        let crowded = x - last[row] < gap
-            || xs.get(i + 1).is_some_and(|next| next - x < gap)
-            || i > 0 && x - xs[i - 1] < gap;
-        last[row] = x;
-        rows.push((row, crowded));
-    }
-    rows
-}
-
 /// The chart for one scenario.
 pub fn svg(s: &ScenarioReport) -> String {
     let span = span_seconds(s);
@@ -222,9 +173,11 @@ pub fn svg(s: &ScenarioReport) -> String {
         domain: (0.0, span),
         range: (LEFT, WIDTH - RIGHT),
     };
+    let markers = Markers::place(&s.events, &x);
+    let frame = Frame::new(markers.rows());
     let y = Linear {
         domain: (0.0, 100.0),
-        range: (SHARE_BOTTOM, TOP),
+        range: (frame.share_bottom, frame.top),
     };
     let order = version_order(s);
     let timeline: BTreeMap<u32, &TrafficSecond> =
@@ -235,32 +188,33 @@ pub fn svg(s: &ScenarioReport) -> String {
         .fold(0.0, f64::max);
     let e = Linear {
         domain: (0.0, error_scale(worst)),
-        range: (STRIP_BOTTOM, STRIP_TOP),
+        range: (frame.strip_bottom, frame.strip_top),
     };
 
     let mut out = String::new();
     let _ = write!(
         out,
-        "<svg class=\"chart\" viewBox=\"0 0 {WIDTH} {HEIGHT}\" width=\"100%\" role=\"img\" aria-label=\"{}\">",
+        "<svg class=\"chart\" viewBox=\"0 0 {WIDTH} {}\" width=\"100%\" role=\"img\" aria-label=\"{}\">",
+        frame.height,
         attr(&format!(
             "traffic share by version and error rate over time, scenario {}",
             s.name
         )),
     );
-    grid(&mut out, &x, &y, &e, span);
+    grid(&mut out, &frame, &x, &y, &e, span);
 
     if timeline.is_empty() {
         let _ = write!(
             out,
             "<text class=\"empty\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">no traffic recorded</text>",
             (LEFT + WIDTH - RIGHT) / 2.0,
-            (TOP + SHARE_BOTTOM) / 2.0,
+            (frame.top + frame.share_bottom) / 2.0,
         );
     }
     areas(&mut out, &timeline, &order, &x, &y);
     errors(&mut out, &timeline, &x, &e);
     weight(&mut out, &s.events, span, &x, &y);
-    markers(&mut out, &s.events, &x);
+    markers.draw(&mut out, &frame);
     out.push_str("</svg>");
     out
 }
@@ -271,38 +225,49 @@ fn gridline(out: &mut String, class: &str, py: f64, pct: f64) {
         out,
         "<line{class} x1=\"{LEFT}\" x2=\"{:.1}\" y1=\"{py:.1}\" y2=\"{py:.1}\"/><text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{pct}%</text>",
         WIDTH - RIGHT,
-        LEFT - 6.0,
-        py + 4.0,
+        LEFT - 8.0,
+        py + FONT / 3.0,
     );
 }
 
-fn grid(out: &mut String, x: &Linear, y: &Linear, e: &Linear, span: f64) {
+fn grid(out: &mut String, frame: &Frame, x: &Linear, y: &Linear, e: &Linear, span: f64) {
     out.push_str("<g class=\"grid\">");
     for pct in [0.0, 25.0, 50.0, 75.0, 100.0] {
         gridline(out, "", y.at(pct), pct);
     }
-    // The error strip: its floor, its top and, when the top is above it, the 1% line.
+    // The error strip: its floor and top labelled on the left. The 1% bound is the top when
+    // the scale is 1%; above that its own line is labelled on the right, where no other
+    // label is (on a 50% scale it lies 1 unit above the floor).
     let top = e.domain.1;
-    for (pct, class) in [(0.0, ""), (top, ""), (1.0, " class=\"bound\"")] {
-        if pct == 1.0 && top <= 1.0 {
-            continue;
-        }
-        gridline(out, class, e.at(pct), pct);
+    let bound = " class=\"bound\"";
+    gridline(out, "", e.at(0.0), 0.0);
+    gridline(out, if top <= 1.0 { bound } else { "" }, e.at(top), top);
+    if top > 1.0 {
+        let py = e.at(1.0);
+        let _ = write!(
+            out,
+            "<line{bound} x1=\"{LEFT}\" x2=\"{:.1}\" y1=\"{py:.1}\" y2=\"{py:.1}\"/><text class=\"bound-label\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">1%</text>",
+            WIDTH - RIGHT,
+            WIDTH - RIGHT - 4.0,
+            py - 5.0,
+        );
     }
     let _ = write!(
         out,
-        "<text class=\"strip\" x=\"{:.1}\" y=\"{:.1}\">error rate</text>",
-        LEFT + 4.0,
-        STRIP_TOP + 10.0
+        "<text class=\"strip\" x=\"{LEFT:.1}\" y=\"{:.1}\">error rate (failed requests per second)</text>",
+        frame.strip_top - 9.0
     );
-    for t in ticks(span, nice_step(span, 12)) {
+    // As many time labels as fit with room between them.
+    let room = labels::text_width(&clock(span), FONT) + 32.0;
+    let max_ticks = ((WIDTH - LEFT - RIGHT) / room).floor() as usize;
+    for t in ticks(span, nice_step(span, max_ticks)) {
         let px = x.at(t);
         let _ = write!(
             out,
             "<line class=\"tick\" x1=\"{px:.1}\" x2=\"{px:.1}\" y1=\"{:.1}\" y2=\"{:.1}\"/><text x=\"{px:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>",
-            STRIP_BOTTOM,
-            STRIP_BOTTOM + 5.0,
-            STRIP_BOTTOM + 18.0,
+            frame.strip_bottom,
+            frame.strip_bottom + 5.0,
+            frame.strip_bottom + 6.0 + FONT,
             clock(t),
         );
     }
@@ -413,43 +378,103 @@ fn weight(out: &mut String, events: &[RolloutEvent], span: f64, x: &Linear, y: &
     );
 }
 
-fn markers(out: &mut String, events: &[RolloutEvent], x: &Linear) {
-    let mut sorted: Vec<(usize, &RolloutEvent)> = events.iter().enumerate().collect();
-    sorted.sort_by_key(|(i, e)| (e.at_ms, *i));
-    let xs: Vec<f64> = sorted
-        .iter()
-        .map(|(_, e)| x.at(e.at_ms as f64 / 1000.0))
-        .collect();
-    let rows = marker_rows(&xs, MARKER_GAP);
-    for (((index, event), px), (row, crowded)) in sorted.iter().zip(&xs).zip(rows) {
-        let colour = event_colour(event.kind);
-        let number = index + 1;
-        let badge_y = 10.0 + row as f64 * 16.0;
-        let _ = write!(
-            out,
-            "<g class=\"marker {}\"><title>{number}. {} at {}: {}</title>\
-             <line x1=\"{px:.1}\" x2=\"{px:.1}\" y1=\"{:.1}\" y2=\"{:.1}\" stroke=\"{colour}\" stroke-width=\"1.5\"/>\
-             <circle cx=\"{px:.1}\" cy=\"{badge_y:.1}\" r=\"7.5\" fill=\"{colour}\"/>\
-             <text x=\"{px:.1}\" y=\"{:.1}\" text-anchor=\"middle\" class=\"badge\">{number}</text>",
-            event.kind.css(),
-            event_name(event.kind),
-            clock(event.at_ms as f64 / 1000.0),
-            text(&event.label),
-            badge_y + 7.5,
-            STRIP_BOTTOM,
-            badge_y + 3.5,
-        );
-        if !crowded {
+/// The rollout's events as numbered markers: a line at the event's time through both plots,
+/// and above the plot a badge with the number (as in the event list) and a short label.
+struct Markers<'a> {
+    /// (number, event, x, where its label goes), in time order.
+    placed: Vec<(usize, &'a RolloutEvent, f64, Slot, String)>,
+}
+
+impl<'a> Markers<'a> {
+    fn place(events: &'a [RolloutEvent], x: &Linear) -> Markers<'a> {
+        let mut sorted: Vec<(usize, &RolloutEvent)> = events.iter().enumerate().collect();
+        sorted.sort_by_key(|(i, e)| (e.at_ms, *i));
+        let xs: Vec<f64> = sorted
+            .iter()
+            .map(|(_, e)| x.at(e.at_ms as f64 / 1000.0))
+            .collect();
+        let texts: Vec<String> = sorted.iter().map(|(_, e)| short_label(e)).collect();
+        let widths: Vec<f64> = texts
+            .iter()
+            .map(|t| 2.0 * BADGE + 6.0 + labels::text_width(t, FONT))
+            .collect();
+        let slots = labels::stack(&xs, &widths, (4.0, WIDTH - 4.0));
+        let placed = sorted
+            .into_iter()
+            .zip(xs)
+            .zip(slots)
+            .zip(texts)
+            .map(|((((i, e), px), slot), text)| (i + 1, e, px, slot, text))
+            .collect();
+        Markers { placed }
+    }
+
+    fn rows(&self) -> usize {
+        self.placed
+            .iter()
+            .map(|(_, _, _, slot, _)| slot.row + 1)
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Lines first, then badges and labels, so no line is drawn over a label.
+    fn draw(&self, out: &mut String, frame: &Frame) {
+        for (_, event, px, slot, _) in &self.placed {
             let _ = write!(
                 out,
-                "<text class=\"label\" transform=\"translate({:.1},{:.1}) rotate(-90)\" text-anchor=\"end\">{}</text>",
-                px - 4.0,
-                TOP + 4.0,
-                text(&event.label),
+                "<line class=\"marker-line\" x1=\"{px:.1}\" x2=\"{px:.1}\" y1=\"{:.1}\" y2=\"{:.1}\" stroke=\"{}\" stroke-width=\"1.5\"/>",
+                frame.row_y(slot.row),
+                frame.strip_bottom,
+                event_colour(event.kind),
             );
         }
-        out.push_str("</g>");
+        for (number, event, px, slot, label) in &self.placed {
+            let cy = frame.row_y(slot.row);
+            let (dir, anchor) = match slot.side {
+                Side::Right => (1.0, "start"),
+                Side::Left => (-1.0, "end"),
+            };
+            let badge_x = px + dir * (4.0 + BADGE);
+            let label_x = px + dir * (4.0 + 2.0 * BADGE + 6.0);
+            let _ = write!(
+                out,
+                "<g class=\"marker {}\"><title>{number}. {} at {}: {}</title>\
+                 <line x1=\"{px:.1}\" x2=\"{badge_x:.1}\" y1=\"{cy:.1}\" y2=\"{cy:.1}\" stroke=\"{colour}\" stroke-width=\"1.5\"/>\
+                 <circle cx=\"{badge_x:.1}\" cy=\"{cy:.1}\" r=\"{BADGE}\" fill=\"{colour}\"/>\
+                 <text class=\"badge\" x=\"{badge_x:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{number}</text>\
+                 <text class=\"label\" x=\"{label_x:.1}\" y=\"{:.1}\" text-anchor=\"{anchor}\">{}</text></g>",
+                event.kind.css(),
+                event_name(event.kind),
+                clock(event.at_ms as f64 / 1000.0),
+                text(&event.label),
+                cy + FONT / 3.0,
+                cy + FONT / 3.0,
+                text(label),
+                colour = event_colour(event.kind),
+            );
+        }
     }
+}
+
+/// What a marker says on the chart; the event list below has the whole label.
+/// "step 4/9: setWeight 40" → "setWeight 40", "AnalysisRun demo-app-6f9-2 Successful" →
+/// "analysis Successful", "release v1.0.2 (error-rate=0.5) to staging" → "release v1.0.2".
+pub fn short_label(event: &RolloutEvent) -> String {
+    let label = event.label.as_str();
+    let short = match event.kind {
+        EventKind::Step => label
+            .split_once(": ")
+            .map_or(label, |(_, what)| what)
+            .to_string(),
+        EventKind::Released => label.split(' ').take(2).collect::<Vec<_>>().join(" "),
+        EventKind::AnalysisSuccessful => "analysis Successful".to_string(),
+        EventKind::AnalysisFailed => "analysis Failed".to_string(),
+        EventKind::Aborted => "aborted".to_string(),
+        EventKind::Promoted => "promoted".to_string(),
+        EventKind::Healthy => "Healthy".to_string(),
+        EventKind::Paused => label.to_string(),
+    };
+    labels::truncate(&short, LABEL_CHARS)
 }
 
 impl EventKind {
@@ -480,39 +505,6 @@ mod tests {
             by_version: by.iter().map(|(v, n)| (v.to_string(), *n)).collect(),
             ..Default::default()
         }
-    }
-
-    #[test]
-    fn linear_maps_ends_middle_and_clamps_also_when_reversed() {
-        let y = Linear {
-            domain: (0.0, 100.0),
-            range: (300.0, 40.0),
-        };
-        assert_eq!(y.at(0.0), 300.0);
-        assert_eq!(y.at(100.0), 40.0);
-        assert_eq!(y.at(50.0), 170.0);
-        assert_eq!(y.at(150.0), 40.0);
-        assert_eq!(y.at(-5.0), 300.0);
-        let flat = Linear {
-            domain: (3.0, 3.0),
-            range: (10.0, 20.0),
-        };
-        assert_eq!(flat.at(3.0), 10.0);
-    }
-
-    #[test]
-    fn tick_steps_are_readable_and_bounded() {
-        assert_eq!(nice_step(10.0, 12), 1.0);
-        assert_eq!(nice_step(50.0, 12), 5.0);
-        assert_eq!(nice_step(180.0, 12), 15.0);
-        assert_eq!(nice_step(600.0, 12), 60.0);
-        assert_eq!(nice_step(100_000.0, 12), 10_800.0);
-        assert_eq!(ticks(30.0, 10.0), vec![0.0, 10.0, 20.0, 30.0]);
-        assert_eq!(ticks(35.0, 10.0), vec![0.0, 10.0, 20.0, 30.0]);
-        assert_eq!(ticks(5.0, 0.0), vec![0.0]);
-        assert_eq!(clock(0.0), "0:00");
-        assert_eq!(clock(75.4), "1:15");
-        assert_eq!(clock(3725.0), "1:02:05");
     }
 
     #[test]
@@ -575,17 +567,49 @@ mod tests {
     }
 
     #[test]
-    fn error_strip_scale_holds_the_worst_second_and_the_one_percent_bound() {
-        assert_eq!(error_scale(0.0), 1.0);
-        assert_eq!(error_scale(0.4), 1.0);
-        assert_eq!(error_scale(1.3), 2.0);
-        assert_eq!(error_scale(50.0), 50.0);
-        assert_eq!(error_scale(52.0), 100.0);
-    }
-
-    #[test]
-    fn close_markers_alternate_rows_and_drop_inline_labels() {
-        let rows = marker_rows(&[100.0, 105.0, 110.0, 300.0], 16.0);
-        assert_eq!(rows, vec![(0, true), (1, true), (0, true), (0, false)]);
+    fn markers_say_briefly_what_happened() {
+        let event = |kind, label: &str| RolloutEvent {
+            at_ms: 0,
+            kind,
+            label: label.into(),
+            set_weight: None,
+        };
+        let short = |kind, label| short_label(&event(kind, label));
+        assert_eq!(
+            short(EventKind::Step, "step 4/9: setWeight 40"),
+            "setWeight 40"
+        );
+        assert_eq!(short(EventKind::Step, "set weight 40"), "set weight 40");
+        assert_eq!(
+            short(
+                EventKind::Released,
+                "release v1.0.2 (error-rate=0.5) to staging"
+            ),
+            "release v1.0.2"
+        );
+        assert_eq!(
+            short(
+                EventKind::AnalysisFailed,
+                "AnalysisRun demo-app-6f9-2 Failed"
+            ),
+            "analysis Failed"
+        );
+        assert_eq!(
+            short(EventKind::Aborted, "aborted: RolloutAborted: …"),
+            "aborted"
+        );
+        assert_eq!(
+            short(EventKind::Paused, "paused: BlueGreenPause"),
+            "paused: BlueGreenPause"
+        );
+        assert_eq!(
+            short(
+                EventKind::Paused,
+                "paused: SomeVeryLongPauseReasonFromTheFuture"
+            )
+            .chars()
+            .count(),
+            LABEL_CHARS
+        );
     }
 }

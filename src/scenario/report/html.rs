@@ -4,16 +4,17 @@
 //! element closed, only XML's own entities), which keeps it checkable by an XML parser.
 
 use super::chart::{self, ERROR_COLOUR, WEIGHT_COLOUR};
-use super::escape::text;
-use super::format::{duration, verdict};
+use super::escape::{attr, text};
+use super::format::{duration, local_time, verdict};
+use super::scale::clock;
 use crate::scenario::model::{RunReport, ScenarioReport};
 use std::fmt::Write;
+use time::UtcOffset;
 
-/// The whole report as one HTML document.
-pub fn html(report: &RunReport) -> String {
+/// The whole report as one HTML document. Times of day are shown at `offset` (the machine's
+/// zone when the run started, `super::local_offset`), or in UTC, saying so, without one.
+pub fn html(report: &RunReport, offset: Option<UtcOffset>) -> String {
     let passed = report.passed();
-    let checks = report.checks().count();
-    let failed = report.checks().filter(|c| !c.passed).count();
     let mut out = String::new();
     let _ = write!(
         out,
@@ -22,21 +23,14 @@ pub fn html(report: &RunReport) -> String {
          <title>kindling scenarios: {}</title><style>{CSS}</style></head><body>",
         verdict(passed),
     );
+    out.push_str("<header><h1>kindling — delivery scenarios</h1>");
+    banner(&mut out, report);
     let _ = write!(
         out,
-        "<header><h1>kindling — delivery scenarios</h1>\
-         <div class=\"banner {}\">{} <span>{} of {checks} checks passed{}</span></div>\
-         <p class=\"meta\">profile <b>{}</b> · started <b>{}</b> · took <b>{}</b></p></header>",
-        class(passed),
-        verdict(passed),
-        checks - failed,
-        if failed > 0 {
-            format!(", {failed} failed")
-        } else {
-            String::new()
-        },
+        "<p class=\"meta\">profile <b>{}</b> · started <b><time datetime=\"{}\">{}</time></b> · took <b>{}</b></p></header>",
         text(&report.profile),
-        text(&report.started_at),
+        attr(&report.started_at),
+        text(&local_time(&report.started_at, offset)),
         duration(report.duration_ms),
     );
     overview(&mut out, report);
@@ -51,9 +45,55 @@ fn class(passed: bool) -> &'static str {
     if passed { "pass" } else { "fail" }
 }
 
+/// The verdict, the counts and, by name, every failed check (linked to its scenario), or
+/// why no scenario ran: what the room reads first.
+fn banner(out: &mut String, report: &RunReport) {
+    let passed = report.passed();
+    let checks = report.checks().count();
+    let failed = report.checks().filter(|c| !c.passed).count();
+    let summary = if report.not_started.is_some() {
+        "no scenario ran".to_string()
+    } else if failed > 0 {
+        format!(
+            "{} of {checks} checks passed, {failed} failed",
+            checks - failed
+        )
+    } else {
+        format!("{checks} of {checks} checks passed")
+    };
+    let _ = write!(
+        out,
+        "<div class=\"banner {}\"><p class=\"verdict\">{} <span>{summary}</span></p>",
+        class(passed),
+        verdict(passed),
+    );
+    if let Some(not_started) = &report.not_started {
+        let _ = write!(out, "<p class=\"cause\">{}</p>", text(&not_started.error));
+        for hint in &not_started.hints {
+            let _ = write!(out, "<p class=\"hint\">hint: {}</p>", text(hint));
+        }
+    }
+    if failed > 0 {
+        out.push_str("<ul class=\"failed\">");
+        for (i, s) in report.scenarios.iter().enumerate() {
+            for check in s.checks.iter().filter(|c| !c.passed) {
+                let _ = write!(
+                    out,
+                    "<li>✗ <a href=\"#scenario-{i}\">{}: {}</a></li>",
+                    text(&s.name),
+                    text(&check.name),
+                );
+            }
+        }
+        out.push_str("</ul>");
+    }
+    out.push_str("</div>");
+}
+
 fn overview(out: &mut String, report: &RunReport) {
     if report.scenarios.is_empty() {
-        out.push_str("<p class=\"empty\">No scenario ran.</p>");
+        // Why is in the banner.
+        out.push_str("<p class=\"empty fail\">No scenario ran.</p>");
         return;
     }
     out.push_str("<table class=\"overview\"><thead><tr><th>scenario</th><th>environment</th><th>release</th><th>checks</th><th>took</th><th>result</th></tr></thead><tbody>");
@@ -61,7 +101,7 @@ fn overview(out: &mut String, report: &RunReport) {
         let ok = s.checks.iter().filter(|c| c.passed).count();
         let _ = write!(
             out,
-            "<tr><td><a href=\"#scenario-{i}\">{}</a></td><td>{}</td><td>{} → {}</td><td>{ok}/{}</td><td>{}</td><td class=\"{}\">{}</td></tr>",
+            "<tr><td><a href=\"#scenario-{i}\">{}</a></td><td>{}</td><td>{} → {}</td><td>{ok}/{}</td><td class=\"took\">{}</td><td class=\"{}\">{}</td></tr>",
             text(&s.name),
             text(&s.environment),
             text(&s.from_version),
@@ -131,7 +171,7 @@ fn legend(out: &mut String, s: &ScenarioReport) {
         out,
         "<span><i class=\"line\" style=\"border-color:{ERROR_COLOUR}\"></i>error rate{}</span>\
          <span><i class=\"line dashed\" style=\"border-color:{WEIGHT_COLOUR}\"></i>set weight</span>\
-         <span class=\"note\">share of successful requests per second; markers numbered as listed below</span>",
+         <span class=\"note\">share of successful requests per second; markers numbered as in the list below</span>",
         max_error.map_or(String::new(), |m| format!(" (max {m:.1}%)")),
     );
     out.push_str("</figcaption>");
@@ -150,7 +190,7 @@ fn events(out: &mut String, s: &ScenarioReport) {
         let _ = write!(
             out,
             "<li><time>{}</time> <span class=\"kind\" style=\"background:{}\">{}</span> {}{weight}</li>",
-            chart::clock(event.at_ms as f64 / 1000.0),
+            clock(event.at_ms as f64 / 1000.0),
             chart::event_colour(event.kind),
             chart::event_name(event.kind),
             text(&event.label),
@@ -168,7 +208,7 @@ fn checks(out: &mut String, s: &ScenarioReport) {
     for check in &s.checks {
         let _ = write!(
             out,
-            "<tr class=\"{}\"><td class=\"mark\">{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr class=\"{}\"><td class=\"mark\">{}</td><td>{}</td><td>{}</td><td class=\"took\">{}</td></tr>",
             class(check.passed),
             if check.passed { "✓" } else { "✗" },
             text(&check.name),
@@ -179,39 +219,50 @@ fn checks(out: &mut String, s: &ScenarioReport) {
     out.push_str("</tbody></table>");
 }
 
-/// System fonts only: a web font would be a fetch.
+/// System fonts only: a web font would be a fetch. Sized for a projector: no text under
+/// 16px at 1280 px wide (tests/scenario_report_browser.rs measures it); chart text is
+/// `chart::FONT` units of a 960-unit-wide chart, drawn at least 1050 px wide there.
 const CSS: &str = "\
-body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:0 auto;max-width:1100px;padding:24px;color:#111827;background:#f9fafb}\
-h1{font-size:28px;margin:0 0 12px}h2{font-size:22px;margin:0 0 4px}\
-.banner{font-size:36px;font-weight:800;padding:14px 20px;border-radius:10px;color:#fff;letter-spacing:.05em}\
-.banner span{font-size:18px;font-weight:500;letter-spacing:0;margin-left:16px}\
-.banner.pass{background:#16a34a}.banner.fail{background:#dc2626}\
-.meta{color:#4b5563;margin:8px 0 16px}\
+body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,'DejaVu Sans',sans-serif;font-size:18px;line-height:1.4;margin:0 auto;max-width:1100px;padding:24px;color:#111827;background:#f9fafb}\
+h1{font-size:30px;margin:0 0 12px}h2{font-size:26px;margin:0 0 4px}\
+.banner{padding:14px 20px;border-radius:10px;color:#fff}\
+.banner p{margin:0}.banner .verdict{font-size:40px;font-weight:800;letter-spacing:.05em;line-height:1.2}\
+.banner .verdict span{font-size:22px;font-weight:500;letter-spacing:0;margin-left:16px}\
+.banner .cause{font-size:22px;margin-top:8px;white-space:pre-wrap}.banner .hint{font-size:20px;margin-top:4px}\
+.banner ul{margin:8px 0 0;padding:0;list-style:none;font-size:22px;font-weight:600}\
+.banner a{color:inherit}\
+.banner.pass{background:#15803d}.banner.fail{background:#b91c1c}\
+.meta{color:#374151;margin:8px 0 16px}\
 table{border-collapse:collapse;width:100%;background:#fff;margin:12px 0}\
 th,td{text-align:left;padding:6px 10px;border-bottom:1px solid #e5e7eb;vertical-align:top}\
-th{font-size:13px;color:#6b7280;font-weight:600}\
-td.pass,tr.pass .mark{color:#16a34a;font-weight:700}td.fail,tr.fail .mark{color:#dc2626;font-weight:700}\
+th{font-size:16px;color:#4b5563;font-weight:600}td.took{white-space:nowrap}\
+td.pass,tr.pass .mark{color:#15803d;font-weight:700}td.fail,tr.fail .mark{color:#b91c1c;font-weight:700}\
 tr.fail{background:#fef2f2}\
 .scenario{background:#fff;border:1px solid #e5e7eb;border-radius:10px;padding:18px;margin:24px 0}\
-.badge{font-size:14px;color:#fff;padding:3px 10px;border-radius:6px;vertical-align:middle}\
-.badge.pass{background:#16a34a}.badge.fail{background:#dc2626}\
+.badge{font-size:18px;color:#fff;padding:3px 10px;border-radius:6px;vertical-align:middle}\
+.badge.pass{background:#15803d}.badge.fail{background:#b91c1c}\
 figure{margin:0}\
 .chart{display:block;background:#fff}\
-.chart .grid line{stroke:#e5e7eb}.chart .grid line.bound{stroke:#fca5a5;stroke-dasharray:4 3}.chart .grid .strip{text-anchor:start;fill:#dc2626}.chart .grid text{font-size:11px;fill:#6b7280}\
+.chart text{font-size:15px}\
+.chart .grid line{stroke:#e5e7eb}.chart .grid line.bound{stroke:#f87171;stroke-dasharray:5 4}.chart .grid text{fill:#4b5563}\
+.chart .grid .strip,.chart .grid .bound-label{fill:#b91c1c}\
 .chart .area polygon{opacity:.85}\
-.chart .badge{font-size:10px;fill:#fff;font-weight:700}\
-.chart .label{font-size:10px;fill:#374151;paint-order:stroke;stroke:#fff;stroke-width:3px}\
-.chart .empty{font-size:16px;fill:#9ca3af}\
-.legend{display:flex;flex-wrap:wrap;gap:6px 18px;font-size:14px;margin:8px 0}\
-.legend .note{color:#6b7280;font-size:12px}\
-.swatch{display:inline-block;width:14px;height:14px;border-radius:3px;margin-right:6px;vertical-align:-2px}\
-.line{display:inline-block;width:20px;border-top:3px solid;margin-right:6px;vertical-align:4px}\
+.chart .marker-line{opacity:.8}\
+.chart .badge{font-weight:700;fill:#fff}\
+.chart .label,.chart .bound-label{fill:#111827;paint-order:stroke;stroke:#fff;stroke-width:4px;stroke-linejoin:round}\
+.chart .bound-label{fill:#b91c1c}\
+.chart .empty{font-size:20px;fill:#6b7280}\
+.legend{display:flex;flex-wrap:wrap;gap:6px 18px;font-size:18px;margin:8px 0}\
+.legend .note{color:#4b5563;font-size:16px}\
+.swatch{display:inline-block;width:16px;height:16px;border-radius:3px;margin-right:6px;vertical-align:-2px}\
+.line{display:inline-block;width:22px;border-top:3px solid;margin-right:6px;vertical-align:5px}\
 .line.dashed{border-top-style:dashed}\
-.events{font-size:14px;columns:2;column-gap:32px;padding-left:28px}\
+.events{font-size:18px;columns:2;column-gap:32px;padding-left:36px}\
 .events li{margin:2px 0;break-inside:avoid}\
-.events time{font-variant-numeric:tabular-nums;color:#6b7280}\
-.kind{color:#fff;font-size:11px;padding:1px 6px;border-radius:4px}\
-.weight{color:#6b7280;font-size:12px}\
-.empty{color:#6b7280}.empty.fail{color:#dc2626}\
-.diagnostics pre{background:#111827;color:#e5e7eb;padding:12px;border-radius:6px;overflow:auto;font-size:12px;white-space:pre-wrap}\
+.events time{font-variant-numeric:tabular-nums;color:#4b5563}\
+.kind{color:#fff;font-size:16px;padding:1px 6px;border-radius:4px}\
+.weight{color:#4b5563;font-size:16px}\
+.empty{color:#4b5563}.empty.fail{color:#b91c1c}\
+.diagnostics summary{font-size:18px;font-weight:600;cursor:pointer}\
+.diagnostics pre{background:#111827;color:#e5e7eb;padding:12px;border-radius:6px;overflow:auto;font-size:16px;line-height:1.35;white-space:pre-wrap}\
 @media print{body{background:#fff}.scenario{break-inside:avoid}}";
