@@ -17,11 +17,12 @@ use std::time::{Duration, Instant};
 
 const ARGOCD_PASSWORD: &str = "argo-Pw-7f3a9c";
 const GRAFANA_PASSWORD: &str = "grafana-Pw-c0ffee";
-const COMPONENTS: [&str; 4] = [
+const COMPONENTS: [&str; 5] = [
     "traefik",
     "cert-manager",
     "kube-prometheus-stack",
     "argo-rollouts",
+    "metrics-server",
 ];
 
 /// Removes volumes by name when dropped (also on panic).
