@@ -51,6 +51,7 @@ fn two_renders_are_byte_identical_and_hold_every_area() {
     let has = |prefix: &str| a.keys().any(|p| p.starts_with(prefix));
     for area in [
         "cluster/kind-config.yaml",
+        "cluster/configmap-local-registry-hosting.yaml",
         "containerd/localhost:5001/hosts.toml",
         "argocd/configmap-argocd-cmd-params-cm.yaml",
         "argocd/ingress-argocd-server.yaml",

@@ -239,7 +239,9 @@ async fn up_converges_on_stand_ins_and_down_removes_everything() {
         let Some(id) = &file.object else {
             continue;
         };
-        if !["argocd", "platform", "ca-issuer", "demo-apps"].contains(&file.area.as_str()) {
+        if !["cluster", "argocd", "platform", "ca-issuer", "demo-apps"]
+            .contains(&file.area.as_str())
+        {
             continue;
         }
         let mut want: serde_json::Value = serde_saphyr::from_str(&file.content).unwrap();
@@ -271,7 +273,7 @@ async fn up_converges_on_stand_ins_and_down_removes_everything() {
         );
         compared += 1;
     }
-    assert!(compared >= 15, "compared only {compared} objects");
+    assert!(compared >= 16, "compared only {compared} objects");
     assert_eq!(
         summary.argocd_cli_login,
         format!(
@@ -581,7 +583,8 @@ async fn up_interrupted_at_each_step_converges_when_run_again() {
         .iter()
         .map(|a| a["metadata"]["name"].as_str().unwrap().to_string())
         .collect();
-    assert_eq!(apps.len(), 7, "{apps:?}");
+    let platform = kindling::platform::applications::all(&f.settings.config).len();
+    assert_eq!(apps.len(), platform + 3, "{apps:?}");
     for ns in ["default", "staging", "production"] {
         assert_eq!(
             f.api

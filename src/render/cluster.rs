@@ -1,16 +1,19 @@
-//! `cluster/`: the kind config, exactly what `kind create cluster --config -` receives.
+//! `cluster/`: the kind config, exactly what `kind create cluster --config -` receives (step
+//! `cluster`), and the KEP-1755 ConfigMap `kube-public/local-registry-hosting` that tells
+//! tools where the local registry is (step `wire`). An existing cluster gets neither.
 
-use super::{File, text_file};
+use super::{File, object_file, text_file};
+use crate::cluster::{kind_config, registry_hosting};
 use crate::config::{Config, Provider};
 
 pub(super) fn files(config: &Config) -> Vec<File> {
-    match config.cluster.provider {
-        Provider::Kind => vec![text_file(
-            "cluster",
-            "kind-config.yaml",
-            crate::cluster::kind_config::render(config),
-        )],
-        // An existing cluster is used as it is: kindling creates no cluster.
-        Provider::Existing => Vec::new(),
+    if config.cluster.provider == Provider::Existing {
+        return Vec::new();
     }
+    let hosting =
+        serde_json::to_value(registry_hosting::config_map(config)).expect("a ConfigMap serializes");
+    vec![
+        text_file("cluster", "kind-config.yaml", kind_config::render(config)),
+        object_file("cluster", &hosting),
+    ]
 }

@@ -5,7 +5,7 @@
 //!
 //! | folder | what | made by |
 //! | --- | --- | --- |
-//! | `cluster/` | the kind config | `cluster::kind_config::render` (step `cluster`) |
+//! | `cluster/` | the kind config; the KEP-1755 ConfigMap | `cluster::kind_config::render` (step `cluster`); `cluster::registry_hosting::config_map` (step `wire`) |
 //! | `containerd/<host>/hosts.toml` | registry hosts on every node | `cluster::wiring::node_files` (step `wire`) |
 //! | `argocd/` | what kindling adds to the pinned install.yaml | `platform::argocd_install` (step `argocd`) |
 //! | `platform/` | platform Applications, Grafana admin Secret, dashboards | `platform::applications::platform_objects` (step `platform`) |
