@@ -879,7 +879,7 @@ async fn a_cluster_without_argo_cd_says_so() {
         .iter()
         .map(|p| p["part"].as_str().unwrap())
         .collect();
-    assert_eq!(parts.len(), 4 + 3 * 2, "{parts:?}");
+    assert_eq!(parts.len(), COMPONENTS.len() + 3 * 2, "{parts:?}");
     assert!(
         parts.contains(&"component/argo-rollouts") && parts.contains(&"environment/production")
     );
