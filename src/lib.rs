@@ -20,6 +20,7 @@ pub mod paths;
 pub mod pipeline;
 pub mod platform;
 pub mod release;
+pub mod render;
 pub mod report;
 pub mod rollout;
 pub mod scenario;

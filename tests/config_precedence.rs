@@ -19,7 +19,13 @@ fn embedded_default_is_the_repository_file() {
     assert_eq!(loaded.registry.host_port, 5001);
     assert_eq!(
         loaded.registry.mirrors,
-        ["docker.io", "quay.io", "ghcr.io", "registry.k8s.io"]
+        [
+            "docker.io",
+            "quay.io",
+            "ghcr.io",
+            "registry.k8s.io",
+            "public.ecr.aws"
+        ]
     );
     assert_eq!(loaded.components.argocd, "v3.5.1");
     assert!(

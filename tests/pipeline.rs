@@ -154,3 +154,17 @@ fn waves_give_the_dry_run_order_and_reject_cycles() {
             .contains("unknown step nope")
     );
 }
+
+#[test]
+fn a_step_depends_on_what_its_dependencies_depend_on() {
+    let mut p: Pipeline<()> = Pipeline::new();
+    p.step("a", "A", &[], sleeper(0))
+        .step("b", "B", &["a"], sleeper(0))
+        .step("c", "C", &["b"], sleeper(0))
+        .step("d", "D", &[], sleeper(0));
+    assert!(p.depends_on("c", "b"));
+    assert!(p.depends_on("c", "a"));
+    assert!(!p.depends_on("a", "c"));
+    assert!(!p.depends_on("c", "d"));
+    assert!(!p.depends_on("unknown", "a"));
+}

@@ -27,7 +27,8 @@ fn applications_carry_the_kind_specific_values() {
             "traefik",
             "cert-manager",
             "kube-prometheus-stack",
-            "argo-rollouts"
+            "argo-rollouts",
+            "metrics-server"
         ]
     );
     for app in &apps {
@@ -46,10 +47,13 @@ fn applications_carry_the_kind_specific_values() {
     let traefik = values(&apps[0]);
     assert_eq!(traefik["ports"]["web"]["hostPort"], 80);
     assert_eq!(traefik["ports"]["websecure"]["hostPort"], 443);
+    // Chart ≥ 40 reads the type from service.spec.type; `service.type` is accepted and ignored
+    // (tests/platform_helm.rs renders the chart and finds no LoadBalancer).
     assert_eq!(
-        traefik["service"]["type"], "ClusterIP",
+        traefik["service"]["spec"]["type"], "ClusterIP",
         "a LoadBalancer never gets an address on kind"
     );
+    assert_eq!(traefik["service"].get("type"), None);
     assert_eq!(traefik["nodeSelector"]["ingress-ready"], "true");
     assert_eq!(
         traefik["providers"]["kubernetesIngress"]["ingressEndpoint"]["ip"],
@@ -93,6 +97,16 @@ fn applications_carry_the_kind_specific_values() {
         kps["prometheus"]["ingress"]["annotations"]["cert-manager.io/cluster-issuer"],
         "kindling-ca"
     );
+    for ingress in [
+        &kps["prometheus"]["ingress"],
+        &kps["grafana"]["ingress"],
+        &values(&apps[3])["dashboard"]["ingress"],
+    ] {
+        assert_eq!(
+            ingress["annotations"]["cert-manager.io/usages"],
+            applications::INGRESS_USAGES
+        );
+    }
 
     let rollouts = values(&apps[3]);
     assert_eq!(rollouts["dashboard"]["enabled"], true);
@@ -101,6 +115,17 @@ fn applications_carry_the_kind_specific_values() {
         "rollouts.kindling.test"
     );
     assert_eq!(rollouts["controller"]["image"]["tag"], "v1.9.1");
+    // 2.41.1 is the chart that ships v1.9.1 (2.41.0 ships v1.9.0).
+    assert_eq!(apps[3]["spec"]["source"]["targetRevision"], "2.41.1");
+
+    let metrics = &apps[4];
+    assert_eq!(metrics["spec"]["source"]["chart"], "metrics-server");
+    assert_eq!(metrics["spec"]["source"]["targetRevision"], "3.13.1");
+    assert_eq!(
+        values(metrics)["args"],
+        serde_json::json!(["--kubelet-insecure-tls"]),
+        "kind's kubelet serving certificates are self-signed"
+    );
     assert_eq!(
         rollouts["controller"]["metrics"]["serviceMonitor"]["enabled"],
         true
@@ -109,6 +134,30 @@ fn applications_carry_the_kind_specific_values() {
     let ingress = applications::argocd_ingress(&config);
     assert_eq!(ingress["spec"]["rules"][0]["host"], "argocd.kindling.test");
     assert_eq!(ingress["metadata"]["namespace"], "argocd");
+    assert_eq!(
+        ingress["metadata"]["annotations"]["cert-manager.io/usages"],
+        "digital signature,key encipherment,server auth"
+    );
+}
+
+#[test]
+fn the_platform_step_applies_the_dashboards_with_the_applications() {
+    let config = Config::builtin();
+    let objects = applications::platform_objects(&config, "pw");
+    let dashboard = objects
+        .iter()
+        .find(|o| o["kind"] == "ConfigMap")
+        .expect("the Grafana dashboard ConfigMap");
+    assert_eq!(dashboard["metadata"]["namespace"], "monitoring");
+    assert_eq!(dashboard["metadata"]["labels"]["grafana_dashboard"], "1");
+    assert!(dashboard["data"]["demo-app.json"].is_string());
+    let secret = objects.iter().find(|o| o["kind"] == "Secret").unwrap();
+    assert_eq!(secret["stringData"]["admin-password"], "pw");
+    let apps = objects
+        .iter()
+        .filter(|o| o["kind"] == "Application")
+        .count();
+    assert_eq!(apps, applications::all(&config).len());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

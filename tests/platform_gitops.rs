@@ -298,3 +298,19 @@ fn what_an_environment_runs_round_trips_through_its_application() {
     assert_eq!(gitops::recorded_release(&app), Some(tagged));
     assert_eq!(gitops::recorded_release(&serde_json::json!({})), None);
 }
+
+#[test]
+fn the_repository_secret_and_project_come_before_the_applications() {
+    let objects = gitops::argocd_objects(&Config::builtin(), "v1");
+    let (first, then) = gitops::apply_phases(objects);
+    let kinds = |objects: &[serde_json::Value]| -> Vec<String> {
+        let mut kinds: Vec<String> = objects
+            .iter()
+            .map(|o| o["kind"].as_str().unwrap().to_string())
+            .collect();
+        kinds.sort();
+        kinds
+    };
+    assert_eq!(kinds(&first), ["AppProject", "Secret"]);
+    assert_eq!(kinds(&then), ["Application"; 3]);
+}

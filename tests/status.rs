@@ -17,11 +17,12 @@ use std::time::{Duration, Instant};
 
 const ARGOCD_PASSWORD: &str = "argo-Pw-7f3a9c";
 const GRAFANA_PASSWORD: &str = "grafana-Pw-c0ffee";
-const COMPONENTS: [&str; 4] = [
+const COMPONENTS: [&str; 5] = [
     "traefik",
     "cert-manager",
     "kube-prometheus-stack",
     "argo-rollouts",
+    "metrics-server",
 ];
 
 /// Removes volumes by name when dropped (also on panic).
@@ -878,7 +879,7 @@ async fn a_cluster_without_argo_cd_says_so() {
         .iter()
         .map(|p| p["part"].as_str().unwrap())
         .collect();
-    assert_eq!(parts.len(), 4 + 3 * 2, "{parts:?}");
+    assert_eq!(parts.len(), COMPONENTS.len() + 3 * 2, "{parts:?}");
     assert!(
         parts.contains(&"component/argo-rollouts") && parts.contains(&"environment/production")
     );

@@ -18,6 +18,17 @@ use std::time::Duration;
 use std::time::Instant;
 use up_support::{Setup, finished, setup, started, synced_healthy};
 
+/// Whether every field `want` sets has that value in `have` (null in `want`: not compared).
+fn contained(want: &serde_json::Value, have: &serde_json::Value) -> bool {
+    match (want, have) {
+        (serde_json::Value::Null, _) => true,
+        (serde_json::Value::Object(w), serde_json::Value::Object(h)) => w
+            .iter()
+            .all(|(k, v)| contained(v, h.get(k).unwrap_or(&serde_json::Value::Null))),
+        (w, h) => w == h,
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn up_converges_on_stand_ins_and_down_removes_everything() {
     let Some(f) = setup(synced_healthy, "60s").await else {
@@ -126,6 +137,7 @@ async fn up_converges_on_stand_ins_and_down_removes_everything() {
         "cert-manager",
         "kube-prometheus-stack",
         "argo-rollouts",
+        "metrics-server",
     ] {
         assert!(
             api.get("argoproj.io/v1alpha1", "Application", Some("argocd"), app)
@@ -199,6 +211,76 @@ async fn up_converges_on_stand_ins_and_down_removes_everything() {
         .get("v1", "Secret", Some("argocd"), "kindling-manifests")
         .expect("repository Secret");
     assert_eq!(repo["stringData"]["insecureOCIForceHttp"], "true");
+    // The repository Secret and the AppProject were applied (accepted by the API server) before
+    // any demo Application: Argo CD's first comparison then already knows the plain-HTTP registry.
+    let applied_at = |object: &str| {
+        events
+            .iter()
+            .position(|(_, e)| {
+                matches!(e, Event::StepProgress { step, message, .. }
+                    if step == "demo-apps" && message.starts_with(object))
+            })
+            .unwrap_or_else(|| panic!("{object} never applied: {:?}", recording.events()))
+    };
+    let first_application = ["dev", "staging", "production"]
+        .iter()
+        .map(|env| applied_at(&format!("Application argocd/demo-app-{env} ")))
+        .min()
+        .unwrap();
+    assert!(applied_at("Secret argocd/kindling-manifests ") < first_application);
+    assert!(applied_at("AppProject argocd/applications ") < first_application);
+
+    // What `up` applied is what `kindling render` shows (Secret values redacted there; the demo
+    // Applications pin the digests of what `up` built and published, the render those of its own).
+    let rendered =
+        kindling::render::render(&settings.config, &kindling::env::Env::default()).expect("render");
+    let mut compared = 0;
+    for file in &rendered.files {
+        let Some(id) = &file.object else {
+            continue;
+        };
+        if !["cluster", "argocd", "platform", "ca-issuer", "demo-apps"]
+            .contains(&file.area.as_str())
+        {
+            continue;
+        }
+        let mut want: serde_json::Value = serde_saphyr::from_str(&file.content).unwrap();
+        let live = api
+            .get(&id.api_version, &id.kind, id.namespace.as_deref(), &id.name)
+            .unwrap_or_else(|| panic!("{} is in the render, not in the cluster", file.path));
+        if id.kind == "Secret" {
+            for field in ["data", "stringData"] {
+                let keys = |v: &serde_json::Value| -> Vec<String> {
+                    v[field]
+                        .as_object()
+                        .into_iter()
+                        .flatten()
+                        .map(|(k, _)| k.clone())
+                        .collect()
+                };
+                assert_eq!(keys(&want), keys(&live), "{}", file.path);
+                want[field] = serde_json::Value::Null;
+            }
+        }
+        if id.kind == "Application" && file.area == "demo-apps" {
+            want["spec"]["source"]["targetRevision"] = serde_json::Value::Null;
+            want["metadata"]["annotations"] = serde_json::Value::Null;
+        }
+        assert!(
+            contained(&want, &live),
+            "{}: the render differs from what up applied:\nrender: {want}\ncluster: {live}",
+            file.path
+        );
+        compared += 1;
+    }
+    assert!(compared >= 16, "compared only {compared} objects");
+    assert_eq!(
+        summary.argocd_cli_login,
+        format!(
+            "argocd login argocd.{} --grpc-web",
+            settings.config.network.domain
+        )
+    );
 
     // The summary: every URL, the users, the context, the time; no password.
     let port = settings.config.network.https_port;
@@ -501,7 +583,8 @@ async fn up_interrupted_at_each_step_converges_when_run_again() {
         .iter()
         .map(|a| a["metadata"]["name"].as_str().unwrap().to_string())
         .collect();
-    assert_eq!(apps.len(), 7, "{apps:?}");
+    let platform = kindling::platform::applications::all(&f.settings.config).len();
+    assert_eq!(apps.len(), platform + 3, "{apps:?}");
     for ns in ["default", "staging", "production"] {
         assert_eq!(
             f.api

@@ -124,3 +124,21 @@ fetch_sid_tools() {
   export KINDLING_TEST_KUSTOMIZE="$dir/root/usr/bin/kustomize"
   export KINDLING_TEST_KUBECTL="$dir/root/usr/bin/kubectl"
 }
+
+# Real Helm v4 for the chart tests (tests/platform_helm.rs): ../shared/tools/helm-render's venv
+# (helm-python-sdk from PyPI) in $TEST_CACHE/helm-render, once. Sets KINDLING_HELM_PYTHON.
+ensure_helm_render() {
+  local tool="$SHARED_DIR/tools/helm-render" venv="$TEST_CACHE/helm-render"
+  if [ ! -x "$tool/install.sh" ]; then
+    [ "${CI:-}" = true ] && die "$tool is missing: CI needs ../shared (set KINDLING_SHARED_DIR)"
+    say "no $tool: Helm chart tests will report themselves skipped"
+    return 0
+  fi
+  if ! "$tool/install.sh" "$venv" >"$TEST_CACHE/helm-render-install.log" 2>&1; then
+    tail -20 "$TEST_CACHE/helm-render-install.log" >&2
+    [ "${CI:-}" = true ] && die "cannot install helm-render into $venv"
+    say "helm-render did not install: Helm chart tests will report themselves skipped"
+    return 0
+  fi
+  export KINDLING_HELM_PYTHON="$venv/bin/python"
+}

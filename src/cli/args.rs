@@ -80,6 +80,8 @@ pub enum Command {
     Release(super::release::ReleaseArgs),
     /// Validate manifests offline: CRD schemas, core fields, Rollout rules
     Lint(LintArgs),
+    /// Write every object and file `up` would create, Secrets redacted (offline)
+    Render(super::render::RenderArgs),
     /// Run one delivery scenario under real traffic and prove its outcome
     Scenario(super::scenario::ScenarioArgs),
     /// Run canary, blue-green and broken-release in order; exit 1 on any failed check

@@ -34,6 +34,7 @@ pub(super) fn run(ctx: &Context, command: Command) -> Result<()> {
         Command::Smoke(args) => super::scenario::smoke(ctx, args),
         Command::Status(args) => super::status::run(ctx, args),
         Command::Release(args) => super::release::run(ctx, args),
+        Command::Render(args) => super::render::run(ctx, args),
     }
 }
 
@@ -118,6 +119,7 @@ fn version(ctx: &Context) -> Result<()> {
             c.components.kube_prometheus_stack.as_str(),
         ),
         ("traefik", c.components.traefik.as_str()),
+        ("metrics_server", c.components.metrics_server.as_str()),
     ];
     if ctx.json() {
         let pinned: serde_json::Map<String, serde_json::Value> = components

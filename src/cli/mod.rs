@@ -9,6 +9,7 @@ mod lint;
 mod platform;
 mod registry;
 mod release;
+mod render;
 mod rollout;
 mod scenario;
 mod status;

@@ -116,6 +116,7 @@ fn print_summary(ctx: &Context, summary: &Summary) {
             format!("runs {} ({} profile)", env.version, env.profile),
         );
     }
+    line("argocd CLI", summary.argocd_cli_login.clone());
     line(
         "passwords",
         "`kindling status --show-secrets` (Argo CD and Grafana admin)".into(),

@@ -79,6 +79,7 @@ pub struct Components {
     pub cert_manager: String,
     pub kube_prometheus_stack: String,
     pub traefik: String,
+    pub metrics_server: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

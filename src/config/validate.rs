@@ -228,6 +228,7 @@ pub(super) fn check(
         ("components.cert_manager", true),
         ("components.kube_prometheus_stack", false),
         ("components.traefik", false),
+        ("components.metrics_server", false),
     ] {
         let v = str_of(table, key);
         let ok = if with_v {

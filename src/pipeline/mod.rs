@@ -95,6 +95,26 @@ impl<C: Send + Sync + 'static> Pipeline<C> {
         self
     }
 
+    /// Whether step `id` runs only after `dep` (directly or through other steps).
+    pub fn depends_on(&self, id: &str, dep: &str) -> bool {
+        let mut seen = HashSet::new();
+        let mut stack = vec![id];
+        while let Some(current) = stack.pop() {
+            let Some(node) = self.nodes.iter().find(|n| n.id == current) else {
+                continue;
+            };
+            for d in &node.deps {
+                if *d == dep {
+                    return true;
+                }
+                if seen.insert(*d) {
+                    stack.push(d);
+                }
+            }
+        }
+        false
+    }
+
     /// Step ids grouped in waves: each wave depends only on earlier ones (what `--dry-run` prints).
     /// Errors on unknown dependencies and cycles.
     pub fn waves(&self) -> Result<Vec<Vec<(&'static str, String)>>> {

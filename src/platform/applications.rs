@@ -39,10 +39,26 @@ fn application(name: &str, namespace: &str, source: Value) -> Value {
     })
 }
 
-/// TLS for an ingress host: the annotation cert-manager watches, and the `tls` entry.
+/// The ingress class every kindling Ingress uses (Traefik's, created by its chart).
+pub const INGRESS_CLASS: &str = "traefik";
+
+/// The key usages cert-manager's ingress-shim requests. Its default is "digital signature,
+/// key encipherment" (cert-manager v1.21.1 pkg/controller/certificate-shim/sync.go); macOS
+/// (since Catalina) rejects a TLS server certificate without the serverAuth extended key usage.
+pub const INGRESS_USAGES: &str = "digital signature,key encipherment,server auth";
+
+/// The annotations every kindling Ingress carries: the issuer and the key usages.
+pub fn ingress_annotations() -> Value {
+    json!({
+        "cert-manager.io/cluster-issuer": CLUSTER_ISSUER,
+        "cert-manager.io/usages": INGRESS_USAGES
+    })
+}
+
+/// TLS for an ingress host: the annotations cert-manager watches, and the `tls` entry.
 fn tls(host: &str, secret: &str) -> (Value, Value) {
     (
-        json!({ "cert-manager.io/cluster-issuer": CLUSTER_ISSUER }),
+        ingress_annotations(),
         json!([{ "secretName": secret, "hosts": [host] }]),
     )
 }
@@ -53,14 +69,16 @@ fn tls(host: &str, secret: &str) -> (Value, Value) {
 pub fn traefik(config: &Config) -> Value {
     let values = json!({
         "ports": { "web": { "hostPort": 80 }, "websecure": { "hostPort": 443 } },
-        "service": { "type": "ClusterIP" },
+        // Since chart 40.0.0 the type lives under service.spec (templates/_service.tpl renders
+        // only .service.spec); a `service.type` key passes the schema and is ignored.
+        "service": { "spec": { "type": "ClusterIP" } },
         "nodeSelector": { "ingress-ready": "true" },
         "tolerations": [
             { "key": "node-role.kubernetes.io/control-plane", "operator": "Exists", "effect": "NoSchedule" }
         ],
         // Host ports allow one pod per node: replace it rather than surge.
         "updateStrategy": { "type": "RollingUpdate", "rollingUpdate": { "maxUnavailable": 1, "maxSurge": 0 } },
-        "ingressClass": { "enabled": true, "isDefaultClass": true, "name": "traefik" },
+        "ingressClass": { "enabled": true, "isDefaultClass": true, "name": INGRESS_CLASS },
         "providers": {
             "kubernetesIngress": {
                 "publishedService": { "enabled": false },
@@ -115,14 +133,14 @@ pub fn kube_prometheus_stack(config: &Config) -> Value {
                 "probeSelectorNilUsesHelmValues": false
             },
             "ingress": {
-                "enabled": true, "ingressClassName": "traefik", "annotations": p_annotations,
+                "enabled": true, "ingressClassName": INGRESS_CLASS, "annotations": p_annotations,
                 "hosts": [prometheus_host], "tls": p_tls
             }
         },
         "grafana": {
             "admin": { "existingSecret": GRAFANA_ADMIN_SECRET, "userKey": "admin-user", "passwordKey": "admin-password" },
             "ingress": {
-                "enabled": true, "ingressClassName": "traefik", "annotations": g_annotations,
+                "enabled": true, "ingressClassName": INGRESS_CLASS, "annotations": g_annotations,
                 "hosts": [grafana_host], "tls": g_tls
             }
         },
@@ -162,7 +180,7 @@ pub fn argo_rollouts(config: &Config) -> Value {
             "enabled": true,
             "image": { "tag": version },
             "ingress": {
-                "enabled": true, "ingressClassName": "traefik", "annotations": annotations,
+                "enabled": true, "ingressClassName": INGRESS_CLASS, "annotations": annotations,
                 "hosts": [host], "tls": tls
             }
         }
@@ -179,6 +197,26 @@ pub fn argo_rollouts(config: &Config) -> Value {
     )
 }
 
+/// metrics-server: the resource metrics API (`v1beta1.metrics.k8s.io`) HPAs and `kubectl top`
+/// need; kind has none, and without it the production HPA's ScalingActive is False
+/// (FailedGetResourceMetric), which Argo CD rates Degraded (gitops-engine health_hpa.go). On
+/// kind the kubelets' serving certificates are self-signed: `--kubelet-insecure-tls`.
+pub fn metrics_server(config: &Config) -> Value {
+    application(
+        "metrics-server",
+        "kube-system",
+        json!({
+            "repoURL": "https://kubernetes-sigs.github.io/metrics-server/",
+            "chart": "metrics-server",
+            "targetRevision": config.components.metrics_server,
+            "helm": {
+                "releaseName": "metrics-server",
+                "valuesObject": { "args": ["--kubelet-insecure-tls"] }
+            }
+        }),
+    )
+}
+
 /// The Ingress for Argo CD's UI (TLS ends here: argocd-server runs with server.insecure).
 pub fn argocd_ingress(config: &Config) -> Value {
     let host = format!("argocd.{}", config.network.domain);
@@ -188,7 +226,7 @@ pub fn argocd_ingress(config: &Config) -> Value {
         "kind": "Ingress",
         "metadata": { "name": "argocd-server", "namespace": ARGOCD_NAMESPACE, "annotations": annotations },
         "spec": {
-            "ingressClassName": "traefik",
+            "ingressClassName": INGRESS_CLASS,
             "tls": tls,
             "rules": [{
                 "host": host,
@@ -201,12 +239,30 @@ pub fn argocd_ingress(config: &Config) -> Value {
     })
 }
 
-/// Every platform Application, in the order they are best created.
+/// Every platform Application, in the order they are best created. The platform step waits
+/// for each to be Synced and Healthy before anything that depends on it (demo environments).
 pub fn all(config: &Config) -> Vec<Value> {
     vec![
         traefik(config),
         cert_manager(config),
         kube_prometheus_stack(config),
         argo_rollouts(config),
+        metrics_server(config),
     ]
+}
+
+/// Everything the platform step applies: the `monitoring` namespace, Grafana's admin Secret
+/// (with `grafana_password`), the Grafana dashboards, and every platform Application.
+pub fn platform_objects(config: &Config, grafana_password: &str) -> Vec<Value> {
+    let mut objects = vec![
+        json!({ "apiVersion": "v1", "kind": "Namespace", "metadata": { "name": "monitoring" } }),
+        json!({
+            "apiVersion": "v1", "kind": "Secret",
+            "metadata": { "name": GRAFANA_ADMIN_SECRET, "namespace": "monitoring" },
+            "stringData": { "admin-user": "admin", "admin-password": grafana_password }
+        }),
+    ];
+    objects.extend(super::gitops::dashboards());
+    objects.extend(all(config));
+    objects
 }

@@ -222,6 +222,26 @@ pub fn stage(
     Ok(())
 }
 
+/// The Grafana dashboards (`manifests/dashboards/`): ConfigMaps in `monitoring` labelled for
+/// Grafana's dashboard sidecar, applied by the platform step (the demo AppProject may only touch
+/// the demo namespaces, so they are not part of the demo Applications).
+pub fn dashboards() -> Vec<Value> {
+    let mut files: Vec<_> = MANIFESTS
+        .get_dir("dashboards")
+        .expect("manifests/dashboards is compiled in")
+        .files()
+        .filter(|f| f.path().extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    files.sort_by_key(|f| f.path());
+    files
+        .iter()
+        .map(|f| {
+            let text = f.contents_utf8().expect("manifests are UTF-8");
+            serde_saphyr::from_str(text).expect("manifests/dashboards files are valid YAML")
+        })
+        .collect()
+}
+
 /// Every environment running the same release (what the first `up` publishes).
 pub fn same_everywhere(release: &EnvRelease) -> BTreeMap<String, EnvRelease> {
     ENVIRONMENTS
@@ -276,6 +296,16 @@ pub fn argocd_objects(config: &Config, revision: &str) -> Vec<Value> {
         "stringData": { "type": "oci", "url": repo, "insecureOCIForceHttp": "true" }
     }));
     objects
+}
+
+/// The demo objects split in the order `up` applies them: first what the Applications need (the
+/// repository Secret declaring the plain-HTTP registry, and the AppProject), then the
+/// Applications. Without the Secret, Argo CD's first comparison tries HTTPS against the
+/// plain-HTTP registry, fails, and waits a reconcile period (~2 min) before trying again.
+pub fn apply_phases(objects: Vec<Value>) -> (Vec<Value>, Vec<Value>) {
+    objects
+        .into_iter()
+        .partition(|o| o["kind"] != "Application")
 }
 
 /// Annotations on each demo Application saying what its environment runs: the record `up` and

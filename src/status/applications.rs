@@ -153,7 +153,8 @@ mod tests {
                 "traefik",
                 "cert-manager",
                 "kube-prometheus-stack",
-                "argo-rollouts"
+                "argo-rollouts",
+                "metrics-server"
             ]
         );
     }

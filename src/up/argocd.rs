@@ -1,21 +1,22 @@
 //! Step: Argo CD from its pinned install.yaml (bundle, cache or network; sha256-verified),
-//! server-side applied into `argocd` with `server.insecure` (TLS ends at the ingress),
-//! argocd-server restarted when that setting changed, then every workload rolled out.
+//! server-side applied into `argocd` with kindling's patches (`platform::argocd_install`:
+//! `server.insecure`, as TLS ends at the ingress, and the UI's Ingress), argocd-server
+//! restarted when that setting changed, then every workload rolled out. Runs after the
+//! registry wiring, so its images come through the caches.
 
 use super::UpContext;
 use crate::k8s::{self, Applied, Applier, Manifest, Target, Waiter};
 use crate::pipeline::Pipeline;
 use crate::platform::applications::ARGOCD_NAMESPACE;
+use crate::platform::argocd_install::{self, PARAMS_CONFIG_MAP};
 use crate::platform::fetch::{self, Sources};
 use crate::platform::pinned;
 use futures::FutureExt;
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use kube::api::{Api, Patch, PatchParams};
 
-const PARAMS_CONFIG_MAP: &str = "argocd-cmd-params-cm";
-
 pub(super) fn add(p: &mut Pipeline<UpContext>) {
-    p.step("argocd", "Argo CD", &["cluster"], |ctx, step| {
+    p.step("argocd", "Argo CD", &["cluster", "wire"], |ctx, step| {
         async move {
             let version = &ctx.settings.config.components.argocd;
             let sources = Sources {
@@ -26,12 +27,12 @@ pub(super) fn add(p: &mut Pipeline<UpContext>) {
             step.progress(format!("install.yaml {version}"));
             let bytes = fetch::fetch(&pinned::argocd_install(version), &sources).await?;
             let text = String::from_utf8_lossy(&bytes);
-            let mut manifests = k8s::parse_str(&namespace_yaml(), "argocd namespace")?;
-            manifests.extend(k8s::parse_str(
-                &text,
-                &format!("argo-cd {version} install.yaml"),
+            let mut manifests = k8s::parse_str(&text, &format!("argo-cd {version} install.yaml"))?;
+            argocd_install::patch_install(&mut manifests);
+            manifests.extend(k8s::from_values(
+                argocd_install::objects(&ctx.settings.config),
+                "kindling's Argo CD objects",
             )?);
-            set_server_insecure(&mut manifests);
 
             let client = ctx.cluster()?.client.clone();
             let applier = Applier::new(client.clone()).default_namespace(ARGOCD_NAMESPACE);
@@ -55,26 +56,6 @@ pub(super) fn add(p: &mut Pipeline<UpContext>) {
         }
         .boxed()
     });
-}
-
-fn namespace_yaml() -> String {
-    format!("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {ARGOCD_NAMESPACE}\n")
-}
-
-/// TLS ends at the ingress, so argocd-server serves plain HTTP behind it.
-fn set_server_insecure(manifests: &mut [Manifest]) {
-    for m in manifests.iter_mut() {
-        if m.kind() == "ConfigMap" && m.object.metadata.name.as_deref() == Some(PARAMS_CONFIG_MAP) {
-            let data = m
-                .object
-                .data
-                .as_object_mut()
-                .map(|o| o.entry("data").or_insert_with(|| serde_json::json!({})));
-            if let Some(data) = data.and_then(|d| d.as_object_mut()) {
-                data.insert("server.insecure".into(), "true".into());
-            }
-        }
-    }
 }
 
 /// `kubectl rollout restart`: a new pod-template annotation makes the Deployment roll.

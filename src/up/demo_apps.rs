@@ -1,5 +1,7 @@
-//! Step: the demo environments. The AppProject, the three Applications (pinned to the artifact
-//! just published, each annotated with what it runs) and the repository Secret; then each
+//! Step: the demo environments. The repository Secret and the AppProject first, then the three
+//! Applications (pinned to the artifact just published, each annotated with what it runs) —
+//! `gitops::apply_phases`; after the platform (metrics-server among it: the production HPA
+//! needs the metrics API) and the registry wiring. Then each
 //! Application Synced and Healthy at that revision, each Rollout Healthy, and each
 //! environment's URL answering over HTTPS with kindling's CA (straight to 127.0.0.1, so no
 //! hosts file or system trust is needed).
@@ -15,7 +17,7 @@ pub(super) fn add(p: &mut Pipeline<UpContext>) {
     p.step(
         "demo-apps",
         "Demo environments (dev, staging, production)",
-        &["ca-issuer", "publish"],
+        &["ca-issuer", "publish", "platform", "wire"],
         |ctx, step| {
             async move {
                 let config = &ctx.settings.config;
@@ -24,8 +26,18 @@ pub(super) fn add(p: &mut Pipeline<UpContext>) {
                     .get()
                     .ok_or_else(|| crate::Error::failed("up", "the publish step has not run"))?;
                 let objects = gitops::argocd_objects_for(config, revision, releases);
-                let manifests = k8s::from_values(objects, "demo Applications")?;
-                let report = ctx.applier()?.apply(&manifests, &step).await?;
+                let (needed, applications) = gitops::apply_phases(objects);
+                let applier = ctx.applier()?;
+                let mut report = applier
+                    .apply(
+                        &k8s::from_values(needed, "demo repository and project")?,
+                        &step,
+                    )
+                    .await?;
+                let apps = applier
+                    .apply(&k8s::from_values(applications, "demo Applications")?, &step)
+                    .await?;
+                report.objects.extend(apps.objects);
 
                 let waiter = Waiter::new(ctx.cluster()?.client.clone());
                 let names: Vec<String> =

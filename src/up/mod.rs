@@ -142,6 +142,8 @@ pub struct Summary {
     pub environments: Vec<EnvironmentSummary>,
     /// Where the generated Grafana admin password is kept (mode 0600).
     pub grafana_password_file: String,
+    /// The Argo CD CLI login that works through the ingress.
+    pub argocd_cli_login: String,
     pub elapsed_ms: u64,
 }
 
@@ -193,6 +195,13 @@ pub fn urls(config: &crate::config::Config) -> Vec<Url> {
     urls
 }
 
+/// `argocd login` through Traefik. `--grpc-web`: Traefik speaks HTTP/1.1 to argocd-server (it
+/// runs with server.insecure behind the ingress), so plain gRPC, which needs HTTP/2 end to
+/// end, does not get through; gRPC-Web does (Argo CD docs, "Ingress Configuration").
+pub fn argocd_cli_login(config: &crate::config::Config) -> String {
+    format!("argocd login argocd.{} --grpc-web", config.network.domain)
+}
+
 /// Runs `up`; Ctrl-C stops it (every step is idempotent, so running it again converges).
 pub async fn run(context: UpContext) -> Result<Summary> {
     let started = Instant::now();
@@ -237,6 +246,49 @@ pub async fn run(context: UpContext) -> Result<Summary> {
         grafana_password_file: credentials::grafana_password_file(&context.settings)
             .display()
             .to_string(),
+        argocd_cli_login: argocd_cli_login(config),
         elapsed_ms: started.elapsed().as_millis() as u64,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_step_that_makes_the_cluster_pull_images_waits_for_the_registry_wiring() {
+        // Before the wiring, containerd knows no hosts.toml: pulls skip the caches.
+        let p = pipeline();
+        for step in ["argocd", "platform", "ca-issuer", "demo-apps"] {
+            assert!(p.depends_on(step, "wire"), "{step} can start before `wire`");
+        }
+    }
+
+    #[test]
+    fn the_demo_environments_wait_for_every_platform_component_metrics_server_included() {
+        // The platform step waits for every Application of `applications::all` to be Healthy;
+        // production's HPA needs metrics-server's API.
+        assert!(pipeline().depends_on("demo-apps", "platform"));
+        let config = crate::config::Config::builtin();
+        let names: Vec<String> = crate::platform::applications::all(&config)
+            .iter()
+            .map(|a| {
+                a["metadata"]["name"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string()
+            })
+            .collect();
+        assert!(names.contains(&"metrics-server".to_string()), "{names:?}");
+    }
+
+    #[test]
+    fn the_argocd_login_goes_through_traefik_with_grpc_web() {
+        let mut config = crate::config::Config::builtin();
+        config.network.domain = "kindling.test".into();
+        assert_eq!(
+            argocd_cli_login(&config),
+            "argocd login argocd.kindling.test --grpc-web"
+        );
+    }
 }

@@ -1,48 +1,55 @@
 //! Step: the platform Applications (Traefik, cert-manager, kube-prometheus-stack, Argo
-//! Rollouts), the Argo CD Ingress and Grafana's admin Secret; then every Application Synced
-//! and Healthy (a failed sync or a comparison error fails at once, naming the Application).
+//! Rollouts, metrics-server), Grafana's admin Secret and dashboards
+//! (`applications::platform_objects`); then every Application Synced and Healthy (a failed sync
+//! or a comparison error fails at once, naming the Application). After the registry wiring,
+//! so the charts' images come through the caches.
 
 use super::UpContext;
 use crate::k8s::{self, Target, Waiter};
 use crate::pipeline::Pipeline;
-use crate::platform::applications::{self, ARGOCD_NAMESPACE, GRAFANA_ADMIN_SECRET};
+use crate::platform::applications::{self, ARGOCD_NAMESPACE};
 use futures::FutureExt;
-use serde_json::json;
 
 pub(super) fn add(p: &mut Pipeline<UpContext>) {
-    p.step("platform", "Platform components (Argo CD Applications)", &["argocd"], |ctx, step| {
-        async move {
-            let config = &ctx.settings.config;
-            let password = super::credentials::grafana_password(&ctx.settings)?;
-            let mut objects = vec![
-                json!({ "apiVersion": "v1", "kind": "Namespace", "metadata": { "name": "monitoring" } }),
-                json!({
-                    "apiVersion": "v1", "kind": "Secret",
-                    "metadata": { "name": GRAFANA_ADMIN_SECRET, "namespace": "monitoring" },
-                    "stringData": { "admin-user": "admin", "admin-password": password }
-                }),
-                applications::argocd_ingress(config),
-            ];
-            let apps = applications::all(config);
-            let names: Vec<String> =
-                apps.iter().filter_map(|a| a["metadata"]["name"].as_str().map(str::to_string)).collect();
-            objects.extend(apps);
-            let manifests = k8s::from_values(objects, "platform Applications")?;
-            let applier = ctx.applier()?;
-            let report = applier.apply(&manifests, &step).await?;
+    p.step(
+        "platform",
+        "Platform components (Argo CD Applications)",
+        &["argocd", "wire"],
+        |ctx, step| {
+            async move {
+                let config = &ctx.settings.config;
+                let password = super::credentials::grafana_password(&ctx.settings)?;
+                let objects = applications::platform_objects(config, &password);
+                let names: Vec<String> = applications::all(config)
+                    .iter()
+                    .filter_map(|a| a["metadata"]["name"].as_str().map(str::to_string))
+                    .collect();
+                let manifests = k8s::from_values(objects, "platform Applications")?;
+                let applier = ctx.applier()?;
+                let report = applier.apply(&manifests, &step).await?;
 
-            step.progress(format!("waiting for {} to be Synced and Healthy", names.join(", ")));
-            let resolved = applier.discovery().resolve("argoproj.io/v1alpha1", "Application", None).await?;
-            let waits = names
-                .iter()
-                .map(|name| {
-                    let target = Target::namespaced(resolved.resource.clone(), ARGOCD_NAMESPACE, name);
-                    (target, k8s::wait::application_synced_healthy())
-                })
-                .collect();
-            Waiter::new(ctx.cluster()?.client.clone()).wait_all(waits, config.timeouts.component()).await?;
-            Ok((report.outcome(), Some(report.summary())))
-        }
-        .boxed()
-    });
+                step.progress(format!(
+                    "waiting for {} to be Synced and Healthy",
+                    names.join(", ")
+                ));
+                let resolved = applier
+                    .discovery()
+                    .resolve("argoproj.io/v1alpha1", "Application", None)
+                    .await?;
+                let waits = names
+                    .iter()
+                    .map(|name| {
+                        let target =
+                            Target::namespaced(resolved.resource.clone(), ARGOCD_NAMESPACE, name);
+                        (target, k8s::wait::application_synced_healthy())
+                    })
+                    .collect();
+                Waiter::new(ctx.cluster()?.client.clone())
+                    .wait_all(waits, config.timeouts.component())
+                    .await?;
+                Ok((report.outcome(), Some(report.summary())))
+            }
+            .boxed()
+        },
+    );
 }
