@@ -419,12 +419,17 @@ async fn a_healthy_platform_reports_every_part_and_exits_0() {
 
     let envs = s["environments"].as_array().unwrap();
     let expected = [
-        ("dev", "default", "https://demo.local", "Canary"),
-        ("staging", "staging", "https://staging-demo.local", "Canary"),
+        ("dev", "default", "https://demo.localhost", "Canary"),
+        (
+            "staging",
+            "staging",
+            "https://staging-demo.localhost",
+            "Canary",
+        ),
         (
             "production",
             "production",
-            "https://prod-demo.local",
+            "https://prod-demo.localhost",
             "BlueGreen",
         ),
     ];
@@ -487,7 +492,7 @@ async fn a_healthy_platform_reports_every_part_and_exits_0() {
         "{}",
         run.stdout
     );
-    assert_eq!(urls["grafana"], "https://grafana.local");
+    assert_eq!(urls["grafana"], "https://grafana.localhost");
 
     // The same platform, as a person reads it.
     let human = p.status(&[], &[]).await;
@@ -496,7 +501,7 @@ async fn a_healthy_platform_reports_every_part_and_exits_0() {
         "kube-prometheus-stack",
         "Synced/Healthy",
         "v1.0.0",
-        "https://argocd.local",
+        "https://argocd.localhost",
         "✓ the platform is healthy",
     ] {
         assert!(

@@ -107,7 +107,7 @@ fn setup(cluster: &str) -> (tempfile::TempDir, Ca, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let reporter: SharedReporter = RecordingReporter::new();
     let ca = tls::ensure_ca(&settings(dir.path(), cluster), &reporter, false).unwrap();
-    let (leaf, _) = issue_leaf(&ca, &["demo.local"]).unwrap();
+    let (leaf, _) = issue_leaf(&ca, &["demo.localhost"]).unwrap();
     let leaf_path = dir.path().join("leaf.pem");
     std::fs::write(&leaf_path, leaf).unwrap();
     (dir, ca, leaf_path)
@@ -179,7 +179,7 @@ fn trust_then_untrust_changes_what_openssl_accepts_system_store() {
         !system_accepts(&leaf),
         "the rotated-away CA is still trusted"
     );
-    let (new_leaf, _) = issue_leaf(&rotated, &["demo.local"]).unwrap();
+    let (new_leaf, _) = issue_leaf(&rotated, &["demo.localhost"]).unwrap();
     let new_leaf_path = leaf.with_file_name("new-leaf.pem");
     std::fs::write(&new_leaf_path, new_leaf).unwrap();
     assert!(system_accepts(&new_leaf_path));
@@ -247,7 +247,7 @@ fn cli_trust_status_untrust_system_store() {
 
     let ca_path = dir.path().join(format!("data/tls/{cluster}/ca.crt"));
     let ca = tls::ca::load(ca_path.parent().unwrap()).unwrap().unwrap();
-    let (leaf, _) = issue_leaf(&ca, &["grafana.local"]).unwrap();
+    let (leaf, _) = issue_leaf(&ca, &["grafana.localhost"]).unwrap();
     let leaf_path = dir.path().join("leaf.pem");
     std::fs::write(&leaf_path, leaf).unwrap();
     assert!(system_accepts(&leaf_path));

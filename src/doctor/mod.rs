@@ -74,6 +74,7 @@ pub async fn run(settings: &Settings, env: &Env) -> Vec<CheckResult> {
     results.push(disk::check(settings, engine.docker_root.as_deref()));
     results.push(kind);
     results.push(existing);
+    results.push(hosts_file::domain(config));
     results.push(hosts_file::check(config, env));
     results.push(leftovers);
     results
