@@ -1,6 +1,7 @@
 //! `kindling doctor`: preflight checks, each ok / warn / fail with detail and a hint.
 //! Checks never fail themselves: a check that cannot tell says so in its result.
 
+mod browsers;
 mod disk;
 mod docker;
 pub mod engine_probe;
@@ -83,6 +84,15 @@ pub async fn run(settings: &Settings, env: &Env) -> Vec<CheckResult> {
     results.push(existing);
     results.push(hosts_file::domain(config));
     results.push(hosts_file::check(config, env));
+    let access = crate::tls::HostAccess::detect(env);
+    results.push(browsers::check(
+        config,
+        access.nss.as_ref(),
+        access.store.as_ref(),
+    ));
+    if access.wsl {
+        results.push(browsers::wsl(config));
+    }
     results.push(leftovers);
     results
 }

@@ -83,15 +83,11 @@ impl From<HostsError> for crate::Error {
     }
 }
 
-/// The system hosts file: KINDLING_HOSTS_FILE, else the platform's.
+/// The system hosts file: KINDLING_HOSTS_FILE, else /etc/hosts. kindling builds for Linux
+/// and macOS (WSL2 is Linux; the Windows side gets printed steps, see `tls::wsl`).
 pub fn default_path(env: &Env) -> PathBuf {
-    env.path("KINDLING_HOSTS_FILE").unwrap_or_else(|| {
-        if cfg!(windows) {
-            PathBuf::from(r"C:\Windows\System32\drivers\etc\hosts")
-        } else {
-            PathBuf::from("/etc/hosts")
-        }
-    })
+    env.path("KINDLING_HOSTS_FILE")
+        .unwrap_or_else(|| PathBuf::from("/etc/hosts"))
 }
 
 /// Which file, and how to get root for it.
