@@ -59,12 +59,17 @@ impl TrustStore {
         }
     }
 
-    /// This host's store: macOS by build target; on Linux by `<root>/etc/os-release`
-    /// (ID, then ID_LIKE), else by which update tool exists under `root`.
+    /// This host's store: macOS by build target; on Linux [`TrustStore::detect_linux`].
     pub fn detect(root: &Path) -> Option<TrustStore> {
         if cfg!(target_os = "macos") {
             return Some(TrustStore::macos());
         }
+        TrustStore::detect_linux(root)
+    }
+
+    /// A Linux store by `<root>/etc/os-release` (ID, then ID_LIKE), else by which update
+    /// tool exists under `root`.
+    pub fn detect_linux(root: &Path) -> Option<TrustStore> {
         let os_release = std::fs::read_to_string(root.join("etc/os-release")).unwrap_or_default();
         TrustStore::from_os_release(&os_release).or_else(|| {
             let has = |p: &str| root.join(p).exists();
@@ -602,16 +607,19 @@ mod tests {
     #[test]
     fn detect_falls_back_to_the_tools_present() {
         let root = tempfile::tempdir().unwrap();
-        assert_eq!(TrustStore::detect(root.path()), None);
+        assert_eq!(TrustStore::detect_linux(root.path()), None);
         std::fs::create_dir_all(root.path().join("usr/bin")).unwrap();
         std::fs::write(root.path().join("usr/bin/update-ca-trust"), "").unwrap();
-        assert_eq!(TrustStore::detect(root.path()), Some(TrustStore::fedora()));
+        assert_eq!(
+            TrustStore::detect_linux(root.path()),
+            Some(TrustStore::fedora())
+        );
         let suse = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(suse.path().join("usr/sbin")).unwrap();
         std::fs::create_dir_all(suse.path().join("usr/share/pki/trust/anchors")).unwrap();
         std::fs::write(suse.path().join("usr/sbin/update-ca-certificates"), "").unwrap();
         assert_eq!(
-            TrustStore::detect(suse.path()),
+            TrustStore::detect_linux(suse.path()),
             Some(TrustStore::opensuse())
         );
     }
