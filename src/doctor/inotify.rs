@@ -13,7 +13,8 @@ fn read(path: &str) -> Option<u64> {
 /// is local, else the VM's as a container of the node image reads them (`probe`).
 pub(super) fn check(host: &EngineHost, probe: Option<&Result<Probe, String>>) -> CheckResult {
     match host {
-        EngineHost::Local => {
+        // Docker did not answer: on Linux the engine is most likely this host.
+        EngineHost::Local | EngineHost::Unknown if cfg!(target_os = "linux") => {
             let (Some(watches), Some(instances)) = (
                 read("/proc/sys/fs/inotify/max_user_watches"),
                 read("/proc/sys/fs/inotify/max_user_instances"),
@@ -41,7 +42,7 @@ pub(super) fn check(host: &EngineHost, probe: Option<&Result<Probe, String>>) ->
                 ),
             ),
         },
-        EngineHost::Unknown => CheckResult::warn(
+        EngineHost::Local | EngineHost::Unknown => CheckResult::warn(
             "inotify",
             "unknown: Docker did not answer",
             "fix the docker check first",
