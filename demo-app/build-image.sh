@@ -20,13 +20,21 @@ if [ $# -ne 3 ]; then
 fi
 tag=$1 version=$2 commit=$3
 
+# Built for the engine's architecture (arm64 on Apple silicon), as kindling does.
+arch=$("$docker" version --format '{{.Server.Arch}}')
+case "$arch" in
+  amd64) rust_target=x86_64-unknown-linux-gnu ;;
+  arm64) rust_target=aarch64-unknown-linux-gnu ;;
+  *) echo "build-image.sh: no Rust target for the engine's architecture $arch" >&2; exit 1 ;;
+esac
 build_args=(--build-arg "VERSION=$version" --build-arg "COMMIT=$commit"
-  --build-arg "FAULT_ERROR_RATE=${FAULT_ERROR_RATE:-0}" --build-arg "FAULT_LATENCY_MS=${FAULT_LATENCY_MS:-0}")
+  --build-arg "FAULT_ERROR_RATE=${FAULT_ERROR_RATE:-0}" --build-arg "FAULT_LATENCY_MS=${FAULT_LATENCY_MS:-0}"
+  --build-arg "ARCH=$arch" --build-arg "RUST_TARGET=$rust_target")
 ctx=$(mktemp -d)
 trap 'rm -rf "$ctx"' EXIT
 
 if $prebuilt; then
-  bin=$("$here/build-binary.sh")
+  bin=$(RUST_TARGET=$rust_target "$here/build-binary.sh")
   # The context is the binary alone: nothing else is sent to the engine.
   cp "$bin" "$ctx/demo-app"
   "$docker" build -q -f "$here/Dockerfile.prebuilt" "${build_args[@]}" -t "$tag" "$ctx" >/dev/null

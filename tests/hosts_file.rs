@@ -75,7 +75,7 @@ fn assert_one_full_block(text: &str, cluster: &str) {
     );
     for name in NAMES {
         assert_eq!(
-            count(text, &format!("127.0.0.1\t{name}.local")),
+            count(text, &format!("127.0.0.1\t{name}.localhost")),
             1,
             "{name}: {text:?}"
         );
@@ -169,7 +169,7 @@ fn damaged_and_duplicated_blocks_are_repaired_to_exactly_one() {
     // BEGIN without END, then a user's line that must survive.
     std::fs::write(
         &file,
-        "127.0.0.1 localhost\n# BEGIN kindling kc\n127.0.0.1\tdemo.local\n10.0.0.5 nas\n",
+        "127.0.0.1 localhost\n# BEGIN kindling kc\n127.0.0.1\tdemo.localhost\n10.0.0.5 nas\n",
     )
     .unwrap();
     assert_eq!(hosts(dir.path(), "kc", "apply", &file).code, Some(0));
@@ -187,7 +187,7 @@ fn damaged_and_duplicated_blocks_are_repaired_to_exactly_one() {
     );
 
     // Two blocks (and a stray END): one remains, where the first was.
-    let one = block::render("kc", &["demo.local".into()], "\n");
+    let one = block::render("kc", &["demo.localhost".into()], "\n");
     std::fs::write(&file, format!("a\n{one}\nb\n{one}\nc\n# END kindling kc\n")).unwrap();
     assert_eq!(hosts(dir.path(), "kc", "apply", &file).code, Some(0));
     let text = std::fs::read_to_string(&file).unwrap();
@@ -197,7 +197,7 @@ fn damaged_and_duplicated_blocks_are_repaired_to_exactly_one() {
         "{text}"
     );
     // Another cluster's block is not ours to touch.
-    let other = block::render("other", &["demo.local".into()], "\n");
+    let other = block::render("other", &["demo.localhost".into()], "\n");
     std::fs::write(&file, format!("{other}\n")).unwrap();
     assert_eq!(hosts(dir.path(), "kc", "apply", &file).code, Some(0));
     assert_eq!(hosts(dir.path(), "kc", "remove", &file).code, Some(0));
@@ -213,13 +213,13 @@ fn a_foreign_mapping_of_our_names_is_warned_about() {
     let file = dir.path().join("hosts");
     std::fs::write(
         &file,
-        "127.0.0.1 localhost\n10.1.2.3\tgrafana.local # old box\n",
+        "127.0.0.1 localhost\n10.1.2.3\tgrafana.localhost # old box\n",
     )
     .unwrap();
     let r = hosts(dir.path(), "kc", "apply", &file);
     assert_eq!(r.code, Some(0));
     assert!(
-        r.stderr.contains("grafana.local") && r.stderr.contains("10.1.2.3"),
+        r.stderr.contains("grafana.localhost") && r.stderr.contains("10.1.2.3"),
         "{}",
         r.stderr
     );
@@ -227,7 +227,7 @@ fn a_foreign_mapping_of_our_names_is_warned_about() {
     assert!(
         std::fs::read_to_string(&file)
             .unwrap()
-            .contains("10.1.2.3\tgrafana.local # old box\n")
+            .contains("10.1.2.3\tgrafana.localhost # old box\n")
     );
     let clean = dir.path().join("clean");
     std::fs::write(&clean, "127.0.0.1 localhost\n").unwrap();
@@ -235,11 +235,13 @@ fn a_foreign_mapping_of_our_names_is_warned_about() {
     assert!(!r.stderr.contains("warning"), "{}", r.stderr);
 }
 
+/// The default `localhost` domain still gets its block: Safari and macOS command-line tools
+/// resolve `*.localhost` only through the hosts file (browsers and curl do it themselves).
 #[test]
-fn domain_localhost_needs_no_entries() {
+fn domain_localhost_still_gets_a_block_for_safari_and_command_line_tools() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("hosts");
-    std::fs::write(&file, "127.0.0.1 localhost").unwrap();
+    std::fs::write(&file, "127.0.0.1 localhost\n").unwrap();
     let r: Run = kindling(
         dir.path(),
         "kc",
@@ -256,13 +258,15 @@ fn domain_localhost_needs_no_entries() {
     .unwrap()
     .into();
     assert_eq!(r.code, Some(0), "{}", r.stderr);
-    assert!(
-        r.stdout.contains("nothing to do") && r.stdout.contains(".localhost"),
-        "{}",
-        r.stdout
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert_one_full_block(&text, "kc");
+    assert!(text.contains("127.0.0.1\tdemo.localhost\n"), "{text}");
+    assert!(!text.contains("::1"), "no IPv6 line: {text}");
+    assert_eq!(hosts(dir.path(), "kc", "remove", &file).code, Some(0));
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        "127.0.0.1 localhost\n"
     );
-    assert_eq!(std::fs::read(&file).unwrap(), b"127.0.0.1 localhost");
-    assert!(!file::lock_path(&file).exists(), "not even a lock file");
 }
 
 fn temp_files(dir: &Path) -> Vec<PathBuf> {
@@ -280,13 +284,13 @@ fn a_failure_between_write_and_rename_leaves_the_old_file_and_no_temp() {
     let path = dir.path().join("hosts");
     let original = "127.0.0.1 localhost\r\n";
     std::fs::write(&path, original).unwrap();
-    let names: Vec<String> = vec!["demo.local".into()];
+    let names: Vec<String> = vec!["demo.localhost".into()];
     let change = |t: &str| block::apply(t, "kc", &names);
     // The temp file is complete when rename is called; the "crash" is here.
     let crash = |tmp: &Path, _: &Path| -> std::io::Result<()> {
         assert_eq!(
             std::fs::read_to_string(tmp).unwrap(),
-            block::apply(original, "kc", &["demo.local".to_string()])
+            block::apply(original, "kc", &["demo.localhost".to_string()])
         );
         Err(std::io::Error::other("simulated crash before rename"))
     };
@@ -420,7 +424,7 @@ fn unwritable_file_gives_the_exact_command_and_stays_untouched() {
         c.output().unwrap().into()
     };
     let expected = format!(
-        "sudo {} --set cluster.name=kc --set network.domain=local hosts apply --file {} --no-sudo",
+        "sudo {} --set cluster.name=kc --set network.domain=localhost hosts apply --file {} --no-sudo",
         support::kindling_bin().display(),
         file.display()
     );

@@ -35,7 +35,7 @@ fn cert_manager_objects() -> Vec<Value> {
                "spec": {"ca": {"secretName": "kindling-ca"}}}),
         json!({"apiVersion": "cert-manager.io/v1", "kind": "Certificate",
                "metadata": {"name": "demo", "namespace": "staging"},
-               "spec": {"secretName": "demo-tls", "dnsNames": ["staging-demo.local"],
+               "spec": {"secretName": "demo-tls", "dnsNames": ["staging-demo.localhost"],
                         "issuerRef": {"name": "kindling-ca", "kind": "ClusterIssuer", "group": "cert-manager.io"}}}),
     ]
 }

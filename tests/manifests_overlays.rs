@@ -115,7 +115,7 @@ fn overlays_have_the_shape_the_issue_asks_for() {
         assert_eq!(c["livenessProbe"]["httpGet"]["path"], "/health");
         assert_eq!(c["readinessProbe"]["httpGet"]["path"], "/ready");
         let host = format!(
-            "{}.local",
+            "{}.localhost",
             match env {
                 "dev" => "demo",
                 "staging" => "staging-demo",

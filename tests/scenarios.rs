@@ -324,7 +324,7 @@ async fn blue_green_fails_on_a_failed_request_at_switch_time() {
 }
 
 /// `kindling scenario canary` on the simulated platform through the real binary: the real
-/// adapter finds the Rollout with the kubeconfig, sends traffic to staging-demo.local on
+/// adapter finds the Rollout with the kubeconfig, sends traffic to staging-demo.localhost on
 /// `network.https_port` trusting the CA in the data dir, and releases through `kindling
 /// release`, which finds no Argo CD Application on this simulated platform: the release
 /// check fails, naming why, with exit 1 and the JSON report.
@@ -370,7 +370,7 @@ async fn the_scenario_command_drives_the_real_adapter_and_exits_1_on_a_failed_ch
         names,
         vec![
             ("Rollout Healthy before the release", true),
-            ("traffic reaches staging-demo.local", true),
+            ("traffic reaches staging-demo.localhost", true),
             ("release v1.0.1 to staging", false),
         ],
         "{stdout}"

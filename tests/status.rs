@@ -420,12 +420,17 @@ async fn a_healthy_platform_reports_every_part_and_exits_0() {
 
     let envs = s["environments"].as_array().unwrap();
     let expected = [
-        ("dev", "default", "https://demo.local", "Canary"),
-        ("staging", "staging", "https://staging-demo.local", "Canary"),
+        ("dev", "default", "https://demo.localhost", "Canary"),
+        (
+            "staging",
+            "staging",
+            "https://staging-demo.localhost",
+            "Canary",
+        ),
         (
             "production",
             "production",
-            "https://prod-demo.local",
+            "https://prod-demo.localhost",
             "BlueGreen",
         ),
     ];
@@ -488,7 +493,7 @@ async fn a_healthy_platform_reports_every_part_and_exits_0() {
         "{}",
         run.stdout
     );
-    assert_eq!(urls["grafana"], "https://grafana.local");
+    assert_eq!(urls["grafana"], "https://grafana.localhost");
 
     // The same platform, as a person reads it.
     let human = p.status(&[], &[]).await;
@@ -497,7 +502,7 @@ async fn a_healthy_platform_reports_every_part_and_exits_0() {
         "kube-prometheus-stack",
         "Synced/Healthy",
         "v1.0.0",
-        "https://argocd.local",
+        "https://argocd.localhost",
         "✓ the platform is healthy",
     ] {
         assert!(

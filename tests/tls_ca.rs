@@ -115,6 +115,25 @@ fn ca_is_p256_long_lived_and_name_constrained_critically() {
     );
 }
 
+/// The default domain is `localhost`: the CA is limited to it (one DNS subtree) and the
+/// platform's names under it verify, while a `.local` name does not.
+#[test]
+fn the_default_localhost_domain_is_inside_the_name_constraints() {
+    let domain = Config::builtin().network.domain;
+    assert_eq!(domain, "localhost");
+    let (dir, ca) = new_ca(&domain);
+    assert_eq!(ca.permitted_dns, vec!["localhost".to_string()]);
+    let hosts = Config::builtin().ingress_hosts();
+    let names: Vec<&str> = hosts.iter().map(String::as_str).collect();
+    assert!(names.contains(&"demo.localhost"), "{names:?}");
+    let (leaf, _) = issue_leaf(&ca, &names).unwrap();
+    let (ok, text) = openssl_verify(&ca, &leaf, dir.path());
+    assert!(ok, "openssl rejected {names:?}: {text}");
+    let (leaf, _) = issue_leaf(&ca, &["demo.local"]).unwrap();
+    let (ok, _) = openssl_verify(&ca, &leaf, dir.path());
+    assert!(!ok, "demo.local is outside a localhost CA");
+}
+
 #[test]
 fn leaf_for_the_domain_verifies_and_other_names_are_rejected_by_openssl() {
     let (dir, ca) = new_ca("local");

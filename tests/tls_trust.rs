@@ -11,7 +11,10 @@ mod support;
 
 use kindling::config::{Config, Settings};
 use kindling::report::{Event, RecordingReporter, SharedReporter};
-use kindling::tls::{self, Ca, HostAccess, HostChange, Privilege, TrustStore, issue_leaf};
+use kindling::tls::trust::{admin_trust_setting, macos_status};
+use kindling::tls::{
+    self, AnchorState, Ca, HostAccess, HostChange, Privilege, TrustStatus, TrustStore, issue_leaf,
+};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -107,7 +110,7 @@ fn setup(cluster: &str) -> (tempfile::TempDir, Ca, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let reporter: SharedReporter = RecordingReporter::new();
     let ca = tls::ensure_ca(&settings(dir.path(), cluster), &reporter, false).unwrap();
-    let (leaf, _) = issue_leaf(&ca, &["demo.local"]).unwrap();
+    let (leaf, _) = issue_leaf(&ca, &["demo.localhost"]).unwrap();
     let leaf_path = dir.path().join("leaf.pem");
     std::fs::write(&leaf_path, leaf).unwrap();
     (dir, ca, leaf_path)
@@ -121,10 +124,7 @@ fn trust_then_untrust_changes_what_openssl_accepts_system_store() {
     };
     let (_dir, ca, leaf) = setup(&cluster);
     let reporter: SharedReporter = RecordingReporter::new();
-    let access = HostAccess {
-        store: Some(TrustStore::debian()),
-        privilege: Privilege::Root,
-    };
+    let access = HostAccess::system_only(Some(TrustStore::debian()), Privilege::Root);
     assert!(!system_accepts(&leaf), "trusted before `trust`");
 
     let change = tls::trust(&ca, &cluster, &access, &reporter).unwrap();
@@ -147,7 +147,11 @@ fn trust_then_untrust_changes_what_openssl_accepts_system_store() {
         std::fs::metadata(&anchor).unwrap().permissions().mode() & 0o777,
         0o644
     );
-    assert!(TrustStore::debian().status(&ca, &cluster).is_current());
+    assert!(
+        TrustStore::debian()
+            .status(&ca.cert(), &cluster)
+            .is_current()
+    );
     let again = tls::trust(&ca, &cluster, &access, &reporter).unwrap();
     assert!(
         matches!(
@@ -163,7 +167,11 @@ fn trust_then_untrust_changes_what_openssl_accepts_system_store() {
     // After --rotate, `trust` replaces the old anchor: the old CA's leaves stop verifying.
     let data_dir = ca.cert_path.ancestors().nth(3).unwrap().to_path_buf();
     let rotated = tls::ensure_ca(&settings(&data_dir, &cluster), &reporter, true).unwrap();
-    assert!(!TrustStore::debian().status(&rotated, &cluster).is_current());
+    assert!(
+        !TrustStore::debian()
+            .status(&rotated.cert(), &cluster)
+            .is_current()
+    );
     let change = tls::trust(&rotated, &cluster, &access, &reporter).unwrap();
     assert!(
         matches!(
@@ -179,13 +187,13 @@ fn trust_then_untrust_changes_what_openssl_accepts_system_store() {
         !system_accepts(&leaf),
         "the rotated-away CA is still trusted"
     );
-    let (new_leaf, _) = issue_leaf(&rotated, &["demo.local"]).unwrap();
+    let (new_leaf, _) = issue_leaf(&rotated, &["demo.localhost"]).unwrap();
     let new_leaf_path = leaf.with_file_name("new-leaf.pem");
     std::fs::write(&new_leaf_path, new_leaf).unwrap();
     assert!(system_accepts(&new_leaf_path));
     let (ca, leaf) = (rotated, new_leaf_path);
 
-    let change = tls::untrust(&ca, &cluster, &access, &reporter).unwrap();
+    let change = tls::untrust(&ca.cert(), &cluster, &access, &reporter).unwrap();
     assert!(
         matches!(
             change,
@@ -201,8 +209,8 @@ fn trust_then_untrust_changes_what_openssl_accepts_system_store() {
         "openssl still accepts the leaf after `untrust`"
     );
     assert_eq!(leftovers(&cluster), Vec::<PathBuf>::new());
-    assert!(TrustStore::debian().status(&ca, &cluster).is_clean());
-    let again = tls::untrust(&ca, &cluster, &access, &reporter).unwrap();
+    assert!(TrustStore::debian().status(&ca.cert(), &cluster).is_clean());
+    let again = tls::untrust(&ca.cert(), &cluster, &access, &reporter).unwrap();
     assert!(matches!(
         again,
         HostChange::Done {
@@ -247,7 +255,7 @@ fn cli_trust_status_untrust_system_store() {
 
     let ca_path = dir.path().join(format!("data/tls/{cluster}/ca.crt"));
     let ca = tls::ca::load(ca_path.parent().unwrap()).unwrap().unwrap();
-    let (leaf, _) = issue_leaf(&ca, &["grafana.local"]).unwrap();
+    let (leaf, _) = issue_leaf(&ca, &["grafana.localhost"]).unwrap();
     let leaf_path = dir.path().join("leaf.pem");
     std::fs::write(&leaf_path, leaf).unwrap();
     assert!(system_accepts(&leaf_path));
@@ -278,10 +286,7 @@ fn through_sudo_it_says_why_before_running_system_store() {
     std::fs::set_permissions(&sudo, std::fs::Permissions::from_mode(0o755)).unwrap();
     let recording = RecordingReporter::new();
     let reporter: SharedReporter = recording.clone();
-    let access = HostAccess {
-        store: Some(TrustStore::debian()),
-        privilege: Privilege::Sudo(sudo.clone()),
-    };
+    let access = HostAccess::system_only(Some(TrustStore::debian()), Privilege::Sudo(sudo.clone()));
     let change = tls::trust(&ca, &cluster, &access, &reporter).unwrap();
     assert!(matches!(change, HostChange::Done { .. }), "{change:?}");
     assert!(system_accepts(&leaf));
@@ -297,7 +302,7 @@ fn through_sudo_it_says_why_before_running_system_store() {
     );
     let said = recording.events().iter().any(|e| matches!(e, Event::Info { message } if message.contains("needs root") && message.contains("fake-sudo")));
     assert!(said, "{:?}", recording.events());
-    tls::untrust(&ca, &cluster, &access, &reporter).unwrap();
+    tls::untrust(&ca.cert(), &cluster, &access, &reporter).unwrap();
     assert!(!system_accepts(&leaf));
 }
 
@@ -306,10 +311,7 @@ fn without_root_or_sudo_the_user_gets_the_exact_commands() {
     let cluster = support::unique("ktmanual");
     let (_dir, ca, _leaf) = setup(&cluster);
     let reporter: SharedReporter = RecordingReporter::new();
-    let access = HostAccess {
-        store: Some(TrustStore::debian()),
-        privilege: Privilege::Unprivileged,
-    };
+    let access = HostAccess::system_only(Some(TrustStore::debian()), Privilege::Unprivileged);
     let change = tls::trust(&ca, &cluster, &access, &reporter).unwrap();
     let HostChange::Manual { why, commands } = change else {
         panic!("expected Manual, got {change:?}");
@@ -341,7 +343,7 @@ fn other_platforms_get_their_commands() {
         cmds.iter().map(|c| c.render(&[])).collect()
     };
     assert_eq!(
-        render(TrustStore::fedora().trust_commands(&ca, &cluster)),
+        render(TrustStore::fedora().trust_commands(&ca.cert(), &cluster)),
         vec![
             format!(
                 "install -D -m 0644 {cert} /etc/pki/ca-trust/source/anchors/kindling-{cluster}.crt"
@@ -349,12 +351,17 @@ fn other_platforms_get_their_commands() {
             "update-ca-trust extract".into()
         ]
     );
+    let trusted = TrustStatus {
+        trusted: true,
+        anchor: None,
+        anchor_state: None,
+    };
     assert_eq!(
-        render(TrustStore::arch().untrust_commands(&ca, &cluster)),
+        render(TrustStore::arch().untrust_commands(&ca.cert(), &cluster, &trusted)),
         vec![format!("trust anchor --remove {cert}")]
     );
     assert_eq!(
-        render(TrustStore::macos().trust_commands(&ca, &cluster)),
+        render(TrustStore::macos().trust_commands(&ca.cert(), &cluster)),
         vec![format!(
             "security add-trusted-cert -d -r trustRoot -k /Library/Keychains/System.keychain {cert}"
         )]
@@ -371,12 +378,46 @@ fn other_platforms_get_their_commands() {
         .unwrap()
         .trim()
         .replace(':', "");
+    // The admin trust setting first (remove-trusted-cert -d), then the keychain item with
+    // its user trust settings (-t): deleting the item alone leaves the setting behind.
+    let in_keychain = TrustStatus {
+        trusted: true,
+        anchor: Some("/Library/Keychains/System.keychain".into()),
+        anchor_state: Some(AnchorState::Current),
+    };
     assert_eq!(
-        render(TrustStore::macos().untrust_commands(&ca, &cluster)),
+        render(TrustStore::macos().untrust_commands(&ca.cert(), &cluster, &in_keychain)),
+        vec![
+            format!("security remove-trusted-cert -d {cert}"),
+            format!(
+                "security delete-certificate -Z {openssl_sha1} -t /Library/Keychains/System.keychain"
+            )
+        ]
+    );
+    // A keychain item without a trust setting: only the item goes (remove-trusted-cert
+    // would fail with nothing to remove).
+    let untrusted_item = TrustStatus {
+        trusted: false,
+        ..in_keychain.clone()
+    };
+    assert_eq!(
+        render(TrustStore::macos().untrust_commands(&ca.cert(), &cluster, &untrusted_item)),
         vec![format!(
-            "security delete-certificate -Z {openssl_sha1} /Library/Keychains/System.keychain"
+            "security delete-certificate -Z {openssl_sha1} -t /Library/Keychains/System.keychain"
         )]
     );
+    // How `tls status` reads the macOS store (no root).
+    let [find, dump] = TrustStore::macos_status_commands(
+        Path::new("/Library/Keychains/System.keychain"),
+        &cluster,
+    );
+    assert_eq!(
+        find.render(&[]),
+        format!(
+            "security find-certificate -a -c 'kindling local CA ({cluster})' -p /Library/Keychains/System.keychain"
+        )
+    );
+    assert_eq!(dump.render(&[]), "security dump-trust-settings -d");
 }
 
 #[test]
@@ -387,10 +428,7 @@ fn in_up_a_missing_root_is_a_warning_with_the_commands() {
     let recording = RecordingReporter::new();
     let reporter: SharedReporter = recording.clone();
     let ca = tls::ensure_ca(&settings, &reporter, false).unwrap();
-    let access = HostAccess {
-        store: Some(TrustStore::debian()),
-        privilege: Privilege::Unprivileged,
-    };
+    let access = HostAccess::system_only(Some(TrustStore::debian()), Privilege::Unprivileged);
     tls::trust_step(&ca, &settings, &access, &reporter).expect("degrades, does not fail");
     let events = recording.events();
     let warned = events.iter().any(|e| matches!(e, Event::Warning { hint: Some(h), .. } if h.contains("sudo update-ca-certificates")));
@@ -402,4 +440,152 @@ fn in_up_a_missing_root_is_a_warning_with_the_commands() {
             .join(format!("kindling-{cluster}.crt"))
             .exists()
     );
+}
+
+/// `tls status` on macOS reads the trust setting, not only the keychain item: the outputs
+/// of `security find-certificate -a -c <name> -p` and `security dump-trust-settings -d`.
+#[test]
+fn macos_status_needs_the_keychain_item_and_its_admin_trust_setting() {
+    let cluster = support::unique("ktmac");
+    let (_dir, ca, _leaf) = setup(&cluster);
+    let keychain = Path::new("/Library/Keychains/System.keychain");
+    let name = format!("kindling local CA ({cluster})");
+    // find-certificate -p prints attributes, then the PEM of each match.
+    let find = format!(
+        "keychain: \"/Library/Keychains/System.keychain\"\nversion: 512\nclass: 0x80001000\nattributes:\n    \"labl\"<blob>=\"{name}\"\n{}",
+        ca.cert_pem
+    );
+    let dump = format!(
+        "Number of trusted certs = 2\nCert 0: Corp Proxy CA\n   Number of trust settings : 0\nCert 1: {name}\n   Number of trust settings : 1\n   Trust Setting 0:\n      Policy OID            : SSL\n      Result Type           : kSecTrustSettingsResultTrustRoot\n"
+    );
+    let trusted = macos_status(&ca.cert(), &cluster, keychain, &find, &dump);
+    assert!(trusted.is_current(), "{trusted:?}");
+
+    // The item without a setting (what `delete-certificate -Z` alone used to leave the other
+    // way round, and what Keychain Access shows as "Use System Defaults"): not trusted.
+    let no_setting = macos_status(
+        &ca.cert(),
+        &cluster,
+        keychain,
+        &find,
+        "Number of trusted certs = 0\n",
+    );
+    assert!(!no_setting.trusted);
+    assert_eq!(no_setting.anchor_state, Some(AnchorState::Current));
+    assert!(!no_setting.is_clean(), "the item is still there");
+
+    // A setting under the name but no item: nothing of ours in the keychain.
+    let gone = macos_status(&ca.cert(), &cluster, keychain, "", &dump);
+    assert!(!gone.trusted && gone.anchor_state == Some(AnchorState::Missing));
+
+    // "Never Trust" is a setting that does not trust.
+    let denied = dump.replace(
+        "kSecTrustSettingsResultTrustRoot",
+        "kSecTrustSettingsResultDeny",
+    );
+    assert!(!macos_status(&ca.cert(), &cluster, keychain, &find, &denied).trusted);
+    assert_eq!(
+        admin_trust_setting(&dump, "Corp Proxy CA"),
+        Some(kindling::tls::trust::TrustSetting::Trusted)
+    );
+}
+
+/// `up` on a distribution kindling does not know: a warning with the manual steps, as
+/// without sudo, not a failed run.
+#[test]
+fn an_unknown_trust_store_makes_up_warn_not_fail() {
+    let cluster = support::unique("ktunknown");
+    let dir = tempfile::tempdir().unwrap();
+    let settings = settings(dir.path(), &cluster);
+    let recording = RecordingReporter::new();
+    let reporter: SharedReporter = recording.clone();
+    let ca = tls::ensure_ca(&settings, &reporter, false).unwrap();
+    let access = HostAccess::system_only(None, Privilege::Root);
+    tls::trust_step(&ca, &settings, &access, &reporter).expect("warns, does not fail");
+    let events = recording.events();
+    let warned = events.iter().any(|e| matches!(e, Event::Warning { message, hint: Some(h) } if message.contains("no known trust store") && h.contains(&ca.cert_path.display().to_string())));
+    assert!(warned, "{events:?}");
+    let skipped = events.iter().any(|e| matches!(e, Event::StepFinished { step, outcome: kindling::report::Outcome::Skipped, .. } if step == "tls-trust"));
+    assert!(skipped, "{events:?}");
+}
+
+/// Arch keeps no file of ours: with the data dir gone, the CA is found in the bundle by its
+/// name (the cluster's), and the removal names a copy of it.
+#[test]
+fn arch_untrust_without_a_data_dir_finds_the_ca_by_name() {
+    let cluster = support::unique("ktarch");
+    let (_dir, ca, _leaf) = setup(&cluster);
+    let (_other_dir, other, _) = setup(&support::unique("ktother"));
+    let bundle_dir = tempfile::tempdir().unwrap();
+    let bundle = bundle_dir.path().join("ca-certificates.crt");
+    std::fs::write(
+        &bundle,
+        format!("# a system bundle\n{}{}", other.cert_pem, ca.cert_pem),
+    )
+    .unwrap();
+    let store = TrustStore::Arch {
+        bundle: bundle.clone(),
+    };
+    assert_eq!(store.installed(&cluster).len(), 1);
+    let access = HostAccess::system_only(Some(store), Privilege::Unprivileged);
+    let reporter: SharedReporter = RecordingReporter::new();
+    let change = tls::untrust_named(&cluster, &access, &reporter).unwrap();
+    let HostChange::Manual { commands, .. } = change else {
+        panic!("expected the commands for the user, got {change:?}");
+    };
+    assert_eq!(commands.len(), 1, "{commands:?}");
+    let path = commands[0]
+        .strip_prefix("sudo trust anchor --remove ")
+        .unwrap_or_else(|| panic!("{commands:?}"));
+    let recovered = std::fs::read_to_string(path).unwrap();
+    assert_eq!(
+        tls::ca::pem_certificate(&recovered).unwrap(),
+        ca.cert().der,
+        "the copy is this cluster's CA, not the other one"
+    );
+}
+
+/// Issue 15: `tls untrust` after the data dir is gone used to say "nothing to untrust" and
+/// leave the CA trusted. The anchor's name is known from the cluster name.
+#[test]
+fn untrust_after_the_data_dir_is_gone_removes_the_trust_system_store() {
+    let cluster = support::unique("ktgone");
+    let Some(_guard) = SystemStoreGuard::take(&cluster) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let out = Command::new(support::kindling_bin())
+            .current_dir(dir.path())
+            .env("KINDLING_DATA_DIR", dir.path().join("data"))
+            .args(["--set", &format!("cluster.name={cluster}")])
+            .args(args)
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.success(), text)
+    };
+    let (ok, text) = run(&["tls", "trust"]);
+    assert!(ok, "{text}");
+    let ca_dir = dir.path().join(format!("data/tls/{cluster}"));
+    let ca = tls::ca::load(&ca_dir).unwrap().unwrap();
+    let (leaf, _) = issue_leaf(&ca, &["demo.localhost"]).unwrap();
+    let leaf_path = dir.path().join("leaf.pem");
+    std::fs::write(&leaf_path, leaf).unwrap();
+    assert!(system_accepts(&leaf_path));
+
+    std::fs::remove_dir_all(dir.path().join("data")).unwrap();
+    let (ok, text) = run(&["tls", "untrust"]);
+    assert!(ok, "{text}");
+    assert!(!text.contains("nothing to untrust"), "{text}");
+    assert!(text.contains("found by the cluster's name"), "{text}");
+    assert!(!system_accepts(&leaf_path), "still trusted: {text}");
+    assert_eq!(leftovers(&cluster), Vec::<PathBuf>::new());
+    // Again: nothing left, and it says so.
+    let (ok, text) = run(&["tls", "untrust"]);
+    assert!(ok && text.contains("none of"), "{text}");
 }

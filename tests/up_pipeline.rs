@@ -299,7 +299,7 @@ async fn up_converges_on_stand_ins_and_down_removes_everything() {
         ("rollouts", ""),
     ]
     .iter()
-    .map(|(p, u)| (format!("https://{p}.local:{port}"), *u))
+    .map(|(p, u)| (format!("https://{p}.localhost:{port}"), *u))
     .collect();
     assert_eq!(
         urls,
@@ -348,7 +348,10 @@ async fn up_converges_on_stand_ins_and_down_removes_everything() {
         hosts_text.contains(&format!("# BEGIN kindling {name}")),
         "{hosts_text}"
     );
-    assert!(hosts_text.contains("127.0.0.1\tdemo.local"), "{hosts_text}");
+    assert!(
+        hosts_text.contains("127.0.0.1\tdemo.localhost"),
+        "{hosts_text}"
+    );
     assert!(
         cluster_support::docker_ok(&[
             "exec",

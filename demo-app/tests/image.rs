@@ -116,6 +116,15 @@ fn prebuilt_image_is_small_non_root_and_serves_read_only() {
     let labels = &config["Labels"];
     assert_eq!(labels["org.opencontainers.image.version"], "v1.2.3");
     assert_eq!(labels["org.opencontainers.image.revision"], "c0ffee1");
+    // Built for the engine's architecture (arm64 on Apple silicon), and labelled with it.
+    let engine_arch = docker_ok(&["version", "--format", "{{.Server.Arch}}"]);
+    assert_eq!(labels["dev.kindling.architecture"], engine_arch.as_str());
+    assert_eq!(image["Architecture"], engine_arch.as_str());
+    let target = match engine_arch.as_str() {
+        "arm64" => "aarch64-unknown-linux-gnu",
+        _ => "x86_64-unknown-linux-gnu",
+    };
+    assert_eq!(labels["dev.kindling.rust-target"], target);
     assert_eq!(config["Entrypoint"], serde_json::json!(["/demo-app"]));
 
     // The second version shares the binary layer: only the config differs.

@@ -14,7 +14,7 @@ is_root_debian() { [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; }
 # Installs the Debian packages the suite uses, once. Without root or apt it leaves the machine alone.
 # chromium lays out the HTML report in tests/scenario_report_browser.rs.
 ensure_packages() {
-  local want=(docker.io docker-registry prometheus wrk openssl ca-certificates busybox-static chromium) missing=()
+  local want=(docker.io docker-registry prometheus wrk openssl ca-certificates busybox-static chromium libnss3-tools jq) missing=()
   for p in "${want[@]}"; do
     # Any working Docker will do (Docker CE on a CI runner must not be replaced by docker.io).
     [ "$p" = docker.io ] && command -v dockerd >/dev/null && continue

@@ -86,6 +86,12 @@ pub enum Command {
     Scenario(super::scenario::ScenarioArgs),
     /// Run canary, blue-green and broken-release in order; exit 1 on any failed check
     Smoke(super::scenario::RunArgs),
+    /// Write the demo image's source build context (compiled into kindling) into an empty DIR
+    #[command(hide = true)]
+    DemoContext {
+        /// An empty or new folder
+        dir: PathBuf,
+    },
 }
 
 #[derive(Debug, Args)]

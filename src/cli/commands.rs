@@ -35,7 +35,29 @@ pub(super) fn run(ctx: &Context, command: Command) -> Result<()> {
         Command::Status(args) => super::status::run(ctx, args),
         Command::Release(args) => super::release::run(ctx, args),
         Command::Render(args) => super::render::run(ctx, args),
+        Command::DemoContext { dir } => demo_context(&dir),
     }
+}
+
+/// What `up` builds the demo image from when neither demo.binary nor demo.source_dir is set.
+fn demo_context(dir: &std::path::Path) -> Result<()> {
+    let not_empty = std::fs::read_dir(dir).is_ok_and(|mut d| d.next().is_some());
+    if not_empty {
+        return Err(Error::usage(
+            format!("{} is not empty", dir.display()),
+            Some("give a new or empty folder: kindling writes the context there".into()),
+        ));
+    }
+    crate::platform::demo_context::write(dir)
+        .map_err(|e| Error::failed("writing the demo build context", e))?;
+    println!(
+        "{}: build it with docker build -f {}/{} --build-arg RUST_TARGET=<x86_64|aarch64>-unknown-linux-gnu {}",
+        dir.display(),
+        dir.display(),
+        crate::platform::demo_context::DOCKERFILE_PATH,
+        dir.display()
+    );
+    Ok(())
 }
 
 fn doctor(ctx: &Context) -> Result<()> {

@@ -52,25 +52,50 @@ pub(super) fn run(ctx: &Context, command: TlsCommand) -> Result<()> {
             let step = ctx.reporter.step("tls-trust", "Host trusts the local CA");
             let change = tls::trust(&ca, &cluster, &access, &ctx.reporter);
             finish(ctx, step, change, "trusting the local CA")?;
+            if let Some(nss) = &access.nss {
+                let step = ctx
+                    .reporter
+                    .step("tls-browsers", "Browsers trust the local CA");
+                let change =
+                    tls::browsers_trust(nss, access.store.as_ref(), &ca.cert_path, &cluster);
+                crate::hosts::elevate::finish_step::<tls::TlsError>(
+                    step,
+                    &ctx.reporter,
+                    Ok(change),
+                )?;
+            }
+            if access.wsl {
+                ctx.reporter
+                    .info(tls::wsl_message(&settings, &ca.cert_path));
+            }
             if let Some(store) = &access.store {
-                print_tool_env(ctx, store.tool_env(&ca));
+                print_tool_env(ctx, store.tool_env(&ca.cert()));
             }
             Ok(())
         }
         TlsCommand::Untrust => {
-            let Some(ca) = tls::ca::load(&tls::ca_dir(&settings))? else {
-                println!(
-                    "no local CA in {}: nothing to untrust",
-                    tls::ca_dir(&settings).display()
-                );
-                return Ok(());
-            };
+            // Also without a CA in the data dir: its trust is found by the cluster's name.
             let access = HostAccess::detect(&ctx.env);
             let step = ctx
                 .reporter
                 .step("tls-untrust", "Host no longer trusts the local CA");
-            let change = tls::untrust(&ca, &cluster, &access, &ctx.reporter);
-            finish(ctx, step, change, "untrusting the local CA")
+            let change = match tls::ca::load(&tls::ca_dir(&settings))? {
+                Some(ca) => tls::untrust(&ca.cert(), &cluster, &access, &ctx.reporter),
+                None => tls::untrust_named(&cluster, &access, &ctx.reporter),
+            };
+            finish(ctx, step, change, "untrusting the local CA")?;
+            if let Some(nss) = &access.nss {
+                let step = ctx
+                    .reporter
+                    .step("tls-browsers", "Browsers no longer trust the local CA");
+                let change = tls::browsers_untrust(nss, &cluster);
+                crate::hosts::elevate::finish_step::<tls::TlsError>(
+                    step,
+                    &ctx.reporter,
+                    Ok(change),
+                )?;
+            }
+            Ok(())
         }
         TlsCommand::Status => status(ctx, &settings),
     }
@@ -128,15 +153,48 @@ fn status(ctx: &Context, settings: &crate::config::Settings) -> Result<()> {
         return Ok(());
     };
     let access = HostAccess::detect(&ctx.env);
-    let store = access.store.as_ref().ok_or(tls::TlsError::NoTrustStore)?;
-    let status = store.status(&ca, cluster);
+    let cert = ca.cert();
+    let browsers: Vec<(tls::nss::NssDb, bool)> = match &access.nss {
+        Some(nss) if nss.certutil.is_some() => nss
+            .databases()
+            .into_iter()
+            .map(|db| {
+                let has = nss.contains(&db, cluster);
+                (db, has)
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    let Some(store) = access.store.as_ref() else {
+        if ctx.json() {
+            println!(
+                "{}",
+                serde_json::json!({ "ca": ca.cert_path, "sha256": ca.fingerprint(), "store": null, "trusted": false })
+            );
+        } else {
+            println!(
+                "CA:      {} (sha256 {})",
+                ca.cert_path.display(),
+                ca.fingerprint()
+            );
+            println!("store:   none known on this host (add the CA by hand: docs/laptops.md)");
+        }
+        return Ok(());
+    };
+    // macOS: the keychain item and its admin trust setting are read, not just the item.
+    let status = store.status(&cert, cluster);
     if ctx.json() {
+        let browsers: Vec<serde_json::Value> = browsers
+            .iter()
+            .map(|(db, has)| serde_json::json!({ "browser": db.browser, "database": db.dir, "trusted": has }))
+            .collect();
         println!(
             "{}",
             serde_json::json!({
                 "ca": ca.cert_path, "sha256": ca.fingerprint(), "store": store.name(),
                 "trusted": status.trusted, "anchor": status.anchor,
                 "anchor_state": status.anchor_state.map(|s| format!("{s:?}").to_lowercase()),
+                "browsers": browsers,
             })
         );
         return Ok(());
@@ -152,6 +210,8 @@ fn status(ctx: &Context, settings: &crate::config::Settings) -> Result<()> {
         "yes"
     } else if status.trusted {
         "yes, but kindling's anchor file holds another certificate (`kindling tls trust` fixes it)"
+    } else if status.anchor_state == Some(tls::AnchorState::Current) {
+        "no: the certificate is there but not trusted (`kindling tls trust` adds the trust setting)"
     } else {
         "no (`kindling tls trust` adds it)"
     };
@@ -163,6 +223,14 @@ fn status(ctx: &Context, settings: &crate::config::Settings) -> Result<()> {
             format!("{state:?}").to_lowercase()
         );
     }
-    print_tool_env(ctx, store.tool_env(&ca));
+    for (db, has) in &browsers {
+        println!(
+            "browser: {} {}: {}",
+            db.browser,
+            db.dir.display(),
+            if *has { "trusted" } else { "not trusted" }
+        );
+    }
+    print_tool_env(ctx, store.tool_env(&cert));
     Ok(())
 }

@@ -94,7 +94,7 @@ pub struct Credentials {
 pub struct Demo {
     /// The version `up` builds and deploys (the image tag and the app's VERSION).
     pub version: String,
-    /// Workspace to build demo-app/Dockerfile from ("" = where kindling was built).
+    /// Workspace to build demo-app/Dockerfile from ("" = the sources compiled into kindling).
     pub source_dir: String,
     /// A static demo-app binary to package instead of building from source ("" = none).
     pub binary: String,

@@ -1,8 +1,10 @@
 //! `kindling doctor`: preflight checks, each ok / warn / fail with detail and a hint.
 //! Checks never fail themselves: a check that cannot tell says so in its result.
 
+mod browsers;
 mod disk;
 mod docker;
+pub mod engine_probe;
 mod existing_cluster;
 mod hosts_file;
 mod inotify;
@@ -60,23 +62,65 @@ impl CheckResult {
 /// Runs every check (independent ones concurrently) and returns them in a fixed order.
 pub async fn run(settings: &Settings, env: &Env) -> Vec<CheckResult> {
     let config = &settings.config;
-    let engine = docker::engine(env, config.timeouts.docker()).await;
+    let timeout = config.timeouts.docker();
+    let engine = docker::engine(config, env, timeout).await;
     let client = engine.client.as_ref();
-    let (ports, leftovers, kind, existing) = tokio::join!(
+    let (ports, leftovers, kind, existing, probe) = tokio::join!(
         ports::check(config, client),
         leftovers::check(config, client),
         kind_cli::check(settings, env),
         existing_cluster::check(settings, env),
+        vm_probe(config, client, &engine.host, timeout),
     );
     let mut results = engine.results;
-    results.push(inotify::check());
+    results.push(inotify::check(&engine.host, probe.as_ref()));
     results.extend(ports);
-    results.push(disk::check(settings, engine.docker_root.as_deref()));
+    results.push(disk::check(
+        &engine.host,
+        engine.docker_root.as_deref(),
+        probe.as_ref(),
+    ));
     results.push(kind);
     results.push(existing);
+    results.push(hosts_file::domain(config));
     results.push(hosts_file::check(config, env));
+    let access = crate::tls::HostAccess::detect(env);
+    results.push(browsers::check(
+        config,
+        access.nss.as_ref(),
+        access.store.as_ref(),
+    ));
+    if access.wsl {
+        results.push(browsers::wsl(config));
+    }
     results.push(leftovers);
     results
+}
+
+/// The engine VM's limits and disk, read from a container of the node image when the engine
+/// is not on this host and the image is already there (doctor never pulls).
+async fn vm_probe(
+    config: &crate::config::Config,
+    docker: Option<&bollard::Docker>,
+    host: &engine_probe::EngineHost,
+    timeout: std::time::Duration,
+) -> Option<Result<engine_probe::Probe, String>> {
+    let docker = docker?;
+    if !matches!(host, engine_probe::EngineHost::Remote(_)) {
+        return None;
+    }
+    let image = &config.cluster.node_image;
+    if !engine_probe::image_present(docker, image).await {
+        return None;
+    }
+    Some(
+        engine_probe::run(
+            docker,
+            image,
+            timeout.max(std::time::Duration::from_secs(30)),
+        )
+        .await,
+    )
 }
 
 /// The worst status of a set of checks.

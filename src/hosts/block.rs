@@ -222,7 +222,7 @@ mod tests {
     use super::*;
 
     fn hosts() -> Vec<String> {
-        vec!["demo.local".into(), "argocd.local".into()]
+        vec!["demo.localhost".into(), "argocd.localhost".into()]
     }
 
     #[test]

@@ -60,7 +60,7 @@ impl HostsError {
                 if source.kind() == ErrorKind::ReadOnlyFilesystem =>
             {
                 Some(format!(
-                    "{} is on a read-only filesystem: add the names by hand elsewhere, or set network.domain = \"localhost\" (no hosts entries needed)",
+                    "{} is on a read-only filesystem: add the names by hand elsewhere, or set network.manage_hosts = false (Chrome, Firefox and curl resolve *.localhost without it)",
                     path.display()
                 ))
             }
@@ -83,15 +83,11 @@ impl From<HostsError> for crate::Error {
     }
 }
 
-/// The system hosts file: KINDLING_HOSTS_FILE, else the platform's.
+/// The system hosts file: KINDLING_HOSTS_FILE, else /etc/hosts. kindling builds for Linux
+/// and macOS (WSL2 is Linux; the Windows side gets printed steps, see `tls::wsl`).
 pub fn default_path(env: &Env) -> PathBuf {
-    env.path("KINDLING_HOSTS_FILE").unwrap_or_else(|| {
-        if cfg!(windows) {
-            PathBuf::from(r"C:\Windows\System32\drivers\etc\hosts")
-        } else {
-            PathBuf::from("/etc/hosts")
-        }
-    })
+    env.path("KINDLING_HOSTS_FILE")
+        .unwrap_or_else(|| PathBuf::from("/etc/hosts"))
 }
 
 /// Which file, and how to get root for it.
@@ -132,19 +128,14 @@ impl HostsOptions {
     }
 }
 
-/// Puts the cluster's block into the hosts file (or repairs it); nothing to do
-/// with `network.domain = "localhost"`.
+/// Puts the cluster's block into the hosts file (or repairs it). Also for the `localhost`
+/// domain: browsers resolve `*.localhost` themselves, but Safari and macOS command-line tools
+/// (and glibc without nss-myhostname) read only the hosts file.
 pub fn apply(
     config: &Config,
     options: &HostsOptions,
     reporter: &SharedReporter,
 ) -> Result<HostChange, HostsError> {
-    if config.network.domain == "localhost" {
-        return Ok(HostChange::done(
-            Outcome::Skipped,
-            "nothing to do: names under .localhost resolve to loopback without hosts entries",
-        ));
-    }
     let cluster = config.cluster.name.clone();
     let hosts = config.ingress_hosts();
     warn_foreign(&options.file, &cluster, &hosts, reporter);

@@ -1,11 +1,16 @@
 //! The demo app's image, as `up` (the configured version) and `release` (any version, with
-//! faults) build it. Two ways, chosen by `[demo]` in bootstrap.toml:
+//! faults) build it. Three ways, chosen by `[demo]` in bootstrap.toml:
 //!
 //! - `binary`: a static demo-app binary (demo-app/build-binary.sh) packaged by
 //!   demo-app/Dockerfile.prebuilt (compiled into kindling) with the binary alone as context.
 //!   Works offline; this is what the tests use.
-//! - `source_dir` (default: the folder kindling was built from): demo-app/Dockerfile built from
-//!   the workspace; the workspace's .dockerignore keeps target/ out of the context.
+//! - `source_dir`: demo-app/Dockerfile built from that workspace; the workspace's
+//!   .dockerignore keeps target/ out of the context.
+//! - neither (the default): demo-app/Dockerfile built from the sources compiled into kindling
+//!   (`demo_context`), written to a temporary folder: an installed kindling has no checkout.
+//!
+//! The image is built for the Docker engine's architecture (an Apple silicon Mac's engine is
+//! arm64): the Rust target is a build arg, and the image is labelled with both.
 //!
 //! In both Dockerfiles the version and the faults are build args declared after the binary
 //! layer, so every further version or fault reuses it from the build cache: seconds, not a build.
@@ -121,6 +126,8 @@ pub enum Source {
     Binary(PathBuf),
     /// A workspace with demo-app/Dockerfile, built from source.
     Workspace(PathBuf),
+    /// The sources compiled into kindling, written to a temporary build context.
+    Embedded,
 }
 
 /// The configured source, checked to exist (the error names the settings that fix it).
@@ -139,34 +146,109 @@ pub fn source(config: &Config) -> Result<Source> {
         }
         return Ok(Source::Binary(path));
     }
-    let dir = if demo.source_dir.is_empty() {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-    } else {
-        PathBuf::from(&demo.source_dir)
-    };
+    if demo.source_dir.is_empty() {
+        return Ok(Source::Embedded);
+    }
+    let dir = PathBuf::from(&demo.source_dir);
     if !dir.join("demo-app/Dockerfile").is_file() {
         return Err(Error::failed(
             "building the demo image",
             format!(
-                "{} has no demo-app/Dockerfile (demo.source_dir{})",
-                dir.display(),
-                if demo.source_dir.is_empty() {
-                    " is empty: the folder kindling was built from, which is not here"
-                } else {
-                    ""
-                }
+                "{} has no demo-app/Dockerfile (demo.source_dir)",
+                dir.display()
             ),
         )
         .with_hint(
-            "set demo.source_dir to a kindling checkout, or demo.binary to a static demo-app \
-             binary (demo-app/build-binary.sh), e.g. --set demo.binary=/path/to/demo-app",
+            "set demo.source_dir to a kindling checkout, leave it empty to build from the sources \
+             inside kindling, or set demo.binary to a static demo-app binary \
+             (demo-app/build-binary.sh), e.g. --set demo.binary=/path/to/demo-app",
         ));
     }
     Ok(Source::Workspace(dir))
 }
 
-/// The image of `version` with `faults`, built and pushed to the local registry (one step,
-/// `image:demo-app`). The temporary context of a binary build is removed afterwards.
+/// The Rust target that builds a Linux binary for an engine architecture, as Docker names it
+/// (`docker version`: Go's names amd64/arm64; `docker info`: the kernel's x86_64/aarch64).
+/// glibc targets, linked statically (crt-static) in both Dockerfiles.
+pub fn rust_target(engine_arch: &str) -> Option<&'static str> {
+    match engine_arch {
+        "amd64" | "x86_64" => Some("x86_64-unknown-linux-gnu"),
+        "arm64" | "aarch64" => Some("aarch64-unknown-linux-gnu"),
+        _ => None,
+    }
+}
+
+/// An engine architecture in the OCI / Go spelling the image config uses (amd64, arm64).
+pub fn oci_arch(engine_arch: &str) -> &str {
+    match engine_arch {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        other => other,
+    }
+}
+
+/// The architecture an ELF executable was built for (amd64, arm64), from its header's
+/// `e_machine` (little-endian ELF: 62 = x86-64, 183 = AArch64); None when it is not ELF.
+pub fn elf_arch(header: &[u8]) -> Option<&'static str> {
+    if header.len() < 20 || &header[..4] != b"\x7fELF" || header[5] != 1 {
+        return None;
+    }
+    match u16::from_le_bytes([header[18], header[19]]) {
+        62 => Some("amd64"),
+        183 => Some("arm64"),
+        _ => Some("other"),
+    }
+}
+
+/// Every build arg of one build: release identity, faults, and the engine's architecture.
+pub fn build_args(
+    version: &str,
+    faults: &Faults,
+    engine_arch: &str,
+) -> Result<BTreeMap<String, String>> {
+    let target = rust_target(engine_arch).ok_or_else(|| {
+        Error::failed(
+            "building the demo image",
+            format!("the Docker engine runs on {engine_arch:?}, which the demo app has no Rust target for"),
+        )
+        .with_hint("use a Docker engine on amd64 (x86_64) or arm64 (Apple silicon, aarch64)")
+    })?;
+    let mut args: BTreeMap<String, String> = faults.build_args().into_iter().collect();
+    args.insert("VERSION".into(), version.to_string());
+    args.insert(
+        "COMMIT".into(),
+        format!("kindling-{}", env!("CARGO_PKG_VERSION")),
+    );
+    args.insert("ARCH".into(), oci_arch(engine_arch).to_string());
+    args.insert("RUST_TARGET".into(), target.to_string());
+    Ok(args)
+}
+
+/// A prebuilt binary must match the engine: an x86-64 binary in an arm64 image cannot start.
+fn check_binary_arch(binary: &Path, engine_arch: &str) -> Result<()> {
+    let mut header = [0u8; 20];
+    let read = std::fs::File::open(binary)
+        .and_then(|mut f| std::io::Read::read(&mut f, &mut header))
+        .map_err(|e| Error::failed(format!("reading {}", binary.display()), e))?;
+    let wanted = oci_arch(engine_arch);
+    match elf_arch(&header[..read]) {
+        Some(found) if found != wanted => Err(Error::failed(
+            "building the demo image",
+            format!(
+                "demo.binary {} is built for {found}, the Docker engine runs {wanted}",
+                binary.display()
+            ),
+        )
+        .with_hint(format!(
+            "build it for the engine (demo-app/build-binary.sh on an {wanted} machine), or leave \
+             demo.binary empty to build from source for {wanted}"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// The image of `version` with `faults`, built for the engine's architecture and pushed to the
+/// local registry (one step, `image:demo-app`). A temporary context is removed afterwards.
 pub async fn build_and_push(
     docker: &bollard::Docker,
     config: &Config,
@@ -174,15 +256,18 @@ pub async fn build_and_push(
     faults: &Faults,
     reporter: &SharedReporter,
 ) -> Result<BuiltImage> {
-    let mut build_args: BTreeMap<String, String> = faults.build_args().into_iter().collect();
-    build_args.insert("VERSION".into(), version.to_string());
-    build_args.insert(
-        "COMMIT".into(),
-        format!("kindling-{}", env!("CARGO_PKG_VERSION")),
-    );
+    let source = source(config)?;
+    let engine_arch = docker
+        .version()
+        .await
+        .map_err(|e| Error::failed("asking the Docker engine for its architecture", e))?
+        .arch
+        .unwrap_or_default();
+    let build_args = build_args(version, faults, &engine_arch)?;
     let tag = faults.tag(version);
-    let (spec, _context) = match source(config)? {
+    let (spec, _context) = match source {
         Source::Binary(binary) => {
+            check_binary_arch(&binary, &engine_arch)?;
             let dir = binary_context(&binary)?;
             let spec = BuildSpec {
                 context: dir.path().to_path_buf(),
@@ -203,11 +288,41 @@ pub async fn build_and_push(
             };
             (spec, None)
         }
+        Source::Embedded => {
+            let dir = embedded_context()?;
+            let mut build_args = build_args;
+            for (key, value) in super::demo_context::BUILD_ARGS {
+                build_args.insert(key.into(), value.into());
+            }
+            let spec = BuildSpec {
+                context: dir.path().to_path_buf(),
+                dockerfile: PathBuf::from(super::demo_context::DOCKERFILE_PATH),
+                name: IMAGE_NAME.into(),
+                tag,
+                build_args,
+            };
+            (spec, Some(dir))
+        }
     };
     let built =
         crate::docker::image::build_and_push(docker, config.registry.host_port, &spec, reporter)
             .await?;
     Ok(built)
+}
+
+fn temp_context() -> Result<tempfile::TempDir> {
+    tempfile::Builder::new()
+        .prefix("kindling-demo-image-")
+        .tempdir()
+        .map_err(|e| Error::failed("preparing the demo image's build context", e))
+}
+
+/// The sources compiled into kindling, as a build context of demo-app/Dockerfile.
+pub fn embedded_context() -> Result<tempfile::TempDir> {
+    let dir = temp_context()?;
+    super::demo_context::write(dir.path())
+        .map_err(|e| Error::failed("preparing the demo image's build context", e))?;
+    Ok(dir)
 }
 
 /// A context of exactly two files: the binary as `demo-app` and the prebuilt Dockerfile.
@@ -218,10 +333,7 @@ fn binary_context(binary: &Path) -> Result<tempfile::TempDir> {
             e,
         )
     };
-    let dir = tempfile::Builder::new()
-        .prefix("kindling-demo-image-")
-        .tempdir()
-        .map_err(failed)?;
+    let dir = temp_context()?;
     std::fs::copy(binary, dir.path().join("demo-app")).map_err(failed)?;
     std::fs::write(dir.path().join("Dockerfile"), PREBUILT_DOCKERFILE).map_err(failed)?;
     Ok(dir)
@@ -267,11 +379,86 @@ mod tests {
         let e = source(&config).unwrap_err();
         assert!(e.to_string().contains("demo-app/Dockerfile"), "{e}");
         assert!(e.hints().iter().any(|h| h.contains("demo.binary")), "{e:?}");
+        // The default builds from the sources inside kindling, not from where it was built.
         config.demo.source_dir.clear();
-        assert_eq!(
-            source(&config).unwrap(),
-            Source::Workspace(PathBuf::from(env!("CARGO_MANIFEST_DIR")))
+        assert_eq!(source(&config).unwrap(), Source::Embedded);
+    }
+
+    #[test]
+    fn the_engine_architecture_picks_the_rust_target() {
+        // `docker version` says amd64/arm64 (Go), `docker info` x86_64/aarch64 (uname).
+        for (arch, target) in [
+            ("amd64", "x86_64-unknown-linux-gnu"),
+            ("x86_64", "x86_64-unknown-linux-gnu"),
+            ("arm64", "aarch64-unknown-linux-gnu"),
+            ("aarch64", "aarch64-unknown-linux-gnu"),
+        ] {
+            assert_eq!(rust_target(arch), Some(target), "{arch}");
+        }
+        assert_eq!(rust_target("s390x"), None);
+        assert_eq!(rust_target(""), None);
+    }
+
+    #[test]
+    fn the_build_args_carry_the_target_and_the_architecture_label() {
+        let args = build_args("v1.0.0", &Faults::default(), "arm64").unwrap();
+        assert_eq!(args["RUST_TARGET"], "aarch64-unknown-linux-gnu");
+        assert_eq!(args["ARCH"], "arm64");
+        assert_eq!(args["VERSION"], "v1.0.0");
+        let args = build_args("v1.0.0", &Faults::default(), "x86_64").unwrap();
+        assert_eq!(args["RUST_TARGET"], "x86_64-unknown-linux-gnu");
+        assert_eq!(args["ARCH"], "amd64");
+        let e = build_args("v1.0.0", &Faults::default(), "riscv64").unwrap_err();
+        assert!(e.to_string().contains("riscv64"), "{e}");
+        // Both Dockerfiles use what the args carry: the source build compiles for the target,
+        // and both label the image with the architecture and the target.
+        let source_build = include_str!("../../demo-app/Dockerfile");
+        for dockerfile in [source_build, PREBUILT_DOCKERFILE] {
+            assert!(dockerfile.contains("ARG ARCH"), "{dockerfile}");
+            assert!(dockerfile.contains("ARG RUST_TARGET"), "{dockerfile}");
+            assert!(
+                dockerfile.contains("dev.kindling.architecture=\"${ARCH}\""),
+                "{dockerfile}"
+            );
+            assert!(
+                dockerfile.contains("dev.kindling.rust-target=\"${RUST_TARGET}\""),
+                "{dockerfile}"
+            );
+        }
+        assert!(
+            !source_build.contains("--target x86_64"),
+            "a hard-coded target is back"
         );
+        assert!(
+            source_build.contains("--target \"$target\""),
+            "{source_build}"
+        );
+    }
+
+    #[test]
+    fn a_prebuilt_binary_for_another_architecture_is_refused() {
+        let mut elf = vec![0u8; 64];
+        elf[..4].copy_from_slice(b"\x7fELF");
+        elf[4] = 2; // 64-bit
+        elf[5] = 1; // little-endian
+        elf[18..20].copy_from_slice(&62u16.to_le_bytes());
+        assert_eq!(elf_arch(&elf), Some("amd64"));
+        let dir = tempfile::tempdir().unwrap();
+        let binary = dir.path().join("demo-app");
+        std::fs::write(&binary, &elf).unwrap();
+        let e = check_binary_arch(&binary, "arm64").unwrap_err();
+        assert!(e.to_string().contains("built for amd64"), "{e}");
+        assert!(check_binary_arch(&binary, "amd64").is_ok());
+        assert!(check_binary_arch(&binary, "x86_64").is_ok());
+        elf[18..20].copy_from_slice(&183u16.to_le_bytes());
+        assert_eq!(elf_arch(&elf), Some("arm64"));
+        // This machine's own executables are what the host builds (ELF on Linux only).
+        if cfg!(target_os = "linux") {
+            let own = std::fs::read(std::env::current_exe().unwrap()).unwrap();
+            let host = oci_arch(std::env::consts::ARCH);
+            assert_eq!(elf_arch(&own[..64]), Some(host));
+        }
+        assert_eq!(elf_arch(b"#!/bin/false\n"), None);
     }
 
     /// The workspace context of demo-app/Dockerfile: sources and lock file, never target/.

@@ -118,7 +118,7 @@ pub struct EnvRelease {
 }
 
 /// `demo-app/generated/<env>/kustomization.yaml`: the image, the host when the domain is not
-/// the committed `local`, and the fast profile's timings. Exactly what manifests/README.md says.
+/// the committed `localhost`, and the fast profile's timings. Exactly what manifests/README.md says.
 pub fn generated_layer(
     env: &Environment,
     config: &Config,
@@ -141,7 +141,7 @@ pub fn generated_layer(
     );
     let mut patches = Vec::new();
     let domain = &config.network.domain;
-    if domain != "local" {
+    if domain != "localhost" {
         let host = format!("{}.{domain}", env.host_prefix);
         patches.push(json_patch(
             "kind: Ingress, name: demo-app",

@@ -4,6 +4,7 @@
 pub mod applications;
 pub mod argocd_install;
 pub mod demo_checks;
+pub mod demo_context;
 pub mod demo_image;
 pub mod demo_publish;
 pub mod fetch;

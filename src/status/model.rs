@@ -66,7 +66,7 @@ impl Serialize for PlatformStatus {
     }
 }
 
-/// `{"demo": "https://demo.local", ...}` in the order of `Config::ingress_hosts`.
+/// `{"demo": "https://demo.localhost", ...}` in the order of `Config::ingress_hosts`.
 fn urls_as_map<S: Serializer>(urls: &&[Url], serializer: S) -> Result<S::Ok, S::Error> {
     use serde::ser::SerializeMap;
     let mut map = serializer.serialize_map(Some(urls.len()))?;

@@ -22,6 +22,35 @@ const CA_VALIDITY: Duration = Duration::days(3650);
 pub const CERT_FILE: &str = "ca.crt";
 pub const KEY_FILE: &str = "ca.key";
 
+/// The CA's common name: also the name trust stores list it under (macOS keychain, NSS
+/// nickname), so its trust can be found and removed from the cluster name alone.
+pub fn common_name(cluster: &str) -> String {
+    format!("kindling local CA ({cluster})")
+}
+
+/// The common name of a DER certificate, if it parses.
+pub fn common_name_of(der: &[u8]) -> Option<String> {
+    let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
+    let cn = cert.subject().iter_common_name().next()?.as_str().ok()?;
+    Some(cn.to_string())
+}
+
+/// What a trust store needs of a CA: its certificate as a file and as DER. From a loaded
+/// [`Ca`], or recovered from the store itself when the data dir is gone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaCert {
+    pub path: PathBuf,
+    pub der: Vec<u8>,
+}
+
+impl CaCert {
+    /// SHA-1 of the certificate, uppercase hex: how macOS's `security` names it.
+    pub fn sha1_hash(&self) -> String {
+        let digest = ring::digest::digest(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY, &self.der);
+        hex::encode_upper(digest.as_ref())
+    }
+}
+
 /// Where a cluster's CA lives: `<data dir>/tls/<cluster>/`.
 pub fn ca_dir(data_dir: &Path, cluster: &str) -> PathBuf {
     data_dir.join("tls").join(cluster)
@@ -56,8 +85,15 @@ impl Ca {
 
     /// SHA-1 of the certificate, uppercase hex: how macOS's `security` names it.
     pub fn sha1_hash(&self) -> String {
-        let digest = ring::digest::digest(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY, &self.cert_der);
-        hex::encode_upper(digest.as_ref())
+        self.cert().sha1_hash()
+    }
+
+    /// The certificate alone, as trust stores take it.
+    pub fn cert(&self) -> CaCert {
+        CaCert {
+            path: self.cert_path.clone(),
+            der: self.cert_der.clone(),
+        }
     }
 
     pub fn cert_der(&self) -> &[u8] {
@@ -248,7 +284,7 @@ fn ca_params(cluster: &str, domain: &str) -> Result<CertificateParams, TlsError>
     params.distinguished_name = rcgen::DistinguishedName::new();
     params
         .distinguished_name
-        .push(DnType::CommonName, format!("kindling local CA ({cluster})"));
+        .push(DnType::CommonName, common_name(cluster));
     params
         .distinguished_name
         .push(DnType::OrganizationName, "kindling");

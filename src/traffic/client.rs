@@ -8,7 +8,7 @@ use std::time::Duration;
 /// Where traffic goes: `https://{host}:{port}{path}`, answered through 127.0.0.1.
 #[derive(Debug, Clone)]
 pub struct Target {
-    /// e.g. `staging-demo.local`.
+    /// e.g. `staging-demo.localhost`.
     pub host: String,
     /// The ingress HTTPS port on the host (`network.https_port`).
     pub port: u16,

@@ -109,11 +109,12 @@ impl Sim {
         let dir = tempfile::tempdir().unwrap();
         let (ca, _) = kindling::tls::ca::ensure(dir.path(), "scenarios", "local", false).unwrap();
         let (cert, key) =
-            kindling::tls::issue_leaf(&ca, &["staging-demo.local", "prod-demo.local"]).unwrap();
+            kindling::tls::issue_leaf(&ca, &["staging-demo.localhost", "prod-demo.localhost"])
+                .unwrap();
         let mut envs = HashMap::new();
         for (env, namespace, host) in [
-            ("staging", "staging", "staging-demo.local"),
-            ("production", "production", "prod-demo.local"),
+            ("staging", "staging", "staging-demo.localhost"),
+            ("production", "production", "prod-demo.localhost"),
         ] {
             envs.insert(
                 env,

@@ -264,7 +264,11 @@ impl Ingress {
         let ca = kindling::tls::ca::load(&kindling::tls::ca::ca_dir(&self.data_dir, &self.cluster))
             .unwrap()
             .expect("the CA exists before demo-apps");
-        let hosts = ["demo.local", "staging-demo.local", "prod-demo.local"];
+        let hosts = [
+            "demo.localhost",
+            "staging-demo.localhost",
+            "prod-demo.localhost",
+        ];
         let (cert, key) = kindling::tls::issue_leaf(&ca, &hosts).unwrap();
         let certs: Vec<rustls::pki_types::CertificateDer<'static>> =
             rustls_pemfile::certs(&mut cert.as_bytes())
