@@ -958,3 +958,298 @@ fn condition_parser_understands_only_the_simple_form() {
     assert!(std::panic::catch_unwind(|| condition_holds("len(result) == 0", &[1.0])).is_err());
     assert!(std::panic::catch_unwind(|| condition_holds("result[0] < 1", &[])).is_err());
 }
+
+/// One measurement as Argo Rollouts records it, and how many samples of the measured pods
+/// Prometheus had in the rate window then (rate() needs two).
+#[derive(Debug)]
+struct Measurement {
+    metric: String,
+    at: Duration,
+    value: Option<f64>,
+    phase: &'static str,
+    samples: f64,
+}
+
+#[derive(Debug)]
+struct Run {
+    phase: &'static str,
+    message: String,
+    measurements: Vec<Measurement>,
+}
+
+/// An AnalysisRun of `templates` (their metrics merged into one run, as Argo Rollouts does)
+/// for the pods of `hash` in `namespace`, started at `started`, measured as Argo Rollouts
+/// v1.9.1 measures (analysis/analysis.go): each metric's first measurement once its
+/// `initialDelay` has passed (at once without one), the next `interval` after the previous
+/// finished, an empty result an Error (the metric errs after more than 4 in a row, the default
+/// consecutiveErrorLimit), a metric Failed as soon as failed > failureLimit and Successful
+/// after `count` measurements; the run Failed (or Error) as soon as one metric is, the other
+/// metrics then stop.
+fn analysis_run(
+    prom: &Prometheus,
+    templates: &[&Value],
+    namespace: &str,
+    hash: &str,
+    started: Instant,
+) -> Run {
+    struct State<'a> {
+        metric: &'a Value,
+        taken: u32,
+        failed: i64,
+        consecutive_errors: i64,
+        last: Option<Instant>,
+        phase: Option<&'static str>,
+    }
+    let mut states: Vec<State> = templates
+        .iter()
+        .flat_map(|t| t["spec"]["metrics"].as_array().unwrap())
+        .map(|metric| State {
+            metric,
+            taken: 0,
+            failed: 0,
+            consecutive_errors: 0,
+            last: None,
+            phase: None,
+        })
+        .collect();
+    let mut measurements = Vec::new();
+    let samples = format!(
+        "min(count_over_time(up{{namespace=\"{namespace}\",rollouts_pod_template_hash=\"{hash}\"}}[1m])) or vector(0)"
+    );
+    loop {
+        for s in states.iter_mut().filter(|s| s.phase.is_none()) {
+            let m = s.metric;
+            let due = match s.last {
+                None => started + m["initialDelay"].as_str().map_or(Duration::ZERO, duration),
+                Some(last) => last + m["interval"].as_str().map_or(Duration::ZERO, duration),
+            };
+            if Instant::now() < due {
+                continue;
+            }
+            let seen = prom.query(&samples)[0];
+            let result = prom.query(&substituted(m, namespace, hash));
+            let phase = match result.first() {
+                None => "Error",
+                Some(_) if condition_holds(m["successCondition"].as_str().unwrap(), &result) => {
+                    "Successful"
+                }
+                Some(_) => "Failed",
+            };
+            s.last = Some(Instant::now());
+            s.taken += 1;
+            match phase {
+                "Error" => s.consecutive_errors += 1,
+                "Failed" => {
+                    s.failed += 1;
+                    s.consecutive_errors = 0;
+                }
+                _ => s.consecutive_errors = 0,
+            }
+            measurements.push(Measurement {
+                metric: m["name"].as_str().unwrap().to_string(),
+                at: started.elapsed(),
+                value: result.first().copied(),
+                phase,
+                samples: seen,
+            });
+            let limit = m["failureLimit"].as_i64().unwrap_or(0);
+            let count = m["count"].as_u64().expect("count is always set") as u32;
+            if s.failed > limit {
+                s.phase = Some("Failed");
+            } else if s.consecutive_errors > 4 {
+                s.phase = Some("Error");
+            } else if s.taken >= count {
+                s.phase = Some("Successful");
+            }
+        }
+        if let Some(s) = states
+            .iter()
+            .find(|s| matches!(s.phase, Some("Failed" | "Error")))
+        {
+            return Run {
+                phase: s.phase.unwrap(),
+                message: format!(
+                    "metric {} assessed {}: failed ({}) > failureLimit ({})",
+                    s.metric["name"].as_str().unwrap(),
+                    s.phase.unwrap(),
+                    s.failed,
+                    s.metric["failureLimit"]
+                ),
+                measurements,
+            };
+        }
+        if states.iter().all(|s| s.phase.is_some()) {
+            return Run {
+                phase: "Successful",
+                message: String::new(),
+                measurements,
+            };
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The first analysis of the staging canary and production's pre-promotion analysis, on a
+/// real Prometheus with the fast profile's own timing (the rendered ServiceMonitor's 5 s
+/// scrape, the rendered templates' initialDelay, interval, count and failureLimit — nothing
+/// shortened for the test), each run started the moment its pods are ready (sooner than on a
+/// cluster: the canary pauses first). A canary failing half its requests fails the first gate
+/// with every measurement failed; a preview failing half the requests sent to its host fails
+/// pre-promotion; one nobody called fails it too. The healthy ones pass, and every
+/// measurement of every run saw at least two samples of the pods it judged.
+#[test]
+fn a_broken_canary_fails_the_first_gate_and_a_broken_preview_fails_pre_promotion() {
+    if !prometheus_installed() {
+        return support::skip("Debian prometheus not installed").unwrap_or(());
+    }
+    let Some(kustomize) = support::sid_tool("KINDLING_TEST_KUSTOMIZE") else {
+        return;
+    };
+    let Some(bin) = demo_app_binary() else { return };
+    let config = kindling::config::Config::builtin();
+    let staging = support::render::environment(&kustomize, &config, Profile::Fast, "staging");
+    let production = support::render::environment(&kustomize, &config, Profile::Fast, "production");
+    let (staging_cluster, production_cluster) = (
+        Cluster::from_objects(&staging),
+        Cluster::from_objects(&production),
+    );
+    let templates = |objects: &[Value], analysis: &Value| -> Vec<Value> {
+        analysis["templates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| {
+                find(
+                    objects,
+                    "AnalysisTemplate",
+                    t["templateName"].as_str().unwrap(),
+                )
+                .clone()
+            })
+            .collect()
+    };
+    let canary_rollout = find(&staging, "Rollout", "demo-app");
+    let first_gate = canary_rollout["spec"]["strategy"]["canary"]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find_map(|s| s.get("analysis"))
+        .expect("the canary has an analysis step");
+    let first_gate = templates(&staging, first_gate);
+    let bg = &find(&production, "Rollout", "demo-app")["spec"]["strategy"]["blueGreen"];
+    let pre_promotion = templates(&production, &bg["prePromotionAnalysis"]);
+    let periods = Cluster::probe_periods(canary_rollout);
+
+    let prom = Prometheus::start(
+        &[
+            ("staging", &staging_cluster),
+            ("production", &production_cluster),
+        ],
+        None,
+    );
+    let stable = start_pod(&bin, "staging", "stable", 0, &[]);
+    let active = start_pod(&bin, "production", "active", 1, &[]);
+    prom.offer("staging", &staging_cluster, &[&stable]);
+    prom.offer("production", &production_cluster, &[&active]);
+    prom.wait_scraped(&[&stable, &active], 1, Duration::from_secs(60));
+
+    let half = [("FAULT_ERROR_RATE", "0.5")];
+    let broken = start_pod(&bin, "staging", "broken", 2, &half);
+    let good = start_pod(&bin, "staging", "good", 3, &[]);
+    let broken_preview = start_pod(&bin, "production", "broken-preview", 4, &half);
+    let good_preview = start_pod(&bin, "production", "good-preview", 5, &[]);
+    let quiet_preview = start_pod(&bin, "production", "quiet-preview", 6, &[]);
+    let all = [
+        &stable,
+        &active,
+        &broken,
+        &good,
+        &broken_preview,
+        &good_preview,
+        &quiet_preview,
+    ];
+    let _kubelets: Vec<Kubelet> = all
+        .iter()
+        .map(|p| Kubelet::start(p.port, periods, 1))
+        .collect();
+    // The new pods are ready: discovery lists them, users reach them (a 20 % canary of the
+    // scenario's 20 requests per second; the scenario's traffic to the preview host, except
+    // for the preview nobody calls), and the analyses start.
+    prom.offer("staging", &staging_cluster, &[&stable, &broken, &good]);
+    prom.offer(
+        "production",
+        &production_cluster,
+        &[&active, &broken_preview, &good_preview, &quiet_preview],
+    );
+    let started = Instant::now();
+    let _users = [
+        Users::start(stable.port, 16),
+        Users::start(active.port, 10),
+        Users::start(broken.port, 4),
+        Users::start(good.port, 4),
+        Users::start(broken_preview.port, 10),
+        Users::start(good_preview.port, 10),
+    ];
+    let first: Vec<&Value> = first_gate.iter().collect();
+    let pre: Vec<&Value> = pre_promotion.iter().collect();
+    let jobs = [
+        ("broken canary", &first, "staging", "broken"),
+        ("good canary", &first, "staging", "good"),
+        ("broken preview", &pre, "production", "broken-preview"),
+        ("good preview", &pre, "production", "good-preview"),
+        ("quiet preview", &pre, "production", "quiet-preview"),
+    ];
+    let runs: Vec<(&str, Run)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = jobs
+            .iter()
+            .map(|(name, templates, ns, hash)| {
+                let prom = &prom;
+                (
+                    *name,
+                    scope.spawn(move || analysis_run(prom, templates, ns, hash, started)),
+                )
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|(name, h)| (name, h.join().unwrap()))
+            .collect()
+    });
+    let run = |name: &str| &runs.iter().find(|(n, _)| *n == name).unwrap().1;
+
+    let broken = run("broken canary");
+    assert_eq!(
+        broken.phase, "Failed",
+        "a canary failing half its requests passed the first gate: {broken:#?}"
+    );
+    assert!(
+        broken.measurements.iter().all(|m| m.phase == "Failed"),
+        "no measurement of the broken canary passed for want of data: {broken:#?}"
+    );
+    let broken = run("broken preview");
+    assert_eq!(
+        broken.phase, "Failed",
+        "a broken preview passed pre-promotion: {broken:#?}"
+    );
+    let quiet = run("quiet preview");
+    assert_eq!(
+        quiet.phase, "Failed",
+        "a preview nobody called passed pre-promotion: {quiet:#?}"
+    );
+    assert!(quiet.message.contains("user-requests"), "{}", quiet.message);
+    for name in ["good canary", "good preview"] {
+        let good = run(name);
+        assert_eq!(good.phase, "Successful", "{name}: {good:#?}");
+    }
+    for (name, r) in &runs {
+        for m in &r.measurements {
+            assert!(
+                m.samples >= 2.0,
+                "{name}: {} measured at {:?} with {} sample(s) of its pods: {r:#?}",
+                m.metric,
+                m.at,
+                m.samples
+            );
+        }
+    }
+}

@@ -470,6 +470,7 @@ async fn a_healthy_platform_reports_every_part_and_exits_0() {
         "demo",
         "staging-demo",
         "prod-demo",
+        "prod-demo-preview",
         "argocd",
         "grafana",
         "prometheus",

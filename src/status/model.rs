@@ -214,7 +214,8 @@ impl RolloutPart {
 /// One ingress URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Url {
-    /// The host prefix: demo, staging-demo, prod-demo, argocd, grafana, prometheus, rollouts.
+    /// The host prefix: demo, staging-demo, prod-demo, prod-demo-preview, argocd, grafana,
+    /// prometheus, rollouts.
     pub name: String,
     pub url: String,
 }
@@ -292,7 +293,7 @@ mod tests {
         config.network.domain = "example.test".into();
         config.network.https_port = 443;
         let all = urls(&config);
-        assert_eq!(all.len(), 7);
+        assert_eq!(all.len(), 8);
         assert_eq!(
             all[0],
             Url {
@@ -301,7 +302,10 @@ mod tests {
             }
         );
         config.network.https_port = 8443;
-        assert_eq!(urls(&config)[3].url, "https://argocd.example.test:8443");
+        assert_eq!(
+            urls(&config)[3].url,
+            "https://prod-demo-preview.example.test:8443"
+        );
     }
 
     #[test]
