@@ -1226,6 +1226,10 @@ fn a_broken_canary_fails_the_first_gate_and_a_broken_preview_fails_pre_promotion
         broken.measurements.iter().all(|m| m.phase == "Failed"),
         "no measurement of the broken canary passed for want of data: {broken:#?}"
     );
+    assert!(
+        broken.measurements[0].value.is_some_and(|v| v >= 0.05),
+        "the first measurement already sees the canary's errors: {broken:#?}"
+    );
     let broken = run("broken preview");
     assert_eq!(
         broken.phase, "Failed",
