@@ -57,6 +57,17 @@ pub struct DemoImage {
 }
 
 impl DemoImage {
+    /// The image reference as a pod template carries it: `repository@sha256:...` for a
+    /// digest, `repository:tag` for a tag.
+    pub fn reference(&self) -> String {
+        let separator = if self.tag.starts_with("sha256:") {
+            '@'
+        } else {
+            ':'
+        };
+        format!("{}{separator}{}", self.repository, self.tag)
+    }
+
     /// The demo image of a release, where this configuration's cluster pulls from.
     pub fn for_release(config: &Config, tag: &str) -> DemoImage {
         let registry = match config.cluster.provider {
@@ -356,21 +367,12 @@ pub fn application_name(env: &Environment) -> String {
 
 /// Writes `release` into an Application object's annotations.
 pub fn record_release(application: &mut Value, release: &EnvRelease) {
-    let separator = if release.image.tag.starts_with("sha256:") {
-        '@'
-    } else {
-        ':'
-    };
     let annotations = &mut application["metadata"]["annotations"];
     if !annotations.is_object() {
         *annotations = json!({});
     }
     annotations[VERSION_ANNOTATION] = release.version.clone().into();
-    annotations[IMAGE_ANNOTATION] = format!(
-        "{}{separator}{}",
-        release.image.repository, release.image.tag
-    )
-    .into();
+    annotations[IMAGE_ANNOTATION] = release.image.reference().into();
     annotations[PROFILE_ANNOTATION] = release.profile.as_str().into();
 }
 

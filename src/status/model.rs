@@ -190,8 +190,12 @@ pub struct RolloutPart {
     pub set_weight: Option<i32>,
     /// The image of the pod template (what is being rolled out).
     pub image: Option<String>,
-    /// The image's tag (or digest): the demo app's version.
+    /// The demo app's version: the release kindling published (when the Rollout runs its
+    /// image), else the image's tag (or digest).
     pub version: Option<String>,
+    /// Paused until a person promotes it (`kindling rollout promote <env>`): settled, not a
+    /// problem.
+    pub awaiting_promotion: bool,
     pub problem: Option<String>,
 }
 
@@ -206,6 +210,7 @@ impl RolloutPart {
             set_weight: None,
             image: None,
             version: None,
+            awaiting_promotion: false,
             problem: Some(why.into()),
         }
     }
