@@ -74,13 +74,16 @@ pub fn application_synced_at(revision: &str) -> Condition {
                 ));
             }
             let status = &object.data["status"];
-            if status["health"]["status"] == "Suspended" && status["sync"]["status"] == "Synced" {
-                // The sync itself must have gone well; the health is the Rollout's pause.
-                let mut healthy = object.clone();
-                healthy.data["status"]["health"] = serde_json::json!({ "status": "Healthy" });
-                return synced.check(Some(&healthy));
+            match synced.check(o) {
+                // Not failed (no failed sync, no error condition): Suspended is the pause.
+                Verdict::Pending(_)
+                    if status["sync"]["status"] == "Synced"
+                        && status["health"]["status"] == "Suspended" =>
+                {
+                    Verdict::Done
+                }
+                verdict => verdict,
             }
-            synced.check(o)
         },
     )
 }
@@ -269,4 +272,48 @@ fn error_chain(e: &dyn std::error::Error) -> String {
         source = s.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn paused(steps: serde_json::Value, reason: &str, step: i64) -> Rollout {
+        Rollout::from_value(&json!({
+            "metadata": { "name": "demo-app", "generation": 2 },
+            "spec": { "strategy": steps },
+            "status": {
+                "observedGeneration": "2", "phase": "Paused", "message": reason,
+                "currentStepIndex": step, "controllerPause": true,
+                "pauseConditions": [{ "reason": reason, "startTime": "2026-11-26T07:00:00Z" }]
+            }
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn only_a_pause_that_waits_for_a_person_is_awaiting_promotion() {
+        let blue_green = json!({ "blueGreen": { "activeService": "a", "previewService": "p" } });
+        assert!(awaiting_promotion(&paused(blue_green, "BlueGreenPause", 0)).is_some());
+        let canary = json!({ "canary": { "steps": [
+            { "setWeight": 20 }, { "pause": { "duration": "1m" } }, { "pause": {} }
+        ] } });
+        assert!(
+            awaiting_promotion(&paused(canary.clone(), "CanaryPauseStep", 1)).is_none(),
+            "a timed pause ends by itself"
+        );
+        assert!(awaiting_promotion(&paused(canary.clone(), "CanaryPauseStep", 2)).is_some());
+        assert!(awaiting_promotion(&paused(canary, "InconclusiveAnalysis", 0)).is_some());
+        let mut unobserved = paused(json!({ "blueGreen": {} }), "BlueGreenPause", 0);
+        unobserved.metadata.generation = 3;
+        assert!(
+            awaiting_promotion(&unobserved).is_none(),
+            "a new spec the controller has not seen yet is not settled"
+        );
+        assert_eq!(
+            awaiting_promotion_note("production"),
+            "awaiting promotion — `kindling rollout promote production`"
+        );
+    }
 }

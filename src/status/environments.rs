@@ -168,6 +168,24 @@ mod tests {
     }
 
     #[test]
+    fn the_version_is_the_release_while_the_rollout_runs_its_image() {
+        let release = EnvRelease {
+            version: "v1.2.0".into(),
+            image: crate::platform::gitops::DemoImage {
+                repository: "localhost:5001/demo-app".into(),
+                tag: "sha256:abc".into(),
+            },
+            profile: crate::platform::gitops::Profile::Fast,
+        };
+        let mut part = RolloutPart::unknown(ROLLOUT_NAME, "x");
+        part.image = Some("localhost:5001/demo-app@sha256:abc".into());
+        assert_eq!(release_version(&part, &release).as_deref(), Some("v1.2.0"));
+        // Argo CD has not synced the release yet: the record says nothing about this image.
+        part.image = Some("localhost:5001/demo-app@sha256:old".into());
+        assert_eq!(release_version(&part, &release), None);
+    }
+
+    #[test]
     fn a_paused_canary_shows_its_step_and_image() {
         let ro = json!({
             "apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout",
