@@ -11,10 +11,11 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-const NAMES: [&str; 7] = [
+const NAMES: [&str; 8] = [
     "demo",
     "staging-demo",
     "prod-demo",
+    "prod-demo-preview",
     "argocd",
     "grafana",
     "prometheus",

@@ -267,6 +267,7 @@ async fn blue_green_pauses_is_promoted_and_switches_without_errors() {
     let names: Vec<&str> = report.checks.iter().map(|c| c.name.as_str()).collect();
     for expected in [
         "preview ready",
+        "preview prod-demo-preview.localhost answered v1.0.1 during pre-promotion",
         "pre-promotion analysis Successful",
         "Rollout Paused (BlueGreenPause) while the active Service answers v1.0.0",
         "kindling promoted the Rollout",
@@ -300,6 +301,53 @@ async fn blue_green_pauses_is_promoted_and_switches_without_errors() {
         .position(|k| *k == EventKind::Promoted)
         .unwrap();
     assert!(paused < promoted, "{kinds:?}");
+}
+
+/// Pre-promotion analysis judges the requests the preview answered (and fails without any,
+/// like the user-traffic template): when nothing reaches the preview host, the scenario says
+/// so and the release never gets to the pause.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blue_green_fails_pre_promotion_when_the_preview_host_gets_no_requests_through() {
+    let misbehave = Misbehaviour {
+        preview_down: true,
+        ..Default::default()
+    };
+    let Some(sim) = Sim::start(SimTiming::default(), misbehave).await else {
+        return;
+    };
+    let t = timing(Duration::from_secs(30));
+    let report = kindling::scenario::blue_green::run(&sim, &t, Profile::Fast, &reporter()).await;
+    let failed = failed(&report);
+    for expected in [
+        "preview prod-demo-preview.localhost answered v1.0.1 during pre-promotion",
+        "pre-promotion analysis Successful",
+    ] {
+        assert!(
+            failed.iter().any(|f| f == expected),
+            "{expected:?} not failed: {}",
+            show(&report)
+        );
+    }
+    let runs = sim
+        .fake()
+        .list("argoproj.io/v1alpha1", "AnalysisRun", Some("production"));
+    let pre = runs
+        .iter()
+        .find(|r| r["metadata"]["name"].as_str().unwrap().ends_with("-pre"))
+        .expect("a pre-promotion AnalysisRun");
+    assert_eq!(pre["status"]["phase"], "Failed");
+    assert!(
+        pre["status"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("user-requests"),
+        "{pre}"
+    );
+    assert_eq!(
+        sim.rollout("production")["status"]["phase"],
+        "Degraded",
+        "the release was aborted before promotion"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

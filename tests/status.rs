@@ -16,6 +16,8 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 const ARGOCD_PASSWORD: &str = "argo-Pw-7f3a9c";
+/// What `up` deploys: the demo image pinned by digest, recorded as release v1.0.0.
+const DIGEST: &str = "sha256:5f0c8b7de3a1c4e2b9f6a7d8e0c1b2a3f4e5d6c7b8a9f0e1d2c3b4a5f6e7d8c9";
 const GRAFANA_PASSWORD: &str = "grafana-Pw-c0ffee";
 const COMPONENTS: [&str; 5] = [
     "traefik",
@@ -104,7 +106,7 @@ fn rollout(namespace: &str, strategy: Value) -> Value {
             "template": {
                 "metadata": { "labels": { "app.kubernetes.io/name": "demo-app" } },
                 "spec": { "containers": [
-                    { "name": "demo-app", "image": "localhost:5001/demo-app:v1.0.0" }
+                    { "name": "demo-app", "image": format!("localhost:5001/demo-app@{DIGEST}") }
                 ] }
             },
             "strategy": strategy
@@ -168,10 +170,22 @@ impl Platform {
         }
         // The Applications exactly as kindling writes them, then Argo CD's verdict.
         let mut apps = kindling::platform::applications::all(&p.config);
+        let release = kindling::platform::gitops::EnvRelease {
+            version: "v1.0.0".into(),
+            image: kindling::platform::gitops::DemoImage {
+                repository: "localhost:5001/demo-app".into(),
+                tag: DIGEST.into(),
+            },
+            profile: kindling::platform::gitops::Profile::Realistic,
+        };
         apps.extend(
-            kindling::platform::gitops::argocd_objects(&p.config, "v1")
-                .into_iter()
-                .filter(|o| o["kind"] != "Secret"),
+            kindling::platform::gitops::argocd_objects_for(
+                &p.config,
+                "v1",
+                &kindling::platform::gitops::same_everywhere(&release),
+            )
+            .into_iter()
+            .filter(|o| o["kind"] != "Secret"),
         );
         for app in apps {
             let applied = apply(&api, app).await;
@@ -454,6 +468,7 @@ async fn a_healthy_platform_reports_every_part_and_exits_0() {
         assert_eq!(
             keys(ro),
             [
+                "awaiting_promotion",
                 "image",
                 "message",
                 "name",
@@ -467,8 +482,16 @@ async fn a_healthy_platform_reports_every_part_and_exits_0() {
         );
         assert_eq!(ro["phase"], "Healthy", "{ro}");
         assert_eq!(ro["strategy"], strategy);
-        assert_eq!(ro["image"], "localhost:5001/demo-app:v1.0.0");
-        assert_eq!(ro["version"], "v1.0.0");
+        assert_eq!(ro["awaiting_promotion"], false);
+        assert_eq!(
+            ro["image"],
+            format!("localhost:5001/demo-app@{DIGEST}"),
+            "what runs, pinned by digest"
+        );
+        assert_eq!(
+            ro["version"], "v1.0.0",
+            "the release version kindling published, not the digest"
+        );
     }
 
     let urls = s["urls"].as_object().unwrap();
@@ -476,6 +499,7 @@ async fn a_healthy_platform_reports_every_part_and_exits_0() {
         "demo",
         "staging-demo",
         "prod-demo",
+        "prod-demo-preview",
         "argocd",
         "grafana",
         "prometheus",
@@ -622,6 +646,92 @@ async fn a_paused_staging_rollout_shows_its_step() {
         "{}",
         run.stderr
     );
+}
+
+/// Production after a release: pre-promotion analysis passed, the controller paused the
+/// Rollout (BlueGreenPause, autoPromotionEnabled false) and Argo CD rates it Suspended
+/// (resource_customizations/argoproj.io/Rollout/health.lua, v3.5.1). That is settled: status
+/// exits 0 and says how to go on; a Degraded one exits 1.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn production_awaiting_promotion_is_settled_and_says_how_to_promote() {
+    let Some(p) = Platform::healthy().await else {
+        return;
+    };
+    let api = p.api();
+    let ro = api
+        .get(
+            "argoproj.io/v1alpha1",
+            "Rollout",
+            Some("production"),
+            "demo-app",
+        )
+        .unwrap();
+    let generation = ro["metadata"]["generation"].as_i64().unwrap_or(1);
+    api.set_status("argoproj.io/v1alpha1", "Rollout", Some("production"), "demo-app", json!({
+        "observedGeneration": generation.to_string(),
+        "phase": "Paused", "message": "BlueGreenPause",
+        "pauseConditions": [{ "reason": "BlueGreenPause", "startTime": "2026-11-26T07:00:00Z" }],
+        "controllerPause": true,
+        "replicas": 4, "updatedReplicas": 1, "readyReplicas": 4, "availableReplicas": 4,
+        "stableRS": "6d4f8c", "currentPodHash": "7b9e21",
+        "blueGreen": { "activeSelector": "6d4f8c", "previewSelector": "7b9e21" }
+    })).unwrap();
+    p.set_app(
+        "demo-app-production",
+        app_status("Synced", "Suspended", Some("BlueGreenPause")),
+    );
+
+    let run = p.status(&["--output", "json"], &[]).await;
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let s = run.json();
+    assert_eq!(s["healthy"], true, "{}", s["problems"]);
+    let production = &s["environments"][2];
+    assert_eq!(production["application"]["health"], "Suspended");
+    assert_eq!(production["rollout"]["phase"], "Paused");
+    assert_eq!(production["rollout"]["awaiting_promotion"], true);
+    assert_eq!(s["environments"][1]["rollout"]["awaiting_promotion"], false);
+
+    let human = p.status(&[], &[]).await;
+    assert_eq!(human.code, 0, "{}\n{}", human.stdout, human.stderr);
+    let row = human
+        .stdout
+        .lines()
+        .find(|l| l.trim_start().starts_with("production"))
+        .unwrap();
+    assert!(
+        row.contains("awaiting promotion — `kindling rollout promote production`"),
+        "{row}"
+    );
+
+    // Aborted by its analysis: Degraded, a problem.
+    api.set_status(
+        "argoproj.io/v1alpha1",
+        "Rollout",
+        Some("production"),
+        "demo-app",
+        json!({
+            "observedGeneration": generation.to_string(),
+            "phase": "Degraded", "message": "RolloutAborted: metric \"error-rate\" assessed Failed",
+            "abort": true,
+            "replicas": 3, "updatedReplicas": 0, "readyReplicas": 3, "availableReplicas": 3,
+            "stableRS": "6d4f8c", "currentPodHash": "7b9e21",
+            "blueGreen": { "activeSelector": "6d4f8c", "previewSelector": "7b9e21" }
+        }),
+    )
+    .unwrap();
+    p.set_app(
+        "demo-app-production",
+        app_status("Synced", "Degraded", Some("RolloutAborted")),
+    );
+    let run = p.status(&[], &[]).await;
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr
+            .contains("Rollout production/demo-app is Degraded"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stdout.contains("awaiting promotion"), "{}", run.stdout);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -293,6 +293,7 @@ async fn up_converges_on_stand_ins_and_down_removes_everything() {
         ("demo", ""),
         ("staging-demo", ""),
         ("prod-demo", ""),
+        ("prod-demo-preview", ""),
         ("argocd", "admin"),
         ("grafana", "admin"),
         ("prometheus", ""),

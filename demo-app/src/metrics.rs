@@ -20,8 +20,13 @@ pub const BUCKETS: [f64; 11] = [
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
 
-/// Route templates used as the `endpoint` label; anything else is `other` so that scanners
+/// Route templates used as the `route` label; anything else is `other` so that scanners
 /// probing random paths cannot blow up label cardinality.
+///
+/// The label is `route`, not `endpoint`: prometheus-operator gives every series scraped
+/// through a ServiceMonitor the target label `endpoint` (the port name), and with
+/// honorLabels off an app label of that name is stored as `exported_endpoint`
+/// (pkg/prometheus/promcfg.go, v0.93.0; docs/manifests.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Endpoint {
     Index,
@@ -91,19 +96,19 @@ const STATUSES: [u16; 5] = [200, 404, 405, 500, 503];
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RequestLabels {
     pub method: &'static str,
-    pub endpoint: &'static str,
+    pub route: &'static str,
     pub status: u16,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct DurationLabels {
     pub method: &'static str,
-    pub endpoint: &'static str,
+    pub route: &'static str,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ApiCallLabels {
-    pub endpoint: &'static str,
+    pub route: &'static str,
     pub result: &'static str,
 }
 
@@ -120,11 +125,11 @@ pub struct Metrics {
     pub in_flight: Gauge,
     api_calls: Family<ApiCallLabels, Counter>,
     errors: Counter,
-    /// `[endpoint][method][status]` → counter, filled on first use.
+    /// `[route][method][status]` → counter, filled on first use.
     request_cache: Vec<OnceLock<Counter>>,
-    /// `[endpoint][method]` → histogram, filled on first use.
+    /// `[route][method]` → histogram, filled on first use.
     duration_cache: Vec<OnceLock<Histogram>>,
-    /// `[endpoint][success, error]` → counter, filled on first use.
+    /// `[route][success, error]` → counter, filled on first use.
     api_call_cache: Vec<OnceLock<Counter>>,
 }
 
@@ -154,7 +159,7 @@ impl Metrics {
         );
         registry.register(
             "api_calls",
-            "API calls by endpoint and result (success or error)",
+            "API calls by route template and result (success or error)",
             api_calls.clone(),
         );
         registry.register(
@@ -201,7 +206,7 @@ impl Metrics {
             self.request_cache[slot * STATUSES.len() + s].get_or_init(|| {
                 self.requests.get_or_create_owned(&RequestLabels {
                     method: METHODS[method],
-                    endpoint: endpoint.label(),
+                    route: endpoint.label(),
                     status,
                 })
             }),
@@ -211,12 +216,14 @@ impl Metrics {
     /// Records one finished request; `m` is the `method_index` of its method.
     pub fn observe(&self, route: Endpoint, m: usize, status: u16, elapsed: Duration) {
         let slot = route as usize * METHODS.len() + m;
-        let (method, endpoint) = (METHODS[m], route.label());
+        let (method, label) = (METHODS[m], route.label());
 
         self.duration_cache[slot]
             .get_or_init(|| {
-                self.durations
-                    .get_or_create_owned(&DurationLabels { method, endpoint })
+                self.durations.get_or_create_owned(&DurationLabels {
+                    method,
+                    route: label,
+                })
             })
             .observe(elapsed.as_secs_f64());
 
@@ -226,7 +233,7 @@ impl Metrics {
                 .requests
                 .get_or_create(&RequestLabels {
                     method,
-                    endpoint,
+                    route: label,
                     status,
                 })
                 .inc(),
@@ -245,7 +252,7 @@ impl Metrics {
         let slot = endpoint as usize * 2 + usize::from(!success);
         self.api_call_cache[slot].get_or_init(|| {
             self.api_calls.get_or_create_owned(&ApiCallLabels {
-                endpoint: endpoint.label(),
+                route: endpoint.label(),
                 result: if success { "success" } else { "error" },
             })
         })
@@ -288,25 +295,21 @@ mod tests {
             "{text}"
         );
         assert!(
-            text.contains(
-                r#"http_requests_total{method="GET",endpoint="/api/data",status="200"} 1"#
-            ),
+            text.contains(r#"http_requests_total{method="GET",route="/api/data",status="200"} 1"#),
             "{text}"
         );
         assert!(
-            text.contains(r#"http_requests_total{method="OTHER",endpoint="other",status="418"} 1"#),
+            text.contains(r#"http_requests_total{method="OTHER",route="other",status="418"} 1"#),
             "{text}"
         );
-        assert!(text.contains(r#"api_calls_total{endpoint="/api/data",result="error"} 1"#));
+        assert!(text.contains(r#"api_calls_total{route="/api/data",result="error"} 1"#));
         assert!(text.contains("# TYPE error_rate_total counter"));
         assert!(text.contains("error_rate_total 0"), "{text}");
         assert!(!text.contains("_total_total"), "{text}");
         // Error series exist from the start, so error-rate queries see 0, not "no data".
-        assert!(text.contains(r#"api_calls_total{endpoint="/api/error",result="error"} 0"#));
+        assert!(text.contains(r#"api_calls_total{route="/api/error",result="error"} 0"#));
         assert!(
-            text.contains(
-                r#"http_requests_total{method="GET",endpoint="/api/data",status="500"} 0"#
-            ),
+            text.contains(r#"http_requests_total{method="GET",route="/api/data",status="500"} 0"#),
             "{text}"
         );
     }

@@ -18,7 +18,7 @@ fn full_error_rate_answers_every_data_request_with_500() {
     assert_eq!(app.get("/health").status, 200);
     assert_eq!(app.get("/ready").status, 200);
     let m = app.metrics();
-    let data = [("endpoint", "/api/data")];
+    let data = [("route", "/api/data")];
     assert_eq!(
         m.value("http_requests_total", &[data[0], ("status", "500")]),
         20.0
@@ -62,7 +62,7 @@ fn latency_fault_delays_data_requests_only() {
     let bucket = |le| {
         m.value(
             "http_request_duration_seconds_bucket",
-            &[("endpoint", "/api/data"), ("le", le)],
+            &[("route", "/api/data"), ("le", le)],
         )
     };
     assert_eq!(bucket("0.25"), 0.0);

@@ -23,17 +23,13 @@ fn every_request_thread_serves_and_counts_into_the_same_metrics() {
     let metrics = app.metrics();
     let served = metrics.value(
         "http_requests_total",
-        &[
-            ("method", "GET"),
-            ("endpoint", "/api/data"),
-            ("status", "200"),
-        ],
+        &[("method", "GET"), ("route", "/api/data"), ("status", "200")],
     );
     assert_eq!(served, 32.0);
     assert_eq!(
         metrics.value(
             "api_calls_total",
-            &[("endpoint", "/api/data"), ("result", "success")]
+            &[("route", "/api/data"), ("result", "success")]
         ),
         32.0
     );

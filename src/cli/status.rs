@@ -180,9 +180,13 @@ pub fn render(status: &PlatformStatus) -> String {
         .iter()
         .map(|e| {
             let ro = &e.rollout;
+            let awaiting = ro
+                .awaiting_promotion
+                .then(|| crate::platform::demo_checks::awaiting_promotion_note(&e.name));
             let note = ro
                 .problem
                 .as_deref()
+                .or(awaiting.as_deref())
                 .or(ro.message.as_deref())
                 .or(e.application.problem.as_deref())
                 .or(e.application.message.as_deref());

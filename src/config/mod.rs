@@ -189,6 +189,7 @@ impl Config {
             "demo",
             "staging-demo",
             "prod-demo",
+            "prod-demo-preview",
             "argocd",
             "grafana",
             "prometheus",

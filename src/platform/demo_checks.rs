@@ -1,6 +1,7 @@
 //! What `up` and `release` wait for on the demo environments: the Application synced at a
-//! given artifact revision, the Rollout Healthy (the status interpreter of `rollout::status`)
-//! or at least running a given image, and the environment's URL answering over HTTPS.
+//! given artifact revision, the Rollout settled — Healthy (the status interpreter of
+//! `rollout::status`) or paused for a person to promote it — or at least running a given
+//! image, and the environment's URL answering over HTTPS.
 
 use super::applications::ARGOCD_NAMESPACE;
 use super::gitops::Environment;
@@ -49,25 +50,77 @@ pub fn rollout_target(env: &Environment) -> Target {
     )
 }
 
-/// Synced and Healthy, and what Argo CD synced is `revision` (status.sync.revision, the
+/// Synced and settled, and what Argo CD synced is `revision` (status.sync.revision, the
 /// artifact digest it resolved): a Synced status of the previous revision does not count.
+/// Settled: Healthy, or Suspended — Argo CD v3.5.1 rates a paused Rollout Suspended
+/// (resource_customizations/argoproj.io/Rollout/health.lua: phase Paused → Suspended), and
+/// production pauses for a manual promotion after every release. Whether the pause waits for
+/// a person or ends by itself is the Rollout's to say (`rollout_settled`).
 pub fn application_synced_at(revision: &str) -> Condition {
     let revision = revision.to_string();
     let synced = crate::k8s::wait::application_synced_healthy();
-    Condition::new(format!("Synced and Healthy at {revision}"), move |o| {
-        let Some(object) = o else {
-            return Verdict::Pending("it does not exist".into());
-        };
-        let seen = object.data["status"]["sync"]["revision"]
-            .as_str()
-            .unwrap_or("");
-        if seen != revision {
-            return Verdict::Pending(format!(
-                "Argo CD has not synced {revision} yet (sync revision {seen:?})"
-            ));
-        }
-        synced.check(o)
-    })
+    Condition::new(
+        format!("Synced and Healthy (or Suspended) at {revision}"),
+        move |o| {
+            let Some(object) = o else {
+                return Verdict::Pending("it does not exist".into());
+            };
+            let seen = object.data["status"]["sync"]["revision"]
+                .as_str()
+                .unwrap_or("");
+            if seen != revision {
+                return Verdict::Pending(format!(
+                    "Argo CD has not synced {revision} yet (sync revision {seen:?})"
+                ));
+            }
+            let status = &object.data["status"];
+            match synced.check(o) {
+                // Not failed (no failed sync, no error condition): Suspended is the pause.
+                Verdict::Pending(_)
+                    if status["sync"]["status"] == "Synced"
+                        && status["health"]["status"] == "Suspended" =>
+                {
+                    Verdict::Done
+                }
+                verdict => verdict,
+            }
+        },
+    )
+}
+
+/// What to tell a person whose environment waits for them.
+pub fn awaiting_promotion_note(environment: &str) -> String {
+    format!("awaiting promotion — `kindling rollout promote {environment}`")
+}
+
+/// Why the Rollout waits for a person, if it does: the controller paused it until someone
+/// promotes it (BlueGreenPause with autoPromotionEnabled false — production after every
+/// release —, a canary pause step without a duration, an inconclusive analysis) or someone
+/// paused it (spec.paused); `kindling rollout promote` resumes each. A timed canary pause ends
+/// by itself and is not one of them. Only for a spec the controller has observed.
+pub fn awaiting_promotion(ro: &Rollout) -> Option<String> {
+    if !status::generation_observed(ro) || status::phase(ro).0 != Phase::Paused {
+        return None;
+    }
+    if ro.spec.paused {
+        return Some("paused by a user".into());
+    }
+    ro.status
+        .pause_conditions
+        .iter()
+        .find_map(|c| match c.reason.as_str() {
+            "BlueGreenPause" | "InconclusiveAnalysis" => Some(c.reason.clone()),
+            "CanaryPauseStep" => {
+                let steps = ro.spec.strategy.canary.as_ref().map(|c| &c.steps)?;
+                let step = steps.get(ro.status.current_step_index? as usize)?;
+                let pause = step.pause.as_ref()?;
+                pause
+                    .duration
+                    .is_none()
+                    .then(|| "CanaryPauseStep without a duration".to_string())
+            }
+            _ => None,
+        })
 }
 
 /// Argo CD has synced `revision`: status.sync.revision is it, Synced, and the last sync
@@ -108,10 +161,11 @@ fn rollout_of(o: &DynamicObject) -> std::result::Result<Rollout, String> {
     Rollout::from_value(&value)
 }
 
-/// The Rollout is done the way the rollout status interpreter says (Healthy, the current spec
-/// observed, fully promoted); Degraded fails at once with the controller's message.
-pub fn rollout_healthy() -> Condition {
-    Condition::new("Healthy", |o| {
+/// The Rollout is settled: done the way the rollout status interpreter says (Healthy, the
+/// current spec observed, fully promoted), or paused until a person promotes it
+/// (`awaiting_promotion`); Degraded fails at once with the controller's message.
+pub fn rollout_settled() -> Condition {
+    Condition::new("Healthy (or awaiting promotion)", |o| {
         let Some(o) = o else {
             return Verdict::Pending("it does not exist yet (Argo CD has not created it)".into());
         };
@@ -122,10 +176,17 @@ pub fn rollout_healthy() -> Condition {
         let (phase, message) = status::phase(&ro);
         match phase {
             Phase::Degraded => Verdict::Failed(format!("Degraded: {message}")),
-            _ if status::is_done(&ro) => Verdict::Done,
+            _ if status::is_done(&ro) || awaiting_promotion(&ro).is_some() => Verdict::Done,
             _ => Verdict::Pending(format!("{phase} {message}").trim().to_string()),
         }
     })
+}
+
+/// The environment's Rollout (as `rollout_settled` returned it) waits for a person: what to
+/// tell them.
+pub fn settled_note(environment: &str, rollout: Option<&DynamicObject>) -> Option<String> {
+    let ro = rollout_of(rollout?).ok()?;
+    awaiting_promotion(&ro).map(|_| awaiting_promotion_note(environment))
 }
 
 /// The Rollout's template runs `image` and the controller has observed that spec: the
@@ -211,4 +272,48 @@ fn error_chain(e: &dyn std::error::Error) -> String {
         source = s.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn paused(steps: serde_json::Value, reason: &str, step: i64) -> Rollout {
+        Rollout::from_value(&json!({
+            "metadata": { "name": "demo-app", "generation": 2 },
+            "spec": { "strategy": steps },
+            "status": {
+                "observedGeneration": "2", "phase": "Paused", "message": reason,
+                "currentStepIndex": step, "controllerPause": true,
+                "pauseConditions": [{ "reason": reason, "startTime": "2026-11-26T07:00:00Z" }]
+            }
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn only_a_pause_that_waits_for_a_person_is_awaiting_promotion() {
+        let blue_green = json!({ "blueGreen": { "activeService": "a", "previewService": "p" } });
+        assert!(awaiting_promotion(&paused(blue_green, "BlueGreenPause", 0)).is_some());
+        let canary = json!({ "canary": { "steps": [
+            { "setWeight": 20 }, { "pause": { "duration": "1m" } }, { "pause": {} }
+        ] } });
+        assert!(
+            awaiting_promotion(&paused(canary.clone(), "CanaryPauseStep", 1)).is_none(),
+            "a timed pause ends by itself"
+        );
+        assert!(awaiting_promotion(&paused(canary.clone(), "CanaryPauseStep", 2)).is_some());
+        assert!(awaiting_promotion(&paused(canary, "InconclusiveAnalysis", 0)).is_some());
+        let mut unobserved = paused(json!({ "blueGreen": {} }), "BlueGreenPause", 0);
+        unobserved.metadata.generation = 3;
+        assert!(
+            awaiting_promotion(&unobserved).is_none(),
+            "a new spec the controller has not seen yet is not settled"
+        );
+        assert_eq!(
+            awaiting_promotion_note("production"),
+            "awaiting promotion — `kindling rollout promote production`"
+        );
+    }
 }

@@ -13,12 +13,14 @@ static MANIFESTS: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/manifests");
 /// The artifact's repository in the local registry.
 pub const ARTIFACT_REPO: &str = "kindling-manifests";
 
-/// An environment of the demo app: name, namespace, and its host prefix.
+/// An environment of the demo app: name, namespace, its host prefix, and the host prefix of
+/// its preview (blue-green only: the Ingress `demo-app-preview` to the preview Service).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Environment {
     pub name: &'static str,
     pub namespace: &'static str,
     pub host_prefix: &'static str,
+    pub preview_host_prefix: Option<&'static str>,
 }
 
 pub const ENVIRONMENTS: [Environment; 3] = [
@@ -26,16 +28,19 @@ pub const ENVIRONMENTS: [Environment; 3] = [
         name: "dev",
         namespace: "default",
         host_prefix: "demo",
+        preview_host_prefix: None,
     },
     Environment {
         name: "staging",
         namespace: "staging",
         host_prefix: "staging-demo",
+        preview_host_prefix: None,
     },
     Environment {
         name: "production",
         namespace: "production",
         host_prefix: "prod-demo",
+        preview_host_prefix: Some("prod-demo-preview"),
     },
 ];
 
@@ -52,6 +57,17 @@ pub struct DemoImage {
 }
 
 impl DemoImage {
+    /// The image reference as a pod template carries it: `repository@sha256:...` for a
+    /// digest, `repository:tag` for a tag.
+    pub fn reference(&self) -> String {
+        let separator = if self.tag.starts_with("sha256:") {
+            '@'
+        } else {
+            ':'
+        };
+        format!("{}{separator}{}", self.repository, self.tag)
+    }
+
     /// The demo image of a release, where this configuration's cluster pulls from.
     pub fn for_release(config: &Config, tag: &str) -> DemoImage {
         let registry = match config.cluster.provider {
@@ -71,10 +87,12 @@ impl DemoImage {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Profile {
-    /// The committed values: 1m canary pauses, 20–30 s analysis intervals.
+    /// The committed values: 1m canary pauses, 20–30 s analysis intervals, a 15 s scrape and
+    /// 40 s before each analysis's first measurement.
     #[default]
     Realistic,
-    /// Pauses and analysis intervals of 10 s, so a whole smoke run takes minutes.
+    /// Pauses and analysis intervals of 10 s, a 5 s scrape and 20 s before the first
+    /// measurement, so a whole smoke run takes minutes.
     Fast,
 }
 
@@ -109,6 +127,42 @@ impl std::str::FromStr for Profile {
 /// The fast profile's pauses and analysis intervals.
 const FAST_DURATION: &str = "10s";
 
+/// The fast profile's scrape of the demo pods (the ServiceMonitor's interval and timeout;
+/// committed: 15 s / 10 s) and the wait before each metric's first measurement. Every
+/// measurement must see data: rate() needs two samples of the new pods, which exist at most
+/// two scrape intervals plus discovery after the pods are ready (Prometheus applies new
+/// targets at most every 5 s in its discovery manager and again in its scrape manager), so
+/// initialDelay >= 2 x interval + 10 s: 40 s committed, 20 s here. tests/manifests_gates.rs
+/// checks the rule on every rendered environment of both profiles.
+const FAST_SCRAPE_INTERVAL: &str = "5s";
+const FAST_SCRAPE_TIMEOUT: &str = "4s";
+const FAST_INITIAL_DELAY: &str = "20s";
+
+/// The committed AnalysisTemplates (manifests/demo-app/base) and how many metrics each has,
+/// so the fast profile patches every metric of every template.
+fn analysis_templates() -> Vec<(String, usize)> {
+    let base = MANIFESTS
+        .get_dir("demo-app/base")
+        .expect("manifests/demo-app/base is compiled in");
+    let mut templates: Vec<(String, usize)> = base
+        .files()
+        .filter_map(|f| {
+            let doc: Value = serde_saphyr::from_str(f.contents_utf8()?).ok()?;
+            (doc["kind"] == "AnalysisTemplate").then(|| {
+                (
+                    doc["metadata"]["name"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string(),
+                    doc["spec"]["metrics"].as_array().map_or(0, Vec::len),
+                )
+            })
+        })
+        .collect();
+    templates.sort();
+    templates
+}
+
 /// What one environment runs: the demo version, its image, and the timing profile.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EnvRelease {
@@ -118,7 +172,8 @@ pub struct EnvRelease {
 }
 
 /// `demo-app/generated/<env>/kustomization.yaml`: the image, the host when the domain is not
-/// the committed `localhost`, and the fast profile's timings. Exactly what manifests/README.md says.
+/// the committed `localhost`, the preview host (always: the committed one is a placeholder), and
+/// the fast profile's timings. Exactly what manifests/README.md says.
 pub fn generated_layer(
     env: &Environment,
     config: &Config,
@@ -151,6 +206,16 @@ pub fn generated_layer(
             ],
         ));
     }
+    if let Some(prefix) = env.preview_host_prefix {
+        let host = format!("{prefix}.{domain}");
+        patches.push(json_patch(
+            "kind: Ingress, name: demo-app-preview",
+            &[
+                ("/spec/rules/0/host", &host),
+                ("/spec/tls/0/hosts/0", &host),
+            ],
+        ));
+    }
     if profile == Profile::Fast {
         if env.name == "staging" {
             let pauses: Vec<String> = [1, 4, 7]
@@ -161,21 +226,31 @@ pub fn generated_layer(
                 pauses.iter().map(|p| (p.as_str(), FAST_DURATION)).collect();
             patches.push(json_patch("kind: Rollout, name: demo-app", &ops));
         }
-        let intervals: Vec<String> = (0..3)
-            .map(|i| format!("/spec/metrics/{i}/interval"))
-            .collect();
-        let ops: Vec<(&str, &str)> = intervals
-            .iter()
-            .map(|p| (p.as_str(), FAST_DURATION))
-            .collect();
         patches.push(json_patch(
-            "kind: AnalysisTemplate, name: success-rate",
-            &ops,
+            "kind: ServiceMonitor, name: demo-app",
+            &[
+                ("/spec/endpoints/0/interval", FAST_SCRAPE_INTERVAL),
+                ("/spec/endpoints/0/scrapeTimeout", FAST_SCRAPE_TIMEOUT),
+            ],
         ));
-        patches.push(json_patch(
-            "kind: AnalysisTemplate, name: error-rate-only",
-            &[("/spec/metrics/0/interval", FAST_DURATION)],
-        ));
+        for (template, metrics) in analysis_templates() {
+            let paths: Vec<(String, &str)> = (0..metrics)
+                .flat_map(|i| {
+                    [
+                        (format!("/spec/metrics/{i}/interval"), FAST_DURATION),
+                        (
+                            format!("/spec/metrics/{i}/initialDelay"),
+                            FAST_INITIAL_DELAY,
+                        ),
+                    ]
+                })
+                .collect();
+            let ops: Vec<(&str, &str)> = paths.iter().map(|(p, v)| (p.as_str(), *v)).collect();
+            patches.push(json_patch(
+                &format!("kind: AnalysisTemplate, name: {template}"),
+                &ops,
+            ));
+        }
     }
     if !patches.is_empty() {
         text.push_str("patches:\n");
@@ -322,21 +397,12 @@ pub fn application_name(env: &Environment) -> String {
 
 /// Writes `release` into an Application object's annotations.
 pub fn record_release(application: &mut Value, release: &EnvRelease) {
-    let separator = if release.image.tag.starts_with("sha256:") {
-        '@'
-    } else {
-        ':'
-    };
     let annotations = &mut application["metadata"]["annotations"];
     if !annotations.is_object() {
         *annotations = json!({});
     }
     annotations[VERSION_ANNOTATION] = release.version.clone().into();
-    annotations[IMAGE_ANNOTATION] = format!(
-        "{}{separator}{}",
-        release.image.repository, release.image.tag
-    )
-    .into();
+    annotations[IMAGE_ANNOTATION] = release.image.reference().into();
     annotations[PROFILE_ANNOTATION] = release.profile.as_str().into();
 }
 

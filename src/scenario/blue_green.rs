@@ -1,8 +1,10 @@
 //! `blue-green` (production): release the next version under traffic; the preview gets
-//! ready, pre-promotion analysis succeeds, the Rollout pauses (BlueGreenPause) while the
-//! active Service still answers the old version; kindling promotes it; post-promotion
-//! analysis succeeds; the active Service answers the new version with zero failed requests
-//! across the switch; the old ReplicaSet scales down after scaleDownDelaySeconds.
+//! ready and answers the new version on its own host, where the scenario sends traffic too
+//! (pre-promotion analysis judges those requests, and fails without any); pre-promotion
+//! analysis succeeds, the Rollout pauses (BlueGreenPause) while the active Service still
+//! answers the old version; kindling promotes it; post-promotion analysis succeeds; the
+//! active Service answers the new version with zero failed requests across the switch; the
+//! old ReplicaSet scales down after scaleDownDelaySeconds.
 
 use super::checks::{self, secs};
 use super::model::{EventKind, ScenarioReport};
@@ -12,7 +14,7 @@ use super::timing::Timing;
 use crate::report::SharedReporter;
 use crate::rollout::api::RolloutApi;
 use crate::rollout::control;
-use crate::traffic::window;
+use crate::traffic::{Traffic, window};
 use std::time::Duration;
 
 pub const NAME: &str = "blue-green";
@@ -34,6 +36,12 @@ pub async fn run<P: Platform>(
     };
     let (from, to) = (s.from_version.clone(), s.to_version.clone());
     let initial = s.initial_hash.clone();
+    // Users of the preview: pre-promotion analysis judges the requests its pods answered.
+    let preview = platform.preview_target(ENVIRONMENT).and_then(|t| {
+        Traffic::start(&t, timing.rate, s.origin)
+            .map(|traffic| (t.host, traffic))
+            .map_err(|e| e.to_string())
+    });
     let (last, paused) = s
         .watch
         .until(timing.rollout_deadline, |o| {
@@ -41,6 +49,19 @@ pub async fn run<P: Platform>(
         })
         .await;
     let pause_ms = s.now_ms();
+    let preview_check = match preview {
+        Ok((host, traffic)) => {
+            let samples = traffic.stop().await;
+            let w = window(&samples, released_ms, pause_ms + 1);
+            let answered = w.by_version.get(&to).copied().unwrap_or(0);
+            (
+                format!("preview {host} answered {to} during pre-promotion"),
+                answered > 0,
+                format!("{} requests, {}", w.requests, w.versions_text()),
+            )
+        }
+        Err(why) => ("traffic reaches the preview".to_string(), false, why),
+    };
     let new_hash = last
         .as_ref()
         .map(|o| o.current_hash.clone())
@@ -72,6 +93,8 @@ pub async fn run<P: Platform>(
             );
         }
     }
+    let (name, passed, detail) = preview_check;
+    s.checks.push(name, passed, detail);
     let pre = checks::runs_between(&s.watch, released_ms, pause_ms + 1);
     let (passed, detail) = checks::all_successful(&pre, true);
     s.checks

@@ -1,6 +1,6 @@
 //! What a scenario needs from the platform, behind one trait so tests substitute a
-//! simulation: a client for the cluster, where an environment's traffic goes, and a way to
-//! release a version. The real implementation is `real::RealPlatform`.
+//! simulation: a client for the cluster, where an environment's traffic (and its preview's)
+//! goes, and a way to release a version. The real implementation is `real::RealPlatform`.
 
 use crate::traffic::Target;
 use std::future::Future;
@@ -25,6 +25,10 @@ pub trait Platform: Send + Sync {
 
     /// Where the environment's traffic goes (its ingress host, port and CA).
     fn target(&self, environment: &str) -> Result<Target, String>;
+
+    /// Where traffic to the environment's preview goes (blue-green: the preview Service's
+    /// host), for the requests pre-promotion analysis judges.
+    fn preview_target(&self, environment: &str) -> Result<Target, String>;
 
     /// Releases `release.version` to the environment (image, manifests, Argo CD refresh) and
     /// returns once Argo CD synced it and the Rollout started; the error says why not.

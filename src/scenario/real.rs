@@ -1,6 +1,7 @@
 //! The platform `kindling up` made, as the scenarios see it: the cluster from kindling's
-//! kubeconfig, each environment's ingress host on 127.0.0.1:`network.https_port` trusted
-//! through kindling's CA file, and releases through `kindling release`.
+//! kubeconfig, each environment's ingress host (and production's preview host) on
+//! 127.0.0.1:`network.https_port` trusted through kindling's CA file, and releases through
+//! `kindling release`.
 
 use super::platform::{Platform, Release};
 use crate::release::{ReleaseContext, ReleaseRequest};
@@ -18,18 +19,10 @@ impl RealPlatform {
     }
 }
 
-impl Platform for RealPlatform {
-    fn client(&self) -> kube::Client {
-        self.release.client.clone()
-    }
-
-    fn target(&self, environment: &str) -> Result<Target, String> {
-        let env = crate::platform::gitops::environment(environment)
-            .ok_or_else(|| format!("unknown environment {environment:?}"))?;
-        let host = format!(
-            "{}.{}",
-            env.host_prefix, self.release.settings.config.network.domain
-        );
+impl RealPlatform {
+    /// `<prefix>.<domain>` on 127.0.0.1:`network.https_port`, trusting kindling's CA.
+    fn host_target(&self, prefix: &str) -> Result<Target, String> {
+        let host = format!("{prefix}.{}", self.release.settings.config.network.domain);
         let ca = crate::tls::ca_dir(&self.release.settings).join(CERT_FILE);
         let ca_pem = Target::read_ca(&ca).map_err(|e| {
             format!("{e} (run `kindling up`: it makes the CA the ingress certificates come from)")
@@ -39,6 +32,27 @@ impl Platform for RealPlatform {
             self.release.settings.config.network.https_port,
             ca_pem,
         ))
+    }
+}
+
+impl Platform for RealPlatform {
+    fn client(&self) -> kube::Client {
+        self.release.client.clone()
+    }
+
+    fn target(&self, environment: &str) -> Result<Target, String> {
+        let env = crate::platform::gitops::environment(environment)
+            .ok_or_else(|| format!("unknown environment {environment:?}"))?;
+        self.host_target(env.host_prefix)
+    }
+
+    fn preview_target(&self, environment: &str) -> Result<Target, String> {
+        let env = crate::platform::gitops::environment(environment)
+            .ok_or_else(|| format!("unknown environment {environment:?}"))?;
+        let prefix = env
+            .preview_host_prefix
+            .ok_or_else(|| format!("the {environment} environment has no preview host"))?;
+        self.host_target(prefix)
     }
 
     async fn release(&self, release: &Release) -> Result<(), String> {

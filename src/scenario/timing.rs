@@ -37,9 +37,11 @@ impl Timing {
             settle: Duration::from_secs(3),
             tail: Duration::from_secs(5),
             rollout_deadline: match profile {
-                // 3 pauses of 10 s + analyses of 5 and 3×3 measurements 10 s apart + pods.
+                // 3 pauses of 10 s + analyses (each first waits 20 s) of 5 and 2×3
+                // measurements 10 s apart + pods: about 3 minutes.
                 Profile::Fast => Duration::from_secs(8 * 60),
-                // 3 pauses of 1 m + 100 s + 2×90 s of analysis + pods.
+                // 3 pauses of 1 m + (40 s + 100 s) + 2×(40 s + 90 s) of analysis + pods:
+                // about 9 minutes.
                 Profile::Realistic => Duration::from_secs(15 * 60),
             },
             stable_return_bound: STABLE_RETURN_BOUND,

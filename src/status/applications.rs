@@ -27,10 +27,11 @@ pub async fn list(client: &kube::Client) -> Listed {
             )
         })?;
     match listed {
+        // Whole objects: the demo Applications' annotations say which release each runs.
         Ok(list) => Ok(list
             .items
             .into_iter()
-            .filter_map(|o| Some((o.metadata.name?, o.data)))
+            .filter_map(|o| Some((o.metadata.name.clone()?, serde_json::to_value(o).ok()?)))
             .collect()),
         Err(kube::Error::Api(status)) if status.code == 404 => {
             Err("Argo CD is not installed (the cluster has no Application resource)".into())

@@ -5,7 +5,8 @@ use super::READ_TIMEOUT;
 use super::applications::{self, Listed};
 use super::model::{ApplicationStatus, EnvironmentStatus, RolloutPart};
 use crate::config::Config;
-use crate::platform::gitops::{ENVIRONMENTS, Environment};
+use crate::platform::demo_checks::awaiting_promotion;
+use crate::platform::gitops::{self, ENVIRONMENTS, EnvRelease, Environment};
 use crate::rollout::api::RolloutApi;
 use crate::rollout::environment::ROLLOUT_NAME;
 use crate::rollout::{Rollout, RolloutError, RolloutSummary};
@@ -43,14 +44,34 @@ pub fn assemble(
     ENVIRONMENTS
         .iter()
         .zip(rollouts)
-        .map(|(env, rollout)| EnvironmentStatus {
-            name: env.name.into(),
-            namespace: env.namespace.into(),
-            url: url(config, env),
-            application: applications::one(&application_name(env), listed),
-            rollout,
+        .map(|(env, mut rollout)| {
+            let name = application_name(env);
+            let recorded = listed
+                .as_ref()
+                .ok()
+                .and_then(|apps| apps.get(&name))
+                .and_then(gitops::recorded_release);
+            if let Some(version) = recorded.and_then(|r| release_version(&rollout, &r)) {
+                rollout.version = Some(version);
+            }
+            EnvironmentStatus {
+                name: env.name.into(),
+                namespace: env.namespace.into(),
+                url: url(config, env),
+                application: applications::one(&name, listed),
+                rollout,
+            }
         })
         .collect()
+}
+
+/// The release version kindling published to the environment (recorded on its Application,
+/// `gitops::record_release`), when the Rollout runs that release's image: the image itself
+/// is pinned by digest, which says nothing to a person. While Argo CD has not synced the
+/// release yet, the image's own tag or digest stands.
+fn release_version(rollout: &RolloutPart, release: &EnvRelease) -> Option<String> {
+    (rollout.image.as_deref() == Some(release.image.reference().as_str()))
+        .then(|| release.version.clone())
 }
 
 pub fn unknown(config: &Config, why: &str) -> Vec<EnvironmentStatus> {
@@ -84,7 +105,9 @@ async fn rollout(client: &kube::Client, namespace: &str) -> RolloutPart {
     from_value(&value)
 }
 
-/// Phase, step and weight from the status interpreter; image and version from the pod template.
+/// Phase, step and weight from the status interpreter; image and version from the pod
+/// template (the version replaced by the release's in `assemble`); whether it waits for a
+/// person to promote it.
 pub fn from_value(value: &Value) -> RolloutPart {
     let ro = match Rollout::from_value(value) {
         Ok(ro) => ro,
@@ -101,6 +124,7 @@ pub fn from_value(value: &Value) -> RolloutPart {
         set_weight: summary.set_weight,
         version: image.as_deref().and_then(version),
         image,
+        awaiting_promotion: awaiting_promotion(&ro).is_some(),
         problem: None,
     }
 }
@@ -141,6 +165,24 @@ mod tests {
             version("kind-registry:5000/demo-app@sha256:abc").as_deref(),
             Some("sha256:abc")
         );
+    }
+
+    #[test]
+    fn the_version_is_the_release_while_the_rollout_runs_its_image() {
+        let release = EnvRelease {
+            version: "v1.2.0".into(),
+            image: crate::platform::gitops::DemoImage {
+                repository: "localhost:5001/demo-app".into(),
+                tag: "sha256:abc".into(),
+            },
+            profile: crate::platform::gitops::Profile::Fast,
+        };
+        let mut part = RolloutPart::unknown(ROLLOUT_NAME, "x");
+        part.image = Some("localhost:5001/demo-app@sha256:abc".into());
+        assert_eq!(release_version(&part, &release).as_deref(), Some("v1.2.0"));
+        // Argo CD has not synced the release yet: the record says nothing about this image.
+        part.image = Some("localhost:5001/demo-app@sha256:old".into());
+        assert_eq!(release_version(&part, &release), None);
     }
 
     #[test]

@@ -190,8 +190,12 @@ pub struct RolloutPart {
     pub set_weight: Option<i32>,
     /// The image of the pod template (what is being rolled out).
     pub image: Option<String>,
-    /// The image's tag (or digest): the demo app's version.
+    /// The demo app's version: the release kindling published (when the Rollout runs its
+    /// image), else the image's tag (or digest).
     pub version: Option<String>,
+    /// Paused until a person promotes it (`kindling rollout promote <env>`): settled, not a
+    /// problem.
+    pub awaiting_promotion: bool,
     pub problem: Option<String>,
 }
 
@@ -206,6 +210,7 @@ impl RolloutPart {
             set_weight: None,
             image: None,
             version: None,
+            awaiting_promotion: false,
             problem: Some(why.into()),
         }
     }
@@ -214,7 +219,8 @@ impl RolloutPart {
 /// One ingress URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Url {
-    /// The host prefix: demo, staging-demo, prod-demo, argocd, grafana, prometheus, rollouts.
+    /// The host prefix: demo, staging-demo, prod-demo, prod-demo-preview, argocd, grafana,
+    /// prometheus, rollouts.
     pub name: String,
     pub url: String,
 }
@@ -292,7 +298,7 @@ mod tests {
         config.network.domain = "example.test".into();
         config.network.https_port = 443;
         let all = urls(&config);
-        assert_eq!(all.len(), 7);
+        assert_eq!(all.len(), 8);
         assert_eq!(
             all[0],
             Url {
@@ -301,7 +307,10 @@ mod tests {
             }
         );
         config.network.https_port = 8443;
-        assert_eq!(urls(&config)[3].url, "https://argocd.example.test:8443");
+        assert_eq!(
+            urls(&config)[3].url,
+            "https://prod-demo-preview.example.test:8443"
+        );
     }
 
     #[test]

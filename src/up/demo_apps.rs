@@ -1,8 +1,9 @@
 //! Step: the demo environments. The repository Secret and the AppProject first, then the three
 //! Applications (pinned to the artifact just published, each annotated with what it runs) —
 //! `gitops::apply_phases`; after the platform (metrics-server among it: the production HPA
-//! needs the metrics API) and the registry wiring. Then each
-//! Application Synced and Healthy at that revision, each Rollout Healthy, and each
+//! needs the metrics API) and the registry wiring. Then each Application Synced at that
+//! revision and settled, each Rollout Healthy or awaiting promotion (production pauses for a
+//! manual promote after every release: that is settled, and the step says so), and each
 //! environment's URL answering over HTTPS with kindling's CA (straight to 127.0.0.1, so no
 //! hosts file or system trust is needed).
 
@@ -57,12 +58,23 @@ pub(super) fn add(p: &mut Pipeline<UpContext>) {
                     .collect();
                 waiter.wait_all(apps, config.timeouts.component()).await?;
 
-                step.progress("waiting for the Rollouts to be Healthy");
-                let rollouts = ENVIRONMENTS
+                step.progress("waiting for the Rollouts to be Healthy (or awaiting promotion)");
+                let rollouts = ENVIRONMENTS.iter().map(|env| {
+                    waiter.wait(
+                        rollout_target(env),
+                        demo_checks::rollout_settled(),
+                        config.timeouts.rollout(),
+                    )
+                });
+                let settled = futures::future::try_join_all(rollouts).await?;
+                let waiting: Vec<String> = ENVIRONMENTS
                     .iter()
-                    .map(|env| (rollout_target(env), demo_checks::rollout_healthy()))
+                    .zip(&settled)
+                    .filter_map(|(env, ro)| {
+                        demo_checks::settled_note(env.name, ro.as_ref())
+                            .map(|note| format!("{}: {note}", env.name))
+                    })
                     .collect();
-                waiter.wait_all(rollouts, config.timeouts.rollout()).await?;
 
                 let urls: Vec<String> = ENVIRONMENTS
                     .iter()
@@ -74,14 +86,11 @@ pub(super) fn add(p: &mut Pipeline<UpContext>) {
                     .iter()
                     .map(|url| demo_checks::wait_https(&client, url, config.timeouts.component()));
                 futures::future::try_join_all(checks).await?;
-                Ok((
-                    report.outcome(),
-                    Some(format!(
-                        "{}; {} answer over HTTPS",
-                        report.summary(),
-                        urls.len()
-                    )),
-                ))
+                let mut detail = format!("{}; {} answer over HTTPS", report.summary(), urls.len());
+                for note in &waiting {
+                    detail.push_str(&format!("; {note}"));
+                }
+                Ok((report.outcome(), Some(detail)))
             }
             .boxed()
         },

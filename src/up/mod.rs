@@ -172,14 +172,21 @@ pub struct EnvironmentSummary {
 /// Every URL `up` makes, in the order the summary shows them.
 pub fn urls(config: &crate::config::Config) -> Vec<Url> {
     let url = crate::platform::demo_checks::url;
-    let mut urls: Vec<Url> = ENVIRONMENTS
-        .iter()
-        .map(|env| Url {
+    let mut urls: Vec<Url> = Vec::new();
+    for env in &ENVIRONMENTS {
+        urls.push(Url {
             name: format!("{} ({})", env.host_prefix, env.name),
             url: url(config, env.host_prefix),
             user: None,
-        })
-        .collect();
+        });
+        if let Some(preview) = env.preview_host_prefix {
+            urls.push(Url {
+                name: format!("{preview} ({} preview)", env.name),
+                url: url(config, preview),
+                user: None,
+            });
+        }
+    }
     for (name, user) in [
         ("argocd", Some("admin")),
         ("grafana", Some("admin")),

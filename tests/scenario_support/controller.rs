@@ -26,6 +26,8 @@ pub struct Misbehaviour {
     pub no_abort: bool,
     /// The blue-green switch drops requests for a moment (502s at the router).
     pub fail_at_switch: bool,
+    /// The preview host answers nothing but 502 (its Ingress or Service is broken).
+    pub preview_down: bool,
 }
 
 fn now() -> String {
@@ -130,6 +132,18 @@ impl Run {
         envs[self.env].router.set(backends);
     }
 
+    /// Where the preview Service sends its host's requests.
+    fn route_preview(&self, backends: &[(u16, i64)]) {
+        let envs = self.inner.envs.lock().unwrap();
+        envs[self.env].preview.set(backends);
+    }
+
+    /// Requests the new version answered through the preview host so far.
+    fn preview_served(&self) -> u64 {
+        let envs = self.inner.envs.lock().unwrap();
+        envs[self.env].preview.served(self.port)
+    }
+
     fn replicas(&self, hash: &str, n: i64) {
         put_replica_set(self.fake(), &self.rollout(), hash, self.revision, n);
     }
@@ -150,7 +164,8 @@ impl Run {
     }
 
     /// An AnalysisRun from start to verdict: Running, then Successful — or Failed when the
-    /// new version injects errors (its error rate measured as such).
+    /// new version injects errors (its error rate measured as such), and before promotion
+    /// also when nobody sent the preview a request meanwhile (the user-traffic template).
     async fn analysis(&self, suffix: &str, rollout_type: &str) -> Result<(String, bool), Stop> {
         let name = format!("{ROLLOUT}-{}-{}-{suffix}", self.hash, self.revision);
         let ro = self.rollout();
@@ -185,8 +200,10 @@ impl Run {
                 self.wait(Duration::from_secs(3600)).await?;
             }
         }
+        let served = self.preview_served();
         self.wait(self.inner.timing.analysis).await?;
-        let failed = self.error_rate_fault;
+        let unused = rollout_type == "PrePromotion" && self.preview_served() == served;
+        let failed = self.error_rate_fault || unused;
         let (value, phase) = if failed {
             ("[0.5]", "Failed")
         } else {
@@ -200,7 +217,11 @@ impl Run {
                 "successful": if failed { 0 } else { 3 }, "failed": if failed { 3 } else { 0 },
                 "measurements": [measurement.clone(), measurement.clone(), measurement]}],
         });
-        if failed {
+        if unused {
+            status["message"] = json!(
+                "Metric \"user-requests\" assessed Failed due to failed (1) > failureLimit (0)"
+            );
+        } else if failed {
             status["message"] =
                 json!("Metric \"error-rate\" assessed Failed due to failed (3) > failureLimit (2)");
         }
@@ -314,6 +335,11 @@ impl Run {
     async fn blue_green(&self) -> Result<(), Stop> {
         let replicas = 3;
         self.replicas(&self.hash, 1);
+        self.route_preview(&[(self.port, 1)]);
+        if self.inner.misbehave.preview_down {
+            let envs = self.inner.envs.lock().unwrap();
+            envs[self.env].preview.fail_for(Duration::from_secs(3600));
+        }
         self.status(
             json!({"blueGreen": {"activeSelector": self.stable, "previewSelector": self.hash},
             "phase": "Progressing", "message": "active service cutover pending",
@@ -415,6 +441,7 @@ pub async fn reconcile(inner: Arc<Inner>, env: &'static str, hash: String) {
         }
         run.replicas(&hash, replicas);
         run.route(&[(stable_port, 1)]);
+        run.route_preview(&[(stable_port, 1)]);
         run.status(json!({"currentPodHash": hash, "abort": null, "abortedAt": null,
             "pauseConditions": null, "controllerPause": null, "phase": "Healthy", "message": null,
             "currentStepIndex": run.rollout()["spec"]["strategy"]["canary"]["steps"].as_array().map(|s| s.len()),

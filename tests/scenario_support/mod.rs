@@ -1,6 +1,7 @@
 //! A stand-in platform for the scenarios: the fake API server with a simulated Argo
 //! Rollouts controller (`controller`), real demo-app processes (`demo`) behind an HTTPS
-//! router that splits traffic by the simulated weights (`router`), and `Sim`, which
+//! router that splits traffic by the simulated weights (`router`; production's preview host
+//! has its own, following the preview Service), and `Sim`, which
 //! implements `kindling::scenario::platform::Platform` over all of it.
 #![allow(dead_code)]
 
@@ -45,6 +46,9 @@ pub struct EnvSim {
     pub namespace: &'static str,
     pub host: &'static str,
     pub router: Router,
+    /// The preview Service's host (blue-green; the other environments have one unused).
+    pub preview_host: &'static str,
+    pub preview: Router,
     /// Pod template hash → backend.
     pub backends: HashMap<String, Arc<DemoApp>>,
     pub stable_hash: String,
@@ -108,13 +112,24 @@ impl Sim {
         }
         let dir = tempfile::tempdir().unwrap();
         let (ca, _) = kindling::tls::ca::ensure(dir.path(), "scenarios", "local", false).unwrap();
-        let (cert, key) =
-            kindling::tls::issue_leaf(&ca, &["staging-demo.localhost", "prod-demo.localhost"])
-                .unwrap();
+        let (cert, key) = kindling::tls::issue_leaf(
+            &ca,
+            &[
+                "staging-demo.localhost",
+                "prod-demo.localhost",
+                "prod-demo-preview.localhost",
+            ],
+        )
+        .unwrap();
         let mut envs = HashMap::new();
-        for (env, namespace, host) in [
-            ("staging", "staging", "staging-demo.localhost"),
-            ("production", "production", "prod-demo.localhost"),
+        for (env, namespace, host, preview_host) in [
+            ("staging", "staging", "staging-demo.localhost", ""),
+            (
+                "production",
+                "production",
+                "prod-demo.localhost",
+                "prod-demo-preview.localhost",
+            ),
         ] {
             envs.insert(
                 env,
@@ -122,6 +137,8 @@ impl Sim {
                     namespace,
                     host,
                     router: Router::start(&cert, &key).await,
+                    preview_host,
+                    preview: Router::start(&cert, &key).await,
                     backends: HashMap::new(),
                     stable_hash: String::new(),
                     revision: 0,
@@ -167,6 +184,7 @@ impl Sim {
             let mut envs = self.inner.envs.lock().unwrap();
             let e = envs.get_mut(env).unwrap();
             e.router.set(&[(app.port, 1)]);
+            e.preview.set(&[(app.port, 1)]);
             e.backends.insert(hash.clone(), app);
             e.stable_hash = hash.clone();
             e.revision = 1;
@@ -296,6 +314,18 @@ impl Platform for Sim {
         let envs = self.inner.envs.lock().unwrap();
         let e = envs.get(environment).ok_or("no such environment")?;
         let mut target = Target::demo_app(e.host, e.router.port, self.inner.ca_pem.clone());
+        target.timeout = Duration::from_secs(3);
+        Ok(target)
+    }
+
+    fn preview_target(&self, environment: &str) -> Result<Target, String> {
+        let envs = self.inner.envs.lock().unwrap();
+        let e = envs.get(environment).ok_or("no such environment")?;
+        if e.preview_host.is_empty() {
+            return Err(format!("the {environment} environment has no preview host"));
+        }
+        let mut target =
+            Target::demo_app(e.preview_host, e.preview.port, self.inner.ca_pem.clone());
         target.timeout = Duration::from_secs(3);
         Ok(target)
     }

@@ -20,6 +20,8 @@ struct Table {
     backends: Vec<(u16, i64, i64)>,
     /// Answer 502 until then (a broken switch).
     failing_until: Option<Instant>,
+    /// Requests forwarded to each backend port so far.
+    served: std::collections::HashMap<u16, u64>,
 }
 
 impl Table {
@@ -100,6 +102,17 @@ impl Router {
         }
     }
 
+    /// How many requests this router has forwarded to the backend on `port`.
+    pub fn served(&self, port: u16) -> u64 {
+        self.table
+            .lock()
+            .unwrap()
+            .served
+            .get(&port)
+            .copied()
+            .unwrap_or(0)
+    }
+
     /// Every request fails with 502 for `span` (what a broken cut-over looks like).
     pub fn fail_for(&self, span: Duration) {
         self.table.lock().unwrap().failing_until = Some(Instant::now() + span);
@@ -115,7 +128,11 @@ async fn forward(
         if t.failing_until.is_some_and(|until| Instant::now() < until) {
             None
         } else {
-            t.pick()
+            let port = t.pick();
+            if let Some(p) = port {
+                *t.served.entry(p).or_default() += 1;
+            }
+            port
         }
     };
     let Some(port) = port else {

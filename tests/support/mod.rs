@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod crds;
+pub mod environments;
 pub mod render;
 
 use std::net::{Ipv4Addr, TcpListener};

@@ -312,7 +312,8 @@ impl Ingress {
     }
 }
 
-/// One HTTP/1.1 exchange: 200 when the host's environment has a Healthy Rollout, else 503.
+/// One HTTP/1.1 exchange: 200 when the host's environment has a Healthy (or paused) Rollout,
+/// else 503.
 async fn answer(
     mut tls: tokio_rustls::server::TlsStream<tokio::net::TcpStream>,
     fake: &Fake,
@@ -339,6 +340,8 @@ async fn answer(
         Some("prod-demo") => "production",
         _ => "",
     };
+    // A paused Rollout (awaiting promotion) still serves: the active Service keeps the
+    // stable pods.
     let healthy = fake
         .get(
             "argoproj.io/v1alpha1",
@@ -346,7 +349,7 @@ async fn answer(
             Some(namespace),
             "demo-app",
         )
-        .is_some_and(|r| r["status"]["phase"] == "Healthy");
+        .is_some_and(|r| matches!(r["status"]["phase"].as_str(), Some("Healthy" | "Paused")));
     let response: &[u8] = if healthy {
         b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok"
     } else {
