@@ -114,9 +114,113 @@ fn a_registry_named_like_a_mirror_is_refused_naming_both() {
     ]);
     assert_eq!(run.code, Some(2), "{run:?}");
     assert!(
-        run.stderr.contains("--set registry.name=kindling-mirror-quay-io")
-            && run.stderr.contains("registry.name \"kindling-mirror-quay-io\"")
+        run.stderr
+            .contains("--set registry.name=kindling-mirror-quay-io")
+            && run
+                .stderr
+                .contains("registry.name \"kindling-mirror-quay-io\"")
             && run.stderr.contains("mirror \"quay.io\""),
         "{run:?}"
     );
+}
+
+// ---- 6. the hosts file: symlinks, folders, no lock file left ----------------------------------
+
+/// Every entry of a folder, sorted (to see what a run left behind).
+fn entries(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn a_symlinked_hosts_file_is_edited_at_its_target_and_stays_a_link() {
+    let sandbox = Sandbox::new();
+    let real = sandbox.path("etc-real/hosts");
+    write(&real, "127.0.0.1 localhost\n");
+    let link = sandbox.path("etc/hosts");
+    std::fs::create_dir_all(link.parent().unwrap()).unwrap();
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    let args = ["--set", "network.domain=test", "hosts", "apply", "--file"];
+    let run = sandbox.run(&[&args[..], &[link.to_str().unwrap()]].concat());
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink(),
+        "the link was replaced by a file"
+    );
+    let text = std::fs::read_to_string(&real).unwrap();
+    assert!(
+        text.starts_with("127.0.0.1 localhost\n") && text.contains("demo.test"),
+        "{text}"
+    );
+    // Nothing beside the link, nothing beside the target but the file itself.
+    assert_eq!(entries(link.parent().unwrap()), ["hosts"]);
+    assert_eq!(entries(real.parent().unwrap()), ["hosts"]);
+    let remove = ["--set", "network.domain=test", "hosts", "remove", "--file"];
+    let run = sandbox.run(&[&remove[..], &[link.to_str().unwrap()]].concat());
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert_eq!(
+        std::fs::read_to_string(&real).unwrap(),
+        "127.0.0.1 localhost\n"
+    );
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+}
+
+#[test]
+fn hosts_apply_on_a_folder_is_refused_and_creates_nothing() {
+    let sandbox = Sandbox::new();
+    let folder = sandbox.path("root");
+    std::fs::create_dir_all(&folder).unwrap();
+    let before = entries(sandbox.dir.path());
+    let run = sandbox.run(&[
+        "--set",
+        "network.domain=test",
+        "hosts",
+        "apply",
+        "--file",
+        folder.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, Some(2), "{run:?}");
+    assert!(
+        run.stderr.contains("is not a regular file") && run.stderr.contains("--file"),
+        "{run:?}"
+    );
+    assert_eq!(
+        entries(sandbox.dir.path()),
+        before,
+        "no lock or temp file beside it"
+    );
+    assert!(entries(&folder).is_empty(), "nothing inside it");
+}
+
+#[test]
+fn hosts_apply_and_remove_leave_no_lock_file_behind() {
+    let sandbox = Sandbox::new();
+    let etc = sandbox.path("etc");
+    let file = etc.join("hosts");
+    write(&file, "127.0.0.1 localhost\n");
+    for action in ["apply", "remove"] {
+        let run = sandbox.run(&[
+            "--set",
+            "network.domain=test",
+            "hosts",
+            action,
+            "--file",
+            file.to_str().unwrap(),
+        ]);
+        assert_eq!(run.code, Some(0), "{run:?}");
+        assert_eq!(entries(&etc), ["hosts"], "after hosts {action}");
+    }
 }

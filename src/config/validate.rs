@@ -309,7 +309,11 @@ fn check_container_names(
         ),
     ];
     let mirrors = get(table, "registry.mirrors").and_then(toml::Value::as_array);
-    for host in mirrors.into_iter().flatten().filter_map(toml::Value::as_str) {
+    for host in mirrors
+        .into_iter()
+        .flatten()
+        .filter_map(toml::Value::as_str)
+    {
         made.push((
             super::mirror_container_name(host),
             format!("the cache of mirror {host:?}"),
