@@ -2,6 +2,7 @@
 //! a sandbox (its own data dir, HOME, hosts file; KINDLING_SUDO=none), with the real Docker
 //! engine where containers are involved.
 
+mod cluster_support;
 mod registry_support;
 mod support;
 
@@ -223,4 +224,229 @@ fn hosts_apply_and_remove_leave_no_lock_file_behind() {
         assert_eq!(run.code, Some(0), "{run:?}");
         assert_eq!(entries(&etc), ["hosts"], "after hosts {action}");
     }
+}
+
+// ---- 3, 5 and the truth about caches: registry containers on the real Docker engine -------
+
+/// `kindling <args>` for a registry fixture: its names, port, image and mirrors by environment.
+fn registry_cli(fx: &registry_support::Fixture, args: &[&str], extra: &[(&str, &str)]) -> Run {
+    let config = &fx.config;
+    let mut c = Command::new(support::kindling_bin());
+    c.args(args)
+        .env("KINDLING_REGISTRY_IMAGE", &config.registry.image)
+        .env("KINDLING_REGISTRY_NAME", &config.registry.name)
+        .env(
+            "KINDLING_REGISTRY_HOST_PORT",
+            config.registry.host_port.to_string(),
+        )
+        .env("KINDLING_CLUSTER_NAME", &config.cluster.name)
+        .env(
+            "KINDLING_REGISTRY_MIRRORS",
+            config.registry.mirrors.join(","),
+        )
+        .env("KINDLING_TIMEOUTS_REGISTRY", "20s")
+        .env("NO_COLOR", "1")
+        .current_dir(std::env::temp_dir());
+    for (k, v) in extra {
+        c.env(k, v);
+    }
+    c.output().unwrap().into()
+}
+
+fn docker_inspect(name: &str, format: &str) -> String {
+    registry_support::inspect(name, format)
+}
+
+fn volume_exists(name: &str) -> bool {
+    Command::new("docker")
+        .args(["volume", "inspect", name])
+        .output()
+        .unwrap()
+        .status
+        .success()
+}
+
+#[tokio::test]
+async fn a_new_host_port_held_by_another_process_leaves_the_running_registry_alone() {
+    let Some(fx) = registry_support::Fixture::new(0).await else {
+        return;
+    };
+    let name = &fx.config.registry.name;
+    let run = registry_cli(&fx, &["registry", "up"], &[]);
+    assert_eq!(run.code, Some(0), "{run:?}");
+    let id = docker_inspect(name, "{{.Id}}");
+
+    let held = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+    let new_port = held.local_addr().unwrap().port().to_string();
+    let run = registry_cli(
+        &fx,
+        &["registry", "up"],
+        &[("KINDLING_REGISTRY_HOST_PORT", &new_port)],
+    );
+    assert_eq!(run.code, Some(1), "{run:?}");
+    assert!(
+        run.stderr
+            .contains(&format!("127.0.0.1:{new_port} is already in use"))
+            && run.stderr.contains(&format!("pid {}", std::process::id()))
+            && run.stderr.contains("registry.host_port"),
+        "{run:?}"
+    );
+    assert_eq!(
+        docker_inspect(name, "{{.Id}}"),
+        id,
+        "the registry was replaced"
+    );
+    assert_eq!(docker_inspect(name, "{{.State.Status}}"), "running");
+    let api = kindling::docker::registry_api::RegistryApi::local(fx.config.registry.host_port);
+    assert_eq!(api.ping().await, Ok(()), "the old registry still answers");
+}
+
+#[tokio::test]
+async fn a_replacement_that_does_not_answer_puts_the_old_registry_back() {
+    let Some(fx) = registry_support::Fixture::new(0).await else {
+        return;
+    };
+    // An image that runs but serves nothing: what a broken registry image looks like.
+    let Some(silent) = silent_image() else {
+        return;
+    };
+    let name = &fx.config.registry.name;
+    assert_eq!(registry_cli(&fx, &["registry", "up"], &[]).code, Some(0));
+    let id = docker_inspect(name, "{{.Id}}");
+    let run = registry_cli(
+        &fx,
+        &["registry", "up"],
+        &[
+            ("KINDLING_REGISTRY_IMAGE", &silent),
+            ("KINDLING_TIMEOUTS_REGISTRY", "3s"),
+        ],
+    );
+    assert_eq!(run.code, Some(1), "{run:?}");
+    assert!(
+        run.stderr.contains(&format!(
+            "{name} was not replaced (the old container runs again)"
+        )),
+        "{run:?}"
+    );
+    assert_eq!(docker_inspect(name, "{{.Id}}"), id);
+    assert_eq!(docker_inspect(name, "{{.State.Status}}"), "running");
+    let previous = kindling::docker::containers::previous_name(name);
+    assert_eq!(docker_inspect(&previous, "{{.Id}}"), "", "no leftover");
+    let api = kindling::docker::registry_api::RegistryApi::local(fx.config.registry.host_port);
+    assert_eq!(api.ping().await, Ok(()), "the old registry answers again");
+}
+
+/// An image that runs and never answers /v2/: the stand-in kind node (busybox, sleeping).
+fn silent_image() -> Option<String> {
+    cluster_support::node_image()
+}
+
+#[tokio::test]
+async fn two_clusters_share_one_cache_and_purge_keeps_it_while_the_other_uses_it() {
+    let Some(a) = registry_support::Fixture::new(1).await else {
+        return;
+    };
+    let Some(mut b) = registry_support::Fixture::new(0).await else {
+        return;
+    };
+    b.config.registry.mirrors = a.config.registry.mirrors.clone();
+    let upstream = &a.config.registry.mirrors[0];
+    let cache = kindling::config::mirror_container_name(upstream);
+    let volume = kindling::docker::mirrors::mirror_volume_name(upstream);
+    let (cluster_a, cluster_b) = (&a.config.cluster.name, &b.config.cluster.name);
+
+    // The fake upstream never answers, so the cache crash-loops and `registry up` exits 1;
+    // what matters here is who owns what.
+    registry_cli(&a, &["registry", "up"], &[]);
+    let id = docker_inspect(&cache, "{{.Id}}");
+    assert!(!id.is_empty(), "cluster a made the cache");
+    let run = registry_cli(&b, &["registry", "up"], &[]);
+    assert_eq!(
+        docker_inspect(&cache, "{{.Id}}"),
+        id,
+        "cluster b's up recreated a's cache: {run:?}"
+    );
+
+    // A cache that differs from what b wants is still a's: kept as it is, and b is told why.
+    let alias = format!("kindling-test/registry:{}", support::unique("alias"));
+    let tagged = Command::new("docker")
+        .args(["tag", &support::registry_image(), &alias])
+        .status()
+        .unwrap();
+    assert!(tagged.success());
+    let run = registry_cli(
+        &b,
+        &["registry", "up"],
+        &[
+            ("KINDLING_REGISTRY_IMAGE", &alias),
+            (
+                "KINDLING_REGISTRY_HOST_PORT",
+                &support::free_port().to_string(),
+            ),
+        ],
+    );
+    let _ = Command::new("docker").args(["rmi", &alias]).output();
+    assert_eq!(docker_inspect(&cache, "{{.Id}}"), id, "{run:?}");
+    assert!(
+        run.stderr
+            .contains(&format!("kept as it is: cluster(s) {cluster_a} use it too")),
+        "{run:?}"
+    );
+
+    // a's purge keeps the cache b uses, and says so; a's own registry data goes.
+    let run = registry_cli(&a, &["registry", "down", "--purge"], &[]);
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert!(
+        run.stdout.contains(&format!(
+            "kept {cache}: kindling cluster(s) {cluster_b} still use it"
+        )),
+        "{run:?}"
+    );
+    assert_eq!(docker_inspect(&cache, "{{.Id}}"), id);
+    assert!(volume_exists(&volume));
+    assert!(!volume_exists(
+        &kindling::docker::registry::registry_volume_name(&a.config)
+    ));
+
+    // The last user's purge removes it.
+    let run = registry_cli(&b, &["registry", "down", "--purge"], &[]);
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert_eq!(docker_inspect(&cache, "{{.Id}}"), "");
+    assert!(!volume_exists(&volume));
+}
+
+#[tokio::test]
+async fn concurrent_registry_ups_and_downs_meet_no_docker_conflict() {
+    let Some(fx) = registry_support::Fixture::new(0).await else {
+        return;
+    };
+    for action in [&["registry", "up"][..], &["registry", "down"][..]] {
+        let children: Vec<_> = (0..6)
+            .map(|_| {
+                let config = &fx.config;
+                Command::new(support::kindling_bin())
+                    .args(action)
+                    .env("KINDLING_REGISTRY_IMAGE", &config.registry.image)
+                    .env("KINDLING_REGISTRY_NAME", &config.registry.name)
+                    .env(
+                        "KINDLING_REGISTRY_HOST_PORT",
+                        config.registry.host_port.to_string(),
+                    )
+                    .env("KINDLING_CLUSTER_NAME", &config.cluster.name)
+                    .env("KINDLING_REGISTRY_MIRRORS", "")
+                    .current_dir(std::env::temp_dir())
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for child in children {
+            let out = child.wait_with_output().unwrap();
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(out.status.success(), "{action:?}: {stderr}");
+            assert!(!stderr.contains("409"), "{action:?}: {stderr}");
+        }
+    }
+    assert_eq!(docker_inspect(&fx.config.registry.name, "{{.Id}}"), "");
 }

@@ -14,18 +14,47 @@ pub(super) fn run(ctx: &Context, command: RegistryCommand) -> Result<()> {
             .map_err(docker::RegistryError::from)?;
         match command {
             RegistryCommand::Up => {
-                registry::up(&client, config, &ctx.reporter).await?;
+                let done = registry::up(&client, config, &ctx.reporter).await?;
+                not_answering(
+                    done.iter()
+                        .filter_map(|d| d.problem.as_ref().map(|p| format!("{} ({p})", d.name))),
+                )
             }
             RegistryCommand::Down { purge } => {
-                registry::down(&client, config, &ctx.reporter, purge).await?;
+                let report = registry::down(&client, config, &ctx.reporter, purge).await?;
+                if !ctx.json() {
+                    for (cache, users) in &report.kept_for_others {
+                        println!(
+                            "kept {cache}: kindling cluster(s) {} still use it",
+                            users.join(", ")
+                        );
+                    }
+                }
+                Ok(())
             }
             RegistryCommand::Status => {
                 let rows = status::status(&client, config).await?;
                 print_status(ctx, &rows);
+                not_answering(
+                    rows.iter()
+                        .filter_map(|r| r.problem().map(|p| format!("{} ({p})", r.name))),
+                )
             }
         }
-        Ok(())
     })
+}
+
+/// Exit 1 naming every container that is not up: a crash-looping cache is not fine.
+fn not_answering(down: impl Iterator<Item = String>) -> Result<()> {
+    let down: Vec<String> = down.collect();
+    if down.is_empty() {
+        return Ok(());
+    }
+    Err(crate::Error::failed(
+        "registry",
+        format!("not up: {}", down.join("; ")),
+    )
+    .with_hint("`docker logs <name>` says why; a cache that cannot reach its upstream when it starts crash-loops (check the network), then `kindling registry up`"))
 }
 
 fn print_status(ctx: &Context, rows: &[status::ContainerStatus]) {
@@ -38,8 +67,8 @@ fn print_status(ctx: &Context, rows: &[status::ContainerStatus]) {
     }
     let width = rows.iter().map(|r| r.name.len()).max().unwrap_or(4).max(4);
     println!(
-        "{:width$}  {:8}  {:10}  {:5}  {:7}  VOLUME",
-        "NAME", "ROLE", "STATE", "PORT", "ANSWERS"
+        "{:width$}  {:8}  {:10}  {:5}  {:7}  {:VOLUME_WIDTH$}  USED BY",
+        "NAME", "ROLE", "STATE", "PORT", "ANSWERS", "VOLUME"
     );
     for r in rows {
         let port = r.port.map_or("-".to_string(), |p| p.to_string());
@@ -48,8 +77,13 @@ fn print_status(ctx: &Context, rows: &[status::ContainerStatus]) {
             Some(false) => "no",
             None => "?",
         };
+        let users = if r.users.is_empty() {
+            "-".to_string()
+        } else {
+            r.users.join(",")
+        };
         println!(
-            "{:width$}  {:8}  {:10}  {:5}  {:7}  {}",
+            "{:width$}  {:8}  {:10}  {:5}  {:7}  {:VOLUME_WIDTH$}  {users}",
             r.name,
             r.role,
             r.state,
@@ -59,3 +93,5 @@ fn print_status(ctx: &Context, rows: &[status::ContainerStatus]) {
         );
     }
 }
+
+const VOLUME_WIDTH: usize = 32;
