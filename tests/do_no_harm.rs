@@ -450,3 +450,283 @@ async fn concurrent_registry_ups_and_downs_meet_no_docker_conflict() {
     }
     assert_eq!(docker_inspect(&fx.config.registry.name, "{{.Id}}"), "");
 }
+
+// ---- 1. reset: --dry-run changes nothing; deleting a cluster needs consent ------------------
+
+/// Every file under `dir` with its content, to compare before and after a run.
+fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                out.push((path.clone(), std::fs::read(&path).unwrap_or_default()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// A sandbox where cluster `name` looks up: kindling's records, its kubeconfig copy, and its
+/// block in the hosts file.
+fn sandbox_with_platform(name: &str) -> Sandbox {
+    let sandbox = Sandbox::new();
+    write(
+        &sandbox.data().join(format!("clusters/{name}.json")),
+        &format!(
+            r#"{{"name":"{name}","node_image":"x","kind_version":"v0.33.0","created_at":"2026-01-01T00:00:00Z"}}"#
+        ),
+    );
+    write(
+        &sandbox.data().join(format!("kubeconfig-{name}")),
+        "apiVersion: v1\nkind: Config\n",
+    );
+    let run = sandbox.run(&[
+        "--set",
+        &format!("cluster.name={name}"),
+        "--set",
+        "network.domain=test",
+        "hosts",
+        "apply",
+    ]);
+    assert_eq!(run.code, Some(0), "{run:?}");
+    sandbox
+}
+
+#[test]
+fn reset_dry_run_changes_nothing_and_says_what_it_would_do() {
+    if support::docker_available().is_none() {
+        return;
+    }
+    let name = support::unique("kreset");
+    let sandbox = sandbox_with_platform(&name);
+    let before = snapshot(sandbox.dir.path());
+    let run = sandbox.run(&[
+        "--set",
+        &format!("cluster.name={name}"),
+        "--set",
+        "network.domain=test",
+        "--set",
+        "registry.mirrors=",
+        "reset",
+        "--dry-run",
+    ]);
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert_eq!(snapshot(sandbox.dir.path()), before, "{run:?}");
+    assert!(
+        run.stdout.contains("would first run `down`")
+            && run.stdout.contains("hosts holds kindling's block")
+            && run.stdout.contains("then `up`")
+            && run.stdout.contains("[preflight]"),
+        "{run:?}"
+    );
+}
+
+#[test]
+fn reset_without_yes_or_a_terminal_refuses_to_delete_the_cluster() {
+    let Some(image) = cluster_support::node_image() else {
+        return;
+    };
+    let name = support::unique("kreset");
+    let node = format!("{name}-control-plane");
+    let _node = cluster_support::Containers(vec![node.clone()]);
+    cluster_support::docker_ok(&[
+        "run",
+        "-d",
+        "--name",
+        &node,
+        "--label",
+        &format!("io.x-k8s.kind.cluster={name}"),
+        &image,
+    ]);
+    let sandbox = sandbox_with_platform(&name);
+    let before = snapshot(sandbox.dir.path());
+    let run = sandbox.run(&[
+        "--set",
+        &format!("cluster.name={name}"),
+        "--set",
+        "network.domain=test",
+        "reset",
+    ]);
+    assert_eq!(run.code, Some(2), "{run:?}");
+    assert!(
+        run.stderr.contains(&format!(
+            "reset would delete kind cluster {name} (1 node(s))"
+        )) && run.stderr.contains("no terminal to ask on")
+            && run.stderr.contains("--yes"),
+        "{run:?}"
+    );
+    assert_eq!(docker_inspect(&node, "{{.State.Status}}"), "running");
+    assert_eq!(snapshot(sandbox.dir.path()), before, "nothing was changed");
+}
+
+#[test]
+fn up_takes_y_like_cluster_up() {
+    let sandbox = Sandbox::new();
+    let run = sandbox.run(&["up", "-y", "--dry-run"]);
+    assert_eq!(run.code, Some(0), "{run:?}");
+    let run = sandbox.run(&["reset", "-y", "--dry-run"]);
+    assert_eq!(run.code, Some(0), "{run:?}");
+}
+
+// ---- 8 and exit codes: a failed `up` leaves the host alone and says so ---------------------
+
+/// Settings for an `up` in the sandbox that passes preflight and then fails at once: free
+/// ports, an image that is neither local nor pullable, and no kind to be had.
+fn failing_up_args(name: &str) -> Vec<String> {
+    let mut args = Vec::new();
+    for set in [
+        format!("cluster.name={name}"),
+        "network.domain=test".into(),
+        "network.trust_ca=false".into(),
+        format!("network.http_port={}", support::free_port()),
+        format!("network.https_port={}", support::free_port()),
+        format!("registry.host_port={}", support::free_port()),
+        format!("registry.name={name}-registry"),
+        format!("registry.image=kindling-test/{name}:missing"),
+        "registry.mirrors=".into(),
+    ] {
+        args.push("--set".to_string());
+        args.push(set);
+    }
+    args.push("up".into());
+    args
+}
+
+#[test]
+fn a_failed_up_leaves_the_hosts_file_alone_and_says_so() {
+    if support::docker_available().is_none() {
+        return;
+    }
+    let name = support::unique("kfail");
+    let sandbox = Sandbox::new();
+    let args = failing_up_args(&name);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let run = sandbox
+        .kindling(&args)
+        .env("KINDLING_KIND_DOWNLOAD_URL", "http://127.0.0.1:9/kind")
+        .env("PATH", "/usr/bin:/bin")
+        .output()
+        .unwrap();
+    let run = Run::from(run);
+    let _volumes = cluster_support::ClusterVolumes(name.clone());
+    assert_eq!(run.code, Some(1), "{run:?}");
+    assert_eq!(
+        std::fs::read_to_string(sandbox.path("hosts")).unwrap(),
+        "127.0.0.1 localhost\n",
+        "{run:?}"
+    );
+    assert!(
+        run.stderr
+            .contains("Hosts file entries (skipped: not run: platform did not succeed)"),
+        "{run:?}"
+    );
+    let note = run
+        .stderr
+        .find("nothing of kindling's is on this host")
+        .expect("the host note");
+    assert!(note < run.stderr.find("error:").unwrap(), "{run:?}");
+}
+
+#[test]
+fn a_preflight_failure_inside_up_exits_3_like_doctor() {
+    if support::docker_available().is_none() {
+        return;
+    }
+    let held = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+    let port = held.local_addr().unwrap().port().to_string();
+    let sandbox = Sandbox::new();
+    let name = support::unique("kpre");
+    let run = sandbox.run(&[
+        "--set",
+        &format!("cluster.name={name}"),
+        "--set",
+        &format!("network.http_port={port}"),
+        "--set",
+        "network.trust_ca=false",
+        "up",
+    ]);
+    assert_eq!(run.code, Some(3), "{run:?}");
+    assert!(
+        run.stderr.contains("preflight check(s) failed")
+            && run.stderr.contains(&format!("127.0.0.1:{port}"))
+            && run.stderr.contains("kindling doctor"),
+        "{run:?}"
+    );
+    assert!(
+        run.stderr.contains("nothing of kindling's is on this host"),
+        "{run:?}"
+    );
+    let doctor = sandbox.run(&["--set", &format!("network.http_port={port}"), "doctor"]);
+    assert_eq!(doctor.code, run.code, "{doctor:?}");
+}
+
+/// A real unprivileged user (nobody, via setpriv) whose hosts file needs root: `up` asks sudo
+/// once, before the first step (here preflight then fails: nobody cannot reach Docker).
+#[test]
+fn up_asks_sudo_once_before_it_starts_when_the_host_needs_root() {
+    if !rustix::process::geteuid().is_root() || !Path::new("/usr/bin/setpriv").exists() {
+        return support::skip("needs root and setpriv to run as nobody").unwrap_or(());
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let sandbox = Sandbox::new();
+    let dir = sandbox.dir.path();
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let hosts = sandbox.path("hosts");
+    std::fs::set_permissions(&hosts, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let log = sandbox.path("sudo.log");
+    std::fs::write(&log, "").unwrap();
+    std::fs::set_permissions(&log, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let sudo = sandbox.path("fake-sudo");
+    write(
+        &sudo,
+        &format!(
+            "#!/bin/sh\necho \"$*\" >> {}\n[ \"$1\" = -v ] && exit 0\nexec \"$@\"\n",
+            log.display()
+        ),
+    );
+    std::fs::set_permissions(&sudo, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = Command::new("/usr/bin/setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+        .arg(support::kindling_bin())
+        .args([
+            "--set",
+            "cluster.name=ksudo",
+            "--set",
+            "network.domain=test",
+            "--set",
+            "network.trust_ca=false",
+            "up",
+        ])
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("HOME", dir)
+        .env("KINDLING_DATA_DIR", sandbox.data())
+        .env("KINDLING_CACHE_DIR", sandbox.path("cache"))
+        .env("KINDLING_HOSTS_FILE", &hosts)
+        .env("KINDLING_SUDO", &sudo)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let run = Run::from(out);
+    assert_eq!(std::fs::read_to_string(&log).unwrap(), "-v\n", "{run:?}");
+    assert!(
+        run.stderr.contains("asks for your password now, once"),
+        "{run:?}"
+    );
+    let asked = run.stderr.find("asks for your password").unwrap();
+    let preflight = run.stderr.find("Preflight checks").expect("preflight ran");
+    assert!(asked < preflight, "{run:?}");
+    assert_eq!(
+        std::fs::read_to_string(&hosts).unwrap(),
+        "127.0.0.1 localhost\n"
+    );
+}

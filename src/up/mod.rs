@@ -138,6 +138,32 @@ pub fn pipeline() -> Pipeline<UpContext> {
     p
 }
 
+/// The components `up` brings up and their pinned versions (what `--dry-run` lists).
+pub fn components(config: &crate::config::Config) -> Vec<(&'static str, String)> {
+    let c = &config.components;
+    let mut list = vec![
+        ("kind CLI", config.cluster.kind_version.clone()),
+        ("node image", config.cluster.node_image.clone()),
+        ("registry image", config.registry.image.clone()),
+        ("Argo CD", c.argocd.clone()),
+        (
+            "Argo Rollouts",
+            format!("{} (chart {})", c.argo_rollouts, c.argo_rollouts_chart),
+        ),
+        ("cert-manager", c.cert_manager.clone()),
+        (
+            "kube-prometheus-stack",
+            format!("chart {}", c.kube_prometheus_stack),
+        ),
+        ("Traefik", format!("chart {}", c.traefik)),
+        ("demo app", config.demo.version.clone()),
+    ];
+    if config.cluster.provider == crate::config::Provider::Existing {
+        list.retain(|(name, _)| !matches!(*name, "kind CLI" | "node image"));
+    }
+    list
+}
+
 /// What `up` made, for the summary.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Summary {
