@@ -730,3 +730,100 @@ fn up_asks_sudo_once_before_it_starts_when_the_host_needs_root() {
         "127.0.0.1 localhost\n"
     );
 }
+
+// ---- 2. commands act on kindling's own cluster context only --------------------------------
+
+/// A listener standing in for the user's real cluster: it must never be contacted.
+struct ForbiddenCluster {
+    listener: TcpListener,
+}
+
+impl ForbiddenCluster {
+    fn new() -> ForbiddenCluster {
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+        listener.set_nonblocking(true).unwrap();
+        ForbiddenCluster { listener }
+    }
+
+    /// A kubeconfig whose current context `work-prod` points at it.
+    fn kubeconfig(&self) -> String {
+        let port = self.listener.local_addr().unwrap().port();
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: prod\n  cluster:\n    server: https://127.0.0.1:{port}\n    insecure-skip-tls-verify: true\ncontexts:\n- name: work-prod\n  context:\n    cluster: prod\n    user: me\ncurrent-context: work-prod\nusers:\n- name: me\n  user:\n    token: secret\n"
+        )
+    }
+
+    /// Whether anything connected (the kernel queues connections even after the client left).
+    fn contacted(&self) -> bool {
+        self.listener.accept().is_ok()
+    }
+}
+
+#[test]
+fn commands_that_act_on_the_cluster_never_fall_back_to_the_users_current_context() {
+    let prod = ForbiddenCluster::new();
+    let sandbox = Sandbox::new();
+    let kubeconfig = sandbox.path("home/.kube/config");
+    write(&kubeconfig, &prod.kubeconfig());
+    let name = support::unique("kctx");
+    let commands: [&[&str]; 9] = [
+        &["rollout", "status", "staging"],
+        &["rollout", "watch", "staging", "--exit"],
+        &["rollout", "promote", "staging"],
+        &["rollout", "abort", "staging"],
+        &["rollout", "retry", "staging"],
+        &["rollout", "restart", "staging"],
+        &["release", "staging", "v1.1.0"],
+        &["scenario", "canary"],
+        &["smoke"],
+    ];
+    for command in commands {
+        let run: Run = sandbox
+            .kindling(&[&["--set", &format!("cluster.name={name}")], command].concat())
+            .env("KUBECONFIG", &kubeconfig)
+            .output()
+            .unwrap()
+            .into();
+        assert!(
+            !prod.contacted(),
+            "{command:?} contacted work-prod: {run:?}"
+        );
+        assert_eq!(run.code, Some(1), "{command:?}: {run:?}");
+        assert!(
+            run.stderr.contains("the platform is not up")
+                && run.stderr.contains(&format!("kubeconfig-{name}"))
+                && run.stderr.contains("kindling up"),
+            "{command:?}: {run:?}"
+        );
+    }
+    // `status` reads kindling's own kubeconfig only, too.
+    let run: Run = sandbox
+        .kindling(&["--set", &format!("cluster.name={name}"), "status"])
+        .env("KUBECONFIG", &kubeconfig)
+        .output()
+        .unwrap()
+        .into();
+    assert!(!prod.contacted(), "status contacted work-prod: {run:?}");
+}
+
+#[test]
+fn an_explicit_kubeconfig_without_kindlings_context_is_refused() {
+    let prod = ForbiddenCluster::new();
+    let sandbox = Sandbox::new();
+    let kubeconfig = sandbox.path("work.yaml");
+    write(&kubeconfig, &prod.kubeconfig());
+    let run = sandbox.run(&[
+        "rollout",
+        "abort",
+        "staging",
+        "--kubeconfig",
+        kubeconfig.to_str().unwrap(),
+    ]);
+    assert!(!prod.contacted(), "{run:?}");
+    assert_eq!(run.code, Some(2), "{run:?}");
+    assert!(
+        run.stderr
+            .contains("has no context kind-kindling (its contexts: work-prod)"),
+        "{run:?}"
+    );
+}

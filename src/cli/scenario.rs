@@ -6,7 +6,6 @@ use super::{Context, runtime};
 use crate::error::{Error, Result};
 use crate::release::ReleaseContext;
 use crate::report::{PlainReporter, SharedReporter};
-use crate::rollout::cluster;
 use crate::scenario::model::RunReport;
 use crate::scenario::platform::Profile;
 use crate::scenario::real::RealPlatform;
@@ -68,7 +67,7 @@ pub struct RunArgs {
     /// Requests per second sent to each environment
     #[arg(long, default_value_t = crate::traffic::DEFAULT_RATE)]
     pub rate: u32,
-    /// Kubeconfig [default: kindling's own for the cluster, else $KUBECONFIG or ~/.kube/config]
+    /// A kubeconfig holding kindling's context (kind-<cluster.name>) [default: kindling's own]
     #[arg(long, value_name = "PATH")]
     pub kubeconfig: Option<PathBuf>,
 }
@@ -89,13 +88,6 @@ fn run_scenarios(ctx: &Context, scenarios: &[Scenario], args: &RunArgs) -> Resul
     };
     let mut timing = Timing::for_profile(profile);
     timing.rate = args.rate.max(1);
-    let path = cluster::kubeconfig_path(&settings, &ctx.env, args.kubeconfig.as_deref())
-        .ok_or_else(|| {
-            Error::usage(
-                "no kubeconfig found",
-                Some("run `kindling up`, or pass --kubeconfig PATH".to_string()),
-            )
-        })?;
     // With --output json stdout carries the report alone; progress goes to stderr.
     let reporter: SharedReporter = if ctx.json() {
         Arc::new(PlainReporter { quiet: false })
@@ -106,7 +98,7 @@ fn run_scenarios(ctx: &Context, scenarios: &[Scenario], args: &RunArgs) -> Resul
         let release = ReleaseContext::connect(
             settings.clone(),
             &ctx.env,
-            Some(path.as_path()),
+            args.kubeconfig.as_deref(),
             reporter.clone(),
         )
         .await?;
