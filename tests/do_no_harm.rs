@@ -827,3 +827,68 @@ fn an_explicit_kubeconfig_without_kindlings_context_is_refused() {
         "{run:?}"
     );
 }
+
+// ---- up --dry-run: components, host changes, and the steps by the ids the run uses ---------
+
+#[test]
+fn up_dry_run_lists_components_host_changes_and_the_run_s_step_ids() {
+    let sandbox = Sandbox::new();
+    let before = snapshot(sandbox.dir.path());
+    let run = sandbox.run(&[
+        "--set",
+        "network.domain=test",
+        "--set",
+        "network.trust_ca=false",
+        "--output",
+        "json",
+        "up",
+        "--dry-run",
+    ]);
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert_eq!(
+        snapshot(sandbox.dir.path()),
+        before,
+        "a dry run changes nothing"
+    );
+    let plan: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let components = plan["components"].as_array().unwrap();
+    assert!(
+        components.contains(&serde_json::json!({"name": "Argo CD", "version": "v3.5.1"})),
+        "{components:?}"
+    );
+    assert_eq!(
+        plan["hostChanges"],
+        serde_json::json!([{
+            "part": "hosts file",
+            "change": format!("add kindling's block to {} (7 names → 127.0.0.1)", sandbox.path("hosts").display()),
+            "needsRoot": false,
+        }])
+    );
+    let ids: Vec<&str> = plan["waves"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|w| w.as_array().unwrap())
+        .flat_map(|g| g["steps"].as_array().unwrap())
+        .map(|s| s["step"].as_str().unwrap())
+        .collect();
+    // The ids progress events carry, not the names of the groups that report them.
+    for id in [
+        "preflight",
+        "tls-ca",
+        "registry-image",
+        "registry:kind-registry",
+        "cluster.create",
+        "cluster.wiring",
+        "image:demo-app",
+        "oci:kindling-manifests:latest",
+        "hosts",
+        "tls-trust",
+        "demo-apps",
+    ] {
+        assert!(ids.contains(&id), "{id} not in {ids:?}");
+    }
+    for group in ["ca", "registry", "cluster", "wire", "trust", "publish"] {
+        assert!(!ids.contains(&group), "{group} is no step id: {ids:?}");
+    }
+}

@@ -45,7 +45,7 @@ pub enum Command {
     Up(super::platform::UpArgs),
     /// Remove everything `up` made (caches are kept unless --purge)
     Down(super::platform::DownArgs),
-    /// `down` (keeping caches), then `up`; asks before deleting a cluster (--yes: without asking)
+    /// `down` (keeping caches), then `up` (asks before deleting a cluster)
     Reset(super::platform::ResetArgs),
     /// Show the whole platform at a glance (exit 1 if anything is unhealthy)
     Status(super::status::StatusArgs),
