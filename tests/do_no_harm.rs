@@ -397,8 +397,8 @@ async fn two_clusters_share_one_cache_and_purge_keeps_it_while_the_other_uses_it
     let run = registry_cli(&a, &["registry", "down", "--purge"], &[]);
     assert_eq!(run.code, Some(0), "{run:?}");
     assert!(
-        run.stdout.contains(&format!(
-            "kept {cache}: kindling cluster(s) {cluster_b} still use it"
+        run.stderr.contains(&format!(
+            "cache {cache} kept: kindling cluster(s) {cluster_b} still use it"
         )),
         "{run:?}"
     );

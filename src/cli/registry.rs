@@ -21,15 +21,8 @@ pub(super) fn run(ctx: &Context, command: RegistryCommand) -> Result<()> {
                 )
             }
             RegistryCommand::Down { purge } => {
-                let report = registry::down(&client, config, &ctx.reporter, purge).await?;
-                if !ctx.json() {
-                    for (cache, users) in &report.kept_for_others {
-                        println!(
-                            "kept {cache}: kindling cluster(s) {} still use it",
-                            users.join(", ")
-                        );
-                    }
-                }
+                // Caches kept for other clusters are reported as it goes.
+                registry::down(&client, config, &ctx.reporter, purge).await?;
                 Ok(())
             }
             RegistryCommand::Status => {

@@ -109,7 +109,7 @@ pub async fn lock(reporter: &SharedReporter) -> Result<Lock> {
         flock(&file, FlockOperation::LockExclusive).map(|()| file)
     })
     .await
-    .map_err(|e| RegistryError::Input(format!("waiting for {LOCK_FILE}: {e}")))?
+    .map_err(|e| RegistryError::io(format!("locking {LOCK_FILE}"))(std::io::Error::other(e)))?
     .map_err(|e| RegistryError::io(format!("locking {LOCK_FILE}"))(e.into()))?;
     Ok(Lock(file))
 }
