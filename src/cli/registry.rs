@@ -15,9 +15,9 @@ pub(super) fn run(ctx: &Context, command: RegistryCommand) -> Result<()> {
         match command {
             RegistryCommand::Up => {
                 let done = registry::up(&client, config, &ctx.reporter).await?;
-                not_answering(
+                not_up(
                     done.iter()
-                        .filter_map(|d| d.problem.as_ref().map(|p| format!("{} ({p})", d.name))),
+                        .filter_map(|d| Some((d.name.clone(), d.problem.clone()?))),
                 )
             }
             RegistryCommand::Down { purge } => {
@@ -28,26 +28,32 @@ pub(super) fn run(ctx: &Context, command: RegistryCommand) -> Result<()> {
             RegistryCommand::Status => {
                 let rows = status::status(&client, config).await?;
                 print_status(ctx, &rows);
-                not_answering(
+                not_up(
                     rows.iter()
-                        .filter_map(|r| r.problem().map(|p| format!("{} ({p})", r.name))),
+                        .filter_map(|r| Some((r.name.clone(), r.problem()?))),
                 )
             }
         }
     })
 }
 
-/// Exit 1 naming every container that is not up: a crash-looping cache is not fine.
-fn not_answering(down: impl Iterator<Item = String>) -> Result<()> {
-    let down: Vec<String> = down.collect();
-    if down.is_empty() {
+/// Exit 1 naming every container that is not up (name, why): a crash-looping cache is not fine.
+fn not_up(down: impl Iterator<Item = (String, String)>) -> Result<()> {
+    let down: Vec<(String, String)> = down.collect();
+    let Some((first, _)) = down.first() else {
         return Ok(());
-    }
-    Err(crate::Error::failed(
-        "registry",
-        format!("not up: {}", down.join("; ")),
+    };
+    let list: Vec<String> = down
+        .iter()
+        .map(|(name, why)| format!("{name} ({why})"))
+        .collect();
+    Err(
+        crate::Error::failed("registry", format!("not up: {}", list.join("; "))).with_hint(
+            format!(
+                "`docker logs {first}` says why; a cache that cannot reach its upstream when it starts crash-loops (check the network), then `kindling registry up`"
+            ),
+        ),
     )
-    .with_hint("`docker logs <name>` says why; a cache that cannot reach its upstream when it starts crash-loops (check the network), then `kindling registry up`"))
 }
 
 fn print_status(ctx: &Context, rows: &[status::ContainerStatus]) {
@@ -59,8 +65,14 @@ fn print_status(ctx: &Context, rows: &[status::ContainerStatus]) {
         return;
     }
     let width = rows.iter().map(|r| r.name.len()).max().unwrap_or(4).max(4);
+    let volumes = rows
+        .iter()
+        .map(|r| r.volume.as_deref().map_or(1, str::len))
+        .max()
+        .unwrap_or(6)
+        .max(6);
     println!(
-        "{:width$}  {:8}  {:10}  {:5}  {:7}  {:VOLUME_WIDTH$}  USED BY",
+        "{:width$}  {:8}  {:10}  {:5}  {:7}  {:volumes$}  USED BY",
         "NAME", "ROLE", "STATE", "PORT", "ANSWERS", "VOLUME"
     );
     for r in rows {
@@ -76,7 +88,7 @@ fn print_status(ctx: &Context, rows: &[status::ContainerStatus]) {
             r.users.join(",")
         };
         println!(
-            "{:width$}  {:8}  {:10}  {:5}  {:7}  {:VOLUME_WIDTH$}  {users}",
+            "{:width$}  {:8}  {:10}  {:5}  {:7}  {:volumes$}  {users}",
             r.name,
             r.role,
             r.state,
@@ -86,5 +98,3 @@ fn print_status(ctx: &Context, rows: &[status::ContainerStatus]) {
         );
     }
 }
-
-const VOLUME_WIDTH: usize = 32;

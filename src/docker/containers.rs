@@ -478,7 +478,7 @@ pub async fn wait_answering(
                     | ContainerStateStatusEnum::DEAD
             );
         if crashed {
-            return Ok(Some(crash_report(docker, &container).await));
+            return Ok(Some(crash_report(docker, &container, count - first).await));
         }
         let api = api_of(&container);
         let last = match &api {
@@ -503,8 +503,8 @@ pub async fn wait_answering(
 }
 
 /// "restarting (exit code 2, restarted 3 times): panic: Get …" — Docker's state and the
-/// line of the container's log that says why.
-async fn crash_report(docker: &Docker, container: &ContainerInspectResponse) -> String {
+/// line of the container's log that says why. `seen` restarts happened while kindling waited.
+async fn crash_report(docker: &Docker, container: &ContainerInspectResponse, seen: i64) -> String {
     let name = container
         .name
         .as_deref()
@@ -516,11 +516,15 @@ async fn crash_report(docker: &Docker, container: &ContainerInspectResponse) -> 
         .and_then(|s| s.exit_code)
         .unwrap_or_default();
     let restarts = container.restart_count.unwrap_or(0);
-    let mut text = format!(
-        "{} (exit code {exit}, restarted {restarts} time{})",
-        state(container),
-        if restarts == 1 { "" } else { "s" }
-    );
+    let times = |n: i64| format!("{n} time{}", if n == 1 { "" } else { "s" });
+    let mut text = match state(container) {
+        // Between two restarts Docker says "running": what matters is that it restarted.
+        ContainerStateStatusEnum::RUNNING => format!(
+            "crash-looping (restarted {} while kindling waited for it)",
+            times(seen)
+        ),
+        other => format!("{other} (exit code {exit}, restarted {})", times(restarts)),
+    };
     if let Some(line) = last_error_line(docker, name).await {
         text.push_str(": ");
         text.push_str(&line);
