@@ -892,3 +892,28 @@ fn up_dry_run_lists_components_host_changes_and_the_run_s_step_ids() {
         assert!(!ids.contains(&group), "{group} is no step id: {ids:?}");
     }
 }
+
+#[tokio::test]
+async fn a_second_cluster_does_not_take_over_the_first_cluster_s_registry() {
+    let Some(a) = registry_support::Fixture::new(0).await else {
+        return;
+    };
+    let Some(mut b) = registry_support::Fixture::new(0).await else {
+        return;
+    };
+    // b's configuration names a's registry (as two clusters with the default config would).
+    b.config.registry.name = a.config.registry.name.clone();
+    b.config.registry.host_port = a.config.registry.host_port;
+    assert_eq!(registry_cli(&a, &["registry", "up"], &[]).code, Some(0));
+    let id = docker_inspect(&a.config.registry.name, "{{.Id}}");
+    let run = registry_cli(&b, &["registry", "up"], &[]);
+    assert_eq!(run.code, Some(1), "{run:?}");
+    assert!(
+        run.stderr.contains(&format!(
+            "belongs to kindling cluster {}, not {}",
+            a.config.cluster.name, b.config.cluster.name
+        )) && run.stderr.contains("registry.name"),
+        "{run:?}"
+    );
+    assert_eq!(docker_inspect(&a.config.registry.name, "{{.Id}}"), id);
+}

@@ -263,7 +263,16 @@ pub async fn reconcile(
                 let problem = wait_answering(docker, spec, timeout).await?;
                 (outcome, detail, problem)
             } else if !shared_with.is_empty() {
-                // Recreating it would pull it from under the other clusters.
+                // Recreating it would pull it from under the other clusters; starting it
+                // when it stopped does not.
+                match state(&container) {
+                    ContainerStateStatusEnum::RUNNING | ContainerStateStatusEnum::RESTARTING => {}
+                    ContainerStateStatusEnum::PAUSED => docker
+                        .unpause_container(&spec.name)
+                        .await
+                        .map_err(DockerError::api("unpause container"))?,
+                    _ => start(docker, spec).await?,
+                }
                 let detail = format!(
                     "kept as it is: cluster(s) {} use it too (differs: {})",
                     shared_with.join(", "),
@@ -440,6 +449,23 @@ pub fn api_of(container: &ContainerInspectResponse) -> Option<RegistryApi> {
     Some(RegistryApi::new(format!("http://{ip}:5000")))
 }
 
+/// Whether the host reaches `api`'s address at all: a refused connection is an answer (the
+/// address is there, nothing listens yet); a timeout or no route means it cannot be asked.
+pub async fn routable(api: &RegistryApi) -> bool {
+    let Some(addr) = api
+        .base()
+        .strip_prefix("http://")
+        .and_then(|a| a.parse::<std::net::SocketAddr>().ok())
+    else {
+        return false;
+    };
+    match tokio::time::timeout(Duration::from_secs(1), tokio::net::TcpStream::connect(addr)).await {
+        Ok(Ok(_)) => true,
+        Ok(Err(e)) => e.kind() == std::io::ErrorKind::ConnectionRefused,
+        Err(_) => false,
+    }
+}
+
 /// Whether it answers right now (one try).
 async fn answers_now(container: &ContainerInspectResponse) -> bool {
     state(container) == ContainerStateStatusEnum::RUNNING
@@ -481,14 +507,19 @@ pub async fn wait_answering(
             return Ok(Some(crash_report(docker, &container, count - first).await));
         }
         let api = api_of(&container);
+        let running = state == ContainerStateStatusEnum::RUNNING;
+        let settled = running && started.elapsed() >= SETTLE;
         let last = match &api {
-            Some(api) if state == ContainerStateStatusEnum::RUNNING => match api.ping().await {
+            Some(api) if running => match api.ping().await {
                 Ok(()) => return Ok(None),
+                // A container address the host cannot route to (Docker Desktop for Linux, a
+                // remote engine): it cannot be asked, like `None` below.
+                Err(_) if settled && spec.host_port.is_none() && !routable(api).await => {
+                    return Ok(None);
+                }
                 Err(e) => e,
             },
-            None if state == ContainerStateStatusEnum::RUNNING && started.elapsed() >= SETTLE => {
-                return Ok(None);
-            }
+            None if settled => return Ok(None),
             _ => format!("the container is {state}"),
         };
         if started.elapsed() >= timeout {

@@ -103,7 +103,10 @@ async fn one(docker: &Docker, spec: &ContainerSpec) -> Result<ContainerStatus> {
         return Ok(status);
     }
     status.answers = match containers::api_of(&container) {
-        Some(api) => Some(api.ping().await.is_ok()),
+        Some(api) if api.ping().await.is_ok() => Some(true),
+        // A container address the host cannot route to cannot be asked.
+        Some(api) if status.port.is_none() && !containers::routable(&api).await => None,
+        Some(_) => Some(false),
         None => None,
     };
     Ok(status)
