@@ -29,8 +29,13 @@ pub enum Error {
         hint: Option<String>,
     },
 
-    #[error("{failed} preflight check(s) failed")]
-    Preflight { failed: usize },
+    /// `doctor`'s failing checks (`up` runs them first): what failed, and the checks' hints.
+    #[error("{failed} preflight check(s) failed{}", if why.is_empty() { String::new() } else { format!(": {why}") })]
+    Preflight {
+        failed: usize,
+        why: String,
+        hints: Vec<String>,
+    },
 
     /// An operation that failed: what failed, why, and what to do.
     #[error("{what}: {why}")]
@@ -60,9 +65,9 @@ impl Error {
         }
     }
 
-    /// Adds a `hint:` line (for `Failed` errors).
+    /// Adds a `hint:` line (for `Failed` and `Preflight` errors).
     pub fn with_hint(mut self, hint: impl Into<String>) -> Error {
-        if let Error::Failed { hints, .. } = &mut self {
+        if let Error::Failed { hints, .. } | Error::Preflight { hints, .. } = &mut self {
             hints.push(hint.into());
         }
         self
@@ -82,6 +87,7 @@ impl Error {
         match self {
             Error::Config(e) => e.issues.iter().filter_map(|i| i.hint.clone()).collect(),
             Error::Usage { hint, .. } => hint.iter().cloned().collect(),
+            Error::Preflight { hints, .. } if !hints.is_empty() => hints.clone(),
             Error::Preflight { .. } => {
                 vec!["fix the failing checks above, then run `kindling doctor` again".into()]
             }

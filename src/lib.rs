@@ -13,6 +13,7 @@ pub mod doctor;
 pub mod down;
 pub mod env;
 pub mod error;
+pub mod host_changes;
 pub mod hosts;
 pub mod k8s;
 pub mod lint;

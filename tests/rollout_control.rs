@@ -346,12 +346,13 @@ fn the_cli_promotes_and_aborts_through_a_kubeconfig() {
         .await;
     });
     let data = tempfile::tempdir().unwrap();
+    let kubeconfig = support::with_kind_context(&server.kubeconfig(), data.path(), "kindling");
     let kindling = |args: &[&str]| {
         let out = std::process::Command::new(support::kindling_bin())
             .args(args)
             .args([
                 "--kubeconfig",
-                server.kubeconfig().to_str().unwrap(),
+                kubeconfig.to_str().unwrap(),
                 "--output",
                 "json",
             ])
@@ -491,6 +492,7 @@ fn watch_exits_when_the_rollout_is_done_or_degraded() {
         .await;
     });
     let data = tempfile::tempdir().unwrap();
+    let kubeconfig = support::with_kind_context(&server.kubeconfig(), data.path(), "kindling");
     let watch = || {
         std::process::Command::new(support::kindling_bin())
             .args([
@@ -502,7 +504,7 @@ fn watch_exits_when_the_rollout_is_done_or_degraded() {
                 "1",
                 "--no-color",
             ])
-            .args(["--kubeconfig", server.kubeconfig().to_str().unwrap()])
+            .args(["--kubeconfig", kubeconfig.to_str().unwrap()])
             .env("KINDLING_DATA_DIR", data.path())
             .current_dir(data.path())
             .output()

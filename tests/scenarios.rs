@@ -390,9 +390,10 @@ async fn the_scenario_command_drives_the_real_adapter_and_exits_1_on_a_failed_ch
     std::fs::create_dir_all(&ca_dir).unwrap();
     std::fs::write(ca_dir.join("ca.crt"), &sim.inner.ca_pem).unwrap();
     let port = sim.router_port("staging");
+    let kubeconfig = support::with_kind_context(&sim.kubeconfig(), data.path(), "kindling");
     let out = tokio::process::Command::new(support::kindling_bin())
         .args(["scenario", "canary", "--output", "json", "--kubeconfig"])
-        .arg(sim.kubeconfig())
+        .arg(kubeconfig)
         .args(["--set", &format!("network.https_port={port}")])
         .arg("--junit")
         .arg(data.path().join("junit.xml"))

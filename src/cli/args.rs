@@ -45,8 +45,8 @@ pub enum Command {
     Up(super::platform::UpArgs),
     /// Remove everything `up` made (caches are kept unless --purge)
     Down(super::platform::DownArgs),
-    /// `down` (keeping caches), then `up`
-    Reset(super::platform::UpArgs),
+    /// `down` (keeping caches), then `up` (asks before deleting a cluster)
+    Reset(super::platform::ResetArgs),
     /// Show the whole platform at a glance (exit 1 if anything is unhealthy)
     Status(super::status::StatusArgs),
     /// Check this machine for what the platform needs

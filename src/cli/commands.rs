@@ -84,7 +84,11 @@ fn doctor(ctx: &Context) -> Result<()> {
     }
     let failed = results.iter().filter(|r| r.status == Status::Fail).count();
     if failed > 0 {
-        Err(Error::Preflight { failed })
+        Err(Error::Preflight {
+            failed,
+            why: String::new(),
+            hints: Vec::new(),
+        })
     } else {
         Ok(())
     }

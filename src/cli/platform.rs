@@ -1,17 +1,19 @@
 //! `up`, `down`, `reset`: the whole platform.
 
 use super::{Context, runtime};
-use crate::error::Result;
+use crate::config::Settings;
+use crate::error::{Error, Result};
 use crate::up::{Summary, UpContext, UpOptions};
 use clap::Args;
+use std::io::{BufRead, IsTerminal, Write};
 
 #[derive(Debug, Args)]
 pub struct UpArgs {
-    /// Print the steps and their order without touching anything
+    /// Print the components, what would change on this host, and the steps, changing nothing
     #[arg(long)]
     pub dry_run: bool,
     /// Reuse a kind cluster of that name that kindling did not create, without asking
-    #[arg(long)]
+    #[arg(long, short)]
     pub yes: bool,
     /// Read upstream manifests from this folder (laid out <project>/<version>/<file>), never the network
     #[arg(long, value_name = "DIR")]
@@ -23,18 +25,34 @@ pub struct UpArgs {
 
 #[derive(Debug, Args)]
 pub struct DownArgs {
-    /// Also remove the registry data and the pull-through caches
+    /// Also remove the registry data and the pull-through caches no other cluster uses
     #[arg(long)]
     pub purge: bool,
     /// Delete a kind cluster of that name that kindling did not create, without asking
-    #[arg(long)]
+    #[arg(long, short)]
     pub yes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ResetArgs {
+    /// Print what `down` would remove and what `up` would do, changing nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Delete the cluster without asking (also a kind cluster kindling did not create)
+    #[arg(long, short)]
+    pub yes: bool,
+    /// Read upstream manifests from this folder (laid out <project>/<version>/<file>), never the network
+    #[arg(long, value_name = "DIR")]
+    pub bundle: Option<std::path::PathBuf>,
+    /// Accept component versions that have no pinned checksum
+    #[arg(long)]
+    pub allow_unpinned: bool,
 }
 
 pub(super) fn up(ctx: &Context, args: UpArgs) -> Result<()> {
     let settings = ctx.settings()?;
     if args.dry_run {
-        return dry_run(ctx);
+        return dry_run(ctx, &settings);
     }
     if let Some(bundle) = &args.bundle
         && !bundle.is_dir()
@@ -55,28 +73,81 @@ pub(super) fn up(ctx: &Context, args: UpArgs) -> Result<()> {
     Ok(())
 }
 
-fn dry_run(ctx: &Context) -> Result<()> {
-    let waves = crate::up::pipeline().waves()?;
+/// What `up` would do: the pinned components, the changes to this host, and the steps in
+/// waves with the ids and titles the real run reports (and its JSON events carry).
+fn dry_run(ctx: &Context, settings: &Settings) -> Result<()> {
+    let context = UpContext::new(
+        settings.clone(),
+        ctx.env.clone(),
+        std::sync::Arc::new(crate::report::NullReporter),
+        UpOptions::default(),
+    );
+    let waves = crate::up::pipeline().plan(&context)?;
+    let components = crate::up::components(&settings.config);
+    let host = crate::host_changes::planned(settings, &ctx.env);
     if ctx.json() {
         let waves: Vec<Vec<serde_json::Value>> = waves
             .iter()
             .map(|w| {
                 w.iter()
-                    .map(|(id, title)| serde_json::json!({ "step": id, "title": title }))
+                    .map(|node| {
+                        let steps: Vec<serde_json::Value> = node
+                            .steps
+                            .iter()
+                            .map(|(id, title)| serde_json::json!({ "step": id, "title": title }))
+                            .collect();
+                        serde_json::json!({ "group": node.id, "title": node.title, "steps": steps })
+                    })
                     .collect()
             })
             .collect();
-        println!("{}", serde_json::json!({ "waves": waves }));
-    } else {
+        let components: Vec<serde_json::Value> = components
+            .iter()
+            .map(|(name, version)| serde_json::json!({ "name": name, "version": version }))
+            .collect();
         println!(
-            "kindling up would run these steps (each wave after the one before; steps in a wave run in parallel):"
+            "{}",
+            serde_json::json!({ "components": components, "hostChanges": host, "waves": waves })
         );
-        for (i, wave) in waves.iter().enumerate() {
-            let steps: Vec<String> = wave
+        return Ok(());
+    }
+    println!("kindling up would bring up these components (pinned versions):");
+    let width = components.iter().map(|(n, _)| n.len()).max().unwrap_or(0);
+    for (name, version) in &components {
+        println!("  {name:width$}  {version}");
+    }
+    if host.is_empty() {
+        println!(
+            "and change nothing on this host (no trust-store entry or hosts-file block needed or missing)"
+        );
+    } else {
+        println!("and change this host (`kindling down` undoes it):");
+        for change in &host {
+            let root = if change.needs_root { " (as root)" } else { "" };
+            println!("  {:11}  {}{root}", change.part, change.change);
+        }
+    }
+    println!(
+        "in these steps (each wave after the one before; in a wave in parallel; [the step id]):"
+    );
+    for (i, wave) in waves.iter().enumerate() {
+        for (j, node) in wave.iter().enumerate() {
+            let number = if j == 0 {
+                format!("{}.", i + 1)
+            } else {
+                String::new()
+            };
+            let steps: Vec<String> = node
+                .steps
                 .iter()
                 .map(|(id, title)| format!("{title} [{id}]"))
                 .collect();
-            println!("  {}. {}", i + 1, steps.join(", "));
+            match node.steps.as_slice() {
+                [(id, title)] if id == node.id || *title == node.title => {
+                    println!("  {number:3} {}", steps[0])
+                }
+                _ => println!("  {number:3} {}: {}", node.title, steps.join(", ")),
+            }
         }
     }
     Ok(())
@@ -136,6 +207,7 @@ fn print_summary(ctx: &Context, summary: &Summary) {
         ),
     );
     line("local CA", summary.ca_certificate.clone());
+    line("host", crate::up::host_note(&summary.host));
     line(
         "next",
         "`kindling release staging v1.1.0` starts a canary; `kindling rollout watch staging`"
@@ -165,20 +237,77 @@ pub(super) fn down(ctx: &Context, args: DownArgs) -> Result<()> {
     Ok(())
 }
 
-pub(super) fn reset(ctx: &Context, args: UpArgs) -> Result<()> {
+/// `down` (keeping caches), then `up`. Deleting a cluster needs consent: `--yes`, or a "y"
+/// on a terminal; without a terminal it refuses (exit 2) and names `--yes`.
+pub(super) fn reset(ctx: &Context, args: ResetArgs) -> Result<()> {
     let settings = ctx.settings()?;
+    let plan = runtime().block_on(crate::down::plan(&settings, &ctx.env, false));
+    if args.dry_run {
+        if ctx.json() {
+            println!("{}", serde_json::json!({ "down": plan.lines }));
+        } else {
+            println!("kindling reset would first run `down` (caches kept):");
+            for line in &plan.lines {
+                println!("  {line}");
+            }
+            println!("then `up`:");
+        }
+        return dry_run(ctx, &settings);
+    }
+    let mut consent = args.yes;
+    if !plan.nodes.is_empty() && !consent {
+        let name = &settings.config.cluster.name;
+        let what = format!(
+            "kind cluster {name} ({} node(s){})",
+            plan.nodes.len(),
+            if plan.managed {
+                ""
+            } else {
+                ", not created by kindling"
+            }
+        );
+        consent = confirm(
+            ctx,
+            &format!(
+                "Reset deletes {what} and what `up` made for it, then brings it up again. Continue? [y/N] "
+            ),
+            &format!("reset would delete {what}"),
+        )?;
+    }
     runtime().block_on(crate::down::down(
         &settings,
         &ctx.env,
         &ctx.reporter,
         false,
-        args.yes,
+        consent,
     ))?;
     up(
         ctx,
         UpArgs {
             dry_run: false,
-            ..args
+            yes: args.yes,
+            bundle: args.bundle,
+            allow_unpinned: args.allow_unpinned,
         },
     )
+}
+
+/// Asks `question` on the terminal. Without one (or with --output json) it refuses: `what`
+/// needs `--yes`. Ok(true) only for a yes; a no is an error that changed nothing.
+fn confirm(ctx: &Context, question: &str, what: &str) -> Result<bool> {
+    if ctx.json() || !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
+        return Err(Error::usage(
+            format!("{what}, and there is no terminal to ask on"),
+            Some("pass --yes to go ahead without asking (nothing was changed)".to_string()),
+        ));
+    }
+    eprint!("{question}");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    let _ = std::io::stdin().lock().read_line(&mut answer);
+    if matches!(answer.trim(), "y" | "Y" | "yes" | "Yes") {
+        Ok(true)
+    } else {
+        Err(Error::failed("reset", "cancelled; nothing was changed"))
+    }
 }

@@ -23,7 +23,7 @@ pub struct ReleaseArgs {
     /// Timing of pauses and analysis intervals [default: the environment's current one]
     #[arg(long, value_parser = ["fast", "realistic"])]
     pub profile: Option<String>,
-    /// Kubeconfig to use [default: kindling's own, then cluster.kubeconfig, $KUBECONFIG]
+    /// A kubeconfig holding kindling's context (kind-<cluster.name>) [default: kindling's own]
     #[arg(long, value_name = "PATH")]
     pub kubeconfig: Option<PathBuf>,
 }

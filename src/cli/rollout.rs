@@ -66,7 +66,7 @@ pub enum RolloutCommand {
 
 #[derive(Debug, Args)]
 pub struct ClusterArgs {
-    /// Kubeconfig [default: kindling's own for the cluster, else $KUBECONFIG or ~/.kube/config]
+    /// A kubeconfig holding kindling's context (kind-<cluster.name>) [default: kindling's own]
     #[arg(long, value_name = "PATH")]
     kubeconfig: Option<PathBuf>,
 }
@@ -144,15 +144,8 @@ where
 {
     let namespace = environment::namespace_of(env)?;
     let settings = ctx.settings()?;
-    let path = cluster::kubeconfig_path(&settings, &ctx.env, args.kubeconfig.as_deref())
-        .ok_or_else(|| {
-            Error::usage(
-                "no kubeconfig found",
-                Some("pass --kubeconfig PATH or set KUBECONFIG".to_string()),
-            )
-        })?;
     runtime().block_on(async {
-        let client = cluster::client(&settings, &path).await?;
+        let client = cluster::connect(&settings, &ctx.env, args.kubeconfig.as_deref()).await?;
         f(client, namespace, environment::ROLLOUT_NAME).await
     })
 }

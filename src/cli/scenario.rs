@@ -6,7 +6,6 @@ use super::{Context, runtime};
 use crate::error::{Error, Result};
 use crate::release::ReleaseContext;
 use crate::report::{PlainReporter, ReporterExt, SharedReporter};
-use crate::rollout::cluster;
 use crate::scenario::model::{NotStarted, RunReport};
 use crate::scenario::platform::Profile;
 use crate::scenario::real::RealPlatform;
@@ -69,7 +68,7 @@ pub struct RunArgs {
     /// Requests per second sent to each environment
     #[arg(long, default_value_t = crate::traffic::DEFAULT_RATE)]
     pub rate: u32,
-    /// Kubeconfig [default: kindling's own for the cluster, else $KUBECONFIG or ~/.kube/config]
+    /// A kubeconfig holding kindling's context (kind-<cluster.name>) [default: kindling's own]
     #[arg(long, value_name = "PATH")]
     pub kubeconfig: Option<PathBuf>,
 }
@@ -137,18 +136,11 @@ fn start_and_run(
     let settings = ctx.settings()?;
     let mut timing = Timing::for_profile(profile);
     timing.rate = args.rate.max(1);
-    let path = cluster::kubeconfig_path(&settings, &ctx.env, args.kubeconfig.as_deref())
-        .ok_or_else(|| {
-            Error::usage(
-                "no kubeconfig found",
-                Some("run `kindling up`, or pass --kubeconfig PATH".to_string()),
-            )
-        })?;
     runtime().block_on(async {
         let release = ReleaseContext::connect(
             settings.clone(),
             &ctx.env,
-            Some(path.as_path()),
+            args.kubeconfig.as_deref(),
             reporter.clone(),
         )
         .await?;

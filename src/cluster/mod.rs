@@ -53,6 +53,35 @@ impl std::fmt::Debug for ClusterHandle {
     }
 }
 
+/// The steps `ensure` reports, as (id, title): what `up --dry-run` lists.
+pub fn planned_steps(settings: &Settings) -> Vec<(String, String)> {
+    let cluster = &settings.config.cluster;
+    let step = |id: &str, title: String| (id.to_string(), title);
+    match cluster.provider {
+        Provider::Existing => vec![step("cluster.existing", "Existing cluster".into())],
+        Provider::Kind => vec![
+            step("cluster.kind-cli", "kind CLI".into()),
+            step("cluster.create", format!("kind cluster {}", cluster.name)),
+            step("cluster.kubeconfig", "Kubeconfig".into()),
+        ],
+    }
+}
+
+/// The steps `wire` reports, as (id, title).
+pub fn planned_wiring(settings: &Settings) -> Vec<(String, String)> {
+    let step = |id: &str, title: &str| (id.to_string(), title.to_string());
+    match settings.config.cluster.provider {
+        Provider::Existing => vec![step("cluster.wiring", "Registry wiring")],
+        Provider::Kind => vec![
+            step("cluster.wiring", "Registry and caches in the nodes"),
+            step(
+                "cluster.registry-hosting",
+                "ConfigMap kube-public/local-registry-hosting",
+            ),
+        ],
+    }
+}
+
 /// Creates or reuses the cluster, then wires the registry and caches into it (kind only).
 /// `yes` allows reusing a kind cluster of that name that kindling did not create.
 pub async fn up(

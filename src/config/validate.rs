@@ -282,4 +282,61 @@ pub(super) fn check(
             }
         }
     }
+
+    check_container_names(table, origin, issues);
+}
+
+/// Two containers kindling makes must never share a name: mirrors `a-b.io` and `a.b-io` both
+/// become `kindling-mirror-a-b-io`, and `registry.name` may equal a mirror's or the kind
+/// node's name. Docker would hand one the other's container (and volume), so it is refused.
+fn check_container_names(
+    table: &toml::Table,
+    origin: &dyn Fn(&str) -> Origin,
+    issues: &mut Vec<ConfigIssue>,
+) {
+    let registry = str_of(table, "registry.name");
+    let cluster = str_of(table, "cluster.name");
+    // (container name, what needs it, the key that chose it), in the order blame goes.
+    let mut made: Vec<(String, String, &str)> = vec![
+        (
+            registry.to_string(),
+            format!("registry.name {registry:?}"),
+            "registry.name",
+        ),
+        (
+            format!("{cluster}-control-plane"),
+            format!("kind's node of cluster.name {cluster:?}"),
+            "cluster.name",
+        ),
+    ];
+    let mirrors = get(table, "registry.mirrors").and_then(toml::Value::as_array);
+    for host in mirrors
+        .into_iter()
+        .flatten()
+        .filter_map(toml::Value::as_str)
+    {
+        made.push((
+            super::mirror_container_name(host),
+            format!("the cache of mirror {host:?}"),
+            "registry.mirrors",
+        ));
+    }
+    for (i, (name, what, _)) in made.iter().enumerate() {
+        // The same host listed twice is reported above.
+        let Some((_, first, key)) = made[..i]
+            .iter()
+            .find(|(n, first, _)| n == name && first != what)
+        else {
+            continue;
+        };
+        issues.push(ConfigIssue {
+            origin: origin(key),
+            message: format!("{first} and {what} both need the container name {name:?}"),
+            hint: Some(
+                "a mirror's container is kindling-mirror-<host, '.' as '-'>: keep only one of \
+                 those mirrors, or choose another registry.name"
+                    .into(),
+            ),
+        });
+    }
 }

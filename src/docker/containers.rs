@@ -3,6 +3,7 @@
 //! Shared by the local registry and the pull-through mirrors.
 
 use super::error::{RegistryError, Result};
+use super::registry_api::RegistryApi;
 use super::{DockerError, LABEL_MANAGED};
 use crate::report::Outcome;
 use bollard::Docker;
@@ -10,9 +11,13 @@ use bollard::models::{
     ContainerCreateBody, ContainerInspectResponse, ContainerStateStatusEnum, HostConfig,
     PortBinding, RestartPolicy, RestartPolicyNameEnum, VolumeCreateRequest,
 };
-use bollard::query_parameters::{CreateContainerOptionsBuilder, RemoveContainerOptionsBuilder};
+use bollard::query_parameters::{
+    CreateContainerOptionsBuilder, LogsOptionsBuilder, RemoveContainerOptionsBuilder,
+    RenameContainerOptionsBuilder, StopContainerOptionsBuilder,
+};
 use std::collections::{BTreeMap, HashMap};
 use std::net::{Ipv4Addr, TcpListener};
+use std::time::{Duration, Instant};
 
 /// The port every registry container serves on.
 pub const CONTAINER_PORT: &str = "5000/tcp";
@@ -38,6 +43,8 @@ pub struct ContainerSpec {
     pub host_port: Option<HostPort>,
     pub volume: String,
     pub labels: BTreeMap<String, String>,
+    /// The data volume's labels (a shared cache's volume names no cluster).
+    pub volume_labels: BTreeMap<String, String>,
 }
 
 /// The result of reconciling one container.
@@ -47,6 +54,8 @@ pub struct Reconciled {
     pub id: String,
     pub outcome: Outcome,
     pub detail: Option<String>,
+    /// Why it does not answer `GET /v2/` (crash-looping, or silent), when it does not.
+    pub problem: Option<String>,
 }
 
 /// The container with this name, or None.
@@ -203,17 +212,24 @@ fn show_list(items: &[String]) -> String {
     }
 }
 
-/// Brings one container to its spec. `image_id` is the local ID of `spec.image`.
+/// Brings one container to its spec and waits until it answers `GET /v2/` (at most
+/// `timeout`). `image_id` is the local ID of `spec.image`. A container that differs is
+/// replaced only when `shared_with` is empty (no other cluster uses it); the old one keeps
+/// running until the new one answers, and comes back if the new one cannot be made.
 pub async fn reconcile(
     docker: &Docker,
     spec: &ContainerSpec,
     image_id: &str,
+    timeout: Duration,
+    shared_with: &[String],
 ) -> Result<Reconciled> {
+    restore_interrupted_replace(docker, &spec.name).await?;
     let existing = inspect(docker, &spec.name).await?;
-    let (outcome, detail) = match existing {
+    let (outcome, detail, problem) = match existing {
         None => {
             create(docker, spec).await?;
-            (Outcome::Created, None)
+            let problem = wait_answering(docker, spec, timeout).await?;
+            (Outcome::Created, None, problem)
         }
         Some(container) => {
             if !owned(&container) {
@@ -223,30 +239,54 @@ pub async fn reconcile(
                 });
             }
             let diffs = differences(spec, image_id, &container);
-            if !diffs.is_empty() {
-                remove(docker, &spec.name).await?;
-                create(docker, spec).await?;
-                (
-                    Outcome::Changed,
-                    Some(format!("recreated: {}", diffs.join("; "))),
-                )
-            } else {
-                match state(&container) {
+            if diffs.is_empty() {
+                let detail = match state(&container) {
                     ContainerStateStatusEnum::RUNNING | ContainerStateStatusEnum::RESTARTING => {
-                        (Outcome::Unchanged, None)
+                        None
                     }
                     ContainerStateStatusEnum::PAUSED => {
                         docker
                             .unpause_container(&spec.name)
                             .await
                             .map_err(DockerError::api("unpause container"))?;
-                        (Outcome::Changed, Some("unpaused".to_string()))
+                        Some("unpaused".to_string())
                     }
                     other => {
                         start(docker, spec).await?;
-                        (Outcome::Changed, Some(format!("started (was {other})")))
+                        Some(format!("started (was {other})"))
                     }
+                };
+                let outcome = match detail {
+                    None => Outcome::Unchanged,
+                    Some(_) => Outcome::Changed,
+                };
+                let problem = wait_answering(docker, spec, timeout).await?;
+                (outcome, detail, problem)
+            } else if !shared_with.is_empty() {
+                // Recreating it would pull it from under the other clusters; starting it
+                // when it stopped does not.
+                match state(&container) {
+                    ContainerStateStatusEnum::RUNNING | ContainerStateStatusEnum::RESTARTING => {}
+                    ContainerStateStatusEnum::PAUSED => docker
+                        .unpause_container(&spec.name)
+                        .await
+                        .map_err(DockerError::api("unpause container"))?,
+                    _ => start(docker, spec).await?,
                 }
+                let detail = format!(
+                    "kept as it is: cluster(s) {} use it too (differs: {})",
+                    shared_with.join(", "),
+                    diffs.join("; ")
+                );
+                let problem = wait_answering(docker, spec, timeout).await?;
+                (Outcome::Unchanged, Some(detail), problem)
+            } else {
+                let problem = replace(docker, spec, &container, timeout).await?;
+                (
+                    Outcome::Changed,
+                    Some(format!("recreated: {}", diffs.join("; "))),
+                    problem,
+                )
             }
         }
     };
@@ -259,7 +299,309 @@ pub async fn reconcile(
         id,
         outcome,
         detail,
+        problem,
     })
+}
+
+/// The name the old container has while its replacement is being made.
+pub fn previous_name(name: &str) -> String {
+    format!("{name}-kindling-previous")
+}
+
+/// A run killed in the middle of `replace` left the old container renamed (and maybe no new
+/// one): the old one takes its name back, so nothing kindling owns is lost or left over.
+async fn restore_interrupted_replace(docker: &Docker, name: &str) -> Result<()> {
+    let previous = previous_name(name);
+    let Some(old) = inspect(docker, &previous).await? else {
+        return Ok(());
+    };
+    if !owned(&old) {
+        return Ok(());
+    }
+    match inspect(docker, name).await? {
+        // The new one was made: the old one is no longer needed.
+        Some(_) => remove(docker, &previous).await,
+        None => rename(docker, &previous, name).await,
+    }
+}
+
+/// Replaces `old` with a container made from `spec`: every host port is checked first, the
+/// old container is renamed and stopped (not removed), the new one is made, joined to the
+/// old one's networks and waited for. Only then is the old one removed; if the new one
+/// cannot be made or does not answer where the old one did, the old one is put back.
+/// Returns why the new container does not answer, when the old one did not either.
+async fn replace(
+    docker: &Docker,
+    spec: &ContainerSpec,
+    old: &ContainerInspectResponse,
+    timeout: Duration,
+) -> Result<Option<String>> {
+    if let Some(port) = spec.host_port
+        && published(old).map(|(_, p)| p) != Some(port.port)
+    {
+        ensure_port_free(docker, port, &spec.name).await?;
+    }
+    let old_answered = answers_now(old).await;
+    let was_running = state(old) == ContainerStateStatusEnum::RUNNING;
+    let networks = user_networks(old);
+    let previous = previous_name(&spec.name);
+    rename(docker, &spec.name, &previous).await?;
+    let stopped = docker
+        .stop_container(
+            &previous,
+            Some(StopContainerOptionsBuilder::default().t(10).build()),
+        )
+        .await;
+    if let Err(e) = stopped
+        && !matches!(
+            &e,
+            bollard::errors::Error::DockerResponseServerError {
+                status_code: 304,
+                ..
+            }
+        )
+    {
+        rename(docker, &previous, &spec.name).await?;
+        return Err(DockerError::api("stop container")(e).into());
+    }
+    let made = async {
+        create(docker, spec).await?;
+        for network in &networks {
+            super::network::connect(docker, network, &spec.name).await?;
+        }
+        wait_answering(docker, spec, timeout).await
+    }
+    .await;
+    match made {
+        Ok(None) => {
+            remove(docker, &previous).await?;
+            Ok(None)
+        }
+        Ok(Some(problem)) if !old_answered => {
+            remove(docker, &previous).await?;
+            Ok(Some(problem))
+        }
+        Ok(Some(problem)) => {
+            put_back(docker, &spec.name, &previous, was_running).await?;
+            Err(RegistryError::Replace {
+                name: spec.name.clone(),
+                why: format!("the new container does not answer: {problem}"),
+            })
+        }
+        Err(e) => {
+            put_back(docker, &spec.name, &previous, was_running).await?;
+            Err(e)
+        }
+    }
+}
+
+/// Undoes a replacement: the new container goes, the old one gets its name back and runs.
+async fn put_back(docker: &Docker, name: &str, previous: &str, start: bool) -> Result<()> {
+    remove(docker, name).await?;
+    rename(docker, previous, name).await?;
+    if start {
+        docker
+            .start_container(name, None)
+            .await
+            .map_err(DockerError::api("start container"))?;
+    }
+    Ok(())
+}
+
+async fn rename(docker: &Docker, from: &str, to: &str) -> Result<()> {
+    let options = RenameContainerOptionsBuilder::default().name(to).build();
+    docker
+        .rename_container(from, options)
+        .await
+        .map_err(|e| DockerError::api("rename container")(e).into())
+}
+
+/// Networks the container joined besides Docker's default one (kind's, for the nodes).
+fn user_networks(container: &ContainerInspectResponse) -> Vec<String> {
+    container
+        .network_settings
+        .as_ref()
+        .and_then(|n| n.networks.as_ref())
+        .map(|n| {
+            n.keys()
+                .filter(|k| !matches!(k.as_str(), "bridge" | "host" | "none"))
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Where the host can ask a container `GET /v2/`: its 127.0.0.1 port, else (Linux) its
+/// address on a Docker network. None where container addresses are not routable from the
+/// host (Docker Desktop).
+pub fn api_of(container: &ContainerInspectResponse) -> Option<RegistryApi> {
+    if let Some((_, port)) = published(container) {
+        return Some(RegistryApi::local(port));
+    }
+    if !cfg!(target_os = "linux") {
+        return None;
+    }
+    let networks = container.network_settings.as_ref()?.networks.as_ref()?;
+    let ip = networks
+        .values()
+        .filter_map(|n| n.ip_address.clone())
+        .find(|ip| !ip.is_empty())?;
+    Some(RegistryApi::new(format!("http://{ip}:5000")))
+}
+
+/// Whether the host reaches `api`'s address at all: a refused connection is an answer (the
+/// address is there, nothing listens yet); a timeout or no route means it cannot be asked.
+pub async fn routable(api: &RegistryApi) -> bool {
+    let Some(addr) = api
+        .base()
+        .strip_prefix("http://")
+        .and_then(|a| a.parse::<std::net::SocketAddr>().ok())
+    else {
+        return false;
+    };
+    match tokio::time::timeout(Duration::from_secs(1), tokio::net::TcpStream::connect(addr)).await {
+        Ok(Ok(_)) => true,
+        Ok(Err(e)) => e.kind() == std::io::ErrorKind::ConnectionRefused,
+        Err(_) => false,
+    }
+}
+
+/// Whether it answers right now (one try).
+async fn answers_now(container: &ContainerInspectResponse) -> bool {
+    state(container) == ContainerStateStatusEnum::RUNNING
+        && match api_of(container) {
+            Some(api) => api.ping().await.is_ok(),
+            None => true,
+        }
+}
+
+/// How long a container the host cannot ask must run without restarting to count as up.
+const SETTLE: Duration = Duration::from_secs(3);
+
+/// Waits until the container answers `GET /v2/`. None: it does; Some(why) when it crashes
+/// (a restart, or Docker reports it restarting or exited: fails at once, with its last log
+/// line) or does not answer within `timeout`. Where the host cannot reach it (no host port
+/// on Docker Desktop), running for a few seconds without a restart counts as up.
+pub async fn wait_answering(
+    docker: &Docker,
+    spec: &ContainerSpec,
+    timeout: Duration,
+) -> Result<Option<String>> {
+    let started = Instant::now();
+    let mut restarts = None;
+    loop {
+        let Some(container) = inspect(docker, &spec.name).await? else {
+            return Ok(Some("the container is gone".into()));
+        };
+        let count = container.restart_count.unwrap_or(0);
+        let first = *restarts.get_or_insert(count);
+        let state = state(&container);
+        let crashed = count > first
+            || matches!(
+                state,
+                ContainerStateStatusEnum::RESTARTING
+                    | ContainerStateStatusEnum::EXITED
+                    | ContainerStateStatusEnum::DEAD
+            );
+        if crashed {
+            return Ok(Some(crash_report(docker, &container, count - first).await));
+        }
+        let api = api_of(&container);
+        let running = state == ContainerStateStatusEnum::RUNNING;
+        let settled = running && started.elapsed() >= SETTLE;
+        let last = match &api {
+            Some(api) if running => match api.ping().await {
+                Ok(()) => return Ok(None),
+                // A container address the host cannot route to (Docker Desktop for Linux, a
+                // remote engine): it cannot be asked, like `None` below.
+                Err(_) if settled && spec.host_port.is_none() && !routable(api).await => {
+                    return Ok(None);
+                }
+                Err(e) => e,
+            },
+            None if settled => return Ok(None),
+            _ => format!("the container is {state}"),
+        };
+        if started.elapsed() >= timeout {
+            let url = api.map_or("/v2/".to_string(), |a| format!("{}/v2/", a.base()));
+            return Ok(Some(format!(
+                "{url} did not answer within {}s (last: {last})",
+                timeout.as_secs()
+            )));
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// "restarting (exit code 2, restarted 3 times): panic: Get …" — Docker's state and the
+/// line of the container's log that says why. `seen` restarts happened while kindling waited.
+async fn crash_report(docker: &Docker, container: &ContainerInspectResponse, seen: i64) -> String {
+    let name = container
+        .name
+        .as_deref()
+        .unwrap_or_default()
+        .trim_start_matches('/');
+    let exit = container
+        .state
+        .as_ref()
+        .and_then(|s| s.exit_code)
+        .unwrap_or_default();
+    let restarts = container.restart_count.unwrap_or(0);
+    let times = |n: i64| format!("{n} time{}", if n == 1 { "" } else { "s" });
+    let mut text = match state(container) {
+        // Between two restarts Docker says "running": what matters is that it restarted.
+        ContainerStateStatusEnum::RUNNING => format!(
+            "crash-looping (restarted {} while kindling waited for it)",
+            times(seen)
+        ),
+        other => format!("{other} (exit code {exit}, restarted {})", times(restarts)),
+    };
+    if let Some(line) = last_error_line(docker, name).await {
+        text.push_str(": ");
+        text.push_str(&line);
+    }
+    text
+}
+
+/// The last line of a container's log that looks like the reason it stopped.
+async fn last_error_line(docker: &Docker, name: &str) -> Option<String> {
+    use futures::StreamExt;
+    let options = LogsOptionsBuilder::default()
+        .stdout(true)
+        .stderr(true)
+        .tail("60")
+        .build();
+    let chunks: Vec<_> = docker.logs(name, Some(options)).collect().await;
+    let text: String = chunks
+        .into_iter()
+        .flatten()
+        .map(|c| String::from_utf8_lossy(&c.into_bytes()).into_owned())
+        .collect();
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    let line = lines
+        .iter()
+        .rev()
+        .find(|l| {
+            l.starts_with("panic:")
+                || l.contains("level=fatal")
+                || l.contains("level=error")
+                || l.starts_with("Error")
+        })
+        .or(lines.last())?;
+    let mut line = line.to_string();
+    if line.len() > 300 {
+        let mut end = 300;
+        while !line.is_char_boundary(end) {
+            end -= 1;
+        }
+        line.truncate(end);
+        line.push('…');
+    }
+    Some(line)
 }
 
 async fn create(docker: &Docker, spec: &ContainerSpec) -> Result<()> {
@@ -272,7 +614,7 @@ async fn create(docker: &Docker, spec: &ContainerSpec) -> Result<()> {
     docker
         .create_volume(VolumeCreateRequest {
             name: Some(spec.volume.clone()),
-            labels: Some(labels.clone()),
+            labels: Some(spec.volume_labels.clone().into_iter().collect()),
             ..Default::default()
         })
         .await
@@ -362,7 +704,21 @@ fn port_in_use(port: HostPort, holder: Option<crate::doctor::ports::Holder>) -> 
     }
 }
 
-/// Removes a container (running or not); absent is fine.
+/// Docker's answer while another request is removing the same container (an interrupted
+/// `down` whose removal still runs, or a concurrent one).
+pub fn is_removal_in_progress(error: &bollard::errors::Error) -> bool {
+    matches!(
+        error,
+        bollard::errors::Error::DockerResponseServerError { status_code: 409, message }
+            if message.contains("already in progress")
+    )
+}
+
+/// How long a removal someone else started may take before kindling gives up waiting.
+const REMOVAL_WAIT: Duration = Duration::from_secs(60);
+
+/// Removes a container (running or not); absent is fine, and so is a removal already under
+/// way (kindling waits until the container is gone).
 pub async fn remove(docker: &Docker, name: &str) -> Result<()> {
     let options = RemoveContainerOptionsBuilder::default().force(true).build();
     match docker.remove_container(name, Some(options)).await {
@@ -370,6 +726,16 @@ pub async fn remove(docker: &Docker, name: &str) -> Result<()> {
         Err(bollard::errors::Error::DockerResponseServerError {
             status_code: 404, ..
         }) => Ok(()),
+        Err(e) if is_removal_in_progress(&e) => {
+            let started = Instant::now();
+            while inspect(docker, name).await?.is_some() {
+                if started.elapsed() >= REMOVAL_WAIT {
+                    return Err(DockerError::api("remove container")(e).into());
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Ok(())
+        }
         Err(e) => Err(DockerError::api("remove container")(e).into()),
     }
 }
@@ -393,7 +759,27 @@ mod tests {
                 (LABEL_MANAGED.to_string(), "true".to_string()),
                 ("dev.kindling.cluster".to_string(), "kindling".to_string()),
             ]),
+            volume_labels: BTreeMap::new(),
         }
+    }
+
+    #[test]
+    fn a_removal_already_under_way_is_recognised() {
+        let error =
+            |status_code: u16, message: &str| bollard::errors::Error::DockerResponseServerError {
+                status_code,
+                message: message.into(),
+            };
+        // moby daemon/delete.go: errdefs.Conflict("removal of container %s is already in progress").
+        assert!(is_removal_in_progress(&error(
+            409,
+            "removal of container kind-registry is already in progress"
+        )));
+        assert!(!is_removal_in_progress(&error(
+            409,
+            "Conflict. The container name \"/kind-registry\" is already in use"
+        )));
+        assert!(!is_removal_in_progress(&error(500, "already in progress")));
     }
 
     /// What the engine reports for a container made from `spec` (plus what images add).

@@ -31,6 +31,21 @@ pub enum RegistryError {
         last: String,
     },
 
+    #[error("{name} was not replaced (the old container runs again): {why}")]
+    Replace { name: String, why: String },
+
+    #[error(
+        "registry container {name} belongs to kindling cluster {owner}, not {cluster}; kindling will not take it over"
+    )]
+    OtherCluster {
+        name: String,
+        owner: String,
+        cluster: String,
+    },
+
+    #[error("{what} does not answer: {why}")]
+    NotAnswering { what: String, why: String },
+
     #[error("building image {image} failed: {reason}\n--- last build output ---\n{log}")]
     Build {
         image: String,
@@ -85,6 +100,13 @@ impl RegistryError {
             RegistryError::NotReady { what, .. } => Some(format!(
                 "see what the container says: `docker logs {what}`"
             )),
+            RegistryError::Replace { name, .. } | RegistryError::NotAnswering { what: name, .. } => {
+                Some(format!("see what the container says: `docker logs {name}`"))
+            }
+            RegistryError::OtherCluster { .. } => Some(
+                "give this cluster its own registry: another registry.name and registry.host_port"
+                    .into(),
+            ),
             RegistryError::Build { .. } => {
                 Some("fix the Dockerfile or the build context; the build's last lines are above".into())
             }
@@ -106,7 +128,10 @@ impl From<RegistryError> for crate::Error {
             RegistryError::Docker(_) => "Docker",
             RegistryError::PortInUse { .. } | RegistryError::Foreign { .. } => "registry",
             RegistryError::Pull { .. } => "image pull",
-            RegistryError::NotReady { .. } => "registry",
+            RegistryError::NotReady { .. }
+            | RegistryError::Replace { .. }
+            | RegistryError::OtherCluster { .. }
+            | RegistryError::NotAnswering { .. } => "registry",
             RegistryError::Build { .. } => "image build",
             RegistryError::Push { .. } => "image push",
             RegistryError::Api { .. } => "registry",

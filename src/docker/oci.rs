@@ -109,7 +109,7 @@ pub async fn publish(
 ) -> Result<Published> {
     let step = reporter.step(
         &format!("oci:{repo}:{tag}"),
-        &format!("Publish {} as {repo}:{tag}", folder.display()),
+        &format!("Publish {repo}:{tag}"),
     );
     match publish_inner(api, folder, repo, tag, &step).await {
         Ok(published) => {

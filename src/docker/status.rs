@@ -1,10 +1,10 @@
-//! `registry status`: each registry and mirror container, its state, port, volume,
-//! and whether it answers `GET /v2/`.
+//! `registry status`: each registry and cache container, its state, port, volume, whether it
+//! answers `GET /v2/`, and (caches) which kindling clusters use it.
 
 use super::containers::{self, ContainerSpec};
 use super::error::Result;
+use super::mirrors;
 use super::registry::all_specs;
-use super::registry_api::RegistryApi;
 use crate::config::Config;
 use bollard::Docker;
 use bollard::models::ContainerStateStatusEnum;
@@ -17,22 +17,52 @@ pub struct ContainerStatus {
     /// The upstream a mirror caches.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub upstream: Option<String>,
-    /// running, exited, ..., "missing", or "foreign" (a container kindling does not own).
+    /// running, restarting, exited, ..., "missing", or "foreign" (a container kindling does
+    /// not own).
     pub state: String,
     /// Host port on 127.0.0.1 (the registry only).
     pub port: Option<u16>,
     pub volume: Option<String>,
-    /// Whether `GET /v2/` answers; None when it cannot be asked from here (e.g. a mirror
-    /// without host port where container addresses are not routable).
+    /// Whether `GET /v2/` answers; None when it cannot be asked from here (a cache without
+    /// host port where container addresses are not routable, Docker Desktop).
     pub answers: Option<bool>,
     pub id: Option<String>,
+    /// Caches: the kindling clusters that use it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub users: Vec<String>,
+}
+
+impl ContainerStatus {
+    /// Running and answering (or running where it cannot be asked).
+    pub fn is_up(&self) -> bool {
+        self.state == ContainerStateStatusEnum::RUNNING.to_string() && self.answers != Some(false)
+    }
+
+    /// What is wrong, in a few words ("restarting", "missing", "not answering").
+    pub fn problem(&self) -> Option<String> {
+        if self.is_up() {
+            None
+        } else if self.state == ContainerStateStatusEnum::RUNNING.to_string() {
+            Some("running, but not answering /v2/".into())
+        } else {
+            Some(self.state.clone())
+        }
+    }
 }
 
 /// The status of every container the configuration asks for.
 pub async fn status(docker: &Docker, config: &Config) -> Result<Vec<ContainerStatus>> {
+    let users = mirrors::users(docker).await?;
     let mut out = Vec::new();
     for spec in all_specs(config) {
-        out.push(one(docker, &spec).await?);
+        let mut row = one(docker, &spec).await?;
+        if let Some(upstream) = &row.upstream {
+            row.users = users
+                .get(upstream)
+                .map(|u| u.iter().cloned().collect())
+                .unwrap_or_default();
+        }
+        out.push(row);
     }
     Ok(out)
 }
@@ -53,6 +83,7 @@ async fn one(docker: &Docker, spec: &ContainerSpec) -> Result<ContainerStatus> {
         volume: None,
         answers: Some(false),
         id: None,
+        users: Vec::new(),
     };
     let Some(container) = containers::inspect(docker, &spec.name).await? else {
         return Ok(status);
@@ -67,32 +98,16 @@ async fn one(docker: &Docker, spec: &ContainerSpec) -> Result<ContainerStatus> {
     status.state = state.to_string();
     status.port = containers::published(&container).map(|(_, p)| p);
     status.volume = containers::data_volume(&container);
+    // A crash-looping container is "running" between two restarts: not up.
     if state != ContainerStateStatusEnum::RUNNING {
         return Ok(status);
     }
-    status.answers = match status.port {
-        Some(port) => Some(RegistryApi::local(port).ping().await.is_ok()),
-        None => ask_by_container_address(&container).await,
+    status.answers = match containers::api_of(&container) {
+        Some(api) if api.ping().await.is_ok() => Some(true),
+        // A container address the host cannot route to cannot be asked.
+        Some(api) if status.port.is_none() && !containers::routable(&api).await => None,
+        Some(_) => Some(false),
+        None => None,
     };
     Ok(status)
-}
-
-/// Mirrors have no host port; on Linux the host reaches container addresses directly.
-async fn ask_by_container_address(
-    container: &bollard::models::ContainerInspectResponse,
-) -> Option<bool> {
-    if !cfg!(target_os = "linux") {
-        return None;
-    }
-    let networks = container.network_settings.as_ref()?.networks.as_ref()?;
-    let ip = networks
-        .values()
-        .filter_map(|n| n.ip_address.clone())
-        .find(|ip| !ip.is_empty())?;
-    Some(
-        RegistryApi::new(format!("http://{ip}:5000"))
-            .ping()
-            .await
-            .is_ok(),
-    )
 }

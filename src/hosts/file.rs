@@ -1,8 +1,11 @@
-//! Changing the hosts file safely: under a lock (`<file>.kindling.lock`) so
-//! concurrent runs cannot interleave; by temp file + fsync + rename so readers
-//! see the old or the new file, never half of one; in place (full content, then
-//! truncate) only where rename cannot work: a bind-mounted file in a container
-//! (EBUSY) or a file on another filesystem than its directory (EXDEV).
+//! Changing the hosts file safely: under a lock so concurrent runs cannot interleave; by
+//! temp file + fsync + rename so readers see the old or the new file, never half of one; in
+//! place (full content, then truncate) only where rename cannot work: a bind-mounted file in
+//! a container (EBUSY) or a file on another filesystem than its directory (EXDEV).
+//!
+//! A symlinked hosts file (some systems link /etc/hosts elsewhere) is edited at its target,
+//! so the link stays a link. The lock is flock(2) on the folder that holds the file: it
+//! creates nothing, so nothing is left behind (older versions left `<file>.kindling.lock`).
 
 use super::HostsError;
 use std::io::{ErrorKind, Seek, SeekFrom, Write};
@@ -26,6 +29,7 @@ pub fn rename(from: &Path, to: &Path) -> std::io::Result<()> {
     std::fs::rename(from, to)
 }
 
+/// The lock file older versions made beside the file (removed when seen).
 pub fn lock_path(path: &Path) -> PathBuf {
     let mut name = path.file_name().unwrap_or_default().to_os_string();
     name.push(".kindling.lock");
@@ -39,6 +43,25 @@ fn temp_prefix(path: &Path) -> String {
     )
 }
 
+/// The file to edit: `path`, or the target of a symlink (followed to the end). A target that
+/// exists but is not a regular file (a folder, a device) is refused before anything is made.
+pub fn resolve(path: &Path) -> Result<PathBuf, HostsError> {
+    let target = match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_symlink() => std::fs::canonicalize(path)
+            .map_err(|e| HostsError::io("following the link", path, e))?,
+        Ok(_) => path.to_path_buf(),
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(path.to_path_buf()),
+        Err(e) => return Err(HostsError::io("reading", path, e)),
+    };
+    match std::fs::metadata(&target) {
+        Ok(meta) if !meta.is_file() => Err(HostsError::NotAFile {
+            path: path.to_path_buf(),
+            target: (target != path).then_some(target),
+        }),
+        _ => Ok(target),
+    }
+}
+
 /// Reads `path` (missing = empty), computes the new text with `change` and
 /// writes it, all under the lock. Returns what happened and the old text.
 pub fn update(
@@ -46,7 +69,9 @@ pub fn update(
     change: &dyn Fn(&str) -> String,
     rename: &RenameFn,
 ) -> Result<(Written, String), HostsError> {
+    let path = &resolve(path)?;
     let _lock = lock(path)?;
+    let _ = std::fs::remove_file(lock_path(path));
     remove_stale_temps(path);
     let old = match std::fs::read(path) {
         Ok(bytes) => String::from_utf8(bytes).map_err(|_| HostsError::NotText {
@@ -63,23 +88,27 @@ pub fn update(
     Ok((written, old))
 }
 
+/// An exclusive flock on the file's folder, released when the handle is dropped. The
+/// folder (not the file) because the file is replaced by rename: a lock on the old file
+/// would not exclude a run that opened the new one.
 fn lock(path: &Path) -> Result<std::fs::File, HostsError> {
-    let lock_path = lock_path(path);
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .mode(0o644)
-        .open(&lock_path)
-        .map_err(|e| HostsError::io("creating the lock file", &lock_path, e))?;
-    rustix::fs::flock(&file, rustix::fs::FlockOperation::LockExclusive)
-        .map_err(|e| HostsError::io("locking", &lock_path, e.into()))?;
-    Ok(file)
+    let dir = folder_of(path);
+    let handle = std::fs::File::open(dir).map_err(|e| HostsError::io("opening", dir, e))?;
+    rustix::fs::flock(&handle, rustix::fs::FlockOperation::LockExclusive)
+        .map_err(|e| HostsError::io("locking", dir, e.into()))?;
+    Ok(handle)
+}
+
+fn folder_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    }
 }
 
 /// Temp files left by a run that was killed between write and rename (we hold the lock).
 fn remove_stale_temps(path: &Path) {
-    let dir = path.parent().unwrap_or(Path::new("."));
+    let dir = folder_of(path);
     let prefix = temp_prefix(path);
     if let Ok(entries) = std::fs::read_dir(dir) {
         for entry in entries.flatten() {
@@ -91,10 +120,7 @@ fn remove_stale_temps(path: &Path) {
 }
 
 fn write(path: &Path, bytes: &[u8], rename: &RenameFn) -> Result<Written, HostsError> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
+    let dir = folder_of(path);
     let meta = std::fs::metadata(path).ok();
     let mode = meta
         .as_ref()

@@ -29,6 +29,11 @@ pub enum HostsError {
     },
     #[error("{} is not a text file (not UTF-8)", path.display())]
     NotText { path: PathBuf },
+    #[error("{}{} is not a regular file (a folder or a device)", path.display(), target.as_ref().map(|t| format!(" (a link to {})", t.display())).unwrap_or_default())]
+    NotAFile {
+        path: PathBuf,
+        target: Option<PathBuf>,
+    },
     #[error("`{command}` failed: {output}")]
     Elevated { command: String, output: String },
 }
@@ -67,6 +72,10 @@ impl HostsError {
             HostsError::NotText { .. } => {
                 Some("fix the file's encoding, or pass another file with --file".into())
             }
+            HostsError::NotAFile { .. } => Some(
+                "give the hosts file itself with --file (or KINDLING_HOSTS_FILE), e.g. /etc/hosts"
+                    .into(),
+            ),
             _ => None,
         }
     }
@@ -75,6 +84,9 @@ impl HostsError {
 impl From<HostsError> for crate::Error {
     fn from(e: HostsError) -> crate::Error {
         let hint = e.hint();
+        if matches!(e, HostsError::NotAFile { .. }) {
+            return crate::Error::usage(e.to_string(), hint);
+        }
         let error = crate::Error::failed("hosts file", &e);
         match hint {
             Some(h) => error.with_hint(h),

@@ -16,6 +16,9 @@ pub type StepResult = Result<(Outcome, Option<String>)>;
 
 type Body<C> = Box<dyn FnOnce(Arc<C>, Arc<Step>) -> BoxFuture<'static, StepResult> + Send>;
 
+/// The steps (id, title) a group reports, as the run will show them.
+type Plan<C> = Box<dyn Fn(&C) -> Vec<(String, String)> + Send + Sync>;
+
 struct Node<C> {
     id: &'static str,
     title: String,
@@ -23,6 +26,16 @@ struct Node<C> {
     visible: bool,
     deps: Vec<&'static str>,
     body: Body<C>,
+    plan: Option<Plan<C>>,
+}
+
+/// One node of the graph as `--dry-run` shows it: its id and the steps it reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedNode {
+    pub id: &'static str,
+    pub title: String,
+    /// (step id, title) in the order the node reports them: the ids of the progress events.
+    pub steps: Vec<(String, String)>,
 }
 
 /// A graph of steps sharing a context `C`.
@@ -91,6 +104,7 @@ impl<C: Send + Sync + 'static> Pipeline<C> {
             visible,
             deps: deps.to_vec(),
             body,
+            plan: None,
         });
         self
     }
@@ -113,6 +127,46 @@ impl<C: Send + Sync + 'static> Pipeline<C> {
             }
         }
         false
+    }
+
+    /// Declares the steps the last added group reports (their ids and titles, as the run shows
+    /// them), so a dry run and a skipped group name the same steps the real run does.
+    pub fn reports<F>(&mut self, plan: F) -> &mut Self
+    where
+        F: Fn(&C) -> Vec<(String, String)> + Send + Sync + 'static,
+    {
+        if let Some(node) = self.nodes.last_mut() {
+            node.plan = Some(Box::new(plan));
+        }
+        self
+    }
+
+    /// The steps each node reports (a step: itself; a group: what it declared).
+    fn steps_of(node: &Node<C>, context: &C) -> Vec<(String, String)> {
+        match &node.plan {
+            Some(plan) => plan(context),
+            None => vec![(node.id.to_string(), node.title.clone())],
+        }
+    }
+
+    /// The waves with the steps each node will report: what `--dry-run` prints.
+    pub fn plan(&self, context: &C) -> Result<Vec<Vec<PlannedNode>>> {
+        let waves = self.waves()?;
+        Ok(waves
+            .into_iter()
+            .map(|wave| {
+                wave.into_iter()
+                    .map(|(id, title)| {
+                        let node = self.nodes.iter().find(|n| n.id == id).expect("known id");
+                        PlannedNode {
+                            id,
+                            title,
+                            steps: Self::steps_of(node, context),
+                        }
+                    })
+                    .collect()
+            })
+            .collect())
     }
 
     /// Step ids grouped in waves: each wave depends only on earlier ones (what `--dry-run` prints).
@@ -182,8 +236,12 @@ impl<C: Send + Sync + 'static> Pipeline<C> {
                     }
                 }
                 if let Some(dep) = blocked_by {
-                    let step = reporter.step(node.id, &node.title);
-                    step.finish(Outcome::Skipped, format!("not run: {dep} did not succeed"));
+                    // The steps the node would have reported, so every id in the events is
+                    // one the real run (and --dry-run) uses.
+                    for (id, title) in Self::steps_of(&node, &context) {
+                        let step = reporter.step(&id, &title);
+                        step.finish(Outcome::Skipped, format!("not run: {dep} did not succeed"));
+                    }
                     let _ = done.send(State::Failed);
                     return None;
                 }

@@ -35,25 +35,18 @@ pub struct ReleaseContext {
 }
 
 impl ReleaseContext {
-    /// Connects to Docker and to the platform's cluster (`kubeconfig`: a path that wins over
-    /// kindling's own kubeconfig and the configured one).
+    /// Connects to kindling's own cluster (`kubeconfig`: a file that holds its context, instead
+    /// of kindling's own; see `rollout::cluster`), then to Docker.
     pub async fn connect(
         settings: Settings,
         env: &Env,
         kubeconfig: Option<&std::path::Path>,
         reporter: SharedReporter,
     ) -> Result<ReleaseContext> {
+        let client = crate::rollout::cluster::connect(&settings, env, kubeconfig).await?;
         let docker = crate::docker::connect(env, settings.config.timeouts.docker())
             .await
             .map_err(Error::from)?;
-        let path = crate::rollout::cluster::kubeconfig_path(&settings, env, kubeconfig)
-            .ok_or_else(|| {
-                Error::usage(
-                    "no kubeconfig found",
-                    Some("run `kindling up` first, or pass --kubeconfig PATH".to_string()),
-                )
-            })?;
-        let client = crate::rollout::cluster::client(&settings, &path).await?;
         Ok(ReleaseContext {
             settings,
             client,

@@ -1,63 +1,117 @@
-//! A kube client for the platform's cluster: the kubeconfig kindling wrote
-//! (<data_dir>/kubeconfig-<cluster>) when present, else the configured or default one.
+//! The one place the commands that act on the platform's cluster (rollout, release, scenario,
+//! smoke) get their kube client. They act on kindling's own context only: `kind-<name>` from
+//! the kubeconfig kindling keeps (<data_dir>/kubeconfig-<name>), or the configured context of
+//! an existing cluster. Never the user's current context: a missing kindling kubeconfig means
+//! the platform is not up (exit 1), not "use whatever ~/.kube/config points at". An explicit
+//! `--kubeconfig` is fine when it holds that context (else exit 2).
 
 use super::error::RolloutError;
-use crate::config::Settings;
+use crate::config::{Provider, Settings};
 use crate::env::Env;
+use kube::config::Kubeconfig;
 use std::path::{Path, PathBuf};
 
-/// The kubeconfig file and context to use, in order: the flag, kindling's own file, the
-/// configured `cluster.kubeconfig`, $KUBECONFIG (first entry), ~/.kube/config.
-pub fn kubeconfig_path(settings: &Settings, env: &Env, flag: Option<&Path>) -> Option<PathBuf> {
-    if let Some(path) = flag {
-        return Some(path.to_path_buf());
+/// kindling's context for the configured cluster.
+pub fn context(settings: &Settings) -> String {
+    let cluster = &settings.config.cluster;
+    match cluster.provider {
+        Provider::Kind => crate::cluster::kubeconfig::context(&cluster.name),
+        Provider::Existing => cluster.context.clone(),
     }
-    let own = settings
-        .data_dir
-        .join(format!("kubeconfig-{}", settings.config.cluster.name));
-    if own.is_file() {
-        return Some(own);
-    }
-    if !settings.config.cluster.kubeconfig.is_empty() {
-        return Some(PathBuf::from(&settings.config.cluster.kubeconfig));
-    }
-    if let Some(first) = env
-        .get("KUBECONFIG")
-        .and_then(|v| std::env::split_paths(v).find(|p| !p.as_os_str().is_empty()))
-    {
-        return Some(first);
-    }
-    env.path("HOME").map(|home| home.join(".kube/config"))
 }
 
-/// The context: the configured one for an existing cluster, else kind's `kind-<name>` when
-/// the file has it, else the file's current context.
-fn context_for(settings: &Settings, kubeconfig: &kube::config::Kubeconfig) -> Option<String> {
-    if !settings.config.cluster.context.is_empty() {
-        return Some(settings.config.cluster.context.clone());
-    }
-    let kind = format!("kind-{}", settings.config.cluster.name);
-    kubeconfig
-        .contexts
-        .iter()
-        .any(|c| c.name == kind)
-        .then_some(kind)
-}
-
-/// Connects to the cluster described by `path`.
-pub async fn client(settings: &Settings, path: &Path) -> Result<kube::Client, RolloutError> {
+/// Connects to kindling's cluster: through `flag` (a kubeconfig that must hold kindling's
+/// context), else kindling's own kubeconfig (kind) or the configured one (existing).
+pub async fn connect(
+    settings: &Settings,
+    env: &Env,
+    flag: Option<&Path>,
+) -> Result<kube::Client, RolloutError> {
+    let context = context(settings);
+    let (kubeconfig, source) = match flag {
+        Some(path) => (read_flag(path, &context)?, path.display().to_string()),
+        None => read_own(settings, env, &context)?,
+    };
     let _ = rustls::crypto::ring::default_provider().install_default();
     let bad = |why: String| RolloutError::Kubeconfig {
-        path: path.to_path_buf(),
+        path: PathBuf::from(&source),
         why,
     };
-    let kubeconfig = kube::config::Kubeconfig::read_from(path).map_err(|e| bad(e.to_string()))?;
     let options = kube::config::KubeConfigOptions {
-        context: context_for(settings, &kubeconfig),
+        context: Some(context.clone()),
         ..Default::default()
     };
     let config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
         .await
         .map_err(|e| bad(e.to_string()))?;
     kube::Client::try_from(config).map_err(|e| bad(e.to_string()))
+}
+
+fn contexts(kubeconfig: &Kubeconfig) -> String {
+    let names: Vec<&str> = kubeconfig
+        .contexts
+        .iter()
+        .map(|c| c.name.as_str())
+        .collect();
+    if names.is_empty() {
+        "none".into()
+    } else {
+        names.join(", ")
+    }
+}
+
+/// `--kubeconfig PATH`: it must exist and hold kindling's context.
+fn read_flag(path: &Path, context: &str) -> Result<Kubeconfig, RolloutError> {
+    let wrong = |why: String| RolloutError::WrongKubeconfig {
+        path: path.to_path_buf(),
+        why,
+        context: context.to_string(),
+    };
+    let kubeconfig = Kubeconfig::read_from(path).map_err(|e| wrong(e.to_string()))?;
+    if !kubeconfig.contexts.iter().any(|c| c.name == context) {
+        return Err(wrong(format!(
+            "it has no context {context} (its contexts: {})",
+            contexts(&kubeconfig)
+        )));
+    }
+    Ok(kubeconfig)
+}
+
+/// kindling's own kubeconfig (kind) or the configured ones (existing), holding `context`.
+fn read_own(
+    settings: &Settings,
+    env: &Env,
+    context: &str,
+) -> Result<(Kubeconfig, String), RolloutError> {
+    let cluster = &settings.config.cluster;
+    let not_up = |why: String| RolloutError::NotUp {
+        why,
+        provider: cluster.provider,
+    };
+    if cluster.provider == Provider::Existing {
+        let (kubeconfig, source) =
+            crate::cluster::existing::load(settings, env).map_err(|e| not_up(e.to_string()))?;
+        return Ok((kubeconfig, source));
+    }
+    let own = crate::cluster::kubeconfig::path(settings);
+    if !own.is_file() {
+        return Err(not_up(format!(
+            "kindling's kubeconfig for cluster {} ({}) does not exist",
+            cluster.name,
+            own.display()
+        )));
+    }
+    let kubeconfig = Kubeconfig::read_from(&own).map_err(|e| {
+        not_up(format!(
+            "kindling's kubeconfig {} is unreadable: {e}",
+            own.display()
+        ))
+    })?;
+    if !kubeconfig.contexts.iter().any(|c| c.name == context) {
+        return Err(not_up(format!(
+            "kindling's kubeconfig {} has no context {context}",
+            own.display()
+        )));
+    }
+    Ok((kubeconfig, own.display().to_string()))
 }

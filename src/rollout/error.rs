@@ -19,6 +19,21 @@ pub enum RolloutError {
     #[error("cannot load the kubeconfig {path}: {why}")]
     Kubeconfig { path: PathBuf, why: String },
 
+    /// kindling's own cluster context is not there: nothing to act on.
+    #[error("the platform is not up: {why}")]
+    NotUp {
+        why: String,
+        provider: crate::config::Provider,
+    },
+
+    /// `--kubeconfig` that cannot be read or does not hold kindling's context.
+    #[error("--kubeconfig {path}: {why}")]
+    WrongKubeconfig {
+        path: PathBuf,
+        why: String,
+        context: String,
+    },
+
     #[error("Rollout {namespace}/{name} not found")]
     NotFound { namespace: String, name: String },
 
@@ -55,6 +70,20 @@ impl RolloutError {
             RolloutError::Kubeconfig { .. } => Some(
                 "run `kindling up` (it writes the kubeconfig), or pass --kubeconfig PATH".into(),
             ),
+            RolloutError::NotUp {
+                provider: crate::config::Provider::Kind,
+                ..
+            } => Some(
+                "`kindling up` brings it up; kindling acts only on its own cluster (context kind-<cluster.name>), never on your current kube context"
+                    .into(),
+            ),
+            RolloutError::NotUp { .. } => Some(
+                "check cluster.kubeconfig and cluster.context (`kindling cluster status`), then `kindling up`"
+                    .into(),
+            ),
+            RolloutError::WrongKubeconfig { context, .. } => Some(format!(
+                "pass a kubeconfig that holds context {context}, or leave --kubeconfig out to use kindling's own"
+            )),
             RolloutError::NotFound { .. } => Some(
                 "is the platform up and the demo app synced? see `kindling status`, or pass --kubeconfig for another cluster"
                     .into(),
@@ -76,6 +105,7 @@ impl RolloutError {
             RolloutError::ReadFile { .. }
                 | RolloutError::NotARollout { .. }
                 | RolloutError::UnknownEnvironment(_)
+                | RolloutError::WrongKubeconfig { .. }
         )
     }
 }

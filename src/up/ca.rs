@@ -13,5 +13,6 @@ pub(super) fn add(p: &mut Pipeline<UpContext>) {
             Ok((Outcome::Done, None))
         }
         .boxed()
-    });
+    })
+    .reports(|_| vec![("tls-ca".into(), "Local CA".into())]);
 }

@@ -15,5 +15,6 @@ pub(super) fn add(p: &mut Pipeline<UpContext>) {
             Ok((Outcome::Done, None))
         }
         .boxed()
-    });
+    })
+    .reports(|ctx| crate::cluster::planned_steps(&ctx.settings));
 }

@@ -31,5 +31,14 @@ pub(super) fn add(p: &mut Pipeline<UpContext>) {
             Ok((built.outcome, Some(built.digest)))
         }
         .boxed()
+    })
+    .reports(|ctx| {
+        let config = &ctx.settings.config;
+        let name = demo_image::IMAGE_NAME;
+        let reference = format!("{}/{name}:{}", config.registry_host(), config.demo.version);
+        vec![(
+            format!("image:{name}"),
+            format!("Build and push {reference}"),
+        )]
     });
 }

@@ -22,7 +22,7 @@ use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::pipeline::Pipeline;
 use crate::platform::gitops::{ENVIRONMENTS, EnvRelease};
-use crate::report::SharedReporter;
+use crate::report::{ReporterExt, SharedReporter};
 use crate::tls::Ca;
 use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
@@ -53,6 +53,8 @@ pub struct UpContext {
     demo_release: OnceLock<EnvRelease>,
     /// The published artifact's digest and what it deploys to each environment.
     published: OnceLock<(String, BTreeMap<String, EnvRelease>)>,
+    /// How the host steps get root, decided once when `up` starts (after asking sudo).
+    host_privilege: OnceLock<crate::hosts::Privilege>,
 }
 
 impl UpContext {
@@ -73,7 +75,16 @@ impl UpContext {
             applier: OnceLock::new(),
             demo_release: OnceLock::new(),
             published: OnceLock::new(),
+            host_privilege: OnceLock::new(),
         }
+    }
+
+    /// How the trust and hosts steps get root: what `up` settled on at the start.
+    pub fn host_privilege(&self) -> crate::hosts::Privilege {
+        self.host_privilege
+            .get()
+            .cloned()
+            .unwrap_or_else(|| crate::hosts::Privilege::detect(&self.env))
     }
 
     /// The Docker engine, connected once.
@@ -127,6 +138,32 @@ pub fn pipeline() -> Pipeline<UpContext> {
     p
 }
 
+/// The components `up` brings up and their pinned versions (what `--dry-run` lists).
+pub fn components(config: &crate::config::Config) -> Vec<(&'static str, String)> {
+    let c = &config.components;
+    let mut list = vec![
+        ("kind CLI", config.cluster.kind_version.clone()),
+        ("node image", config.cluster.node_image.clone()),
+        ("registry image", config.registry.image.clone()),
+        ("Argo CD", c.argocd.clone()),
+        (
+            "Argo Rollouts",
+            format!("{} (chart {})", c.argo_rollouts, c.argo_rollouts_chart),
+        ),
+        ("cert-manager", c.cert_manager.clone()),
+        (
+            "kube-prometheus-stack",
+            format!("chart {}", c.kube_prometheus_stack),
+        ),
+        ("Traefik", format!("chart {}", c.traefik)),
+        ("demo app", config.demo.version.clone()),
+    ];
+    if config.cluster.provider == crate::config::Provider::Existing {
+        list.retain(|(name, _)| !matches!(*name, "kind CLI" | "node image"));
+    }
+    list
+}
+
 /// What `up` made, for the summary.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Summary {
@@ -144,6 +181,8 @@ pub struct Summary {
     pub grafana_password_file: String,
     /// The Argo CD CLI login that works through the ingress.
     pub argocd_cli_login: String,
+    /// kindling's changes on this host (trust store, hosts file), one line each; `down` undoes them.
+    pub host: Vec<String>,
     pub elapsed_ms: u64,
 }
 
@@ -209,7 +248,51 @@ pub fn argocd_cli_login(config: &crate::config::Config) -> String {
     format!("argocd login argocd.{} --grpc-web", config.network.domain)
 }
 
+/// What the end of every `up` says about the host, success or failure.
+pub fn host_note(present: &[String]) -> String {
+    if present.is_empty() {
+        "nothing of kindling's is on this host (no trust-store entry, no hosts-file block)".into()
+    } else {
+        format!(
+            "kindling's changes on this host: {}; `kindling down` undoes them",
+            present.join("; ")
+        )
+    }
+}
+
+/// Decides how the host steps get root before anything runs: when they will need it and sudo
+/// is the way, sudo asks for the password now, once (not minutes into the run).
+fn settle_host_privilege(context: &UpContext) {
+    let planned = crate::host_changes::planned(&context.settings, &context.env);
+    let mut privilege = crate::hosts::Privilege::detect(&context.env);
+    if !planned.is_empty() {
+        let changes: Vec<&str> = planned.iter().map(|p| p.change.as_str()).collect();
+        let root = match &privilege {
+            crate::hosts::Privilege::Sudo(sudo) if planned.iter().any(|p| p.needs_root) => {
+                format!(
+                    " (as root: {} asks for your password now, once)",
+                    sudo.display()
+                )
+            }
+            _ => String::new(),
+        };
+        context.reporter.info(format!(
+            "this run changes the host once the steps they serve succeed: {}{root}",
+            changes.join("; ")
+        ));
+    }
+    if !crate::host_changes::ask_sudo_once(&planned, &privilege) {
+        context.reporter.warn(
+            "sudo did not give root: the host changes will be left as commands to run",
+            Some("run `sudo -v` first, or run the commands `up` prints at the end".into()),
+        );
+        privilege = crate::hosts::Privilege::Unprivileged;
+    }
+    let _ = context.host_privilege.set(privilege);
+}
+
 /// Runs `up`; Ctrl-C stops it (every step is idempotent, so running it again converges).
+/// Success or failure, it ends by saying what kindling has changed on this host.
 pub async fn run(context: UpContext) -> Result<Summary> {
     let started = Instant::now();
     let context = Arc::new(context);
@@ -218,9 +301,15 @@ pub async fn run(context: UpContext) -> Result<Summary> {
     // ctrl_c() future would only register when first polled).
     let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
         .map_err(|e| Error::failed("listening for Ctrl-C", e))?;
-    tokio::select! {
-        result = pipeline().run(context.clone(), &reporter) => result?,
-        _ = interrupt.recv() => return Err(Error::Interrupted),
+    settle_host_privilege(&context);
+    let result = tokio::select! {
+        result = pipeline().run(context.clone(), &reporter) => result,
+        _ = interrupt.recv() => Err(Error::Interrupted),
+    };
+    let host = crate::host_changes::present(&context.settings, &context.env);
+    if let Err(e) = result {
+        reporter.info(host_note(&host));
+        return Err(e);
     }
     let cluster = context.cluster()?;
     let config = &context.settings.config;
@@ -254,6 +343,7 @@ pub async fn run(context: UpContext) -> Result<Summary> {
             .display()
             .to_string(),
         argocd_cli_login: argocd_cli_login(config),
+        host,
         elapsed_ms: started.elapsed().as_millis() as u64,
     })
 }

@@ -1,4 +1,5 @@
-//! Step: the doctor's checks; a failing one stops everything that follows.
+//! Step: the doctor's checks; a failing one stops everything that follows, and `up` exits 3
+//! as `doctor` does.
 
 use super::UpContext;
 use crate::doctor::{self, Status};
@@ -27,11 +28,13 @@ pub(super) fn add(p: &mut Pipeline<UpContext>) {
                 .map(|r| format!("{}: {}", r.check, r.detail))
                 .collect::<Vec<_>>()
                 .join("; ");
-            let mut err = Error::failed("preflight", why);
-            for hint in failed.iter().filter_map(|r| r.hint.clone()) {
-                err = err.with_hint(hint);
-            }
-            Err(err.with_hint("`kindling doctor` shows every check"))
+            let mut hints: Vec<String> = failed.iter().filter_map(|r| r.hint.clone()).collect();
+            hints.push("`kindling doctor` shows every check".into());
+            Err(Error::Preflight {
+                failed: failed.len(),
+                why,
+                hints,
+            })
         }
         .boxed()
     });

@@ -39,5 +39,13 @@ pub(super) fn add(p: &mut Pipeline<UpContext>) {
             }
             .boxed()
         },
-    );
+    )
+    .reports(|_| {
+        let artifact = format!(
+            "{}:{}",
+            crate::platform::gitops::ARTIFACT_REPO,
+            demo_publish::ARTIFACT_TAG
+        );
+        vec![(format!("oci:{artifact}"), format!("Publish {artifact}"))]
+    });
 }

@@ -18,5 +18,6 @@ pub(super) fn add(p: &mut Pipeline<UpContext>) {
             }
             .boxed()
         },
-    );
+    )
+    .reports(|ctx| crate::cluster::planned_wiring(&ctx.settings));
 }

@@ -89,15 +89,21 @@ impl Drop for Containers {
     }
 }
 
-/// Removes the volumes kindling labelled for a cluster when dropped (also on panic).
+/// Removes the volumes kindling labelled for a cluster when dropped (also on panic), and the
+/// caches of upstreams named after it (caches are shared: they name no cluster).
 pub struct ClusterVolumes(pub String);
 
 impl Drop for ClusterVolumes {
     fn drop(&mut self) {
-        let filter = format!("label=dev.kindling.cluster={}", self.0);
-        let listed = docker(&["volume", "ls", "-q", "--filter", &filter]);
-        for volume in String::from_utf8_lossy(&listed.stdout).lines() {
-            let _ = docker(&["volume", "rm", "-f", volume]);
+        let filters = [
+            format!("label=dev.kindling.cluster={}", self.0),
+            format!("name=kindling-mirror-{}-", self.0),
+        ];
+        for filter in filters {
+            let listed = docker(&["volume", "ls", "-q", "--filter", &filter]);
+            for volume in String::from_utf8_lossy(&listed.stdout).lines() {
+                let _ = docker(&["volume", "rm", "-f", volume]);
+            }
         }
     }
 }

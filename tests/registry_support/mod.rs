@@ -4,7 +4,7 @@
 
 use crate::support;
 use kindling::config::{Config, mirror_container_name};
-use kindling::docker::mirrors::mirror_volume_name;
+use kindling::docker::mirrors::{mirror_volume_name, user_marker_name};
 use kindling::docker::registry::registry_volume_name;
 use kindling::env::Env;
 use std::time::Duration;
@@ -35,7 +35,10 @@ impl Fixture {
     }
 
     pub fn container_names(&self) -> Vec<String> {
-        let mut names = vec![self.config.registry.name.clone()];
+        let mut names = vec![
+            self.config.registry.name.clone(),
+            kindling::docker::containers::previous_name(&self.config.registry.name),
+        ];
         names.extend(
             self.config
                 .registry
@@ -46,15 +49,13 @@ impl Fixture {
         names
     }
 
+    /// The registry's volume, the caches' volumes and the markers saying this cluster uses them.
     pub fn volume_names(&self) -> Vec<String> {
         let mut names = vec![registry_volume_name(&self.config)];
-        names.extend(
-            self.config
-                .registry
-                .mirrors
-                .iter()
-                .map(|m| mirror_volume_name(m)),
-        );
+        for m in &self.config.registry.mirrors {
+            names.push(mirror_volume_name(m));
+            names.push(user_marker_name(m, &self.config.cluster.name));
+        }
         names
     }
 }

@@ -89,6 +89,24 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// A copy of `kubeconfig` (in `dir`) whose current context (and its cluster and user, when
+/// they share its name) is renamed `kind-<cluster>`: what kindling acts on for a kind cluster.
+pub fn with_kind_context(
+    kubeconfig: &std::path::Path,
+    dir: &std::path::Path,
+    cluster: &str,
+) -> PathBuf {
+    let text = std::fs::read_to_string(kubeconfig).unwrap();
+    let current = text
+        .lines()
+        .find_map(|l| l.strip_prefix("current-context:"))
+        .map(|c| c.trim().trim_matches('"').to_string())
+        .expect("a current-context");
+    let copy = dir.join(format!("kubeconfig-as-kind-{cluster}"));
+    std::fs::write(&copy, text.replace(&current, &format!("kind-{cluster}"))).unwrap();
+    copy
+}
+
 /// The built kindling binary (for CLI tests).
 pub fn kindling_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_kindling"))
