@@ -584,6 +584,8 @@ fn failing_up_args(name: &str) -> Vec<String> {
     let mut args = Vec::new();
     for set in [
         format!("cluster.name={name}"),
+        // Before v1.35, so preflight passes on a cgroup v1 machine (CI's is one) as on v2.
+        "cluster.node_image=kindest/node:v1.34.3".into(),
         "network.domain=test".into(),
         "network.trust_ca=false".into(),
         format!("network.http_port={}", support::free_port()),
@@ -860,7 +862,11 @@ fn up_dry_run_lists_components_host_changes_and_the_run_s_step_ids() {
         plan["hostChanges"],
         serde_json::json!([{
             "part": "hosts file",
-            "change": format!("add kindling's block to {} (7 names → 127.0.0.1)", sandbox.path("hosts").display()),
+            "change": format!(
+                "add kindling's block to {} ({} names → 127.0.0.1)",
+                sandbox.path("hosts").display(),
+                kindling::config::Config::builtin().ingress_hosts().len()
+            ),
             "needsRoot": false,
         }])
     );
