@@ -61,7 +61,7 @@ pub mod sim;
 mod store;
 
 pub use resources::ResourceDef;
-pub use store::{ApiError, Change, ChangeType};
+pub use store::{ApiError, Change, ChangeType, now_rfc3339};
 
 use serde_json::{Value, json};
 use server::AppState;
@@ -226,6 +226,18 @@ impl Fake {
 
     pub fn reset_requests(&self) {
         self.app.requests.store(0, Ordering::Relaxed);
+    }
+
+    /// The latest committed resourceVersion: every write bumps it, so a simulated controller
+    /// that has handled every change up to it has nothing left to do.
+    pub fn resource_version(&self) -> u64 {
+        self.store().resource_version()
+    }
+
+    /// The resource type served for a kind at an apiVersion, if any (built-in, or of an
+    /// Established CRD).
+    pub fn served(&self, api_version: &str, kind: &str) -> Option<ResourceDef> {
+        self.store().def_by_kind(api_version, kind)
     }
 
     /// The resource types served now (built-ins and established CRDs).

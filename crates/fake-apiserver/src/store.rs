@@ -233,6 +233,11 @@ impl Store {
         );
     }
 
+    /// The latest committed resourceVersion.
+    pub fn resource_version(&self) -> u64 {
+        self.state.lock().unwrap().rv
+    }
+
     pub fn defs(&self) -> Vec<ResourceDef> {
         self.state.lock().unwrap().defs.clone()
     }
