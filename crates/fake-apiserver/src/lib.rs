@@ -256,6 +256,20 @@ impl Fake {
         self.store().get(&def, namespace.unwrap_or(""), name).ok()
     }
 
+    /// Like `get`, without copying the stored object (CRDs are megabytes).
+    pub fn get_shared(
+        &self,
+        api_version: &str,
+        kind: &str,
+        namespace: Option<&str>,
+        name: &str,
+    ) -> Option<Arc<Value>> {
+        let def = self.def(api_version, kind).ok()?;
+        self.store()
+            .get_shared(&def, namespace.unwrap_or(""), name)
+            .ok()
+    }
+
     /// All objects of a kind (in one namespace, or everywhere).
     pub fn list(&self, api_version: &str, kind: &str, namespace: Option<&str>) -> Vec<Value> {
         match self.def(api_version, kind) {

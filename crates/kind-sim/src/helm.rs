@@ -11,6 +11,7 @@
 
 use crate::argocd::{Rendered, Source};
 use serde_json::{Value, json};
+use sha2::Digest;
 use std::collections::HashMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -157,11 +158,62 @@ impl Helm {
             relevant
         ]))
         .unwrap_or_default();
-        let cell = cache().lock().unwrap().entry(key).or_default().clone();
-        cell.get_or_init(|| self.run(app, api_versions)).clone()
+        let cell = cache()
+            .lock()
+            .unwrap()
+            .entry(key.clone())
+            .or_default()
+            .clone();
+        cell.get_or_init(|| self.run_cached(&key, app, api_versions))
+            .clone()
     }
 
-    fn run(&self, app: &Value, api_versions: &[String]) -> Result<Vec<Value>, String> {
+    /// Renders through the on-disk cache (shared by test processes; keyed also by the chart's
+    /// and the renderer's size and mtime, so a changed chart renders again).
+    fn run_cached(
+        &self,
+        key: &str,
+        app: &Value,
+        api_versions: &[String],
+    ) -> Result<Vec<Value>, String> {
+        let stamp = |p: &Path| {
+            std::fs::metadata(p)
+                .map(|m| format!("{}:{:?}", m.len(), m.modified().ok()))
+                .unwrap_or_default()
+        };
+        let spec = &app["spec"];
+        let source = if spec["source"].is_object() {
+            &spec["source"]
+        } else {
+            &spec["sources"][0]
+        };
+        let chart = self
+            .chart_file(source)
+            .map(|c| stamp(&c))
+            .unwrap_or_default();
+        let digest = hex::encode(sha2::Sha256::digest(format!(
+            "{key}\n{chart}\n{}\n{}",
+            stamp(&self.script),
+            self.python.display()
+        )));
+        let dir = std::env::temp_dir().join("kind-sim-helm-cache");
+        let file = dir.join(format!("{digest}.yaml"));
+        let text = match std::fs::read_to_string(&file) {
+            Ok(text) => text,
+            Err(_) => {
+                let text = self.run(app, api_versions)?;
+                let _ = std::fs::create_dir_all(&dir);
+                let tmp = dir.join(format!("{digest}.{}.tmp", std::process::id()));
+                if std::fs::write(&tmp, &text).is_ok() {
+                    let _ = std::fs::rename(&tmp, &file);
+                }
+                text
+            }
+        };
+        crate::yaml::parse_stream(&text).map_err(|e| format!("helm output: {e}"))
+    }
+
+    fn run(&self, app: &Value, api_versions: &[String]) -> Result<String, String> {
         let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
         let file = dir.path().join("application.json");
         std::fs::write(&file, serde_json::to_vec(app).unwrap_or_default())
@@ -187,8 +239,7 @@ impl Helm {
                 String::from_utf8_lossy(&out.stderr).trim()
             ));
         }
-        let text = String::from_utf8_lossy(&out.stdout);
-        crate::yaml::parse_stream(&text).map_err(|e| format!("helm output: {e}"))
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     }
 }
 

@@ -37,7 +37,13 @@ pub(crate) struct Controller {
 #[derive(Default)]
 struct AppState {
     render_key: String,
-    rendered: Option<Result<Rendered, String>>,
+    rendered: Option<Arc<Result<Rendered, String>>>,
+    /// A new render arrived since the last reconcile.
+    fresh_render: bool,
+    /// The rendered objects prepared as targets (namespaces, tracking), per render.
+    targets: Arc<Vec<Value>>,
+    /// Target index → (live resourceVersion, in sync).
+    in_sync: std::collections::HashMap<usize, (String, bool)>,
     /// Objects this Application applied: (apiVersion, kind, namespace, name).
     managed: BTreeSet<(String, String, String, String)>,
     op: Option<Operation>,
@@ -159,11 +165,13 @@ pub fn contains(live: &Value, target: &Value) -> bool {
 }
 
 fn in_sync(live: &Value, target: &Value) -> bool {
-    let mut t = target.clone();
-    if let Some(m) = t.as_object_mut() {
-        m.remove("status");
+    match target.as_object() {
+        Some(t) => t
+            .iter()
+            .filter(|(k, _)| *k != "status")
+            .all(|(k, tv)| contains(&live[k.as_str()], tv)),
+        None => contains(live, target),
     }
-    contains(live, &t)
 }
 
 impl Controller {
@@ -194,6 +202,7 @@ impl Controller {
             .filter_map(|a| a["metadata"]["name"].as_str().map(str::to_string))
             .collect();
         self.apps.retain(|name, _| names.contains(name));
+        self.render(&apps).await;
         let mut next: Option<Instant> = None;
         for app in apps {
             if let Some(at) = self.reconcile(&app).await {
@@ -201,6 +210,61 @@ impl Controller {
             }
         }
         next
+    }
+
+    /// The repo-server's part, for every Application whose source or the cluster's API
+    /// versions changed (or that asked for a refresh), in parallel as the repo-server does.
+    async fn render(&mut self, apps: &[Value]) {
+        let api_versions = Arc::new(self.api_versions());
+        let mut renders = tokio::task::JoinSet::new();
+        for app in apps {
+            let Some(name) = app["metadata"]["name"].as_str() else {
+                continue;
+            };
+            let state = self.apps.entry(name.to_string()).or_default();
+            if app["metadata"]["annotations"][REFRESH].is_string() {
+                state.render_key.clear();
+                let _ = self.fake.patch(
+                    APP_API,
+                    "Application",
+                    Some(&self.options.namespace),
+                    name,
+                    json!({"metadata": {"annotations": {REFRESH: null}}}),
+                );
+            }
+            let spec = &app["spec"];
+            let source = if spec["source"].is_object() {
+                &spec["source"]
+            } else {
+                &spec["sources"][0]
+            };
+            let key = serde_json::to_string(&json!([
+                name,
+                source,
+                spec["destination"]["namespace"],
+                *api_versions
+            ]))
+            .unwrap_or_default();
+            if state.render_key == key {
+                continue;
+            }
+            let (src, app, versions, name) = (
+                self.source.clone(),
+                app.clone(),
+                api_versions.clone(),
+                name.to_string(),
+            );
+            renders.spawn_blocking(move || (name, key, src.render(&app, &versions)));
+        }
+        while let Some(done) = renders.join_next().await {
+            let Ok((name, key, rendered)) = done else {
+                continue;
+            };
+            let state = self.apps.entry(name).or_default();
+            state.render_key = key;
+            state.rendered = Some(Arc::new(rendered));
+            state.fresh_render = true;
+        }
     }
 
     fn project(&self, name: &str) -> Project {
@@ -265,7 +329,7 @@ impl Controller {
             .is_some_and(|id| id.split(':').next() == Some(app))
     }
 
-    fn managed_live(&self, app: &str) -> Vec<Value> {
+    fn managed_live(&self, app: &str) -> Vec<Arc<Value>> {
         let Some(state) = self.apps.get(app) else {
             return Vec::new();
         };
@@ -275,7 +339,7 @@ impl Controller {
             .filter_map(|(api_version, kind, ns, name)| {
                 let def = self.fake.served(api_version, kind)?;
                 let ns = def.namespaced.then_some(ns.as_str());
-                self.fake.get(api_version, kind, ns, name)
+                self.fake.get_shared(api_version, kind, ns, name)
             })
             .filter(|l| Self::tracked_by(l, app))
             .collect()
@@ -300,16 +364,6 @@ impl Controller {
             .to_string();
         let project = self.project(spec["project"].as_str().unwrap_or("default"));
         let mut conditions: Vec<(String, String)> = Vec::new();
-        if app["metadata"]["annotations"][REFRESH].is_string() {
-            self.apps.get_mut(&name).unwrap().render_key.clear();
-            let _ = self.fake.patch(
-                APP_API,
-                "Application",
-                Some(&self.options.namespace),
-                &name,
-                json!({"metadata": {"annotations": {REFRESH: null}}}),
-            );
-        }
         let repo = source["repoURL"].as_str().unwrap_or("");
         if !project.source_permitted(repo) {
             conditions.push((
@@ -320,23 +374,13 @@ impl Controller {
                 ),
             ));
         }
-        // Render (the repo-server caches by source and cluster API versions).
-        let api_versions = self.api_versions();
-        let key = serde_json::to_string(&json!([name, source, dest_ns, api_versions])).unwrap();
-        if self.apps[&name].render_key != key {
-            let (src, app_copy, versions) =
-                (self.source.clone(), app.clone(), api_versions.clone());
-            let rendered = tokio::task::spawn_blocking(move || src.render(&app_copy, &versions))
-                .await
-                .unwrap_or_else(|e| Err(format!("render panicked: {e}")));
-            let state = self.apps.get_mut(&name).unwrap();
-            state.render_key = key;
-            state.rendered = Some(rendered);
-        }
-        let (revision, objects, render_error) = match &self.apps[&name].rendered {
-            Some(Ok(r)) => (r.revision.clone(), r.objects.clone(), None),
-            Some(Err(e)) => (String::new(), Vec::new(), Some(e.clone())),
-            None => (String::new(), Vec::new(), None),
+        let fresh_render = std::mem::take(&mut self.apps.get_mut(&name).unwrap().fresh_render);
+        let rendered = self.apps[&name].rendered.clone();
+        let empty = Vec::new();
+        let (revision, objects, render_error) = match rendered.as_deref() {
+            Some(Ok(r)) => (r.revision.clone(), &r.objects, None),
+            Some(Err(e)) => (String::new(), &empty, Some(e.clone())),
+            None => (String::new(), &empty, None),
         };
         if let Some(e) = &render_error {
             conditions.push((
@@ -346,11 +390,18 @@ impl Controller {
                 ),
             ));
         }
-        let targets = if conditions.is_empty() {
-            self.targets(&name, &dest_ns, &objects)
+        let targets = if !conditions.is_empty() {
+            Arc::new(Vec::new())
+        } else if fresh_render || self.apps[&name].targets.is_empty() {
+            let t = Arc::new(self.targets(&name, &dest_ns, objects));
+            let state = self.apps.get_mut(&name).unwrap();
+            state.targets = t.clone();
+            state.in_sync.clear();
+            t
         } else {
-            Vec::new()
+            self.apps[&name].targets.clone()
         };
+        let targets: &[Value] = &targets;
         let sync_policy = &spec["syncPolicy"];
         let sync_options: Vec<String> = sync_policy["syncOptions"]
             .as_array()
@@ -360,7 +411,7 @@ impl Controller {
             .collect();
 
         // Auto-sync.
-        let (_, sync_status) = self.compare(&name, &targets);
+        let (_, sync_status) = self.compare(&name, targets);
         let automated = sync_policy["automated"].is_object()
             && sync_policy["automated"]["enabled"].as_bool() != Some(false);
         let prune = sync_policy["automated"]["prune"].as_bool() == Some(true);
@@ -406,7 +457,7 @@ impl Controller {
         // Run the operation one step.
         let mut next = None;
         if self.apps[&name].op.is_some() {
-            next = self.run_operation(&name, &targets, &project).await;
+            next = self.run_operation(&name, targets, &project).await;
         }
         // Remember what we applied.
         let applied: Vec<(String, String, String, String)> = targets
@@ -428,7 +479,7 @@ impl Controller {
         state.managed.extend(applied);
 
         // Status.
-        let (resources, sync_status) = self.compare(&name, &targets);
+        let (resources, sync_status) = self.compare(&name, targets);
         let sync_status = if render_error.is_some() {
             "Unknown".to_string()
         } else {
@@ -558,30 +609,54 @@ impl Controller {
     }
 
     /// Each managed resource: (key, apiVersion, target, live, sync status).
-    fn compare(&self, name: &str, targets: &[Value]) -> (Vec<Resource>, String) {
+    fn compare(&mut self, name: &str, targets: &[Value]) -> (Vec<Resource>, String) {
+        // Comparing megabytes of CRDs on every pass is slow: remember each target's result
+        // for the live resourceVersion it was computed on (cleared with each new render).
+        let mut cache = std::mem::take(&mut self.apps.get_mut(name).unwrap().in_sync);
         let mut resources = Vec::new();
         let mut keys = BTreeSet::new();
-        for t in targets.iter().filter(|t| !hooks::is_hook(t)) {
+        for (i, t) in targets
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| !hooks::is_hook(t))
+        {
             let live = sync::get_live(&self.fake, t);
-            let synced = live.as_ref().is_some_and(|l| in_sync(l, t));
-            keys.insert(Key::of(t));
+            let synced = live.as_ref().is_some_and(|l| {
+                let rv = l["metadata"]["resourceVersion"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string();
+                match cache.get(&i) {
+                    Some((seen, synced)) if *seen == rv => *synced,
+                    _ => {
+                        let synced = in_sync(l, t);
+                        cache.insert(i, (rv, synced));
+                        synced
+                    }
+                }
+            });
+            let key = Key::of(t);
+            keys.insert(key.clone());
             resources.push(Resource {
-                key: Key::of(t),
+                key,
                 version: crate::health::group_version(t).1.to_string(),
-                target: Some(t.clone()),
+                has_target: true,
+                skip: hooks::skip(t),
                 live,
                 synced,
             });
         }
+        self.apps.get_mut(name).unwrap().in_sync = cache;
         for live in self.managed_live(name) {
             let key = Key::of(&live);
-            if keys.contains(&key) || targets.iter().any(|t| Key::of(t) == key) {
+            if keys.contains(&key) {
                 continue;
             }
             resources.push(Resource {
                 key,
                 version: crate::health::group_version(&live).1.to_string(),
-                target: None,
+                has_target: false,
+                skip: false,
                 live: Some(live),
                 synced: false,
             });
@@ -589,7 +664,7 @@ impl Controller {
         resources.sort_by(|a, b| a.key.cmp(&b.key));
         let counted = resources
             .iter()
-            .filter(|r| !r.live.as_ref().is_some_and(hooks::is_hook));
+            .filter(|r| !r.live.as_deref().is_some_and(hooks::is_hook));
         let status = if counted.clone().all(|r| r.synced) {
             "Synced"
         } else {
@@ -605,7 +680,7 @@ impl Controller {
         let mut tree = Vec::new();
         let (mut error, mut errors) = (None, 0);
         for r in resources {
-            if r.target.as_ref().is_some_and(hooks::skip) {
+            if r.skip {
                 continue;
             }
             if r.live
@@ -708,14 +783,14 @@ impl Controller {
         let persist = self.options.persist_resource_health;
         let resources: Vec<Value> = resources
             .iter()
-            .filter(|r| !r.live.as_ref().is_some_and(hooks::is_hook))
+            .filter(|r| !r.live.as_deref().is_some_and(hooks::is_hook))
             .map(|r| {
                 let mut v = json!({
                     "group": r.key.group, "version": r.version, "kind": r.key.kind,
                     "namespace": r.key.namespace, "name": r.key.name,
                     "status": if r.synced { "Synced" } else { "OutOfSync" },
                 });
-                if r.target.is_none() {
+                if !r.has_target {
                     v["requiresPruning"] = json!(true);
                 }
                 if persist
@@ -809,8 +884,10 @@ impl Controller {
 pub(crate) struct Resource {
     key: Key,
     version: String,
-    target: Option<Value>,
-    live: Option<Value>,
+    has_target: bool,
+    /// The target has the Skip hook annotation.
+    skip: bool,
+    live: Option<Arc<Value>>,
     synced: bool,
 }
 

@@ -16,6 +16,7 @@ use crate::hooks::{self, DeletePolicy, Phase};
 use fake_apiserver::Fake;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// common.OperationPhase.
@@ -152,7 +153,7 @@ pub struct Input<'a> {
     pub fake: &'a Fake,
     pub rules: &'a Rules,
     pub targets: &'a [Value],
-    pub managed_live: &'a [Value],
+    pub managed_live: &'a [Arc<Value>],
     pub project: &'a Project,
     /// Argo CD's pause between waves (ARGOCD_SYNC_WAVE_DELAY, 2 s), scaled.
     pub wave_delay: Duration,
@@ -175,7 +176,7 @@ pub struct SyncOp {
 struct Task {
     phase: Phase,
     target: Option<Value>,
-    live: Option<Value>,
+    live: Option<Arc<Value>>,
     skip_dry_run: bool,
     sync_status: Option<ResultCode>,
     op_state: Option<OpPhase>,
@@ -184,7 +185,7 @@ struct Task {
 }
 
 impl Task {
-    fn new(phase: Phase, target: Option<Value>, live: Option<Value>) -> Task {
+    fn new(phase: Phase, target: Option<Value>, live: Option<Arc<Value>>) -> Task {
         Task {
             phase,
             target,
@@ -199,7 +200,7 @@ impl Task {
     fn obj(&self) -> &Value {
         self.target
             .as_ref()
-            .or(self.live.as_ref())
+            .or(self.live.as_deref())
             .expect("a task has a target or a live object")
     }
     fn key(&self) -> Key {
@@ -275,11 +276,11 @@ fn coords(obj: &Value) -> (&str, &str, &str, &str) {
     )
 }
 
-pub(crate) fn get_live(fake: &Fake, obj: &Value) -> Option<Value> {
+pub(crate) fn get_live(fake: &Fake, obj: &Value) -> Option<Arc<Value>> {
     let (api_version, kind, ns, name) = coords(obj);
     let def = fake.served(api_version, kind)?;
     let ns = def.namespaced.then_some(ns);
-    fake.get(api_version, kind, ns, name)
+    fake.get_shared(api_version, kind, ns, name)
 }
 
 fn is_crd(obj: &Value) -> bool {
@@ -668,12 +669,12 @@ impl SyncOp {
         for task in tasks.iter().filter(|t| t.is_hook() && t.completed()) {
             remove_hook_finalizer(input.fake, task);
         }
-        let delete_on_success: Vec<Value> = tasks
+        let delete_on_success: Vec<Arc<Value>> = tasks
             .iter()
             .filter(|t| t.is_hook() && !t.running() && t.delete_on_success())
             .filter_map(|t| t.live.clone())
             .collect();
-        let delete_on_failure: Vec<Value> = tasks
+        let delete_on_failure: Vec<Arc<Value>> = tasks
             .iter()
             .filter(|t| t.is_hook() && !t.running() && t.delete_on_failure())
             .filter_map(|t| t.live.clone())
@@ -1079,7 +1080,7 @@ fn delete(fake: &Fake, live: &Value) -> Result<(), fake_apiserver::ApiError> {
     fake.delete(api_version, kind, ns, name)
 }
 
-fn delete_all(fake: &Fake, objects: &[Value]) {
+fn delete_all(fake: &Fake, objects: &[Arc<Value>]) {
     for o in objects {
         let _ = delete(fake, o);
     }
