@@ -80,11 +80,24 @@ fn describe(sim: &Sim, app: &str) -> String {
     let s = &a["status"];
     let mut text = format!(
         "{app}: {}/{}/{}: {}",
-        s["health"]["status"], s["sync"]["status"], s["operationState"]["phase"], s["operationState"]["message"]
+        s["health"]["status"],
+        s["sync"]["status"],
+        s["operationState"]["phase"],
+        s["operationState"]["message"]
     );
     for n in sim.argocd.resource_tree(app) {
-        if let Some(h) = n.health.filter(|h| h.status != Some(kind_sim::Status::Healthy)) {
-            text.push_str(&format!("\n  {} {}/{}: {} {}", n.kind, n.namespace, n.name, h.status_str(), h.message));
+        if let Some(h) = n
+            .health
+            .filter(|h| h.status != Some(kind_sim::Status::Healthy))
+        {
+            text.push_str(&format!(
+                "\n  {} {}/{}: {} {}",
+                n.kind,
+                n.namespace,
+                n.name,
+                h.status_str(),
+                h.message
+            ));
         }
     }
     text
@@ -102,50 +115,95 @@ fn traefik_with_service(service: Value) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn traefik_valued_with_service_type_renders_a_load_balancer_and_stays_progressing_on_kind() {
-    let Some((api, sim)) = platform_cluster(Vec::new()).await else { return };
+    let Some((api, sim)) = platform_cluster(Vec::new()).await else {
+        return;
+    };
     // The key kindling set before issue 13: traefik 41.3.0's schema accepts it, the chart
     // ignores it (the type lives at service.spec.type since chart 40.0.0).
-    api.apply(traefik_with_service(json!({"type": "ClusterIP"}))).unwrap();
+    api.apply(traefik_with_service(json!({"type": "ClusterIP"})))
+        .unwrap();
     settle(&sim).await;
-    let svc = api.get("v1", "Service", Some("traefik"), "traefik").expect("rendered and applied");
+    let svc = api
+        .get("v1", "Service", Some("traefik"), "traefik")
+        .expect("rendered and applied");
     assert_eq!(svc["spec"]["type"], "LoadBalancer");
-    assert_eq!(health(&sim, "traefik"), "Progressing", "{}", describe(&sim, "traefik"));
+    assert_eq!(
+        health(&sim, "traefik"),
+        "Progressing",
+        "{}",
+        describe(&sim, "traefik")
+    );
     let tree = sim.argocd.resource_tree("traefik");
     let not_healthy: Vec<String> = tree
         .iter()
-        .filter(|n| n.health.as_ref().is_some_and(|h| h.status != Some(kind_sim::Status::Healthy)))
+        .filter(|n| {
+            n.health
+                .as_ref()
+                .is_some_and(|h| h.status != Some(kind_sim::Status::Healthy))
+        })
         .map(|n| format!("{}/{}", n.kind, n.name))
         .collect();
-    assert_eq!(not_healthy, ["Service/traefik"], "only the LoadBalancer Service holds it back");
+    assert_eq!(
+        not_healthy,
+        ["Service/traefik"],
+        "only the LoadBalancer Service holds it back"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn traefik_valued_with_service_spec_type_is_healthy_on_kind() {
-    let Some((api, sim)) = platform_cluster(Vec::new()).await else { return };
-    api.apply(traefik_with_service(json!({"spec": {"type": "ClusterIP"}}))).unwrap();
+    let Some((api, sim)) = platform_cluster(Vec::new()).await else {
+        return;
+    };
+    api.apply(traefik_with_service(json!({"spec": {"type": "ClusterIP"}})))
+        .unwrap();
     settle(&sim).await;
-    let svc = api.get("v1", "Service", Some("traefik"), "traefik").unwrap();
+    let svc = api
+        .get("v1", "Service", Some("traefik"), "traefik")
+        .unwrap();
     assert_eq!(svc["spec"]["type"], "ClusterIP");
-    assert_eq!(health(&sim, "traefik"), "Healthy", "{}", describe(&sim, "traefik"));
+    assert_eq!(
+        health(&sim, "traefik"),
+        "Healthy",
+        "{}",
+        describe(&sim, "traefik")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_platform_application_kindling_renders_is_healthy_on_kind_except_a_load_balancer_traefik() {
-    let Some((api, sim)) = platform_cluster(Vec::new()).await else { return };
+async fn every_platform_application_kindling_renders_is_healthy_on_kind_except_a_load_balancer_traefik()
+ {
+    let Some((api, sim)) = platform_cluster(Vec::new()).await else {
+        return;
+    };
     let apps = kindling::platform::applications::all(&kindling::config::Config::builtin());
-    let names: Vec<String> = apps.iter().map(|a| a["metadata"]["name"].as_str().unwrap().to_string()).collect();
+    let names: Vec<String> = apps
+        .iter()
+        .map(|a| a["metadata"]["name"].as_str().unwrap().to_string())
+        .collect();
     for app in apps {
         api.apply(app).unwrap();
     }
     settle(&sim).await;
     for name in &names {
         let (health, sync) = sim.app_status(name).unwrap();
-        let load_balancer = api
-            .list("v1", "Service", None)
-            .iter()
-            .any(|s| s["spec"]["type"] == "LoadBalancer" && s["metadata"]["annotations"]["argocd.argoproj.io/tracking-id"].as_str().is_some_and(|t| t.starts_with(&format!("{name}:"))));
-        let expected = if load_balancer { "Progressing" } else { "Healthy" };
-        assert_eq!((health.as_str(), sync.as_str()), (expected, "Synced"), "{}", describe(&sim, name));
+        let load_balancer = api.list("v1", "Service", None).iter().any(|s| {
+            s["spec"]["type"] == "LoadBalancer"
+                && s["metadata"]["annotations"]["argocd.argoproj.io/tracking-id"]
+                    .as_str()
+                    .is_some_and(|t| t.starts_with(&format!("{name}:")))
+        });
+        let expected = if load_balancer {
+            "Progressing"
+        } else {
+            "Healthy"
+        };
+        assert_eq!(
+            (health.as_str(), sync.as_str()),
+            (expected, "Synced"),
+            "{}",
+            describe(&sim, name)
+        );
     }
 }
 
@@ -161,20 +219,32 @@ fn metrics_server(args: Value) -> Value {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_production_hpa_is_degraded_on_kind_until_metrics_server_runs_with_kubelet_insecure_tls() {
-    let Some(kustomize) = support::sid_tool("KINDLING_TEST_KUSTOMIZE") else { return };
-    let production = kind_sim::yaml::parse_stream(&support::render_overlay(&kustomize, "production")).unwrap();
-    assert!(production.iter().any(|o| o["kind"] == "HorizontalPodAutoscaler"));
+async fn the_production_hpa_is_degraded_on_kind_until_metrics_server_runs_with_kubelet_insecure_tls()
+ {
+    let Some(kustomize) = support::sid_tool("KINDLING_TEST_KUSTOMIZE") else {
+        return;
+    };
+    let production =
+        kind_sim::yaml::parse_stream(&support::render_overlay(&kustomize, "production")).unwrap();
+    assert!(
+        production
+            .iter()
+            .any(|o| o["kind"] == "HorizontalPodAutoscaler")
+    );
     let demo = json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
         "metadata": {"name": "demo-app-production", "namespace": "argocd"},
         "spec": {"project": "default",
                  "source": {"repoURL": "oci://kind-registry:5000/kindling-manifests", "path": "demo-app/overlays/production", "targetRevision": "sim"},
                  "destination": {"server": "https://kubernetes.default.svc", "namespace": "production"},
                  "syncPolicy": {"automated": {"prune": true, "selfHeal": true}, "syncOptions": ["CreateNamespace=true"]}}});
-    let Some((api, sim)) = platform_cluster(vec![("demo-app-production".into(), production)]).await else { return };
+    let Some((api, sim)) = platform_cluster(vec![("demo-app-production".into(), production)]).await
+    else {
+        return;
+    };
     for mut app in kindling::platform::applications::all(&kindling::config::Config::builtin()) {
         if app["metadata"]["name"] == "traefik" {
-            app["spec"]["source"]["helm"]["valuesObject"]["service"] = json!({"spec": {"type": "ClusterIP"}});
+            app["spec"]["source"]["helm"]["valuesObject"]["service"] =
+                json!({"spec": {"type": "ClusterIP"}});
         }
         api.apply(app).unwrap();
     }
@@ -188,17 +258,47 @@ async fn the_production_hpa_is_degraded_on_kind_until_metrics_server_runs_with_k
             .and_then(|n| n.health)
             .unwrap()
     };
-    assert_eq!(health(&sim, "demo-app-production"), "Degraded", "{}", describe(&sim, "demo-app-production"));
-    assert!(hpa().message.contains("unable to fetch metrics from resource metrics API"), "{:?}", hpa());
+    assert_eq!(
+        health(&sim, "demo-app-production"),
+        "Degraded",
+        "{}",
+        describe(&sim, "demo-app-production")
+    );
+    assert!(
+        hpa()
+            .message
+            .contains("unable to fetch metrics from resource metrics API"),
+        "{:?}",
+        hpa()
+    );
 
     // Without --kubelet-insecure-tls metrics-server never gets ready on kind.
-    api.apply(metrics_server(json!(["--kubelet-preferred-address-types=InternalIP"]))).unwrap();
+    api.apply(metrics_server(json!([
+        "--kubelet-preferred-address-types=InternalIP"
+    ])))
+    .unwrap();
     settle(&sim).await;
-    assert_eq!(health(&sim, "metrics-server"), "Progressing", "{}", describe(&sim, "metrics-server"));
+    assert_eq!(
+        health(&sim, "metrics-server"),
+        "Progressing",
+        "{}",
+        describe(&sim, "metrics-server")
+    );
     assert_eq!(health(&sim, "demo-app-production"), "Degraded");
 
-    api.apply(metrics_server(json!(["--kubelet-insecure-tls"]))).unwrap();
+    api.apply(metrics_server(json!(["--kubelet-insecure-tls"])))
+        .unwrap();
     settle(&sim).await;
-    assert_eq!(health(&sim, "metrics-server"), "Healthy", "{}", describe(&sim, "metrics-server"));
-    assert_eq!(health(&sim, "demo-app-production"), "Healthy", "{}", describe(&sim, "demo-app-production"));
+    assert_eq!(
+        health(&sim, "metrics-server"),
+        "Healthy",
+        "{}",
+        describe(&sim, "metrics-server")
+    );
+    assert_eq!(
+        health(&sim, "demo-app-production"),
+        "Healthy",
+        "{}",
+        describe(&sim, "demo-app-production")
+    );
 }

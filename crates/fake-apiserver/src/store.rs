@@ -490,6 +490,13 @@ impl Store {
                 st.defs.extend(resources::from_crd(&body));
             }
             body["status"] = established_status(&body);
+        } else if is_crd(def) {
+            // Before Established, a real server shows the storage version and no accepted
+            // names yet (apiextensions strategy PrepareForCreate).
+            body["status"] = json!({
+                "acceptedNames": {"kind": "", "plural": ""},
+                "storedVersions": established_status(&body)["storedVersions"],
+            });
         }
         st.uid += 1;
         let meta = &mut body["metadata"];

@@ -475,3 +475,77 @@ async fn ingresses_are_healthy_only_with_the_address_the_ingress_controller_publ
         "the nginx-class Ingress never gets an address"
     );
 }
+
+#[tokio::test]
+async fn argo_cd_install_manifest_comes_up_once_its_redis_secret_init_has_run() {
+    let Some(c) = default_cluster().await else {
+        return;
+    };
+    let objects = upstream("argo-cd/v3.5.1/install.yaml");
+    let (crds, rest): (Vec<Value>, Vec<Value>) = objects
+        .into_iter()
+        .partition(|o| o["kind"] == "CustomResourceDefinition");
+    for o in crds.into_iter().chain(rest) {
+        let mut o = o;
+        let namespaced = c
+            .api
+            .served(
+                o["apiVersion"].as_str().unwrap(),
+                o["kind"].as_str().unwrap(),
+            )
+            .unwrap()
+            .namespaced;
+        if namespaced {
+            o["metadata"]["namespace"] = json!("argocd");
+        }
+        c.api.apply(o).unwrap();
+    }
+    c.sim.settled().await;
+    for (kind, name) in [
+        ("Deployment", "argocd-server"),
+        ("Deployment", "argocd-repo-server"),
+        ("Deployment", "argocd-redis"),
+        ("Deployment", "argocd-dex-server"),
+        ("StatefulSet", "argocd-application-controller"),
+    ] {
+        let o = c.api.get("apps/v1", kind, Some("argocd"), name).unwrap();
+        let h = c.sim.rules.assess(&o).unwrap().unwrap();
+        assert_eq!(
+            h.status,
+            Some(kind_sim::Status::Healthy),
+            "{kind}/{name}: {}",
+            h.message
+        );
+    }
+    assert!(
+        c.api
+            .get("v1", "Secret", Some("argocd"), "argocd-redis")
+            .is_some()
+    );
+
+    // Without public.ecr.aws among the mirrors, redis cannot be pulled.
+    let options = kind_sim::Options {
+        kind: kind_sim::kind::Options {
+            registries: ["docker.io", "quay.io", "ghcr.io", "registry.k8s.io"]
+                .map(String::from)
+                .to_vec(),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let Some(c) = cluster(options).await else {
+        return;
+    };
+    let redis = upstream("argo-cd/v3.5.1/install.yaml")
+        .into_iter()
+        .find(|o| o["kind"] == "Deployment" && o["metadata"]["name"] == "argocd-redis")
+        .unwrap();
+    c.deploy(application("redis", "argocd", &[], Value::Null), vec![redis, json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "argocd-redis"}})]);
+    c.settled("redis").await;
+    let (reason, message) = waiting(&c, "argocd", "argocd-redis-").unwrap();
+    assert_eq!(reason, "ImagePullBackOff");
+    assert!(
+        message.contains("public.ecr.aws/docker/library/redis"),
+        "{message}"
+    );
+}

@@ -585,39 +585,23 @@ impl SyncOp {
             // cannot (schemas): nothing more to do here.
         }
         // Update the running tasks from the live objects.
-        for i in 0..tasks.len() {
-            if !(tasks[i].running() && tasks[i].live.is_some()) {
+        for task in tasks.iter_mut() {
+            let Some(live) = task.live.clone().filter(|_| task.running()) else {
+                continue;
+            };
+            let status = task.sync_status;
+            if task.is_hook() {
+                let (phase, message) = operation_phase(input.rules, &live);
+                self.set_result(task, status, Some(phase), &message);
                 continue;
             }
-            let live = tasks[i].live.clone().unwrap();
-            let status = tasks[i].sync_status;
-            if tasks[i].is_hook() {
-                let (phase, message) = operation_phase(input.rules, &live);
-                self.set_result(&mut tasks[i], status, Some(phase), &message);
-            } else {
-                match input.rules.assess(&live) {
-                    Ok(None) => {
-                        let m = tasks[i].message.clone();
-                        self.set_result(&mut tasks[i], status, Some(OpPhase::Succeeded), &m);
-                    }
-                    Ok(Some(h)) => match h.status {
-                        Some(Status::Healthy) => self.set_result(
-                            &mut tasks[i],
-                            status,
-                            Some(OpPhase::Succeeded),
-                            &h.message,
-                        ),
-                        Some(Status::Degraded) => self.set_result(
-                            &mut tasks[i],
-                            status,
-                            Some(OpPhase::Failed),
-                            &h.message,
-                        ),
-                        _ => {}
-                    },
-                    Err(_) => {}
-                }
-            }
+            let (phase, message) = match input.rules.assess(&live) {
+                Ok(None) => (OpPhase::Succeeded, task.message.clone()),
+                Ok(Some(h)) if h.status == Some(Status::Healthy) => (OpPhase::Succeeded, h.message),
+                Ok(Some(h)) if h.status == Some(Status::Degraded) => (OpPhase::Failed, h.message),
+                _ => continue,
+            };
+            self.set_result(task, status, Some(phase), &message);
         }
         let multi_step = match (tasks.first(), tasks.last()) {
             (Some(a), Some(b)) => a.wave() != b.wave() || a.phase != b.phase,
@@ -810,54 +794,46 @@ impl SyncOp {
         {
             remove_hook_finalizer(input.fake, t);
         }
-        for i in 0..tasks.len() {
-            if !tasks[i].is_prune() {
-                continue;
-            }
-            let live = tasks[i].live.clone().unwrap();
+        for task in tasks.iter_mut().filter(|t| t.is_prune()) {
+            let live = task.live.clone().expect("a prune task has a live object");
             let (code, message) = self.prune(input.fake, &live);
             if code == ResultCode::SyncFailed {
                 state = RunState::Failed;
             }
-            self.set_result(&mut tasks[i], Some(code), Some(code.op_phase()), &message);
+            self.set_result(task, Some(code), Some(code.op_phase()), &message);
         }
-        for i in 0..tasks.len() {
-            if tasks[i].is_prune() || !tasks[i].delete_before_creation() {
-                continue;
-            }
-            let live = tasks[i].live.clone().unwrap();
+        for task in tasks
+            .iter_mut()
+            .filter(|t| !t.is_prune() && t.delete_before_creation())
+        {
+            let live = task
+                .live
+                .clone()
+                .expect("deleted before creation: it exists");
             match delete(input.fake, &live) {
                 Ok(()) => {
                     if state == RunState::Successful {
                         state = RunState::Pending;
                     }
                 }
-                Err(e) if e.code == 404 => tasks[i].live = None,
+                Err(e) if e.code == 404 => task.live = None,
                 Err(e) => {
                     state = RunState::Failed;
-                    let status = tasks[i].sync_status;
-                    self.set_result(
-                        &mut tasks[i],
-                        status,
-                        Some(OpPhase::Error),
-                        &format!("failed to delete resource: {e}"),
-                    );
+                    let status = task.sync_status;
+                    let message = format!("failed to delete resource: {e}");
+                    self.set_result(task, status, Some(OpPhase::Error), &message);
                 }
             }
         }
         if state != RunState::Successful {
             return state;
         }
-        // Create in kind groups, each group waiting for the one before.
-        for i in 0..tasks.len() {
-            if tasks[i].is_prune() {
-                continue;
-            }
-            let (code, message) = self.apply(input, &tasks[i]).await;
+        for task in tasks.iter_mut().filter(|t| !t.is_prune()) {
+            let (code, message) = self.apply(input, task).await;
             if code == ResultCode::SyncFailed {
                 state = RunState::Failed;
             }
-            self.set_result(&mut tasks[i], Some(code), Some(code.op_phase()), &message);
+            self.set_result(task, Some(code), Some(code.op_phase()), &message);
         }
         state
     }
@@ -958,7 +934,7 @@ enum RunState {
 
 /// sync_tasks.go `Less` and `Sort`: phase, wave, kind order, name; then namespaces and CRDs
 /// moved before the first task that needs them (taking its phase and wave).
-fn sort(tasks: &mut Vec<Task>) {
+fn sort(tasks: &mut [Task]) {
     tasks.sort_by(|a, b| {
         (
             a.phase,

@@ -24,6 +24,8 @@
 //!   as utils/rollout/rolloututil.go `CalculateRolloutPhase`.
 //! - kube-webhook-certgen (jkroepke/kube-webhook-certgen, kube-prometheus-stack's admission
 //!   Jobs): `create` writes the `--secret-name` Secret (ca, cert, key) into `--namespace`.
+//! - Argo CD's redis `secret-init` init container (`argocd admin redis-initial-password`)
+//!   creates the `argocd-redis` Secret the other Argo CD components read.
 
 use super::{Ctx, hash, int, name, namespace, owned_by, owner_ref};
 use serde_json::{Value, json};
@@ -496,38 +498,52 @@ fn rollout_phase(spec: &Value, status: &Value, replicas: i64) -> (&'static str, 
     ("Healthy", String::new())
 }
 
-/// Side effects of a pod that ran to completion (the kubelet calls this).
-pub fn on_pod_completed(c: &Ctx, pod: &Value) {
-    for k in pod["spec"]["containers"].as_array().into_iter().flatten() {
-        if !k["image"]
-            .as_str()
-            .is_some_and(|i| i.contains("kube-webhook-certgen"))
-        {
-            continue;
+/// What a container that ran to completion (an init container, or a Job's) left behind
+/// (the kubelet calls this).
+pub fn on_container_completed(c: &Ctx, pod: &Value, container: &Value) {
+    let image = container["image"].as_str().unwrap_or("");
+    let words: Vec<&str> = container["command"]
+        .as_array()
+        .into_iter()
+        .chain(container["args"].as_array())
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    let create_secret = |ns: &str, secret: &str, data: Value| {
+        if c.get("v1", "Secret", Some(ns), secret).is_none() {
+            let _ = c.fake.create(
+                json!({"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+                "metadata": {"name": secret, "namespace": ns}, "data": data}),
+            );
         }
-        let args: Vec<&str> = k["args"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .collect();
-        if args.first() != Some(&"create") {
-            continue;
-        }
+    };
+    // kube-webhook-certgen `create --secret-name=S --namespace=N`.
+    if image.contains("kube-webhook-certgen") && words.first() == Some(&"create") {
         let flag = |key: &str| {
-            args.iter()
+            words
+                .iter()
                 .find_map(|a| a.strip_prefix(&format!("{key}=")).map(str::to_string))
         };
-        let (Some(secret), Some(ns)) = (
-            flag("--secret-name"),
-            flag("--namespace").or_else(|| Some(namespace(pod).to_string())),
-        ) else {
-            continue;
-        };
-        if c.get("v1", "Secret", Some(&ns), &secret).is_none() {
-            let _ = c.fake.create(json!({"apiVersion": "v1", "kind": "Secret",
-                "metadata": {"name": secret, "namespace": ns},
-                "data": {"ca": "c2ltdWxhdGVk", "cert": "c2ltdWxhdGVk", "key": "c2ltdWxhdGVk"}}));
+        if let Some(secret) = flag("--secret-name") {
+            let ns = flag("--namespace").unwrap_or_else(|| namespace(pod).to_string());
+            create_secret(
+                &ns,
+                &secret,
+                json!({"ca": "c2ltdWxhdGVk", "cert": "c2ltdWxhdGVk", "key": "c2ltdWxhdGVk"}),
+            );
         }
+    }
+    // Argo CD's redis secret-init: `argocd admin redis-initial-password` creates Secret
+    // argocd-redis (key auth) in its namespace (argo-cd v3.5.1
+    // cmd/argocd/commands/admin/redis_initial_password.go).
+    if words
+        .windows(2)
+        .any(|w| w == ["admin", "redis-initial-password"])
+    {
+        create_secret(
+            namespace(pod),
+            "argocd-redis",
+            json!({"auth": "c2ltdWxhdGVk"}),
+        );
     }
 }

@@ -402,11 +402,14 @@ pub fn kubelet(c: &Ctx) {
                     continue;
                 }
                 match container_state(c, ns, init) {
-                    Ok(_) => init_statuses.push(status_of(
-                        init,
-                        json!({"terminated": {"exitCode": 0, "reason": "Completed"}}),
-                        false,
-                    )),
+                    Ok(_) => {
+                        super::operators::on_container_completed(c, &pod, init);
+                        init_statuses.push(status_of(
+                            init,
+                            json!({"terminated": {"exitCode": 0, "reason": "Completed"}}),
+                            false,
+                        ));
+                    }
                     Err(w) => {
                         initialized = false;
                         init_statuses.push(status_of(init, json!({"waiting": w}), false));
@@ -491,7 +494,9 @@ pub fn kubelet(c: &Ctx) {
         }
         c.set_status(&pod, status);
         if phase == "Succeeded" {
-            super::operators::on_pod_completed(c, &pod);
+            for k in &containers {
+                super::operators::on_container_completed(c, &pod, k);
+            }
         }
     }
 }

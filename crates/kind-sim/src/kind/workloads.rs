@@ -276,16 +276,15 @@ pub fn stateful_sets(c: &Ctx) {
         let pod = |i: i64| pods.iter().find(|p| name(p) == format!("{sname}-{i}"));
         // Replace one pod of an old revision, highest ordinal first, when the rest are ready.
         let all_ready = (0..replicas).all(|i| pod(i).is_some_and(pod_ready));
-        if sts["spec"]["updateStrategy"]["type"] != "OnDelete" {
-            if let Some(stale) = (0..replicas)
-                .rev()
-                .filter_map(pod)
-                .find(|p| p["metadata"]["labels"]["controller-revision-hash"] != revision.as_str())
-            {
-                if all_ready || parallel {
-                    delete(c, stale);
-                }
-            }
+        let stale = (0..replicas)
+            .rev()
+            .filter_map(pod)
+            .find(|p| p["metadata"]["labels"]["controller-revision-hash"] != revision.as_str());
+        if let Some(stale) = stale
+            && sts["spec"]["updateStrategy"]["type"] != "OnDelete"
+            && (all_ready || parallel)
+        {
+            delete(c, stale);
         }
         let mut failure = None;
         for i in 0..replicas {
