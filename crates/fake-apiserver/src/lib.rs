@@ -61,7 +61,7 @@ pub mod sim;
 mod store;
 
 pub use resources::ResourceDef;
-pub use store::{ApiError, Change, ChangeType, now_rfc3339};
+pub use store::{Admission, ApiError, Change, ChangeType, now_rfc3339};
 
 use serde_json::{Value, json};
 use server::AppState;
@@ -389,6 +389,15 @@ impl Fake {
 
     pub fn create_namespace(&self, name: &str) {
         self.store().create_namespace(name);
+    }
+
+    /// Sets the admission check every create and update of a main resource (HTTP or this
+    /// API) goes through, as admission webhooks would (simulated controllers decide).
+    pub fn set_admission(
+        &self,
+        check: impl Fn(&ResourceDef, &str, &Value, bool) -> Result<(), ApiError> + Send + Sync + 'static,
+    ) {
+        *self.store().admission.write().unwrap() = Some(Arc::new(check));
     }
 
     /// Every committed change from now on (simulated controllers subscribe here).

@@ -481,3 +481,52 @@ async fn a_new_rollout_is_healthy_and_a_change_that_pauses_is_suspended() {
         "CanaryPauseStep"
     );
 }
+
+#[tokio::test]
+async fn cert_manager_resources_are_refused_until_its_webhook_has_a_ready_pod() {
+    let Some(c) = default_cluster().await else {
+        return;
+    };
+    for crd in upstream("cert-manager/v1.21.1/crds/cert-manager.io_clusterissuers.yaml") {
+        c.api.apply(crd).unwrap();
+    }
+    // As cert-manager v1.21.1's chart renders it (templates/webhook-validating-webhook.yaml).
+    c.api.apply(json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingWebhookConfiguration",
+        "metadata": {"name": "cert-manager-webhook"},
+        "webhooks": [{"name": "webhook.cert-manager.io",
+            "namespaceSelector": {"matchExpressions": [{"key": "cert-manager.io/disable-validation", "operator": "NotIn", "values": ["true"]}]},
+            "rules": [{"apiGroups": ["cert-manager.io", "acme.cert-manager.io"], "apiVersions": ["v1"],
+                       "operations": ["CREATE", "UPDATE"], "resources": ["*/*"]}],
+            "admissionReviewVersions": ["v1"], "matchPolicy": "Equivalent", "timeoutSeconds": 30, "failurePolicy": "Fail",
+            "sideEffects": "None",
+            "clientConfig": {"service": {"name": "cert-manager-webhook", "namespace": "cert-manager", "path": "/validate"}}}]})).unwrap();
+    let issuer = json!({"apiVersion": "cert-manager.io/v1", "kind": "ClusterIssuer", "metadata": {"name": "local-ca"},
+        "spec": {"ca": {"secretName": "local-ca"}}});
+    let refused = c.api.apply(issuer.clone()).unwrap_err();
+    assert_eq!(refused.code, 500);
+    assert!(
+        refused
+            .message
+            .contains("failed calling webhook \"webhook.cert-manager.io\"")
+            && refused
+                .message
+                .contains("service \"cert-manager-webhook\" not found"),
+        "{}",
+        refused.message
+    );
+
+    let mut webhook = deployment(
+        "cert-manager-webhook",
+        "quay.io/jetstack/cert-manager-webhook:v1.21.1",
+        json!({}),
+    );
+    webhook["spec"]["template"]["metadata"]["labels"]["app"] = json!("cert-manager-webhook");
+    c.deploy(
+        application("cert-manager", "cert-manager", &[], Value::Null),
+        vec![webhook, service("cert-manager-webhook", "ClusterIP")],
+    );
+    assert_eq!(c.settled("cert-manager").await.0, "Healthy");
+    c.api
+        .apply(issuer)
+        .expect("admitted once the webhook is ready");
+}

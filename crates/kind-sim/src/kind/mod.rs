@@ -9,8 +9,10 @@
 //! - network ([`network`]): no load-balancer controller, Ingress status from the ingress
 //!   controller's published address, APIService availability, HPAs, PVC binding;
 //! - operators ([`operators`]): what the platform's own controllers do (cert-manager,
-//!   prometheus-operator, Argo Rollouts, kube-webhook-certgen).
+//!   prometheus-operator, Argo Rollouts, kube-webhook-certgen);
+//! - admission ([`admission`]): webhooks refuse writes while their Service has no ready pod.
 
+pub mod admission;
 pub mod network;
 pub mod nodes;
 pub mod operators;
@@ -68,6 +70,7 @@ pub fn start(fake: &Fake, activity: &Activity, options: &Options) -> Result<(), 
         "volumeBindingMode": "WaitForFirstConsumer",
     }))
     .map_err(|e| e.to_string())?;
+    admission::install(fake, options.registries.clone());
     let registries = options.registries.clone();
     let f = fake.clone();
     activity.spawn(fake.clone(), move || {
