@@ -530,3 +530,42 @@ async fn cert_manager_resources_are_refused_until_its_webhook_has_a_ready_pod() 
         .apply(issuer)
         .expect("admitted once the webhook is ready");
 }
+
+#[tokio::test]
+async fn a_later_sync_wave_waits_until_the_earlier_one_is_healthy() {
+    let Some(c) = default_cluster().await else {
+        return;
+    };
+    let wave = |mut o: Value, w: &str| {
+        o["metadata"]["annotations"] = json!({"argocd.argoproj.io/sync-wave": w});
+        o
+    };
+    let needs_secret = json!({"volumes": [{"name": "s", "secret": {"secretName": "later"}}]});
+    c.deploy(
+        application("waves", "waves", &[], Value::Null),
+        vec![
+            wave(deployment("first", "nginx:1.27", needs_secret), "0"),
+            wave(config_map("second"), "1"),
+        ],
+    );
+    let (_, sync, phase, message) = c.settled("waves").await;
+    assert_eq!((sync.as_str(), phase.as_str()), ("OutOfSync", "Running"));
+    assert_eq!(
+        message,
+        "waiting for healthy state of apps/Deployment/first"
+    );
+    assert!(
+        c.api
+            .get("v1", "ConfigMap", Some("waves"), "second")
+            .is_none()
+    );
+
+    // Once wave 0 is healthy, wave 1 is applied and the operation ends.
+    c.api.apply(json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "later", "namespace": "waves"}})).unwrap();
+    let (health, sync, phase, message) = c.settled("waves").await;
+    assert_eq!(
+        (health.as_str(), sync.as_str(), phase.as_str()),
+        ("Healthy", "Synced", "Succeeded"),
+        "{message}"
+    );
+}

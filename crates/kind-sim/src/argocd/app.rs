@@ -527,9 +527,11 @@ impl Controller {
         project: &Project,
     ) -> Option<Instant> {
         let managed_live = self.managed_live(name);
+        // The CRD wait is not scaled: it ends when the fake establishes the CRD, which takes
+        // real time (Builder::crd_established_after).
         let (wave_delay, crd_timeout) = (
             self.options.scaled(Duration::from_secs(2)),
-            self.options.scaled(Duration::from_secs(3)),
+            Duration::from_secs(3),
         );
         let state = self.apps.get_mut(name).unwrap();
         let op = state.op.as_mut().unwrap();

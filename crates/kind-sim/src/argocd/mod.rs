@@ -50,8 +50,9 @@ pub struct Options {
     /// Where Applications live (`argocd`).
     pub namespace: String,
     /// Multiplies Argo CD's own delays: retry backoff (5 s default, the Application's
-    /// `retry.backoff`), the pause between sync waves (2 s), the CRD readiness wait (3 s).
-    /// 1.0 is real time; tests use a small factor.
+    /// `retry.backoff`) and the pause between sync waves (2 s). 1.0 is real time; the default
+    /// 0.001 makes a 10 s backoff 10 ms. (The 3 s wait for a CRD to be Established is not
+    /// scaled: it ends as soon as the fake establishes it.)
     pub time_scale: f64,
     /// `--persist-resource-health` (off by default in Argo CD 3.x).
     pub persist_resource_health: bool,

@@ -157,7 +157,7 @@ pub struct Input<'a> {
     pub project: &'a Project,
     /// Argo CD's pause between waves (ARGOCD_SYNC_WAVE_DELAY, 2 s), scaled.
     pub wave_delay: Duration,
-    /// How long to wait for a CRD to be Established (crdReadinessTimeout, 3 s), scaled.
+    /// How long to wait for a CRD to be Established (crdReadinessTimeout, 3 s).
     pub crd_timeout: Duration,
 }
 
