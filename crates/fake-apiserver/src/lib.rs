@@ -61,7 +61,7 @@ pub mod sim;
 mod store;
 
 pub use resources::ResourceDef;
-pub use store::{ApiError, Change, ChangeType};
+pub use store::{Admission, ApiError, Change, ChangeType, now_rfc3339};
 
 use serde_json::{Value, json};
 use server::AppState;
@@ -228,6 +228,18 @@ impl Fake {
         self.app.requests.store(0, Ordering::Relaxed);
     }
 
+    /// The latest committed resourceVersion: every write bumps it, so a simulated controller
+    /// that has handled every change up to it has nothing left to do.
+    pub fn resource_version(&self) -> u64 {
+        self.store().resource_version()
+    }
+
+    /// The resource type served for a kind at an apiVersion, if any (built-in, or of an
+    /// Established CRD).
+    pub fn served(&self, api_version: &str, kind: &str) -> Option<ResourceDef> {
+        self.store().def_by_kind(api_version, kind)
+    }
+
     /// The resource types served now (built-ins and established CRDs).
     pub fn resources(&self) -> Vec<ResourceDef> {
         self.store().defs()
@@ -242,6 +254,20 @@ impl Fake {
     ) -> Option<Value> {
         let def = self.def(api_version, kind).ok()?;
         self.store().get(&def, namespace.unwrap_or(""), name).ok()
+    }
+
+    /// Like `get`, without copying the stored object (CRDs are megabytes).
+    pub fn get_shared(
+        &self,
+        api_version: &str,
+        kind: &str,
+        namespace: Option<&str>,
+        name: &str,
+    ) -> Option<Arc<Value>> {
+        let def = self.def(api_version, kind).ok()?;
+        self.store()
+            .get_shared(&def, namespace.unwrap_or(""), name)
+            .ok()
     }
 
     /// All objects of a kind (in one namespace, or everywhere).
@@ -363,6 +389,15 @@ impl Fake {
 
     pub fn create_namespace(&self, name: &str) {
         self.store().create_namespace(name);
+    }
+
+    /// Sets the admission check every create and update of a main resource (HTTP or this
+    /// API) goes through, as admission webhooks would (simulated controllers decide).
+    pub fn set_admission(
+        &self,
+        check: impl Fn(&ResourceDef, &str, &Value, bool) -> Result<(), ApiError> + Send + Sync + 'static,
+    ) {
+        *self.store().admission.write().unwrap() = Some(Arc::new(check));
     }
 
     /// Every committed change from now on (simulated controllers subscribe here).

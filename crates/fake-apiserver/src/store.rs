@@ -121,11 +121,16 @@ pub(crate) struct State {
     pub logs: HashMap<(String, String, String, bool), String>,
 }
 
+/// An admission check run before every create and update of a main resource (not status):
+/// (resource, namespace, object, is create) → allowed, or the error the server answers.
+pub type Admission = Arc<dyn Fn(&ResourceDef, &str, &Value, bool) -> Result<()> + Send + Sync>;
+
 pub struct Store {
     pub(crate) state: Mutex<State>,
     pub(crate) tx: broadcast::Sender<Arc<Change>>,
     crd_delay: Duration,
     discovery_delay: Duration,
+    pub(crate) admission: std::sync::RwLock<Option<Admission>>,
 }
 
 fn key(def: &ResourceDef, ns: &str, name: &str) -> Key {
@@ -217,6 +222,7 @@ impl Store {
             tx,
             crd_delay,
             discovery_delay,
+            admission: Default::default(),
         });
         for ns in ["default", "kube-system", "kube-public", "kube-node-lease"] {
             store.create_namespace(ns);
@@ -231,6 +237,11 @@ impl Store {
             "",
             json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}),
         );
+    }
+
+    /// The latest committed resourceVersion.
+    pub fn resource_version(&self) -> u64 {
+        self.state.lock().unwrap().rv
     }
 
     pub fn defs(&self) -> Vec<ResourceDef> {
@@ -448,12 +459,22 @@ impl Store {
         Ok(name)
     }
 
+    /// Runs the admission check (outside the state lock: the check may read the store).
+    fn admit(&self, def: &ResourceDef, ns: &str, object: &Value, create: bool) -> Result<()> {
+        let check = self.admission.read().unwrap().clone();
+        match check {
+            Some(check) => check(def, ns, object, create),
+            None => Ok(()),
+        }
+    }
+
     pub fn create(
         self: &Arc<Self>,
         def: &ResourceDef,
         ns: &str,
         mut body: Value,
     ) -> Result<Arc<Value>> {
+        self.admit(def, ns, &body, true)?;
         let mut st = self.state.lock().unwrap();
         if body["metadata"]["name"].as_str().is_none_or(str::is_empty)
             && let Some(prefix) = body["metadata"]["generateName"].as_str()
@@ -476,6 +497,9 @@ impl Store {
         }
         if def.group.is_empty() && def.kind == "Namespace" {
             body["status"] = json!({"phase": "Active"});
+            // The API server labels every namespace with its name (since 1.22).
+            let name = body["metadata"]["name"].clone();
+            body["metadata"]["labels"]["kubernetes.io/metadata.name"] = name;
         }
         // Without a configured delay a CRD is Established in the same write (one copy of a
         // large object less; the real server sets it a moment later).
@@ -485,6 +509,13 @@ impl Store {
                 st.defs.extend(resources::from_crd(&body));
             }
             body["status"] = established_status(&body);
+        } else if is_crd(def) {
+            // Before Established, a real server shows the storage version and no accepted
+            // names yet (apiextensions strategy PrepareForCreate).
+            body["status"] = json!({
+                "acceptedNames": {"kind": "", "plural": ""},
+                "storedVersions": established_status(&body)["storedVersions"],
+            });
         }
         st.uid += 1;
         let meta = &mut body["metadata"];
@@ -601,6 +632,9 @@ impl Store {
         status_only: bool,
         expected_rv: Option<String>,
     ) -> Result<Arc<Value>> {
+        if !status_only {
+            self.admit(def, ns, &new, false)?;
+        }
         let mut st = self.state.lock().unwrap();
         let old = st
             .objects
