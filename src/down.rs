@@ -18,7 +18,7 @@ pub async fn down(
     if let Err(e) = crate::cluster::down(settings, env, reporter, yes).await {
         failures.push(e.into());
     }
-    match crate::docker::connect(env, settings.config.timeouts.docker()).await {
+    match crate::docker::connect(env, settings.config.timeouts.docker).await {
         Ok(docker) => {
             if let Err(e) =
                 crate::docker::registry::down(&docker, &settings.config, reporter, purge).await

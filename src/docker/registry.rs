@@ -101,7 +101,7 @@ pub async fn up(
                     wait_ready(
                         &RegistryApi::local(port.port),
                         &spec.name,
-                        config.timeouts.registry(),
+                        config.timeouts.registry,
                     )
                     .await?;
                 }

@@ -60,7 +60,7 @@ impl CheckResult {
 /// Runs every check (independent ones concurrently) and returns them in a fixed order.
 pub async fn run(settings: &Settings, env: &Env) -> Vec<CheckResult> {
     let config = &settings.config;
-    let engine = docker::engine(env, config.timeouts.docker()).await;
+    let engine = docker::engine(env, config.timeouts.docker).await;
     let client = engine.client.as_ref();
     let (ports, leftovers, kind, existing) = tokio::join!(
         ports::check(config, client),

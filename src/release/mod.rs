@@ -43,7 +43,7 @@ impl ReleaseContext {
         kubeconfig: Option<&std::path::Path>,
         reporter: SharedReporter,
     ) -> Result<ReleaseContext> {
-        let docker = crate::docker::connect(env, settings.config.timeouts.docker())
+        let docker = crate::docker::connect(env, settings.config.timeouts.docker)
             .await
             .map_err(Error::from)?;
         let path = crate::rollout::cluster::kubeconfig_path(&settings, env, kubeconfig)
@@ -173,7 +173,7 @@ pub async fn release(ctx: &ReleaseContext, req: &ReleaseRequest) -> Result<Relea
             .await
             .map_err(|e| Error::failed(format!("updating Application {app_name}"), e))?;
         let waiter = Waiter::new(ctx.client.clone());
-        let timeout = config.timeouts.component();
+        let timeout = config.timeouts.component;
         step.progress(format!("waiting for Argo CD to sync {revision}"));
         waiter
             .wait(

@@ -43,14 +43,14 @@ pub(super) fn add(p: &mut Pipeline<UpContext>) {
                         )
                     })
                     .collect();
-                waiter.wait_all(apps, config.timeouts.component()).await?;
+                waiter.wait_all(apps, config.timeouts.component).await?;
 
                 step.progress("waiting for the Rollouts to be Healthy");
                 let rollouts = ENVIRONMENTS
                     .iter()
                     .map(|env| (rollout_target(env), demo_checks::rollout_healthy()))
                     .collect();
-                waiter.wait_all(rollouts, config.timeouts.rollout()).await?;
+                waiter.wait_all(rollouts, config.timeouts.rollout).await?;
 
                 let urls: Vec<String> = ENVIRONMENTS
                     .iter()
@@ -60,7 +60,7 @@ pub(super) fn add(p: &mut Pipeline<UpContext>) {
                 let client = demo_checks::https_client(config, ctx.ca()?.cert_der())?;
                 let checks = urls
                     .iter()
-                    .map(|url| demo_checks::wait_https(&client, url, config.timeouts.component()));
+                    .map(|url| demo_checks::wait_https(&client, url, config.timeouts.component));
                 futures::future::try_join_all(checks).await?;
                 Ok((
                     report.outcome(),

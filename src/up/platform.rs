@@ -40,7 +40,7 @@ pub(super) fn add(p: &mut Pipeline<UpContext>) {
                     (target, k8s::wait::application_synced_healthy())
                 })
                 .collect();
-            Waiter::new(ctx.cluster()?.client.clone()).wait_all(waits, config.timeouts.component()).await?;
+            Waiter::new(ctx.cluster()?.client.clone()).wait_all(waits, config.timeouts.component).await?;
             Ok((report.outcome(), Some(report.summary())))
         }
         .boxed()
