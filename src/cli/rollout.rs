@@ -64,7 +64,8 @@ pub enum RolloutCommand {
         #[command(flatten)]
         cluster: ClusterArgs,
     },
-    /// Restart the Rollout's pods (one at a time, as `kubectl argo rollouts restart`)
+    /// Restart the Rollout's pods: the controller replaces them (spec.restartAt, as
+    /// `kubectl argo rollouts restart` sets it)
     Restart {
         /// Environment whose Rollout's pods to restart: dev, staging or production
         env: String,
