@@ -143,7 +143,13 @@ fn a_named_pipe_argument_is_read_like_a_file() {
         std::fs::write(writer_path, config_map("piped")).unwrap();
     });
     let out = lint(&[fifo.as_os_str()], Stdio::null());
-    writer.join().unwrap();
+    // Had kindling not opened the pipe, the writer would wait forever: open it once here so
+    // the test fails instead of hanging.
+    let _ = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
+        .open(&fifo);
+    let _ = writer.join();
     assert_eq!(
         out.status.code(),
         Some(0),
