@@ -24,7 +24,7 @@ pub async fn plan(settings: &Settings, env: &Env, purge: bool) -> DownPlan {
     let config = &settings.config;
     let name = &config.cluster.name;
     let mut plan = DownPlan::default();
-    let docker = crate::docker::connect(env, config.timeouts.docker()).await;
+    let docker = crate::docker::connect(env, config.timeouts.docker).await;
     match (&config.cluster.provider, &docker) {
         (Provider::Existing, _) => plan.lines.push(format!(
             "cluster: context {} is an existing cluster: not deleted",
@@ -102,7 +102,7 @@ pub async fn down(
     if let Err(e) = crate::cluster::down(settings, env, reporter, yes).await {
         failures.push(e.into());
     }
-    match crate::docker::connect(env, settings.config.timeouts.docker()).await {
+    match crate::docker::connect(env, settings.config.timeouts.docker).await {
         Ok(docker) => {
             if let Err(e) =
                 crate::docker::registry::down(&docker, &settings.config, reporter, purge).await

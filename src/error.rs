@@ -15,6 +15,8 @@ pub enum ExitStatus {
     Preflight = 3,
     /// Interrupted by Ctrl-C (128 + SIGINT, as shells report it).
     Interrupted = 130,
+    /// stdout was closed by its reader (128 + SIGPIPE, as shells report it): ends quietly.
+    OutputClosed = 141,
 }
 
 #[derive(Debug, thiserror::Error)]

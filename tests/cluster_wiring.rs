@@ -461,7 +461,7 @@ async fn a_create_that_times_out_leaves_nothing_behind() {
     assert_ne!(text, hanging);
     std::fs::write(&script, hanging).unwrap();
     let mut settings = f.settings.clone();
-    settings.config.timeouts.cluster = "3s".into();
+    settings.config.timeouts.cluster = std::time::Duration::from_secs(3);
 
     let (recording, reporter) = recorder();
     let err = cluster::up(&settings, &f.env, &reporter, false)

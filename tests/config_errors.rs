@@ -4,6 +4,7 @@
 use kindling::config::{self, ConfigSource, Origin, Overrides};
 use kindling::env::Env;
 use std::io::Write;
+use std::time::Duration;
 
 fn write_config(text: &str) -> tempfile::NamedTempFile {
     let mut file = tempfile::Builder::new().suffix(".toml").tempfile().unwrap();
@@ -260,4 +261,262 @@ fn unknown_set_flag_suggests_the_close_one() {
         err.issues[0].hint.as_deref(),
         Some("did you mean `registry.host_port`?")
     );
+}
+
+/// Loads `text` as a file and returns every issue (no count expected).
+fn issues(text: &str) -> Vec<config::ConfigIssue> {
+    let file = write_config(text);
+    let source = ConfigSource::File(file.path().to_path_buf());
+    config::load(&source, &Env::default(), &Overrides::default())
+        .unwrap_err()
+        .issues
+}
+
+#[test]
+fn an_integer_too_large_for_64_bits_is_an_error_not_a_panic() {
+    let (line, col, msg, hint) = one_issue("[registry]\nhost_port = 99999999999999999999\n");
+    assert_eq!((line, col), (2, 13));
+    assert_eq!(msg, "`registry.host_port` is out of range");
+    assert_eq!(hint, "e.g. host_port = 5001");
+    let env = Env::from_pairs([("KINDLING_REGISTRY_HOST_PORT", "99999999999999999999")]);
+    let err = config::load(&ConfigSource::Builtin, &env, &Overrides::default()).unwrap_err();
+    assert_eq!(
+        err.issues[0].message,
+        "is out of range, got \"99999999999999999999\""
+    );
+}
+
+#[test]
+fn a_timeout_that_would_overflow_is_refused_where_it_was_set() {
+    let env = Env::from_pairs([("KINDLING_TIMEOUTS_DOCKER", "18446744073709551615s")]);
+    let err = config::load(&ConfigSource::Builtin, &env, &Overrides::default()).unwrap_err();
+    assert_eq!(
+        err.issues[0].origin,
+        Origin::Env {
+            var: "KINDLING_TIMEOUTS_DOCKER".into()
+        }
+    );
+    assert_eq!(
+        err.issues[0].message,
+        "timeouts.docker \"18446744073709551615s\" is longer than 24h"
+    );
+    let (line, col, msg, _) = one_issue("[timeouts]\nrollout = \"25h\"\n");
+    assert_eq!((line, col), (2, 11));
+    assert_eq!(msg, "timeouts.rollout \"25h\" is longer than 24h");
+}
+
+#[test]
+fn timeouts_are_durations_from_file_environment_and_flags() {
+    let file = write_config("[timeouts]\ncomponent = \"1h 30m\"\n");
+    let env = Env::from_pairs([("KINDLING_TIMEOUTS_CLUSTER", "90s")]);
+    let overrides = Overrides {
+        sets: vec!["timeouts.rollout=24h".into()],
+    };
+    let config = config::load(&ConfigSource::File(file.path().into()), &env, &overrides).unwrap();
+    let t = config.timeouts;
+    assert_eq!(t.component, Duration::from_secs(90 * 60));
+    assert_eq!(t.cluster, Duration::from_secs(90));
+    assert_eq!(t.rollout, Duration::from_secs(24 * 3600));
+    assert_eq!(t.docker, Duration::from_secs(15), "the built-in default");
+    assert!(config.to_redacted_toml().contains("component = \"1h 30m\""));
+}
+
+#[test]
+fn a_fifo_as_configuration_is_refused_without_waiting_for_a_writer() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("bootstrap.toml");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let err = config::load(
+        &ConfigSource::File(fifo),
+        &Env::default(),
+        &Overrides::default(),
+    )
+    .unwrap_err();
+    assert_eq!(
+        err.issues[0].message,
+        "cannot read the configuration file: it is a FIFO (named pipe), not a regular file"
+    );
+}
+
+#[test]
+fn dev_zero_as_configuration_is_refused_without_reading_it() {
+    let err = config::load(
+        &ConfigSource::File("/dev/zero".into()),
+        &Env::default(),
+        &Overrides::default(),
+    )
+    .unwrap_err();
+    assert_eq!(
+        err.issues[0].message,
+        "cannot read the configuration file: it is a character device, not a regular file"
+    );
+}
+
+#[test]
+fn a_configuration_over_1_mib_is_refused() {
+    let big = format!("# {}\n", "x".repeat(1 << 20));
+    let (line, col, msg, hint) = one_issue(&big);
+    assert_eq!((line, col), (1, 1));
+    assert_eq!(msg, "the configuration file is larger than 1 MiB");
+    assert!(hint.contains("right file"), "{hint}");
+}
+
+#[test]
+fn eighty_thousand_unknown_keys_are_reported_once_each_up_to_a_limit() {
+    let text: String = std::iter::once("[registry]\n".to_string())
+        .chain((0..80_000).map(|i| format!("k{i} = 1\n")))
+        .collect();
+    let found = issues(&text);
+    assert_eq!(found.len(), 21, "20 in full and a count of the rest");
+    assert_eq!(found[0].message, "unknown key `k0` in [registry]");
+    let Origin::File { line, .. } = &found[19].origin else {
+        panic!("{:?}", found[19].origin)
+    };
+    assert_eq!(*line, 21, "positions stay exact");
+    assert_eq!(
+        found[20].message,
+        "... and 79980 more problem(s) like those above"
+    );
+}
+
+#[test]
+fn huge_values_are_not_echoed_back_whole() {
+    let name = "X".repeat(100_000);
+    let (_, _, msg, _) = one_issue(&format!("[cluster]\nname = \"{name}\"\n"));
+    assert!(msg.len() < 200, "{} bytes: {}", msg.len(), &msg[..200]);
+    assert!(
+        msg.ends_with("… (100000 bytes) is not a DNS label"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn a_misspelled_credentials_flag_does_not_print_the_password() {
+    let overrides = Overrides {
+        sets: vec!["credentials.grafana_admin_passwrd=hunter2-secret".into()],
+    };
+    let err = config::load(&ConfigSource::Builtin, &Env::default(), &overrides).unwrap_err();
+    let shown = format!("{err} {:?}", err.issues[0].hint);
+    assert!(!shown.contains("hunter2"), "{shown}");
+    assert!(
+        shown.contains("did you mean `credentials.grafana_admin_password`?"),
+        "{shown}"
+    );
+    // Through the binary, as the user sees it.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_kindling"))
+        .args([
+            "--set",
+            "credentials.grafana_admin_passwrd=hunter2-secret",
+            "config",
+            "check",
+        ])
+        .output()
+        .unwrap();
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(2), "{all}");
+    assert!(!all.contains("hunter2"), "{all}");
+}
+
+#[test]
+fn versions_that_could_become_paths_or_commands_are_refused() {
+    for (key, bad) in [
+        ("argocd", "v3.5.1-;rm -rf /"),
+        ("argocd", "v3.5.1-/../../../../tmp/x"),
+        ("argo_rollouts", "v1.9.1+../x"),
+        ("cert_manager", "v1.21.1 "),
+        ("traefik", "41.3.0/.."),
+        ("kube_prometheus_stack", "88.5.3-$(id)"),
+    ] {
+        let found = issues(&format!("[components]\n{key} = {bad:?}\n"));
+        assert_eq!(found.len(), 1, "{key} = {bad:?}: {found:?}");
+        assert!(
+            found[0].message.ends_with("is not a valid version"),
+            "{key} = {bad:?}: {}",
+            found[0].message
+        );
+    }
+    let found = issues("[cluster]\nkind_version = \"v0.33.0/../../bin\"\n");
+    assert!(
+        found[0].message.contains("is not a release tag"),
+        "{found:?}"
+    );
+    // SemVer pre-releases and build metadata are fine.
+    let file = write_config(
+        "[components]\nargocd = \"v3.6.0-rc.1\"\ntraefik = \"41.3.0+build.7\"\n[cluster]\nkind_version = \"v0.34.0-alpha\"\n",
+    );
+    config::load(
+        &ConfigSource::File(file.path().into()),
+        &Env::default(),
+        &Overrides::default(),
+    )
+    .unwrap();
+}
+
+#[test]
+fn a_port_collision_is_blamed_on_the_users_value_not_the_default() {
+    let (line, col, msg, _) = one_issue("[registry]\nhost_port = 443\n");
+    assert_eq!((line, col), (2, 13));
+    assert_eq!(
+        msg,
+        "registry.host_port is 443, the same port as network.https_port"
+    );
+    let env = Env::from_pairs([("KINDLING_REGISTRY_HOST_PORT", "80")]);
+    let err = config::load(&ConfigSource::Builtin, &env, &Overrides::default()).unwrap_err();
+    assert_eq!(
+        err.issues[0].origin,
+        Origin::Env {
+            var: "KINDLING_REGISTRY_HOST_PORT".into()
+        }
+    );
+}
+
+#[test]
+fn environment_variables_that_are_no_setting_are_warned_about() {
+    let env = Env::from_pairs([
+        ("KINDLING_REGISTY_HOST_PORT", "5002"),
+        ("KINDLING_DATA_DIR", "/tmp/x"),
+        ("KINDLING_SUDO", "none"),
+        ("KINDLING_TEST_ANYTHING", "1"),
+        ("KINDLING_REGISTRY_HOST_PORT", "5003"),
+    ]);
+    let warnings = config::unknown_env_vars(&env);
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert_eq!(
+        warnings[0].message,
+        "KINDLING_REGISTY_HOST_PORT is not a kindling setting: ignored"
+    );
+    assert_eq!(
+        warnings[0].hint.as_deref(),
+        Some("did you mean KINDLING_REGISTRY_HOST_PORT?")
+    );
+    // Through the binary: a warning on stderr, the configuration still valid.
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_kindling"))
+        .args(["config", "check"])
+        .current_dir(dir.path())
+        .env("KINDLING_REGISTY_HOST_PORT", "5002")
+        .env("KINDLING_CACHE_DIR", dir.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("warning: KINDLING_REGISTY_HOST_PORT is not a kindling setting: ignored"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("did you mean KINDLING_REGISTRY_HOST_PORT?"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("KINDLING_CACHE_DIR"), "{stderr}");
 }

@@ -1,9 +1,11 @@
-//! `kindling rollout status --file` on upstream's fixtures, through the real binary.
+//! `kindling rollout status --file` on upstream's fixtures, through the real binary; and the
+//! `rollout` command's help.
 
 mod support;
 
 use serde_json::{Value, json};
-use std::process::Command;
+use std::io::Write;
+use std::process::{Command, Stdio};
 
 fn status_json(path: &std::path::Path) -> Value {
     let out = Command::new(support::kindling_bin())
@@ -12,8 +14,12 @@ fn status_json(path: &std::path::Path) -> Value {
         .args(["--output", "json"])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
+    // Exit 1 for a Degraded Rollout (as `kindling status`), 0 otherwise; the summary either way.
+    let stdout = String::from_utf8(out.stdout.clone()).unwrap();
+    let degraded = stdout.contains("\"status\":\"Degraded\"");
+    assert_eq!(
+        out.status.code(),
+        Some(if degraded { 1 } else { 0 }),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
@@ -31,21 +37,27 @@ fn status_file_prints_one_json_object_per_fixture() {
     let Some(dir) = support::upstream("argo-rollouts/v1.9.1/testdata") else {
         return;
     };
+    // Images and replica counts are checked in their own test; here the plugin's columns.
+    let columns = |mut v: Value| {
+        let o = v.as_object_mut().unwrap();
+        assert!(o.remove("images").is_some() && o.remove("replicas").is_some());
+        v
+    };
     assert_eq!(
-        status_json(&dir.join("canary-rollout.yaml")),
+        columns(status_json(&dir.join("canary-rollout.yaml"))),
         json!({"name": "canary-demo", "namespace": "jesse-test", "strategy": "Canary",
                "status": "Degraded",
                "message": "ProgressDeadlineExceeded: ReplicaSet \"canary-demo-65fb5ffc84\" has timed out progressing.",
                "step": "0/8", "setWeight": 20, "actualWeight": 0})
     );
     assert_eq!(
-        status_json(&dir.join("bluegreen-rollout.yaml")),
+        columns(status_json(&dir.join("bluegreen-rollout.yaml"))),
         json!({"name": "bluegreen-demo", "namespace": "jesse-test", "strategy": "BlueGreen",
                "status": "Paused", "message": "BlueGreenPause",
                "step": null, "setWeight": null, "actualWeight": null})
     );
     assert_eq!(
-        status_json(&dir.join("canary-demo.yaml")),
+        columns(status_json(&dir.join("canary-demo.yaml"))),
         json!({"name": "canary-demo", "namespace": "jesse-test", "strategy": "Canary",
                "status": "Progressing", "message": "more replicas need to be updated",
                "step": "0/1", "setWeight": 0, "actualWeight": 0})
@@ -110,4 +122,127 @@ fn a_file_that_is_not_a_rollout_is_a_usage_error() {
         "{stderr}"
     );
     assert!(stderr.contains("hint:"), "{stderr}");
+}
+
+/// `kindling --no-color rollout status --file PATH` (stdin piped from `input` when given).
+fn status_text(args: &[&str], input: Option<&str>) -> (i32, String, String) {
+    let mut child = Command::new(support::kindling_bin())
+        .args(["--no-color", "rollout", "status"])
+        .args(args)
+        .stdin(if input.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    if let Some(text) = input {
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(text.as_bytes())
+            .unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+#[test]
+fn a_degraded_rollout_is_shown_then_exits_1() {
+    let Some(dir) = support::upstream("argo-rollouts/v1.9.1/testdata") else {
+        return;
+    };
+    let path = dir.join("canary-rollout.yaml");
+    let (code, stdout, stderr) = status_text(&["--file", path.to_str().unwrap()], None);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stdout.contains("Status:         ✖ Degraded"), "{stdout}");
+    assert!(
+        stderr.contains("Rollout jesse-test/canary-demo is Degraded: ProgressDeadlineExceeded"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn images_and_replica_counts_are_shown() {
+    let Some(dir) = support::upstream("argo-rollouts/v1.9.1/testdata") else {
+        return;
+    };
+    let path = dir.join("canary-demo.yaml");
+    let (code, stdout, stderr) = status_text(&["--file", path.to_str().unwrap()], None);
+    assert_eq!(code, 0, "{stderr}");
+    for line in [
+        "Image:          argoproj/rollouts-demo:blue",
+        "Replicas:       desired 5 current 5 updated 0 ready 5 available 5",
+    ] {
+        assert!(stdout.contains(line), "missing {line:?} in:\n{stdout}");
+    }
+}
+
+#[test]
+fn a_rollout_is_read_from_stdin_with_dash() {
+    let yaml = "apiVersion: argoproj.io/v1alpha1\nkind: Rollout\nmetadata: {name: demo-app, namespace: dev, generation: 1}\nspec:\n  strategy: {canary: {steps: [{setWeight: 50}]}}\nstatus: {observedGeneration: '1', phase: Healthy, message: '', currentStepIndex: 1}\n";
+    let (code, stdout, stderr) = status_text(&["--file", "-"], Some(yaml));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("Name:           demo-app"), "{stdout}");
+    assert!(stdout.contains("Status:         ✔ Healthy"), "{stdout}");
+}
+
+#[test]
+fn a_saved_rollout_without_status_says_it_has_no_status_yet() {
+    let yaml = "apiVersion: argoproj.io/v1alpha1\nkind: Rollout\nmetadata: {name: demo-app, namespace: dev}\nspec:\n  replicas: 3\n  template: {spec: {containers: [{name: app, image: 'demo:1'}]}}\n  strategy: {canary: {steps: [{setWeight: 20}, {pause: {}}]}}\n";
+    let (code, stdout, stderr) = status_text(&["--file", "-"], Some(yaml));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains("Message:        no status yet: the Argo Rollouts controller has not reconciled this Rollout"),
+        "{stdout}"
+    );
+    for invented in ["Weight", "Step:", "Replicas:", "100"] {
+        assert!(!stdout.contains(invented), "{invented:?} in:\n{stdout}");
+    }
+    assert!(stdout.contains("Image:          demo:1"), "{stdout}");
+}
+
+#[test]
+fn endless_or_special_input_is_refused_in_bounded_memory() {
+    let (code, _, stderr) = status_text(&["--file", "/dev/zero"], None);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("cannot read /dev/zero: too large (more than 4 MiB)"),
+        "{stderr}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _, stderr) = status_text(&["--file", dir.path().to_str().unwrap()], None);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("it is a folder, not a regular file"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn every_rollout_subcommand_and_argument_has_help() {
+    use clap::CommandFactory;
+    let cli = kindling::cli::Cli::command();
+    let rollout = cli.find_subcommand("rollout").unwrap();
+    let mut missing = Vec::new();
+    for sub in rollout.get_subcommands() {
+        if sub.get_about().is_none() {
+            missing.push(sub.get_name().to_string());
+        }
+        for arg in sub.get_arguments() {
+            let global = arg.is_global_set();
+            let builtin = matches!(arg.get_id().as_str(), "help" | "version");
+            if !global && !builtin && arg.get_help().is_none() {
+                missing.push(format!("{} {}", sub.get_name(), arg.get_id()));
+            }
+        }
+    }
+    assert!(missing.is_empty(), "without help: {missing:?}");
 }

@@ -1,5 +1,6 @@
 //! The status interpreter against upstream's own fixtures (expected values from what the
-//! upstream plugin prints for them) and small Rollouts written like each controller era.
+//! upstream plugin prints for them, and every case of Argo CD's Rollout health check) and
+//! small Rollouts written like each controller era.
 
 mod support;
 
@@ -410,14 +411,20 @@ fn json_keys_are_the_documented_ones() {
         keys,
         [
             "actualWeight",
+            "images",
             "message",
             "name",
             "namespace",
+            "replicas",
             "setWeight",
             "status",
             "step",
             "strategy"
         ]
+    );
+    assert_eq!(
+        v["replicas"],
+        json!({"desired": 5, "current": 6, "updated": 1, "ready": 5, "available": 5})
     );
     assert_eq!(v["strategy"], "Canary");
     assert_eq!(v["status"], "Degraded");
@@ -441,4 +448,88 @@ fn files_that_are_not_rollouts_are_refused() {
     )
     .unwrap();
     assert_eq!(load_file(&json_path).unwrap().metadata.name, "demo-app");
+}
+
+#[test]
+fn a_rollout_with_no_status_says_so_and_invents_no_progress() {
+    let mut ro = canary(1, json!(null));
+    for status in [json!(null), json!({})] {
+        ro["status"] = status.clone();
+        let s = summary(ro.clone());
+        assert_eq!(s.status, Phase::Progressing, "{status}");
+        assert_eq!(s.message, kindling::rollout::status::NO_STATUS);
+        assert_eq!(
+            (s.step, s.set_weight, s.actual_weight, s.replicas),
+            (None, None, None, None),
+            "no weights or counts the controller never wrote"
+        );
+        assert_eq!(s.images, ["demo:2"]);
+    }
+    ro.as_object_mut().unwrap().remove("status");
+    assert_eq!(summary(ro).message, kindling::rollout::status::NO_STATUS);
+}
+
+#[test]
+fn an_unexpected_shape_in_one_status_field_keeps_phase_and_message() {
+    let ro = Rollout::from_value(&canary(
+        3,
+        json!({"observedGeneration": 3, "phase": "Degraded", "message": "InvalidSpec",
+               "conditions": {}, "pauseConditions": "yes", "replicas": "five",
+               "currentStepIndex": 1}),
+    ))
+    .unwrap();
+    assert_eq!(phase(&ro), (Phase::Degraded, "InvalidSpec".into()));
+    assert_eq!(ro.status.current_step_index, Some(1), "the rest is read");
+    assert_eq!(
+        ro.ignored,
+        [
+            "status.conditions: invalid type: map, expected a sequence",
+            "status.pauseConditions: invalid type: string \"yes\", expected a sequence",
+            "status.replicas: invalid type: string \"five\", expected i32",
+        ]
+    );
+    // One bad item of a list goes, its siblings stay.
+    let ro = Rollout::from_value(&canary(
+        3,
+        json!({"observedGeneration": 3,
+               "conditions": [7, {"type": "InvalidSpec", "status": "True", "message": "bad"}]}),
+    ))
+    .unwrap();
+    assert_eq!(phase(&ro), (Phase::Degraded, "InvalidSpec: bad".into()));
+    assert!(Rollout::from_value(&json!("not an object")).is_err());
+}
+
+/// Argo CD's health check (health.lua) and kindling name one state differently.
+fn argo_cd_word(phase: Phase) -> &'static str {
+    match phase {
+        Phase::Paused => "Suspended",
+        other => other.as_str(),
+    }
+}
+
+#[test]
+fn every_argo_cd_rollout_health_case_gets_the_same_status() {
+    let Some(dir) =
+        support::upstream("argo-cd/v3.5.1/health/resource_customizations/argoproj.io/Rollout")
+    else {
+        return;
+    };
+    let cases: serde_json::Value =
+        serde_saphyr::from_str(&std::fs::read_to_string(dir.join("health_test.yaml")).unwrap())
+            .unwrap();
+    let cases = cases["tests"].as_array().unwrap();
+    assert!(cases.len() >= 20, "{} cases", cases.len());
+    let mut disagreements = Vec::new();
+    for case in cases {
+        let input = case["inputPath"].as_str().unwrap();
+        let expected = case["healthStatus"]["status"].as_str().unwrap();
+        let ro = load_file(&dir.join(input)).unwrap_or_else(|e| panic!("{input}: {e}"));
+        let (got, message) = phase(&ro);
+        if argo_cd_word(got) != expected {
+            disagreements.push(format!(
+                "{input}: Argo CD {expected}, kindling {got} ({message})"
+            ));
+        }
+    }
+    assert!(disagreements.is_empty(), "{disagreements:#?}");
 }

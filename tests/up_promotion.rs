@@ -69,8 +69,8 @@ async fn up_with_production_awaiting_promotion_succeeds_and_says_how_to_promote(
         .unwrap();
 
     // Bounded: without the fix this `up` waits for Healthy and fails after these.
-    f.settings.config.timeouts.component = "5s".into();
-    f.settings.config.timeouts.rollout = "5s".into();
+    f.settings.config.timeouts.component = std::time::Duration::from_secs(5);
+    f.settings.config.timeouts.rollout = std::time::Duration::from_secs(5);
     let (result, recording) = f.up().await;
     result.unwrap_or_else(|e| panic!("up with production awaiting promotion failed: {e}"));
     let detail = demo_apps_detail(&recording.events());

@@ -102,6 +102,9 @@ pub struct LintArgs {
     /// Folder of CRDs (laid out like the download cache) [env: KINDLING_SCHEMAS_DIR; default: the download cache]
     #[arg(long, value_name = "DIR")]
     pub schemas: Option<PathBuf>,
+    /// Warnings are errors: e.g. a Service or AnalysisTemplate a Rollout names that is not in the input
+    #[arg(long)]
+    pub strict: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -15,12 +15,10 @@ pub(super) fn run(ctx: &Context, command: Command) -> Result<()> {
         Command::Config(ConfigCommand::Check) => config_check(ctx),
         Command::Config(ConfigCommand::Show) => config_show(ctx),
         Command::Completions { shell } => {
-            clap_complete::generate(
-                shell,
-                &mut Cli::command(),
-                "kindling",
-                &mut std::io::stdout(),
-            );
+            // Generated into memory: clap_complete panics on a write error.
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "kindling", &mut script);
+            print!("{}", String::from_utf8_lossy(&script));
             Ok(())
         }
         Command::Version => version(ctx),

@@ -33,6 +33,17 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// stdout could not be written. A closed pipe (the reader went away, as `head` does) ends
+/// the process quietly with 128 + SIGPIPE, what shells report for a program killed by it;
+/// anything else is an error.
+pub(super) fn stdout_failed(e: std::io::Error) -> ! {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        std::process::exit(ExitStatus::OutputClosed as i32);
+    }
+    let _ = writeln!(std::io::stderr(), "error: cannot write to stdout: {e}");
+    std::process::exit(ExitStatus::Failure as i32);
+}
+
 fn render(error: &Error, color: bool) {
     let paint = |code: &str, text: &str| {
         if color {

@@ -1,11 +1,26 @@
 //! The command line: flags, dispatch, output. The only code that prints.
 
+// `print!` and `println!` in this module and every module below it write through
+// `output::write`: a closed pipe ends the command quietly instead of panicking, for every
+// command at once (including commands added later). Defined before the `mod` lines, which
+// is what makes them visible in those modules.
+macro_rules! print {
+    ($($arg:tt)*) => { $crate::cli::output::write(format_args!($($arg)*)) };
+}
+macro_rules! println {
+    () => { $crate::cli::output::write(format_args!("\n")) };
+    ($($arg:tt)*) => {
+        $crate::cli::output::write(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
 mod args;
 mod cluster;
 mod commands;
 mod exit;
 mod hosts;
 mod lint;
+mod output;
 mod platform;
 mod registry;
 mod release;
@@ -63,6 +78,9 @@ impl Context {
             sets: self.args.set.clone(),
         };
         let settings = Settings::load(&source, &self.env, &overrides)?;
+        for issue in crate::config::unknown_env_vars(&self.env) {
+            self.reporter.warn(issue.message, issue.hint);
+        }
         for (message, hint) in settings.config.warnings() {
             self.reporter.warn(message, Some(hint));
         }

@@ -9,7 +9,7 @@ pub(super) fn run(ctx: &Context, command: RegistryCommand) -> Result<()> {
     let settings = ctx.settings()?;
     let config = &settings.config;
     runtime().block_on(async {
-        let client = docker::connect(&ctx.env, config.timeouts.docker())
+        let client = docker::connect(&ctx.env, config.timeouts.docker)
             .await
             .map_err(docker::RegistryError::from)?;
         match command {

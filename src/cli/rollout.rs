@@ -7,18 +7,21 @@ use crate::rollout::control::{self, ControlOutcome};
 use crate::rollout::live::{self, Snapshot};
 use crate::rollout::{RolloutError, RolloutSummary, cluster, environment, load_file};
 use clap::{Args, Subcommand};
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Duration;
 
 #[derive(Debug, Subcommand)]
 pub enum RolloutCommand {
-    /// Show a Rollout's status, step and weights (from the cluster, or offline from --file)
+    /// Show a Rollout's status, step, weights, images and replicas (exit 1 if Degraded)
+    ///
+    /// From the cluster for an environment, or offline from a saved Rollout with --file.
     Status {
-        /// A Rollout saved as YAML or JSON (`kubectl get rollout NAME -o yaml`); no cluster needed
-        #[arg(long, value_name = "PATH", conflicts_with = "env")]
+        /// A Rollout saved as YAML or JSON (`kubectl get rollout NAME -o yaml`), or - for
+        /// stdin; no cluster needed
+        #[arg(long, value_name = "PATH|-", conflicts_with = "env")]
         file: Option<PathBuf>,
-        /// Environment: dev, staging or production
+        /// Environment whose Rollout to show: dev, staging or production
         #[arg(required_unless_present = "file")]
         env: Option<String>,
         #[command(flatten)]
@@ -26,6 +29,7 @@ pub enum RolloutCommand {
     },
     /// Follow a Rollout live: step, weights, analysis measurements, pods by revision
     Watch {
+        /// Environment whose Rollout to follow: dev, staging or production
         env: String,
         /// Seconds between refreshes
         #[arg(long, default_value_t = 2)]
@@ -38,7 +42,9 @@ pub enum RolloutCommand {
     },
     /// Promote a paused Rollout to its next step (--full: skip remaining steps and analysis)
     Promote {
+        /// Environment whose Rollout to promote: dev, staging or production
         env: String,
+        /// Skip the remaining steps, pauses and analysis: go straight to the new version
         #[arg(long)]
         full: bool,
         #[command(flatten)]
@@ -46,18 +52,22 @@ pub enum RolloutCommand {
     },
     /// Abort the update: traffic and replicas go back to the stable version
     Abort {
+        /// Environment whose Rollout to abort: dev, staging or production
         env: String,
         #[command(flatten)]
         cluster: ClusterArgs,
     },
-    /// Retry an aborted Rollout
+    /// Retry an aborted Rollout: the update starts again from its first step
     Retry {
+        /// Environment whose Rollout to retry: dev, staging or production
         env: String,
         #[command(flatten)]
         cluster: ClusterArgs,
     },
-    /// Restart the Rollout's pods
+    /// Restart the Rollout's pods: the controller replaces them (spec.restartAt, as
+    /// `kubectl argo rollouts restart` sets it)
     Restart {
+        /// Environment whose Rollout's pods to restart: dev, staging or production
         env: String,
         #[command(flatten)]
         cluster: ClusterArgs,
@@ -77,15 +87,19 @@ pub(super) fn run(ctx: &Context, command: RolloutCommand) -> Result<()> {
             file: Some(path), ..
         } => {
             let ro = load_file(&path)?;
-            print_summary(ctx, &RolloutSummary::new(&ro, &[]), None);
-            Ok(())
+            let summary = RolloutSummary::new(&ro, &[]);
+            print_summary(ctx, &summary, None);
+            degraded_is_an_error(&summary, "the controller's message above says why")
         }
         RolloutCommand::Status { env, cluster, .. } => {
             let env = env.unwrap_or_default();
             with_client(ctx, &cluster, &env, |client, ns, name| async move {
                 let snapshot = live::snapshot(&client, ns, name).await?;
                 print_summary(ctx, &snapshot.summary, Some(&snapshot));
-                Ok(())
+                degraded_is_an_error(
+                    &snapshot.summary,
+                    "see the AnalysisRuns and pods above; `kindling rollout retry ENV` after a fix",
+                )
             })
         }
         RolloutCommand::Watch {
@@ -148,6 +162,21 @@ where
         let client = cluster::connect(&settings, &ctx.env, args.kubeconfig.as_deref()).await?;
         f(client, namespace, environment::ROLLOUT_NAME).await
     })
+}
+
+/// `rollout status` exits 1 for a Degraded Rollout, as `kindling status` does.
+fn degraded_is_an_error(summary: &RolloutSummary, hint: &str) -> Result<()> {
+    if summary.status != crate::rollout::Phase::Degraded {
+        return Ok(());
+    }
+    Err(Error::failed(
+        "rollout",
+        format!(
+            "Rollout {}/{} is Degraded: {}",
+            summary.namespace, summary.name, summary.message
+        ),
+    )
+    .with_hint(hint))
 }
 
 fn report_control(
@@ -239,19 +268,24 @@ fn render(ctx: &Context, s: &RolloutSummary, snapshot: Option<&Snapshot>) -> Str
     if let Some(w) = s.actual_weight {
         line("  ActualWeight:", &bar(w));
     }
+    match s.images.as_slice() {
+        [] => {}
+        [one] => line("Image:", one),
+        many => line("Images:", &many.join(", ")),
+    }
+    if let Some(r) = &s.replicas {
+        line(
+            "Replicas:",
+            &format!(
+                "desired {} current {} updated {} ready {} available {}",
+                r.desired, r.current, r.updated, r.ready, r.available
+            ),
+        );
+    }
+    for field in &s.ignored {
+        line("Ignored:", &format!("{field} (unexpected shape)"));
+    }
     let Some(snap) = snapshot else { return out };
-    let st = &snap.rollout.status;
-    line(
-        "Replicas:",
-        &format!(
-            "desired {} current {} updated {} ready {} available {}",
-            snap.rollout.spec.replicas.unwrap_or(1),
-            st.replicas,
-            st.updated_replicas,
-            st.ready_replicas,
-            st.available_replicas
-        ),
-    );
     for run in snap.analysis_runs.iter().take(3) {
         out.push_str(&format!(
             "\nAnalysisRun {} (rev {}): {}",
@@ -315,29 +349,20 @@ async fn watch(
     let redraw = std::io::stdout().is_terminal() && !ctx.json();
     loop {
         let snapshot = live::snapshot(client, namespace, name).await?;
-        let mut stdout = std::io::stdout().lock();
         if ctx.json() {
-            let _ = writeln!(
-                stdout,
+            println!(
                 "{}",
                 serde_json::to_string(&snapshot.summary).expect("serializes")
             );
         } else {
-            if redraw {
-                // Clear and home: the block is redrawn in place.
-                let _ = write!(stdout, "\x1b[2J\x1b[H");
-            }
-            let _ = write!(
-                stdout,
-                "{}",
+            // Clear and home: the block is redrawn in place.
+            let clear = if redraw { "\x1b[2J\x1b[H" } else { "" };
+            let separator = if redraw { "" } else { "---\n" };
+            print!(
+                "{clear}{}{separator}",
                 render(ctx, &snapshot.summary, Some(&snapshot))
             );
-            if !redraw {
-                let _ = writeln!(stdout, "---");
-            }
         }
-        let _ = stdout.flush();
-        drop(stdout);
         if exit {
             if crate::rollout::status::is_done(&snapshot.rollout) {
                 return Ok(());

@@ -190,7 +190,7 @@ async fn create(settings: &Settings, kind: &KindCli, step: &Step) -> Result<(), 
         let status = child.wait().await;
         (status, printed)
     };
-    let timeout = settings.config.timeouts.cluster();
+    let timeout = settings.config.timeouts.cluster;
     let command = format!("kind {}", args.join(" "));
     match tokio::time::timeout(timeout, run).await {
         Ok((Ok(status), _)) if status.success() => Ok(()),

@@ -169,6 +169,14 @@ pub async fn resolve(settings: &Settings, env: &Env, step: &Step) -> Result<Kind
         return Ok(found(path, KindSource::Override));
     }
     let pinned = &settings.config.cluster.kind_version;
+    // It becomes a cache path and a URL: configuration validates it; this holds for any caller.
+    if !crate::paths::is_plain_name(pinned) {
+        return Err(ClusterError::Download {
+            version: pinned.clone(),
+            url: DEFAULT_DOWNLOAD_URL.into(),
+            reason: "not a release version (cluster.kind_version)".into(),
+        });
+    }
     if let Some(path) = find_on_path(env) {
         let cli = found(path.clone(), KindSource::Path);
         match cli.run(&["version"]).await {

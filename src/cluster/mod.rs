@@ -127,7 +127,7 @@ pub async fn ensure(
         });
     }
 
-    let docker = crate::docker::connect(env, settings.config.timeouts.docker()).await?;
+    let docker = crate::docker::connect(env, settings.config.timeouts.docker).await?;
     let step = reporter.step("cluster.kind-cli", "kind CLI");
     let result = kind_cli::resolve(settings, env, &step).await.map(|kind| {
         let outcome = match kind.source {
@@ -190,7 +190,7 @@ pub async fn wire(
         return Ok(());
     };
     let config = &settings.config;
-    let docker = crate::docker::connect(env, config.timeouts.docker()).await?;
+    let docker = crate::docker::connect(env, config.timeouts.docker).await?;
     let step = reporter.step("cluster.wiring", "Registry and caches in the nodes");
     let result = async {
         let attached = wiring::connect_registries(&docker, config, &step).await?;
@@ -276,7 +276,7 @@ pub async fn down(
         return Ok(());
     }
     let result = async {
-        let docker = crate::docker::connect(env, settings.config.timeouts.docker()).await?;
+        let docker = crate::docker::connect(env, settings.config.timeouts.docker).await?;
         let (outcome, detail) = down::delete(settings, env, &docker, yes, &step).await?;
         Ok(((), outcome, Some(detail)))
     }

@@ -61,7 +61,7 @@ pub async fn status(settings: &Settings, env: &Env) -> Result<ClusterStatus, Clu
         }
         return Ok(status);
     }
-    let docker = crate::docker::connect(env, settings.config.timeouts.docker()).await?;
+    let docker = crate::docker::connect(env, settings.config.timeouts.docker).await?;
     for node in down::node_containers(&docker, &cluster.name).await? {
         let info = docker
             .inspect_container(&node, None)

@@ -72,3 +72,13 @@ impl fmt::Display for ConfigError {
         Ok(())
     }
 }
+
+/// A user's value as an error message shows it: quoted, and cut short when long, so a
+/// 1 MB value is not echoed back whole.
+pub(super) fn shown(value: &str) -> String {
+    const MAX_CHARS: usize = 64;
+    match value.char_indices().nth(MAX_CHARS) {
+        None => format!("{value:?}"),
+        Some((cut, _)) => format!("{:?}… ({} bytes)", &value[..cut], value.len()),
+    }
+}

@@ -6,15 +6,18 @@
 mod error;
 mod load;
 mod schema;
+pub mod timeouts;
 mod validate;
 
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
-use std::time::Duration;
 
 pub use error::{ConfigError, ConfigIssue, Origin};
-pub use load::{ConfigSource, Overrides, load};
-pub use validate::is_image_tag;
+pub use load::{
+    ConfigSource, MAX_CONFIG_BYTES, Overrides, is_non_config_var, load, unknown_env_vars,
+};
+pub use timeouts::Timeouts;
+pub use validate::{is_image_tag, is_release_version};
 
 /// The repository's bootstrap.toml, compiled in: the documented default.
 pub const BUILTIN: &str = include_str!("../../bootstrap.toml");
@@ -100,39 +103,6 @@ pub struct Demo {
     pub binary: String,
     /// Pauses and analysis intervals: "realistic" (the committed values) or "fast" (10 s).
     pub profile: crate::platform::gitops::Profile,
-}
-
-/// Durations as written ("90s", "5m"); parsed and checked at load time.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Timeouts {
-    pub docker: String,
-    pub registry: String,
-    pub cluster: String,
-    pub component: String,
-    pub rollout: String,
-}
-
-impl Timeouts {
-    fn get(text: &str) -> Duration {
-        // Validated at load time, so this cannot fail for a loaded Config.
-        humantime::parse_duration(text).unwrap_or(Duration::from_secs(60))
-    }
-    pub fn docker(&self) -> Duration {
-        Self::get(&self.docker)
-    }
-    pub fn registry(&self) -> Duration {
-        Self::get(&self.registry)
-    }
-    pub fn cluster(&self) -> Duration {
-        Self::get(&self.cluster)
-    }
-    pub fn component(&self) -> Duration {
-        Self::get(&self.component)
-    }
-    pub fn rollout(&self) -> Duration {
-        Self::get(&self.rollout)
-    }
 }
 
 /// Keys whose values are secrets: `config show` prints them redacted.

@@ -1,6 +1,8 @@
 //! Strict checking of a user's TOML against the built-in file, which is the schema:
 //! every section and key it has is known, with the type of its value.
 
+use super::error::shown;
+use super::load::MAX_ISSUES;
 use super::{ConfigIssue, Origin};
 use std::collections::HashMap;
 use std::ops::Range;
@@ -55,10 +57,59 @@ pub(super) fn suggest<'a>(
         .map(|(_, k)| k)
 }
 
+/// Whether a TOML integer fits the 64 bits every integer setting is read as.
+fn fits_i64(value: &DeValue<'_>) -> bool {
+    match value {
+        DeValue::Integer(i) => i64::from_str_radix(i.as_str(), i.radix()).is_ok(),
+        _ => true,
+    }
+}
+
 fn unknown_hint(unknown: &str, known: &[&str]) -> String {
     match suggest(unknown, known.iter().copied()) {
         Some(name) => format!("did you mean `{name}`?"),
         None => format!("known keys here: {}", known.join(", ")),
+    }
+}
+
+/// Problems found, reported in file order: the first `MAX_ISSUES` in full, the rest only
+/// counted (their positions are never computed).
+struct Issues<'a> {
+    found: Vec<(Range<usize>, String, String)>,
+    origin: &'a dyn Fn(Range<usize>) -> Origin,
+}
+
+impl Issues<'_> {
+    fn push(&mut self, span: Range<usize>, message: String, hint: String) {
+        self.found.push((span, message, hint));
+    }
+
+    fn finish(mut self) -> Vec<ConfigIssue> {
+        self.found.sort_by_key(|(span, _, _)| span.start);
+        let more = self.found.len().saturating_sub(MAX_ISSUES);
+        let mut list: Vec<ConfigIssue> = self
+            .found
+            .into_iter()
+            .take(MAX_ISSUES)
+            .map(|(span, message, hint)| ConfigIssue {
+                origin: (self.origin)(span),
+                message,
+                hint: Some(hint),
+            })
+            .collect();
+        if more > 0
+            && let Some(last) = list.last()
+        {
+            list.push(ConfigIssue {
+                origin: last.origin.clone(),
+                message: format!("... and {more} more problem(s) like those above"),
+                hint: Some(
+                    "is this kindling's bootstrap.toml? `kindling config show` prints a valid one"
+                        .into(),
+                ),
+            });
+        }
+        list
     }
 }
 
@@ -69,39 +120,45 @@ pub(super) fn check(
     schema: &toml::Table,
     origin: &dyn Fn(Range<usize>) -> Origin,
 ) -> (Vec<ConfigIssue>, HashMap<String, Range<usize>>) {
-    let mut issues = Vec::new();
+    let mut issues = Issues {
+        found: Vec::new(),
+        origin,
+    };
     let mut spans = HashMap::new();
     let sections: Vec<&str> = schema.keys().map(String::as_str).collect();
     for (key, value) in user {
         let name = key.get_ref().as_ref();
         let Some(toml::Value::Table(section)) = schema.get(name) else {
-            issues.push(ConfigIssue {
-                origin: origin(key.span()),
-                message: format!("unknown section `{name}`"),
-                hint: Some(unknown_hint(name, &sections)),
-            });
+            issues.push(
+                key.span(),
+                format!("unknown section `{}`", shown(name).trim_matches('"')),
+                unknown_hint(name, &sections),
+            );
             continue;
         };
         let DeValue::Table(table) = value.get_ref() else {
-            issues.push(ConfigIssue {
-                origin: origin(value.span()),
-                message: format!(
+            issues.push(
+                value.span(),
+                format!(
                     "`{name}` must be a table ([{name}]), found {}",
                     de_type_name(value.get_ref())
                 ),
-                hint: Some(format!("write the settings under a `[{name}]` header")),
-            });
+                format!("write the settings under a `[{name}]` header"),
+            );
             continue;
         };
         let keys: Vec<&str> = section.keys().map(String::as_str).collect();
         for (k, v) in table {
             let kname = k.get_ref().as_ref();
             let Some(expected) = section.get(kname) else {
-                issues.push(ConfigIssue {
-                    origin: origin(k.span()),
-                    message: format!("unknown key `{kname}` in [{name}]"),
-                    hint: Some(unknown_hint(kname, &keys)),
-                });
+                issues.push(
+                    k.span(),
+                    format!(
+                        "unknown key `{}` in [{name}]",
+                        shown(kname).trim_matches('"')
+                    ),
+                    unknown_hint(kname, &keys),
+                );
                 continue;
             };
             if !same_kind(expected, v.get_ref()) {
@@ -109,18 +166,26 @@ pub(super) fn check(
                     toml::Value::Array(_) => "a list of strings",
                     other => type_name(other),
                 };
-                issues.push(ConfigIssue {
-                    origin: origin(v.span()),
-                    message: format!(
+                issues.push(
+                    v.span(),
+                    format!(
                         "`{name}.{kname}` must be {want}, found {}",
                         de_type_name(v.get_ref())
                     ),
-                    hint: Some(format!("e.g. {kname} = {expected}")),
-                });
+                    format!("e.g. {kname} = {expected}"),
+                );
+                continue;
+            }
+            if !fits_i64(v.get_ref()) {
+                issues.push(
+                    v.span(),
+                    format!("`{name}.{kname}` is out of range"),
+                    format!("e.g. {kname} = {expected}"),
+                );
                 continue;
             }
             spans.insert(format!("{name}.{kname}"), v.span());
         }
     }
-    (issues, spans)
+    (issues.finish(), spans)
 }

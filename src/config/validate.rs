@@ -1,5 +1,7 @@
 //! Value rules: what the schema's types alone cannot say.
 
+use super::error::shown;
+use super::timeouts::{self, Problem};
 use super::{ConfigIssue, Origin};
 
 fn get<'a>(table: &'a toml::Table, key: &str) -> Option<&'a toml::Value> {
@@ -28,14 +30,13 @@ pub fn is_dns_name(s: &str) -> bool {
     s.len() <= 253 && s.split('.').all(is_dns_label)
 }
 
-/// `MAJOR.MINOR.PATCH` with an optional pre-release/build suffix.
-fn is_semver(s: &str) -> bool {
-    let core = s.split(['-', '+']).next().unwrap_or_default();
-    let parts: Vec<&str> = core.split('.').collect();
-    parts.len() == 3
-        && parts
-            .iter()
-            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+/// A release version as the pins write it: the whole string is SemVer 2.0
+/// (`MAJOR.MINOR.PATCH[-pre][+build]`, identifiers of [0-9A-Za-z-] only), with a leading `v`
+/// exactly when `with_v`. Versions become parts of cache paths and download URLs, so nothing
+/// else (no '/', no '..', no shell characters) may pass.
+pub fn is_release_version(s: &str, with_v: bool) -> bool {
+    let bare = if with_v { s.strip_prefix('v') } else { Some(s) };
+    bare.is_some_and(|v| s.len() <= 128 && semver::Version::parse(v).is_ok())
 }
 
 /// An OCI tag: `[A-Za-z0-9_][A-Za-z0-9._-]{0,127}`.
@@ -71,7 +72,7 @@ pub(super) fn check(
     if !is_dns_label(name) {
         fail(
             "cluster.name",
-            format!("cluster.name {name:?} is not a DNS label"),
+            format!("cluster.name {} is not a DNS label", shown(name)),
             "use 1-63 lowercase letters, digits and '-', e.g. name = \"kindling\"",
         );
     }
@@ -79,7 +80,10 @@ pub(super) fn check(
     if !matches!(provider, "kind" | "existing") {
         fail(
             "cluster.provider",
-            format!("cluster.provider {provider:?} is not a known provider"),
+            format!(
+                "cluster.provider {} is not a known provider",
+                shown(provider)
+            ),
             "use \"kind\" (kindling creates the cluster) or \"existing\" (with kubeconfig and context)",
         );
     }
@@ -96,16 +100,19 @@ pub(super) fn check(
         if !kubeconfig.is_empty() && !std::path::Path::new(kubeconfig).is_file() {
             fail(
                 "cluster.kubeconfig",
-                format!("cluster.kubeconfig {kubeconfig:?} does not exist"),
+                format!("cluster.kubeconfig {} does not exist", shown(kubeconfig)),
                 "give the path of a kubeconfig file, or \"\" for $KUBECONFIG / ~/.kube/config",
             );
         }
     }
     let kind_version = str_of(table, "cluster.kind_version");
-    if !(kind_version.starts_with('v') && is_semver(&kind_version[1..])) {
+    if !is_release_version(kind_version, true) {
         fail(
             "cluster.kind_version",
-            format!("cluster.kind_version {kind_version:?} is not a release tag"),
+            format!(
+                "cluster.kind_version {} is not a release tag",
+                shown(kind_version)
+            ),
             "use a kind release tag such as \"v0.33.0\"",
         );
     }
@@ -113,7 +120,10 @@ pub(super) fn check(
     if node_image.is_empty() || node_image.contains(char::is_whitespace) {
         fail(
             "cluster.node_image",
-            format!("cluster.node_image {node_image:?} is not an image reference"),
+            format!(
+                "cluster.node_image {} is not an image reference",
+                shown(node_image)
+            ),
             "e.g. kindest/node:v1.36.4@sha256:<digest>",
         );
     }
@@ -131,8 +141,8 @@ pub(super) fn check(
         fail(
             "registry.name",
             format!(
-                "registry.name {:?} is not a valid container name",
-                str_of(table, "registry.name")
+                "registry.name {} is not a valid container name",
+                shown(str_of(table, "registry.name"))
             ),
             "use letters, digits, '_', '.', '-', starting with a letter or digit",
         );
@@ -141,7 +151,7 @@ pub(super) fn check(
     if image.is_empty() || image.contains(char::is_whitespace) {
         fail(
             "registry.image",
-            format!("registry.image {image:?} is not an image reference"),
+            format!("registry.image {} is not an image reference", shown(image)),
             "e.g. image = \"registry:3\"",
         );
     }
@@ -155,13 +165,16 @@ pub(super) fn check(
         if !host.contains('.') || !is_dns_name(host) {
             fail(
                 "registry.mirrors",
-                format!("registry.mirrors: {host:?} is not a registry host name"),
+                format!(
+                    "registry.mirrors: {} is not a registry host name",
+                    shown(host)
+                ),
                 "list upstream registry hosts, e.g. [\"docker.io\", \"quay.io\"]",
             );
         } else if seen.contains(&host) {
             fail(
                 "registry.mirrors",
-                format!("registry.mirrors lists {host:?} twice"),
+                format!("registry.mirrors lists {} twice", shown(host)),
                 "list each upstream once",
             );
         }
@@ -181,13 +194,16 @@ pub(super) fn check(
         if !is_dns_name(host) {
             fail(
                 "registry.cluster_host",
-                format!("registry.cluster_host {cluster_host:?} is not host[:port]"),
+                format!(
+                    "registry.cluster_host {} is not host[:port]",
+                    shown(cluster_host)
+                ),
                 "e.g. cluster_host = \"registry.example.internal:5000\"",
             );
         }
     }
 
-    let mut ports = Vec::new();
+    let mut ports: Vec<(&str, i64)> = Vec::new();
     for key in [
         "registry.host_port",
         "network.http_port",
@@ -203,9 +219,15 @@ pub(super) fn check(
                 "pick a free TCP port",
             );
         } else if let Some((other, _)) = ports.iter().find(|(_, p)| *p == port) {
+            // Blame the value the user set: a default is never the one to change.
+            let (blamed, kept) = if is_default(&origin(key)) {
+                (*other, key)
+            } else {
+                (key, *other)
+            };
             fail(
-                key,
-                format!("{key} is {port}, the same port as {other}"),
+                blamed,
+                format!("{blamed} is {port}, the same port as {kept}"),
                 "give each a different port",
             );
         }
@@ -216,7 +238,7 @@ pub(super) fn check(
     if !is_dns_name(domain) {
         fail(
             "network.domain",
-            format!("network.domain {domain:?} is not a valid DNS suffix"),
+            format!("network.domain {} is not a valid DNS suffix", shown(domain)),
             "use lowercase DNS labels separated by dots, e.g. \"local\" or \"localhost\"",
         );
     }
@@ -231,18 +253,17 @@ pub(super) fn check(
         ("components.metrics_server", false),
     ] {
         let v = str_of(table, key);
-        let ok = if with_v {
-            v.strip_prefix('v').is_some_and(is_semver)
-        } else {
-            is_semver(v)
-        };
-        if !ok {
+        if !is_release_version(v, with_v) {
             let hint = if with_v {
                 "use a release tag with a leading v, e.g. \"v1.2.3\""
             } else {
                 "use a chart version without v, e.g. \"1.2.3\""
             };
-            fail(key, format!("{key} {v:?} is not a valid version"), hint);
+            fail(
+                key,
+                format!("{key} {} is not a valid version", shown(v)),
+                hint,
+            );
         }
     }
 
@@ -250,7 +271,7 @@ pub(super) fn check(
     if !is_image_tag(version) {
         fail(
             "demo.version",
-            format!("demo.version {version:?} is not a valid image tag"),
+            format!("demo.version {} is not a valid image tag", shown(version)),
             "use letters, digits, '.', '_' and '-', e.g. version = \"v1.0.0\"",
         );
     }
@@ -258,7 +279,7 @@ pub(super) fn check(
     if !matches!(profile, "fast" | "realistic") {
         fail(
             "demo.profile",
-            format!("demo.profile {profile:?} is not a timing profile"),
+            format!("demo.profile {} is not a timing profile", shown(profile)),
             "use \"realistic\" (the committed pauses) or \"fast\" (10 s pauses and intervals)",
         );
     }
@@ -267,16 +288,21 @@ pub(super) fn check(
         for (name, value) in timeouts {
             let key = format!("timeouts.{name}");
             let text = value.as_str().unwrap_or_default();
-            match humantime::parse_duration(text) {
-                Ok(d) if !d.is_zero() => {}
-                Ok(_) => fail(
+            match timeouts::parse(text) {
+                Ok(_) => {}
+                Err(Problem::Zero) => fail(
                     &key,
                     format!("{key} must be longer than zero"),
                     "e.g. \"90s\" or \"10m\"",
                 ),
-                Err(e) => fail(
+                Err(Problem::TooLong) => fail(
                     &key,
-                    format!("{key} {text:?} is not a duration: {e}"),
+                    format!("{key} {} is longer than 24h", shown(text)),
+                    "timeouts are at most \"24h\"; e.g. \"10m\"",
+                ),
+                Err(Problem::NotADuration(e)) => fail(
+                    &key,
+                    format!("{key} {} is not a duration: {e}", shown(text)),
                     "e.g. \"90s\", \"10m\" or \"1h 30m\"",
                 ),
             }
@@ -339,4 +365,9 @@ fn check_container_names(
             ),
         });
     }
+}
+
+/// Whether a value is the built-in default's (no file, variable or flag set it).
+fn is_default(origin: &Origin) -> bool {
+    matches!(origin, Origin::Builtin { .. })
 }

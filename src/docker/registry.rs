@@ -151,7 +151,7 @@ pub async fn up(
     let users = mirrors::users(docker).await?;
     remove_unused_mirrors(docker, config, &users, reporter).await?;
 
-    let timeout = config.timeouts.registry();
+    let timeout = config.timeouts.registry;
     let tasks = all_specs(config).into_iter().map(|spec| {
         let image_id = image_id.clone();
         let shared_with = spec

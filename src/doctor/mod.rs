@@ -62,7 +62,7 @@ impl CheckResult {
 /// Runs every check (independent ones concurrently) and returns them in a fixed order.
 pub async fn run(settings: &Settings, env: &Env) -> Vec<CheckResult> {
     let config = &settings.config;
-    let timeout = config.timeouts.docker();
+    let timeout = config.timeouts.docker;
     let engine = docker::engine(config, env, timeout).await;
     let client = engine.client.as_ref();
     let (ports, leftovers, kind, existing, probe) = tokio::join!(

@@ -31,6 +31,8 @@ pub enum LintError {
     NoSuchPath { path: PathBuf },
     #[error("cannot read {path}: {why}")]
     Read { path: String, why: String },
+    #[error("{path} is too large to lint: {why}")]
+    TooLarge { path: String, why: String },
     #[error("schema folder {dir} does not exist")]
     SchemasMissing { dir: PathBuf },
     #[error("{invalid} of {total} object(s) are invalid")]
@@ -42,6 +44,10 @@ impl LintError {
         match self {
             LintError::NoSuchPath { .. } => Some("pass files, folders, or - for stdin".into()),
             LintError::Read { .. } => None,
+            LintError::TooLarge { .. } => Some(format!(
+                "lint reads at most {} per file or stdin: lint the files one by one, or a folder",
+                crate::bounded_read::size(input::MAX_INPUT_BYTES)
+            )),
             LintError::SchemasMissing { .. } => Some(format!(
                 "point --schemas (or {SCHEMAS_ENV}) at a folder of CRDs laid out like the download cache, \
                  e.g. <project>/<version>/crds/*.yaml; `kindling up` fills the default one"
@@ -58,9 +64,9 @@ impl From<LintError> for crate::Error {
     fn from(e: LintError) -> crate::Error {
         let hint = e.hint();
         match e {
-            LintError::NoSuchPath { .. } | LintError::SchemasMissing { .. } => {
-                crate::Error::usage(e.to_string(), hint)
-            }
+            LintError::NoSuchPath { .. }
+            | LintError::SchemasMissing { .. }
+            | LintError::TooLarge { .. } => crate::Error::usage(e.to_string(), hint),
             _ => {
                 let err = crate::Error::failed("lint", &e);
                 match hint {
@@ -102,6 +108,9 @@ pub struct ObjectReport {
     pub namespace: Option<String>,
     pub status: Status,
     pub messages: Vec<String>,
+    /// What may be a problem but is not one on its own (a referenced object that is not
+    /// in the input may exist in the cluster); errors under --strict.
+    pub warnings: Vec<String>,
 }
 
 impl ObjectReport {
@@ -130,6 +139,10 @@ impl Report {
         self.objects.iter().filter(|o| o.status == status).count()
     }
 
+    pub fn warnings(&self) -> usize {
+        self.objects.iter().map(|o| o.warnings.len()).sum()
+    }
+
     /// Err(Invalid) when anything is invalid: the CLI's exit 1.
     pub fn verdict(&self) -> Result<(), LintError> {
         match self.count(Status::Invalid) {
@@ -142,19 +155,25 @@ impl Report {
     }
 }
 
-/// Lints the given paths (`-` = `stdin`).
+/// Lints the given paths (`-` = `stdin`). `strict`: warnings count as errors.
 pub fn lint_paths(
     paths: &[String],
     stdin: &mut dyn std::io::Read,
     store: &SchemaStore,
+    strict: bool,
 ) -> Result<Report, LintError> {
     let (docs, unreadable) = input::read_all(paths, stdin)?;
-    Ok(lint_documents(&docs, &unreadable, store))
+    Ok(lint_documents(&docs, &unreadable, store, strict))
 }
 
-/// Lints documents read together: cross-object rules look for their Services and
-/// AnalysisTemplates among all of them.
-pub fn lint_documents(docs: &[Document], unreadable: &[Unreadable], store: &SchemaStore) -> Report {
+/// Lints documents read together: cross-object rules look for their Services, Ingresses
+/// and AnalysisTemplates among all of them.
+pub fn lint_documents(
+    docs: &[Document],
+    unreadable: &[Unreadable],
+    store: &SchemaStore,
+    strict: bool,
+) -> Report {
     let all: Vec<&Value> = docs.iter().map(|d| &d.value).collect();
     let mut objects: Vec<ObjectReport> = unreadable
         .iter()
@@ -167,6 +186,7 @@ pub fn lint_documents(docs: &[Document], unreadable: &[Unreadable], store: &Sche
             namespace: None,
             status: Status::Invalid,
             messages: vec![u.message.clone()],
+            warnings: Vec::new(),
         })
         .collect();
     for doc in docs {
@@ -178,12 +198,14 @@ pub fn lint_documents(docs: &[Document], unreadable: &[Unreadable], store: &Sche
             Verdict::Checked(violations) => (Status::Valid, violations),
             Verdict::Skipped(why) => (Status::Skipped, vec![why]),
         };
+        let mut warnings = Vec::new();
         if api_version.starts_with("argoproj.io/") && kind == "Rollout" {
-            messages.extend(
-                rollout_rules::check(v, &all)
-                    .iter()
-                    .map(ToString::to_string),
-            );
+            let found = rollout_rules::check(v, &all);
+            messages.extend(found.errors.iter().map(ToString::to_string));
+            warnings.extend(found.warnings.iter().map(ToString::to_string));
+        }
+        if strict {
+            messages.append(&mut warnings);
         }
         let status = match status {
             Status::Valid if !messages.is_empty() => Status::Invalid,
@@ -199,6 +221,7 @@ pub fn lint_documents(docs: &[Document], unreadable: &[Unreadable], store: &Sche
             namespace: text("/metadata/namespace"),
             status,
             messages,
+            warnings,
         });
     }
     Report { objects }

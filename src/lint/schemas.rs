@@ -70,7 +70,9 @@ impl SchemaStore {
             if file.parent().is_some_and(|p| p.join("crds").is_dir()) {
                 continue;
             }
-            let text = std::fs::read_to_string(&file).unwrap_or_default();
+            // Bounded like any input; a file beyond the limit holds no CRD kindling reads.
+            let text = crate::bounded_read::regular_file(&file, input::MAX_INPUT_BYTES)
+                .unwrap_or_default();
             for doc in crd_documents(&text) {
                 // Schema folders hold upstream files; one that does not parse is not ours to judge.
                 for value in input::parse_documents(doc).unwrap_or_default() {

@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 pub enum FetchError {
     #[error("{name} {version} has no pinned checksum")]
     Unpinned { name: String, version: String },
+    #[error("{name} version {version:?} is not a release version")]
+    BadVersion { name: String, version: String },
     #[error("{path} does not match the pinned sha256 (expected {expected}, got {actual})")]
     Mismatch {
         path: PathBuf,
@@ -32,6 +34,9 @@ impl FetchError {
         Some(match self {
             FetchError::Unpinned { .. } => {
                 "use the pinned version from the built-in bootstrap.toml, or pass --allow-unpinned to trust it unverified".into()
+            }
+            FetchError::BadVersion { .. } => {
+                "use a release version such as v3.5.1 (components.* in bootstrap.toml)".into()
             }
             FetchError::Mismatch { .. } => {
                 "the file was changed or corrupted: delete it and fetch it again from the pinned URL".into()
@@ -100,6 +105,12 @@ fn verify(
 
 /// The artifact's verified content.
 pub async fn fetch(artifact: &Artifact, sources: &Sources) -> Result<Vec<u8>, FetchError> {
+    let relative = artifact
+        .relative_path()
+        .ok_or_else(|| FetchError::BadVersion {
+            name: artifact.project.into(),
+            version: artifact.version.clone(),
+        })?;
     if artifact.sha256.is_none() && !sources.allow_unpinned {
         return Err(FetchError::Unpinned {
             name: artifact.project.into(),
@@ -107,7 +118,7 @@ pub async fn fetch(artifact: &Artifact, sources: &Sources) -> Result<Vec<u8>, Fe
         });
     }
     if let Some(bundle) = &sources.bundle {
-        let path = bundle.join(artifact.relative_path());
+        let path = bundle.join(&relative);
         let bytes = std::fs::read(&path).map_err(|_| FetchError::NotInBundle {
             path: path.clone(),
             bundle: bundle.clone(),
@@ -115,7 +126,7 @@ pub async fn fetch(artifact: &Artifact, sources: &Sources) -> Result<Vec<u8>, Fe
         verify(artifact, &path, &bytes, sources.allow_unpinned)?;
         return Ok(bytes);
     }
-    let cached = sources.cache_dir.join(artifact.relative_path());
+    let cached = sources.cache_dir.join(&relative);
     if let Ok(bytes) = std::fs::read(&cached) {
         if verify(artifact, &cached, &bytes, sources.allow_unpinned).is_ok() {
             return Ok(bytes);

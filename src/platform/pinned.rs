@@ -13,9 +13,12 @@ pub struct Artifact {
 }
 
 impl Artifact {
-    /// Path inside a bundle or the cache: `<project>/<version>/<file>`.
-    pub fn relative_path(&self) -> std::path::PathBuf {
-        [self.project, &self.version, self.file].iter().collect()
+    /// Path inside a bundle or the cache: `<project>/<version>/<file>`; None when the
+    /// version could step outside that folder (configuration validates versions; this
+    /// holds for any caller).
+    pub fn relative_path(&self) -> Option<std::path::PathBuf> {
+        crate::paths::is_plain_name(&self.version)
+            .then(|| [self.project, &self.version, self.file].iter().collect())
     }
 }
 

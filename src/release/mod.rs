@@ -44,7 +44,7 @@ impl ReleaseContext {
         reporter: SharedReporter,
     ) -> Result<ReleaseContext> {
         let client = crate::rollout::cluster::connect(&settings, env, kubeconfig).await?;
-        let docker = crate::docker::connect(env, settings.config.timeouts.docker())
+        let docker = crate::docker::connect(env, settings.config.timeouts.docker)
             .await
             .map_err(Error::from)?;
         Ok(ReleaseContext {
@@ -166,7 +166,7 @@ pub async fn release(ctx: &ReleaseContext, req: &ReleaseRequest) -> Result<Relea
             .await
             .map_err(|e| Error::failed(format!("updating Application {app_name}"), e))?;
         let waiter = Waiter::new(ctx.client.clone());
-        let timeout = config.timeouts.component();
+        let timeout = config.timeouts.component;
         step.progress(format!("waiting for Argo CD to sync {revision}"));
         waiter
             .wait(

@@ -7,7 +7,7 @@ pub enum RolloutError {
     #[error("cannot read {path}: {source}")]
     ReadFile {
         path: PathBuf,
-        source: std::io::Error,
+        source: crate::bounded_read::ReadError,
     },
 
     #[error("{path} is not a Rollout: {why}")]
@@ -59,7 +59,10 @@ pub enum RolloutError {
 impl RolloutError {
     pub fn hint(&self) -> Option<String> {
         match self {
-            RolloutError::ReadFile { .. } => Some("check the path given to --file".into()),
+            RolloutError::ReadFile { .. } => Some(
+                "--file takes a Rollout saved with `kubectl get rollout NAME -o yaml` (or - for stdin)"
+                    .into(),
+            ),
             RolloutError::NotARollout { .. } => Some(
                 "save one with `kubectl get rollout NAME -o yaml > rollout.yaml` (YAML or JSON)"
                     .into(),

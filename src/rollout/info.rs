@@ -36,6 +36,24 @@ pub struct RolloutSummary {
     /// The weight the current canary step asks for (desired, not actual).
     pub set_weight: Option<i32>,
     pub actual_weight: Option<i32>,
+    /// The pod template's container images (empty with a workloadRef: they live in the
+    /// referenced Deployment).
+    pub images: Vec<String>,
+    /// Replica counts from the status; None when there is no status yet.
+    pub replicas: Option<Replicas>,
+    /// Fields that had an unexpected shape and were left out (see `Rollout::ignored`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ignored: Vec<String>,
+}
+
+/// Replica counts as the plugin's `get rollout` shows them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Replicas {
+    pub desired: i32,
+    pub current: i32,
+    pub updated: i32,
+    pub ready: i32,
+    pub available: i32,
 }
 
 impl RolloutSummary {
@@ -52,9 +70,30 @@ impl RolloutSummary {
             step: None,
             set_weight: None,
             actual_weight: None,
+            images: ro
+                .spec
+                .template
+                .spec
+                .containers
+                .iter()
+                .map(|c| c.image.clone())
+                .filter(|i| !i.is_empty())
+                .collect(),
+            replicas: ro.has_status.then(|| Replicas {
+                desired: ro.spec.replicas.unwrap_or(1),
+                current: ro.status.replicas,
+                updated: ro.status.updated_replicas,
+                ready: ro.status.ready_replicas,
+                available: ro.status.available_replicas,
+            }),
+            ignored: ro.ignored.clone(),
         };
         if let Some(canary) = &ro.spec.strategy.canary {
             summary.strategy = Some(StrategyKind::Canary);
+            // Step and weights are the controller's progress: with no status there is none.
+            if !ro.has_status {
+                return summary;
+            }
             if let Some(index) = ro.status.current_step_index
                 && !canary.steps.is_empty()
             {
@@ -127,7 +166,7 @@ pub fn actual_weight(ro: &Rollout, set_weight: i32, replica_sets: &[ReplicaSetCo
     if canary.traffic_routing.is_none() {
         // The canary ReplicaSet is the desired one when it is not (yet) the stable one.
         let canary_hash = &ro.status.current_pod_hash;
-        if *canary_hash == ro.status.stable_rs {
+        if canary_hash == ro.status.stable_rs() {
             return 0;
         }
         replica_sets

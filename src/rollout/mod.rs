@@ -23,20 +23,33 @@ pub use status::Phase;
 
 use std::path::Path;
 
-/// Reads a Rollout saved as YAML or JSON (`kubectl get rollout -o yaml`).
+/// The largest saved Rollout read (`kubectl get rollout -o yaml` is a few KB).
+pub const MAX_FILE_BYTES: u64 = 4 << 20;
+
+/// Reads a Rollout saved as YAML or JSON (`kubectl get rollout -o yaml`); `-` is stdin.
 pub fn load_file(path: &Path) -> Result<Rollout, RolloutError> {
-    let text = std::fs::read_to_string(path).map_err(|source| RolloutError::ReadFile {
+    let read = if path == Path::new("-") {
+        crate::bounded_read::stream(std::io::stdin().lock(), MAX_FILE_BYTES)
+    } else {
+        crate::bounded_read::any_file(path, MAX_FILE_BYTES)
+    };
+    let text = read.map_err(|source| RolloutError::ReadFile {
         path: path.to_path_buf(),
         source,
     })?;
+    parse(&text, path)
+}
+
+/// Parses a saved Rollout; `path` names it in errors.
+pub fn parse(text: &str, path: &Path) -> Result<Rollout, RolloutError> {
     let not_a_rollout = |why: String| RolloutError::NotARollout {
         path: path.to_path_buf(),
         why,
     };
     let value: serde_json::Value = if text.trim_start().starts_with('{') {
-        serde_json::from_str(&text).map_err(|e| not_a_rollout(e.to_string()))?
+        serde_json::from_str(text).map_err(|e| not_a_rollout(e.to_string()))?
     } else {
-        serde_saphyr::from_str(&text).map_err(|e| not_a_rollout(e.to_string()))?
+        serde_saphyr::from_str(text).map_err(|e| not_a_rollout(e.to_string()))?
     };
     match value.get("kind").and_then(|k| k.as_str()) {
         Some("Rollout") => {}

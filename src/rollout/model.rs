@@ -1,8 +1,10 @@
 //! The parts of an Argo Rollout (argoproj.io/v1alpha1) that status and control read.
 //!
-//! Lenient on purpose: unknown fields are ignored, `null` reads as the default, and
+//! Lenient on purpose: unknown fields are ignored, `null` reads as the default,
 //! `status.observedGeneration` is accepted as a number or a string (controllers before
-//! v1.0 wrote a string, sometimes a spec hash).
+//! v1.0 wrote a string, sometimes a spec hash), and a field of an unexpected shape is
+//! dropped and named in `ignored` rather than losing the whole object: `conditions: {}`
+//! must not hide the `status.phase` a v1.9 controller wrote beside it.
 
 use serde::{Deserialize, Deserializer};
 use std::collections::BTreeMap;
@@ -30,6 +32,13 @@ pub struct Rollout {
     pub spec: Spec,
     #[serde(default, deserialize_with = "nullable")]
     pub status: Status,
+    /// Whether a controller has written any status (a new Rollout has none).
+    #[serde(skip)]
+    pub has_status: bool,
+    /// Fields left out because their shape was not the expected one, with why
+    /// (e.g. "status.conditions: invalid type: map, expected a sequence").
+    #[serde(skip)]
+    pub ignored: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -58,7 +67,29 @@ pub struct Spec {
     /// Set when the pod template comes from a Deployment (then `template` is empty).
     pub workload_ref: Option<WorkloadRef>,
     #[serde(default, deserialize_with = "nullable")]
+    pub template: PodTemplate,
+    #[serde(default, deserialize_with = "nullable")]
     pub strategy: Strategy,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct PodTemplate {
+    #[serde(default, deserialize_with = "nullable")]
+    pub spec: PodSpec,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct PodSpec {
+    #[serde(default, deserialize_with = "nullable")]
+    pub containers: Vec<Container>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Container {
+    #[serde(default, deserialize_with = "nullable")]
+    pub name: String,
+    #[serde(default, deserialize_with = "nullable")]
+    pub image: String,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -195,6 +226,9 @@ pub struct BlueGreenStatus {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CanaryStatus {
+    /// Where controllers before v0.8 kept the stable ReplicaSet's hash.
+    #[serde(default, rename = "stableRS", deserialize_with = "nullable")]
+    pub stable_rs: String,
     pub weights: Option<TrafficWeights>,
     pub current_step_analysis_run_status: Option<RunStatus>,
 }
@@ -236,8 +270,73 @@ impl RunStatus {
     }
 }
 
+impl Status {
+    /// The stable ReplicaSet's hash: `status.stableRS`, or `status.canary.stableRS` where
+    /// controllers before v0.8 wrote it (as Argo CD's Rollout health check reads it).
+    pub fn stable_rs(&self) -> &str {
+        if self.stable_rs.is_empty() {
+            &self.canary.stable_rs
+        } else {
+            &self.stable_rs
+        }
+    }
+}
+
+/// More fields of an unexpected shape than this and the object is not read as a Rollout.
+const MAX_IGNORED: usize = 32;
+
 impl Rollout {
+    /// Reads a Rollout from JSON. A field whose shape is not the expected one is removed
+    /// and recorded in `ignored`, and the rest is read again; only a value that is not an
+    /// object at all (or one with more than `MAX_IGNORED` such fields) is an error.
     pub fn from_value(value: &serde_json::Value) -> Result<Rollout, String> {
-        Rollout::deserialize(value).map_err(|e| e.to_string())
+        if !value.is_object() {
+            return Err("expected an object".into());
+        }
+        let mut value = value.clone();
+        let mut ignored = Vec::new();
+        loop {
+            match serde_path_to_error::deserialize::<_, Rollout>(&value) {
+                Ok(mut ro) => {
+                    ro.has_status = value
+                        .get("status")
+                        .and_then(serde_json::Value::as_object)
+                        .is_some_and(|s| !s.is_empty());
+                    ro.ignored = ignored;
+                    return Ok(ro);
+                }
+                Err(e) if ignored.len() < MAX_IGNORED && remove_at(&mut value, e.path()) => {
+                    ignored.push(format!("{}: {}", e.path(), e.inner()));
+                }
+                Err(e) => return Err(format!("{}: {}", e.path(), e.inner())),
+            }
+        }
+    }
+}
+
+/// Removes the value at `path` (a map entry or a list item). False when there is none.
+fn remove_at(value: &mut serde_json::Value, path: &serde_path_to_error::Path) -> bool {
+    use serde_path_to_error::Segment;
+    let segments: Vec<&Segment> = path.iter().collect();
+    let Some((last, parents)) = segments.split_last() else {
+        return false;
+    };
+    let mut at = value;
+    for segment in parents {
+        let next = match segment {
+            Segment::Map { key } => at.get_mut(key.as_str()),
+            Segment::Seq { index } => at.get_mut(*index),
+            _ => None,
+        };
+        let Some(next) = next else { return false };
+        at = next;
+    }
+    match (last, at) {
+        (Segment::Map { key }, serde_json::Value::Object(map)) => map.remove(key).is_some(),
+        (Segment::Seq { index }, serde_json::Value::Array(items)) if *index < items.len() => {
+            items.remove(*index);
+            true
+        }
+        _ => false,
     }
 }

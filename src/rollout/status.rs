@@ -1,6 +1,10 @@
 //! A Rollout's status (Healthy / Progressing / Paused / Degraded) and message, decided the way
 //! the upstream kubectl plugin does (`GetRolloutPhase` / `CalculateRolloutPhase` in
-//! argo-rollouts utils/rollout/rolloututil.go, v1.9.1).
+//! argo-rollouts utils/rollout/rolloututil.go, v1.9.1). For statuses written by controllers
+//! before v0.8, which the plugin no longer reads, as Argo CD's Rollout health check does
+//! (argo-cd v3.5.1 resource_customizations/argoproj.io/Rollout/health.lua): the stable hash
+//! from `status.canary.stableRS`, and a blue-green Rollout with no stable hash at all (v0.7)
+//! is judged by its active selector alone.
 
 use super::model::Rollout;
 use serde::Serialize;
@@ -43,9 +47,17 @@ impl std::fmt::Display for Phase {
 /// Annotation the controller sets to the referenced Deployment's generation (workloadRef).
 const WORKLOAD_GENERATION: &str = "rollout.argoproj.io/workload-generation";
 
+/// The message of a Rollout no controller has written a status for.
+pub const NO_STATUS: &str =
+    "no status yet: the Argo Rollouts controller has not reconciled this Rollout";
+
 /// The phase and message a client should show: the controller's own `status.phase`
 /// when it has observed the current spec, else the client-side calculation.
 pub fn phase(ro: &Rollout) -> (Phase, String) {
+    // Argo CD says Progressing too; the plugin would invent replica counts from nothing.
+    if !ro.has_status {
+        return (Phase::Progressing, NO_STATUS.into());
+    }
     if !generation_observed(ro) {
         return (
             Phase::Progressing,
@@ -146,13 +158,15 @@ pub fn calculate(ro: &Rollout) -> (Phase, String) {
             "updated replicas are still becoming available".into(),
         );
     }
-    let fully_promoted = status.stable_rs == status.current_pod_hash;
+    let stable_rs = status.stable_rs();
+    let fully_promoted = stable_rs == status.current_pod_hash;
     if let Some(bg) = &spec.strategy.blue_green {
         let active = &status.blue_green.active_selector;
         if active.is_empty() || *active != status.current_pod_hash {
             return (Phase::Progressing, "active service cutover pending".into());
         }
-        if status.stable_rs.is_empty() || !fully_promoted {
+        // No stable hash anywhere: a v0.7 controller, which kept none for blue-green.
+        if !stable_rs.is_empty() && !fully_promoted {
             let analysis_pending = bg.post_promotion_analysis.is_some()
                 && !status
                     .blue_green
@@ -175,7 +189,7 @@ pub fn calculate(ro: &Rollout) -> (Phase, String) {
                 "old replicas are pending termination".into(),
             );
         }
-        if status.stable_rs.is_empty() || !fully_promoted {
+        if stable_rs.is_empty() || !fully_promoted {
             return (
                 Phase::Progressing,
                 "waiting for all steps to complete".into(),
@@ -204,5 +218,5 @@ fn same_time(a: Option<&str>, b: Option<&str>) -> bool {
 pub fn is_done(ro: &Rollout) -> bool {
     phase(ro).0 == Phase::Healthy
         && generation_observed(ro)
-        && ro.status.stable_rs == ro.status.current_pod_hash
+        && ro.status.stable_rs() == ro.status.current_pod_hash
 }

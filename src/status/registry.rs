@@ -12,12 +12,12 @@ pub async fn collect(config: &Config, env: &Env) -> RegistryPart {
         containers: Vec::new(),
         problem: Some(why),
     };
-    let client = match docker::connect(env, config.timeouts.docker()).await {
+    let client = match docker::connect(env, config.timeouts.docker).await {
         Ok(client) => client,
         Err(e) => return unknown(e.to_string()),
     };
     // Each container is inspected and pinged (3 s each); bound the whole part.
-    let limit = config.timeouts.docker() + READ_TIMEOUT;
+    let limit = config.timeouts.docker + READ_TIMEOUT;
     match tokio::time::timeout(limit, docker::status::status(&client, config)).await {
         Ok(Ok(containers)) => RegistryPart {
             containers,

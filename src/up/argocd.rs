@@ -47,7 +47,7 @@ pub(super) fn add(p: &mut Pipeline<UpContext>) {
                 restart_server(&client).await?;
             }
 
-            let timeout = ctx.settings.config.timeouts.component();
+            let timeout = ctx.settings.config.timeouts.component;
             let waits = workloads(&manifests);
             step.progress(format!("waiting for {} workloads", waits.len()));
             Waiter::new(client).wait_all(waits, timeout).await?;

@@ -22,7 +22,7 @@ pub(super) fn add(p: &mut Pipeline<UpContext>) {
                     "local CA",
                 )?;
                 let applier = ctx.applier()?;
-                let deadline = Instant::now() + ctx.settings.config.timeouts.component();
+                let deadline = Instant::now() + ctx.settings.config.timeouts.component;
                 loop {
                     match applier.apply(&manifests, &step).await {
                         Ok(report) => return Ok((report.outcome(), Some(report.summary()))),

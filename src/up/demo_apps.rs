@@ -56,14 +56,14 @@ pub(super) fn add(p: &mut Pipeline<UpContext>) {
                         )
                     })
                     .collect();
-                waiter.wait_all(apps, config.timeouts.component()).await?;
+                waiter.wait_all(apps, config.timeouts.component).await?;
 
                 step.progress("waiting for the Rollouts to be Healthy (or awaiting promotion)");
                 let rollouts = ENVIRONMENTS.iter().map(|env| {
                     waiter.wait(
                         rollout_target(env),
                         demo_checks::rollout_settled(),
-                        config.timeouts.rollout(),
+                        config.timeouts.rollout,
                     )
                 });
                 let settled = futures::future::try_join_all(rollouts).await?;
@@ -84,7 +84,7 @@ pub(super) fn add(p: &mut Pipeline<UpContext>) {
                 let client = demo_checks::https_client(config, ctx.ca()?.cert_der())?;
                 let checks = urls
                     .iter()
-                    .map(|url| demo_checks::wait_https(&client, url, config.timeouts.component()));
+                    .map(|url| demo_checks::wait_https(&client, url, config.timeouts.component));
                 futures::future::try_join_all(checks).await?;
                 let mut detail = format!("{}; {} answer over HTTPS", report.summary(), urls.len());
                 for note in &waiting {

@@ -91,7 +91,7 @@ impl UpContext {
     pub async fn docker(&self) -> Result<&bollard::Docker> {
         self.docker
             .get_or_try_init(|| {
-                crate::docker::connect(&self.env, self.settings.config.timeouts.docker())
+                crate::docker::connect(&self.env, self.settings.config.timeouts.docker)
             })
             .await
             .map_err(Error::from)

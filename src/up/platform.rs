@@ -45,7 +45,7 @@ pub(super) fn add(p: &mut Pipeline<UpContext>) {
                     })
                     .collect();
                 Waiter::new(ctx.cluster()?.client.clone())
-                    .wait_all(waits, config.timeouts.component())
+                    .wait_all(waits, config.timeouts.component)
                     .await?;
                 Ok((report.outcome(), Some(report.summary())))
             }

@@ -27,7 +27,7 @@ impl Fixture {
         config.registry.mirrors = (0..mirrors)
             .map(|_| format!("{}.example", support::unique("up")))
             .collect();
-        config.timeouts.registry = "30s".into();
+        config.timeouts.registry = Duration::from_secs(30);
         let docker = kindling::docker::connect(&Env::from_process(), Duration::from_secs(15))
             .await
             .expect("Docker answers");

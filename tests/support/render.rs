@@ -162,7 +162,7 @@ impl HelmRender {
                 text
             }
         };
-        kindling::lint::input::parse_documents(&text)
+        kindling::lint::input::parse_documents(&text).map_err(|e| e.to_string())
     }
 
     fn run(&self, file: &Path, api_versions: &[String]) -> Result<String, String> {

@@ -471,8 +471,9 @@ pub async fn setup_with(
     config.cluster.node_image = image.clone();
     config.network.http_port = support::free_port();
     config.network.https_port = support::free_port();
-    config.timeouts.component = component_timeout.into();
-    config.timeouts.rollout = component_timeout.into();
+    let timeout = humantime::parse_duration(component_timeout).expect("a duration");
+    config.timeouts.component = timeout;
+    config.timeouts.rollout = timeout;
     config.network.trust_ca = false; // the system trust store is tested in tls_trust.rs
     config.registry.name = format!("{name}-registry");
     config.registry.host_port = support::free_port();
