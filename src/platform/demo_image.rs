@@ -165,11 +165,13 @@ pub fn source(config: &Config) -> Result<Source> {
     Ok(Source::Workspace(dir))
 }
 
-/// The image of `version` with `faults`, built and pushed to the local registry (one step,
-/// `image:demo-app`). The temporary context of a binary build is removed afterwards.
+/// The image of `version` with `faults`, built and pushed to `target` (the local registry or
+/// `registry.push_host`; one step, `image:demo-app`). The temporary context of a binary build
+/// is removed afterwards.
 pub async fn build_and_push(
     docker: &bollard::Docker,
     config: &Config,
+    target: &crate::docker::registry_auth::PushTarget,
     version: &str,
     faults: &Faults,
     reporter: &SharedReporter,
@@ -204,9 +206,7 @@ pub async fn build_and_push(
             (spec, None)
         }
     };
-    let built =
-        crate::docker::image::build_and_push(docker, config.registry.host_port, &spec, reporter)
-            .await?;
+    let built = crate::docker::image::build_and_push_to(docker, target, &spec, reporter).await?;
     Ok(built)
 }
 

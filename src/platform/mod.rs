@@ -9,3 +9,4 @@ pub mod demo_publish;
 pub mod fetch;
 pub mod gitops;
 pub mod pinned;
+pub mod push_target;

@@ -10,7 +10,7 @@
 //!    template (the rollout has started; the scenarios watch the rest).
 
 use crate::config::Settings;
-use crate::docker::registry_api::RegistryApi;
+use crate::docker::registry_auth::PushTarget;
 use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::k8s::Waiter;
@@ -32,6 +32,8 @@ pub struct ReleaseContext {
     pub client: kube::Client,
     pub docker: bollard::Docker,
     pub reporter: SharedReporter,
+    /// Where images and manifests go (`platform::push_target`).
+    pub push_target: PushTarget,
 }
 
 impl ReleaseContext {
@@ -54,11 +56,13 @@ impl ReleaseContext {
                 )
             })?;
         let client = crate::rollout::cluster::client(&settings, &path).await?;
+        let push_target = crate::platform::push_target::target(&settings.config, env)?;
         Ok(ReleaseContext {
             settings,
             client,
             docker,
             reporter,
+            push_target,
         })
     }
 }
@@ -130,20 +134,21 @@ pub async fn release(ctx: &ReleaseContext, req: &ReleaseRequest) -> Result<Relea
     let built = demo_image::build_and_push(
         &ctx.docker,
         config,
+        &ctx.push_target,
         &req.version,
         &req.faults,
         &ctx.reporter,
     )
     .await?;
 
-    let registry = RegistryApi::local(config.registry.host_port);
+    let registry = &ctx.push_target;
     let fallback = EnvRelease {
         version: config.demo.version.clone(),
         image: DemoImage::for_release(config, &config.demo.version),
         profile: config.demo.profile,
     };
     let mut releases =
-        demo_publish::current_releases(&ctx.client, &registry, &fallback, &ctx.reporter).await?;
+        demo_publish::current_releases(&ctx.client, registry, &fallback, &ctx.reporter).await?;
     let profile = req.profile.unwrap_or_else(|| {
         releases
             .get(env.name)
@@ -155,7 +160,7 @@ pub async fn release(ctx: &ReleaseContext, req: &ReleaseRequest) -> Result<Relea
         profile,
     };
     releases.insert(env.name.to_string(), new.clone());
-    let published = demo_publish::publish(config, &registry, &releases, &ctx.reporter).await?;
+    let published = demo_publish::publish(config, registry, &releases, &ctx.reporter).await?;
     let revision = published.digest.clone();
     let image = format!("{}@{}", new.image.repository, new.image.tag);
 

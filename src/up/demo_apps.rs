@@ -25,7 +25,13 @@ pub(super) fn add(p: &mut Pipeline<UpContext>) {
                     .published
                     .get()
                     .ok_or_else(|| crate::Error::failed("up", "the publish step has not run"))?;
-                let objects = gitops::argocd_objects_for(config, revision, releases);
+                let mut objects = gitops::argocd_objects_for(config, revision, releases);
+                if crate::platform::push_target::uses_push_host(config)
+                    && let Some(login) = &ctx.push_target().await?.credentials
+                {
+                    // Argo CD reads the artifact with the login kindling pushed it with.
+                    gitops::with_repository_login(&mut objects, &login.username, &login.password);
+                }
                 let (needed, applications) = gitops::apply_phases(objects);
                 let applier = ctx.applier()?;
                 let mut report = applier

@@ -53,6 +53,8 @@ pub struct UpContext {
     demo_release: OnceLock<EnvRelease>,
     /// The published artifact's digest and what it deploys to each environment.
     published: OnceLock<(String, BTreeMap<String, EnvRelease>)>,
+    /// Where images and manifests go (`platform::push_target`), resolved once.
+    push_target: tokio::sync::OnceCell<crate::docker::registry_auth::PushTarget>,
 }
 
 impl UpContext {
@@ -73,7 +75,17 @@ impl UpContext {
             applier: OnceLock::new(),
             demo_release: OnceLock::new(),
             published: OnceLock::new(),
+            push_target: tokio::sync::OnceCell::new(),
         }
+    }
+
+    /// Where the demo image and the manifests artifact go, with its login (looked up once).
+    pub async fn push_target(&self) -> Result<&crate::docker::registry_auth::PushTarget> {
+        self.push_target
+            .get_or_try_init(|| async {
+                crate::platform::push_target::target(&self.settings.config, &self.env)
+            })
+            .await
     }
 
     /// The Docker engine, connected once.

@@ -2,7 +2,7 @@
 
 use super::UpContext;
 use crate::pipeline::Pipeline;
-use crate::report::Outcome;
+use crate::report::{Outcome, ReporterExt};
 use futures::FutureExt;
 
 pub(super) fn add(p: &mut Pipeline<UpContext>) {
@@ -12,6 +12,17 @@ pub(super) fn add(p: &mut Pipeline<UpContext>) {
         &["preflight"],
         |ctx, _| {
             async move {
+                let config = &ctx.settings.config;
+                if crate::platform::push_target::uses_push_host(config) {
+                    ctx.reporter.step("registry", "Registry and caches").finish(
+                        Outcome::Skipped,
+                        format!(
+                            "existing cluster: images and manifests go to registry.push_host {}",
+                            config.registry.push_host
+                        ),
+                    );
+                    return Ok((Outcome::Skipped, None));
+                }
                 let docker = ctx.docker().await?;
                 crate::docker::registry::up(docker, &ctx.settings.config, &ctx.reporter).await?;
                 Ok((Outcome::Done, None))
