@@ -146,6 +146,20 @@ pub fn generated_layer(
             ],
         ));
     }
+    // The committed Ingress says class `traefik` and issuer `kindling-ca` (base/ingress.yaml).
+    let class = super::applications::ingress_class(config);
+    let issuer = super::applications::cluster_issuer(config);
+    let mut ingress = Vec::new();
+    if class != super::applications::INGRESS_CLASS {
+        ingress.push(("/spec/ingressClassName", class));
+    }
+    if issuer != super::applications::CLUSTER_ISSUER {
+        // JSON pointer: '/' in the annotation's name is written ~1 (RFC 6901).
+        ingress.push(("/metadata/annotations/cert-manager.io~1cluster-issuer", issuer));
+    }
+    if !ingress.is_empty() {
+        patches.push(json_patch("kind: Ingress, name: demo-app", &ingress));
+    }
     if profile == Profile::Fast {
         if env.name == "staging" {
             let pauses: Vec<String> = [1, 4, 7]
