@@ -69,6 +69,29 @@ pub fn owner_of(metadata: &ObjectMeta) -> String {
     }
 }
 
+/// Which object: what an inventory of applied objects records.
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+pub struct ObjectRef {
+    #[serde(rename = "apiVersion")]
+    pub api_version: String,
+    pub kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    pub name: String,
+}
+
+impl std::fmt::Display for ObjectRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&super::manifest::describe(
+            &self.kind,
+            self.namespace.as_deref(),
+            &self.name,
+        ))
+    }
+}
+
 /// What applying one object did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Applied {
@@ -193,6 +216,56 @@ impl Applier {
 
     pub fn discovery(&self) -> &Discovery {
         &self.discovery
+    }
+
+    /// Where each manifest would go: its kind, and its namespace as `apply` defaults it (a kind
+    /// the server does not serve yet, e.g. a custom resource whose CRD is in the same batch,
+    /// keeps the namespace it names).
+    pub async fn refs(&self, manifests: &[Manifest]) -> Result<Vec<ObjectRef>, K8sError> {
+        let mut refs = Vec::with_capacity(manifests.len());
+        for m in manifests {
+            let namespace = match self.discovery.try_resolve(m.api_version(), m.kind()).await? {
+                Some(resolved) => self.namespace_for(m, &resolved)?,
+                None => m.namespace().map(str::to_string),
+            };
+            refs.push(ObjectRef {
+                api_version: m.api_version().to_string(),
+                kind: m.kind().to_string(),
+                namespace,
+                name: m.name().to_string(),
+            });
+        }
+        Ok(refs)
+    }
+
+    /// Refuses the whole batch, before anything is applied, when one of its objects exists and
+    /// is not kindling's (`is_ours`); `apply` checks each object again as it goes.
+    pub async fn check_owned(&self, manifests: &[Manifest]) -> Result<(), K8sError> {
+        let checks = manifests.iter().map(|m| async move {
+            let Some(resolved) = self.discovery.try_resolve(m.api_version(), m.kind()).await?
+            else {
+                return Ok(());
+            };
+            let namespace = self.namespace_for(m, &resolved)?;
+            let api = api_for(&self.client, &resolved, namespace.as_deref());
+            let describe = super::manifest::describe(m.kind(), namespace.as_deref(), m.name());
+            let found = api
+                .get_metadata_opt(m.name())
+                .await
+                .map_err(|e| K8sError::from_kube(format!("get {describe}"), e))?;
+            match found {
+                Some(found) if !is_ours(&found.metadata) => Err(K8sError::NotOurs {
+                    object: describe,
+                    owner: owner_of(&found.metadata),
+                }),
+                _ => Ok(()),
+            }
+        });
+        futures::stream::iter(checks)
+            .buffer_unordered(self.concurrency)
+            .try_collect::<Vec<()>>()
+            .await?;
+        Ok(())
     }
 
     /// Loads the files and applies all their objects as one batch (CRDs first across files).
