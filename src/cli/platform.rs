@@ -117,6 +117,9 @@ fn print_summary(ctx: &Context, summary: &Summary) {
         );
     }
     line("argocd CLI", summary.argocd_cli_login.clone());
+    if let (Some(address), Some(record)) = (&summary.ingress_address, &summary.dns_record) {
+        line("ingress", format!("{address} (DNS record: {record})"));
+    }
     line(
         "passwords",
         "`kindling status --show-secrets` (Argo CD and Grafana admin)".into(),

@@ -241,31 +241,30 @@ impl Applier {
     /// Refuses the whole batch, before anything is applied, when one of its objects exists and
     /// is not kindling's (`is_ours`); `apply` checks each object again as it goes.
     pub async fn check_owned(&self, manifests: &[Manifest]) -> Result<(), K8sError> {
-        let checks = manifests.iter().map(|m| async move {
-            let Some(resolved) = self.discovery.try_resolve(m.api_version(), m.kind()).await?
-            else {
-                return Ok(());
-            };
-            let namespace = self.namespace_for(m, &resolved)?;
-            let api = api_for(&self.client, &resolved, namespace.as_deref());
-            let describe = super::manifest::describe(m.kind(), namespace.as_deref(), m.name());
-            let found = api
-                .get_metadata_opt(m.name())
-                .await
-                .map_err(|e| K8sError::from_kube(format!("get {describe}"), e))?;
-            match found {
-                Some(found) if !is_ours(&found.metadata) => Err(K8sError::NotOurs {
-                    object: describe,
-                    owner: owner_of(&found.metadata),
-                }),
-                _ => Ok(()),
-            }
-        });
-        futures::stream::iter(checks)
-            .buffer_unordered(self.concurrency)
-            .try_collect::<Vec<()>>()
-            .await?;
+        for chunk in manifests.chunks(self.concurrency) {
+            futures::future::try_join_all(chunk.iter().map(|m| self.check_one(m))).await?;
+        }
         Ok(())
+    }
+
+    async fn check_one(&self, m: &Manifest) -> Result<(), K8sError> {
+        let Some(resolved) = self.discovery.try_resolve(m.api_version(), m.kind()).await? else {
+            return Ok(());
+        };
+        let namespace = self.namespace_for(m, &resolved)?;
+        let api = api_for(&self.client, &resolved, namespace.as_deref());
+        let describe = super::manifest::describe(m.kind(), namespace.as_deref(), m.name());
+        let found = api
+            .get_metadata_opt(m.name())
+            .await
+            .map_err(|e| K8sError::from_kube(format!("get {describe}"), e))?;
+        match found {
+            Some(found) if !is_ours(&found.metadata) => Err(K8sError::NotOurs {
+                object: describe,
+                owner: owner_of(&found.metadata),
+            }),
+            _ => Ok(()),
+        }
     }
 
     /// Loads the files and applies all their objects as one batch (CRDs first across files).

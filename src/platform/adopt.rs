@@ -130,10 +130,11 @@ impl Plan {
     pub fn applications(&self, mut apps: Vec<Value>) -> Vec<Value> {
         apps.retain(|a| {
             let name = a["metadata"]["name"].as_str().unwrap_or_default();
-            !(name == CERT_MANAGER && self.reuses(CERT_MANAGER)
+            a["kind"] != "Application"
+                || !(name == CERT_MANAGER && self.reuses(CERT_MANAGER)
                 || name == METRICS_SERVER && self.reuses(METRICS_SERVER))
         });
-        for app in &mut apps {
+        for app in apps.iter_mut().filter(|a| a["kind"] == "Application") {
             let name = app["metadata"]["name"].as_str().unwrap_or_default().to_string();
             let helm = &mut app["spec"]["source"]["helm"];
             if name == KUBE_PROMETHEUS_STACK && self.reuses("prometheus-operator-crds") {

@@ -9,6 +9,7 @@ pub mod demo_image;
 pub mod demo_publish;
 pub mod fetch;
 pub mod gitops;
+pub mod ingress_address;
 pub mod inventory;
 pub mod pinned;
 pub mod push_target;

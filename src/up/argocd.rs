@@ -5,7 +5,8 @@
 //! registry wiring, so its images come through the caches.
 
 use super::UpContext;
-use crate::k8s::{self, Applied, Applier, Manifest, Target, Waiter};
+use crate::k8s::{self, Applied, Manifest, Target, Waiter};
+use crate::report::Outcome;
 use crate::pipeline::Pipeline;
 use crate::platform::applications::ARGOCD_NAMESPACE;
 use crate::platform::argocd_install::{self, PARAMS_CONFIG_MAP};
@@ -16,9 +17,15 @@ use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use kube::api::{Api, Patch, PatchParams};
 
 pub(super) fn add(p: &mut Pipeline<UpContext>) {
-    p.step("argocd", "Argo CD", &["cluster", "wire"], |ctx, step| {
+    p.step("argocd", "Argo CD", &["cluster", "wire", "existing"], |ctx, step| {
         async move {
             let version = &ctx.settings.config.components.argocd;
+            let applier = ctx.new_applier()?;
+            if let Some(reused) = ctx.plan()?.reused.get(crate::platform::adopt::ARGOCD) {
+                // The cluster's own Argo CD: kindling neither installs nor reconfigures it.
+                let _ = ctx.applier.set(applier);
+                return Ok((Outcome::Unchanged, Some(format!("reusing {reused}"))));
+            }
             let sources = Sources {
                 bundle: ctx.options.bundle.clone(),
                 cache_dir: ctx.settings.cache_dir.clone(),
@@ -35,7 +42,7 @@ pub(super) fn add(p: &mut Pipeline<UpContext>) {
             )?);
 
             let client = ctx.cluster()?.client.clone();
-            let applier = Applier::new(client.clone()).default_namespace(ARGOCD_NAMESPACE);
+            ctx.record(&applier, &manifests).await?;
             let report = applier.apply(&manifests, &step).await?;
             let params_changed = report.objects.iter().any(|o| {
                 o.kind == "ConfigMap"

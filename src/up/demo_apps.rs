@@ -17,7 +17,7 @@ pub(super) fn add(p: &mut Pipeline<UpContext>) {
     p.step(
         "demo-apps",
         "Demo environments (dev, staging, production)",
-        &["ca-issuer", "publish", "platform", "wire"],
+        &["ca-issuer", "publish", "platform", "wire", "ingress-address"],
         |ctx, step| {
             async move {
                 let config = &ctx.settings.config;
@@ -75,7 +75,16 @@ pub(super) fn add(p: &mut Pipeline<UpContext>) {
                     .map(|env| demo_checks::url(config, env.host_prefix))
                     .collect();
                 step.progress(format!("checking {} over HTTPS", urls.join(", ")));
-                let client = demo_checks::https_client(config, ctx.ca()?.cert_der())?;
+                let address = ctx
+                    .ingress
+                    .get()
+                    .ok_or_else(|| crate::Error::failed("up", "the ingress step has not run"))?;
+                let socket =
+                    crate::platform::ingress_address::socket(&ctx.env, config, address).await?;
+                let ca = crate::platform::applications::uses_local_ca(config)
+                    .then(|| ctx.ca().map(|ca| ca.cert_der()))
+                    .transpose()?;
+                let client = demo_checks::https_client_at(config, socket, ca)?;
                 let checks = urls
                     .iter()
                     .map(|url| demo_checks::wait_https(&client, url, config.timeouts.component()));
