@@ -60,7 +60,9 @@ fn is_registry_path(s: &str) -> bool {
             || path.split('/').all(|p| {
                 !p.is_empty()
                     && p.bytes().all(|b| {
-                        b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-')
+                        b.is_ascii_lowercase()
+                            || b.is_ascii_digit()
+                            || matches!(b, b'.' | b'_' | b'-')
                     })
             }))
 }

@@ -192,9 +192,11 @@ impl RegistryApi {
     pub async fn manifest_digest(&self, repo: &str, reference: &str) -> Result<Option<String>> {
         let call = format!("HEAD /v2/{repo}/manifests/{reference}");
         let response = self
-            .send(self.http
-            .head(format!("{}/v2/{repo}/manifests/{reference}", self.base))
-            .header(ACCEPT, MANIFEST_ACCEPT))
+            .send(
+                self.http
+                    .head(format!("{}/v2/{repo}/manifests/{reference}", self.base))
+                    .header(ACCEPT, MANIFEST_ACCEPT),
+            )
             .await
             .map_err(|e| RegistryError::api(&call, e))?;
         match response.status() {
@@ -211,9 +213,11 @@ impl RegistryApi {
     pub async fn get_manifest(&self, repo: &str, reference: &str) -> Result<Manifest> {
         let call = format!("GET /v2/{repo}/manifests/{reference}");
         let response = self
-            .send(self.http
-            .get(format!("{}/v2/{repo}/manifests/{reference}", self.base))
-            .header(ACCEPT, MANIFEST_ACCEPT))
+            .send(
+                self.http
+                    .get(format!("{}/v2/{repo}/manifests/{reference}", self.base))
+                    .header(ACCEPT, MANIFEST_ACCEPT),
+            )
             .await
             .map_err(|e| RegistryError::api(&call, e))?;
         let response = check(&call, response).await?;
@@ -242,8 +246,10 @@ impl RegistryApi {
     pub async fn blob_exists(&self, repo: &str, digest: &str) -> Result<bool> {
         let call = format!("HEAD /v2/{repo}/blobs/{digest}");
         let response = self
-            .send(self.http
-            .head(format!("{}/v2/{repo}/blobs/{digest}", self.base)))
+            .send(
+                self.http
+                    .head(format!("{}/v2/{repo}/blobs/{digest}", self.base)),
+            )
             .await
             .map_err(|e| RegistryError::api(&call, e))?;
         match response.status() {
@@ -256,8 +262,10 @@ impl RegistryApi {
     pub async fn get_blob(&self, repo: &str, digest: &str) -> Result<Vec<u8>> {
         let call = format!("GET /v2/{repo}/blobs/{digest}");
         let response = self
-            .send(self.http
-            .get(format!("{}/v2/{repo}/blobs/{digest}", self.base)))
+            .send(
+                self.http
+                    .get(format!("{}/v2/{repo}/blobs/{digest}", self.base)),
+            )
             .await
             .map_err(|e| RegistryError::api(&call, e))?;
         let response = check(&call, response).await?;
@@ -283,8 +291,10 @@ impl RegistryApi {
         }
         let call = format!("POST /v2/{repo}/blobs/uploads/");
         let response = self
-            .send(self.http
-            .post(format!("{}/v2/{repo}/blobs/uploads/", self.base)))
+            .send(
+                self.http
+                    .post(format!("{}/v2/{repo}/blobs/uploads/", self.base)),
+            )
             .await
             .map_err(|e| RegistryError::api(&call, e))?;
         let response = check(&call, response).await?;
@@ -303,10 +313,12 @@ impl RegistryApi {
         url.push_str(&format!("digest={digest}"));
         let call = format!("PUT blob upload {digest}");
         let response = self
-            .send(self.http
-            .put(url)
-            .header(CONTENT_TYPE, "application/octet-stream")
-            .body(data))
+            .send(
+                self.http
+                    .put(url)
+                    .header(CONTENT_TYPE, "application/octet-stream")
+                    .body(data),
+            )
             .await
             .map_err(|e| RegistryError::api(&call, e))?;
         check(&call, response).await?;
@@ -324,10 +336,12 @@ impl RegistryApi {
         let call = format!("PUT /v2/{repo}/manifests/{reference}");
         let local = super::oci::sha256_digest(&body);
         let response = self
-            .send(self.http
-            .put(format!("{}/v2/{repo}/manifests/{reference}", self.base))
-            .header(CONTENT_TYPE, media_type)
-            .body(body))
+            .send(
+                self.http
+                    .put(format!("{}/v2/{repo}/manifests/{reference}", self.base))
+                    .header(CONTENT_TYPE, media_type)
+                    .body(body),
+            )
             .await
             .map_err(|e| RegistryError::api(&call, e))?;
         let response = check(&call, response).await?;
@@ -384,9 +398,15 @@ mod tests {
         assert_eq!(
             params,
             [
-                ("realm".to_string(), "https://auth.example.com/token".to_string()),
+                (
+                    "realm".to_string(),
+                    "https://auth.example.com/token".to_string()
+                ),
                 ("service".to_string(), "registry.example.com".to_string()),
-                ("scope".to_string(), "repository:team/app:pull,push".to_string()),
+                (
+                    "scope".to_string(),
+                    "repository:team/app:pull,push".to_string()
+                ),
             ]
         );
     }

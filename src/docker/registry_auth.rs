@@ -114,11 +114,7 @@ fn inline(
 ) -> Result<Option<Credentials>, AuthError> {
     let source = format!("{} (auths.{host})", path.display());
     if let Some(auth) = entry["auth"].as_str().filter(|a| !a.is_empty()) {
-        let bad = || {
-            AuthError(format!(
-                "{source}: `auth` is not base64 of user:password"
-            ))
-        };
+        let bad = || AuthError(format!("{source}: `auth` is not base64 of user:password"));
         let decoded = base64::engine::general_purpose::STANDARD
             .decode(auth.trim())
             .map_err(|_| bad())?;
@@ -130,7 +126,8 @@ fn inline(
             source,
         }));
     }
-    if let (Some(username), Some(password)) = (entry["username"].as_str(), entry["password"].as_str())
+    if let (Some(username), Some(password)) =
+        (entry["username"].as_str(), entry["password"].as_str())
     {
         return Ok(Some(Credentials {
             username: username.into(),
@@ -179,7 +176,9 @@ fn run_helper(env: &Env, helper: &str, host: &str) -> Result<Option<Credentials>
     let stdout = String::from_utf8_lossy(&output.stdout);
     if !output.status.success() {
         // "credentials not found in native keychain": no login for this host.
-        if stdout.contains("not found") || String::from_utf8_lossy(&output.stderr).contains("not found") {
+        if stdout.contains("not found")
+            || String::from_utf8_lossy(&output.stderr).contains("not found")
+        {
             return Ok(None);
         }
         return Err(AuthError(format!(
@@ -225,13 +224,18 @@ impl PushTarget {
     }
 
     /// A registry at `push_host` (`host[:port][/path]`), over HTTPS unless `plain_http`.
-    pub fn remote(push_host: &str, plain_http: bool, credentials: Option<Credentials>) -> PushTarget {
+    pub fn remote(
+        push_host: &str,
+        plain_http: bool,
+        credentials: Option<Credentials>,
+    ) -> PushTarget {
         let (host, path) = match push_host.split_once('/') {
             Some((host, path)) => (host.to_string(), format!("{}/", path.trim_end_matches('/'))),
             None => (push_host.to_string(), String::new()),
         };
         let scheme = if plain_http { "http" } else { "https" };
-        let api = RegistryApi::new(format!("{scheme}://{host}")).with_credentials(credentials.clone());
+        let api =
+            RegistryApi::new(format!("{scheme}://{host}")).with_credentials(credentials.clone());
         PushTarget {
             host,
             path,
@@ -269,13 +273,21 @@ mod tests {
         let auth = base64::engine::general_purpose::STANDARD.encode("ci:pa:ss");
         let env = env_with_config(
             dir.path(),
-            &format!(r#"{{"auths": {{"https://registry.example.com:5000/v1/": {{"auth": "{auth}"}}}}}}"#),
+            &format!(
+                r#"{{"auths": {{"https://registry.example.com:5000/v1/": {{"auth": "{auth}"}}}}}}"#
+            ),
         );
         let found = from_docker_config(&env, "registry.example.com:5000")
             .unwrap()
             .unwrap();
-        assert_eq!((found.username.as_str(), found.password.as_str()), ("ci", "pa:ss"));
-        assert!(!format!("{found:?}").contains("pa:ss"), "the password is never printed");
+        assert_eq!(
+            (found.username.as_str(), found.password.as_str()),
+            ("ci", "pa:ss")
+        );
+        assert!(
+            !format!("{found:?}").contains("pa:ss"),
+            "the password is never printed"
+        );
         assert_eq!(from_docker_config(&env, "other.example.com").unwrap(), None);
     }
 
@@ -314,8 +326,14 @@ mod tests {
         let found = from_docker_config(&env, "registry.example.com")
             .unwrap()
             .unwrap();
-        assert_eq!((found.username.as_str(), found.password.as_str()), ("robot", "t0ken"));
-        assert_eq!(from_docker_config(&env, "elsewhere.example.com").unwrap(), None);
+        assert_eq!(
+            (found.username.as_str(), found.password.as_str()),
+            ("robot", "t0ken")
+        );
+        assert_eq!(
+            from_docker_config(&env, "elsewhere.example.com").unwrap(),
+            None
+        );
     }
 
     #[test]
@@ -323,10 +341,16 @@ mod tests {
         let target = PushTarget::remote("ghcr.io/my-team", false, None);
         assert_eq!(target.host, "ghcr.io");
         assert_eq!(target.repository("demo-app"), "my-team/demo-app");
-        assert_eq!(target.reference("demo-app", "v1"), "ghcr.io/my-team/demo-app:v1");
+        assert_eq!(
+            target.reference("demo-app", "v1"),
+            "ghcr.io/my-team/demo-app:v1"
+        );
         assert_eq!(target.api.base(), "https://ghcr.io");
         let plain = PushTarget::remote("127.0.0.1:5002", true, None);
         assert_eq!(plain.api.base(), "http://127.0.0.1:5002");
-        assert_eq!(plain.reference("demo-app", "v1"), "127.0.0.1:5002/demo-app:v1");
+        assert_eq!(
+            plain.reference("demo-app", "v1"),
+            "127.0.0.1:5002/demo-app:v1"
+        );
     }
 }

@@ -41,7 +41,12 @@ pub fn is_ours(metadata: &ObjectMeta) -> bool {
 /// its Argo CD tracking, or its field managers.
 pub fn owner_of(metadata: &ObjectMeta) -> String {
     let label = |k: &str| metadata.labels.as_ref().and_then(|l| l.get(k).cloned());
-    let annotation = |k: &str| metadata.annotations.as_ref().and_then(|a| a.get(k).cloned());
+    let annotation = |k: &str| {
+        metadata
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get(k).cloned())
+    };
     if let Some(release) = annotation("meta.helm.sh/release-name") {
         let namespace = annotation("meta.helm.sh/release-namespace").unwrap_or_default();
         return format!("Helm release {namespace}/{release}");
@@ -224,7 +229,11 @@ impl Applier {
     pub async fn refs(&self, manifests: &[Manifest]) -> Result<Vec<ObjectRef>, K8sError> {
         let mut refs = Vec::with_capacity(manifests.len());
         for m in manifests {
-            let namespace = match self.discovery.try_resolve(m.api_version(), m.kind()).await? {
+            let namespace = match self
+                .discovery
+                .try_resolve(m.api_version(), m.kind())
+                .await?
+            {
                 Some(resolved) => self.namespace_for(m, &resolved)?,
                 None => m.namespace().map(str::to_string),
             };
@@ -248,7 +257,11 @@ impl Applier {
     }
 
     async fn check_one(&self, m: &Manifest) -> Result<(), K8sError> {
-        let Some(resolved) = self.discovery.try_resolve(m.api_version(), m.kind()).await? else {
+        let Some(resolved) = self
+            .discovery
+            .try_resolve(m.api_version(), m.kind())
+            .await?
+        else {
             return Ok(());
         };
         let namespace = self.namespace_for(m, &resolved)?;
@@ -641,14 +654,21 @@ mod tests {
         let manifests = super::super::parse_str(text, "t.yaml").unwrap();
         let err = applier.apply(&manifests, &step).await.unwrap_err();
         assert!(matches!(err, K8sError::NotOurs { .. }), "{err}");
-        assert!(err.to_string().contains("Helm release default/team-app"), "{err}");
-        let theirs = fake.get("v1", "ConfigMap", Some("default"), "theirs").unwrap();
+        assert!(
+            err.to_string().contains("Helm release default/team-app"),
+            "{err}"
+        );
+        let theirs = fake
+            .get("v1", "ConfigMap", Some("default"), "theirs")
+            .unwrap();
         assert_eq!(theirs["data"]["a"], "1", "their object is untouched");
 
         // What kindling made is labelled, and applying it again is allowed and unchanged.
         let ours = &manifests[1..];
         applier.apply(ours, &step).await.unwrap();
-        let made = fake.get("v1", "ConfigMap", Some("default"), "ours").unwrap();
+        let made = fake
+            .get("v1", "ConfigMap", Some("default"), "ours")
+            .unwrap();
         assert_eq!(made["metadata"]["labels"][MANAGED_BY_LABEL], MANAGED_BY);
         let again = applier.apply(ours, &step).await.unwrap();
         assert_eq!(again.count(Applied::Unchanged), 1, "{}", again.summary());

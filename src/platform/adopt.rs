@@ -50,7 +50,11 @@ pub fn version_of(text: &str) -> Option<(u64, u64, u64)> {
     let core = text.trim().trim_start_matches('v');
     let core = core.split(['-', '+']).next()?;
     let mut parts = core.split('.').map(|p| p.parse::<u64>().ok());
-    Some((parts.next()??, parts.next()??, parts.next().flatten().unwrap_or(0)))
+    Some((
+        parts.next()??,
+        parts.next()??,
+        parts.next().flatten().unwrap_or(0),
+    ))
 }
 
 fn at_least(version: &str, min: (u64, u64, u64)) -> bool {
@@ -132,10 +136,13 @@ impl Plan {
             let name = a["metadata"]["name"].as_str().unwrap_or_default();
             a["kind"] != "Application"
                 || !(name == CERT_MANAGER && self.reuses(CERT_MANAGER)
-                || name == METRICS_SERVER && self.reuses(METRICS_SERVER))
+                    || name == METRICS_SERVER && self.reuses(METRICS_SERVER))
         });
         for app in apps.iter_mut().filter(|a| a["kind"] == "Application") {
-            let name = app["metadata"]["name"].as_str().unwrap_or_default().to_string();
+            let name = app["metadata"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
             let helm = &mut app["spec"]["source"]["helm"];
             if name == KUBE_PROMETHEUS_STACK && self.reuses("prometheus-operator-crds") {
                 helm["valuesObject"]["crds"] = json!({ "enabled": false });
@@ -609,7 +616,14 @@ mod tests {
         for c in [ARGOCD, TRAEFIK, CERT_MANAGER, METRICS_SERVER] {
             assert!(plan.installed.contains(c), "{c}: {plan:?}");
         }
-        for ns in ["argocd", "traefik", "cert-manager", "monitoring", "staging", "production"] {
+        for ns in [
+            "argocd",
+            "traefik",
+            "cert-manager",
+            "monitoring",
+            "staging",
+            "production",
+        ] {
             assert!(plan.new_namespaces.contains(ns), "{ns}: {plan:?}");
         }
         assert!(!plan.new_namespaces.contains("default"));
@@ -621,7 +635,9 @@ mod tests {
         let config = existing();
         let mut found = bare();
         found.namespaces.insert("cert-manager".into());
-        found.crds.insert("certificates.cert-manager.io".into(), None);
+        found
+            .crds
+            .insert("certificates.cert-manager.io".into(), None);
         found.cert_manager_webhook = Some(Running {
             namespace: "cert-manager".into(),
             version: "v1.19.2".into(),
@@ -637,14 +653,29 @@ mod tests {
             default: true,
         });
         let plan = decide(&config, &found, &Inventory::default()).unwrap();
-        assert!(plan.reuses(CERT_MANAGER) && plan.reuses(METRICS_SERVER), "{plan:?}");
+        assert!(
+            plan.reuses(CERT_MANAGER) && plan.reuses(METRICS_SERVER),
+            "{plan:?}"
+        );
         assert!(!plan.installed.contains(CERT_MANAGER));
-        assert!(plan.notes.iter().any(|n| n.contains("nginx (default)")), "{plan:?}");
+        assert!(
+            plan.notes.iter().any(|n| n.contains("nginx (default)")),
+            "{plan:?}"
+        );
         let apps = plan.applications(applications::all(&config));
-        let names: Vec<&str> = apps.iter().filter_map(|a| a["metadata"]["name"].as_str()).collect();
+        let names: Vec<&str> = apps
+            .iter()
+            .filter_map(|a| a["metadata"]["name"].as_str())
+            .collect();
         assert_eq!(names, ["traefik", "kube-prometheus-stack", "argo-rollouts"]);
-        let stack = apps.iter().find(|a| a["metadata"]["name"] == "kube-prometheus-stack").unwrap();
-        assert_eq!(stack["spec"]["source"]["helm"]["valuesObject"]["crds"]["enabled"], false);
+        let stack = apps
+            .iter()
+            .find(|a| a["metadata"]["name"] == "kube-prometheus-stack")
+            .unwrap();
+        assert_eq!(
+            stack["spec"]["source"]["helm"]["valuesObject"]["crds"]["enabled"],
+            false
+        );
         // cert-manager's namespace is not kindling's to create.
         assert!(!plan.new_namespaces.contains("cert-manager"), "{plan:?}");
     }
@@ -653,7 +684,9 @@ mod tests {
     fn what_is_too_old_or_someone_elses_is_refused_with_what_to_do() {
         let config = existing();
         let mut found = bare();
-        found.crds.insert("certificates.cert-manager.io".into(), None);
+        found
+            .crds
+            .insert("certificates.cert-manager.io".into(), None);
         found.cert_manager_webhook = Some(Running {
             namespace: "cert-manager".into(),
             version: "v1.1.0".into(),
@@ -670,7 +703,9 @@ mod tests {
         assert!(text.contains("IngressClass traefik"), "{text}");
         assert!(text.contains("namespace monitoring exists"), "{text}");
         assert!(
-            e.hints().iter().any(|h| h.contains("network.ingress_class = \"traefik\"")),
+            e.hints()
+                .iter()
+                .any(|h| h.contains("network.ingress_class = \"traefik\"")),
             "{:?}",
             e.hints()
         );
@@ -687,8 +722,12 @@ mod tests {
         };
         // The second run sees everything kindling made.
         let mut found = bare();
-        found.namespaces.extend(first.new_namespaces.iter().cloned());
-        found.crds.insert("certificates.cert-manager.io".into(), None);
+        found
+            .namespaces
+            .extend(first.new_namespaces.iter().cloned());
+        found
+            .crds
+            .insert("certificates.cert-manager.io".into(), None);
         found.crds.insert("applications.argoproj.io".into(), None);
         found.crds.insert("rollouts.argoproj.io".into(), None);
         found.metrics_api = Some(Ok(()));

@@ -155,7 +155,10 @@ pub fn generated_layer(
     }
     if issuer != super::applications::CLUSTER_ISSUER {
         // JSON pointer: '/' in the annotation's name is written ~1 (RFC 6901).
-        ingress.push(("/metadata/annotations/cert-manager.io~1cluster-issuer", issuer));
+        ingress.push((
+            "/metadata/annotations/cert-manager.io~1cluster-issuer",
+            issuer,
+        ));
     }
     if !ingress.is_empty() {
         patches.push(json_patch("kind: Ingress, name: demo-app", &ingress));
@@ -270,7 +273,9 @@ pub fn environment(name: &str) -> Option<&'static Environment> {
 pub fn cluster_registry(config: &Config) -> Option<String> {
     let registry = &config.registry;
     match config.cluster.provider {
-        Provider::Existing if !registry.cluster_host.is_empty() => Some(registry.cluster_host.clone()),
+        Provider::Existing if !registry.cluster_host.is_empty() => {
+            Some(registry.cluster_host.clone())
+        }
         Provider::Existing if !registry.push_host.is_empty() => Some(registry.push_host.clone()),
         _ => None,
     }
@@ -279,7 +284,9 @@ pub fn cluster_registry(config: &Config) -> Option<String> {
 /// Whether the cluster reads the artifact over plain HTTP: the local registry always; a
 /// registry of the user's only with `registry.plain_http`.
 pub fn plain_http(config: &Config) -> bool {
-    config.registry.push_host.is_empty() || config.cluster.provider != Provider::Existing || config.registry.plain_http
+    config.registry.push_host.is_empty()
+        || config.cluster.provider != Provider::Existing
+        || config.registry.plain_http
 }
 
 /// The Applications' `repoURL`: the artifact as the cluster reaches the registry.

@@ -208,10 +208,13 @@ mod tests {
     fn the_address_comes_from_the_status_as_ip_or_host_name() {
         let ip = json!({ "loadBalancer": { "ingress": [{ "ip": "203.0.113.7" }] } });
         assert_eq!(
-            Address::from_status(&ip).unwrap().record("platform.example.com"),
+            Address::from_status(&ip)
+                .unwrap()
+                .record("platform.example.com"),
             "*.platform.example.com A 203.0.113.7"
         );
-        let elb = json!({ "loadBalancer": { "ingress": [{ "hostname": "a1.elb.amazonaws.com" }] } });
+        let elb =
+            json!({ "loadBalancer": { "ingress": [{ "hostname": "a1.elb.amazonaws.com" }] } });
         assert_eq!(
             Address::from_status(&elb).unwrap().record("p.example.com"),
             "*.p.example.com CNAME a1.elb.amazonaws.com"

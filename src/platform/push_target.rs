@@ -30,7 +30,10 @@ pub fn target(config: &Config, env: &Env) -> Result<PushTarget> {
 
 fn credentials(config: &Config, env: &Env, host: &str) -> Result<Option<Credentials>> {
     let c = &config.credentials;
-    match (c.registry_username.is_empty(), c.registry_password.is_empty()) {
+    match (
+        c.registry_username.is_empty(),
+        c.registry_password.is_empty(),
+    ) {
         (false, false) => {
             return Ok(Some(Credentials {
                 username: c.registry_username.clone(),
@@ -82,7 +85,10 @@ mod tests {
         let mut config = Config::builtin();
         config.registry.push_host = "registry.example.com".into();
         let target = target(&config, &Env::default()).unwrap();
-        assert_eq!(target.host, format!("localhost:{}", config.registry.host_port));
+        assert_eq!(
+            target.host,
+            format!("localhost:{}", config.registry.host_port)
+        );
         config.cluster.provider = Provider::Existing;
         let target = super::target(&config, &Env::default()).unwrap();
         assert_eq!(target.host, "registry.example.com");
@@ -98,7 +104,10 @@ mod tests {
         let e = target(&config, &Env::default()).unwrap_err();
         assert!(e.to_string().contains("only one"), "{e}");
         config.credentials.registry_password = "s3cret".into();
-        let found = target(&config, &Env::default()).unwrap().credentials.unwrap();
+        let found = target(&config, &Env::default())
+            .unwrap()
+            .credentials
+            .unwrap();
         assert_eq!(found.username, "robot");
     }
 }

@@ -4,8 +4,8 @@
 
 use super::UpContext;
 use crate::k8s::{self, Condition, Verdict};
-use crate::platform::applications;
 use crate::pipeline::Pipeline;
+use crate::platform::applications;
 use futures::FutureExt;
 use std::time::{Duration, Instant};
 
@@ -34,7 +34,9 @@ pub(super) fn add(p: &mut Pipeline<UpContext>) {
                         .await?;
                     return Ok((
                         crate::report::Outcome::Unchanged,
-                        Some(format!("network.cluster_issuer: ClusterIssuer {name} is Ready")),
+                        Some(format!(
+                            "network.cluster_issuer: ClusterIssuer {name} is Ready"
+                        )),
                     ));
                 }
                 let mut secret = serde_json::to_value(crate::tls::cluster::ca_secret(ctx.ca()?))

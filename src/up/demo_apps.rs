@@ -17,7 +17,13 @@ pub(super) fn add(p: &mut Pipeline<UpContext>) {
     p.step(
         "demo-apps",
         "Demo environments (dev, staging, production)",
-        &["ca-issuer", "publish", "platform", "wire", "ingress-address"],
+        &[
+            "ca-issuer",
+            "publish",
+            "platform",
+            "wire",
+            "ingress-address",
+        ],
         |ctx, step| {
             async move {
                 let config = &ctx.settings.config;

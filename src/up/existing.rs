@@ -99,7 +99,11 @@ fn list<'a>(items: impl Iterator<Item = &'a String>) -> String {
 fn requirements(config: &Config) -> Result<()> {
     let network = &config.network;
     let domain = &network.domain;
-    if domain == "localhost" || domain == "local" || domain.ends_with(".localhost") || domain.ends_with(".local") {
+    if domain == "localhost"
+        || domain == "local"
+        || domain.ends_with(".localhost")
+        || domain.ends_with(".local")
+    {
         return Err(Error::failed(
             "network.domain",
             format!(
@@ -113,7 +117,9 @@ fn requirements(config: &Config) -> Result<()> {
         ));
     }
     if network.ingress_service == IngressService::NodePort {
-        if network.ingress_address.is_empty() && crate::platform::applications::adopted_ingress_class(config).is_none() {
+        if network.ingress_address.is_empty()
+            && crate::platform::applications::adopted_ingress_class(config).is_none()
+        {
             return Err(Error::failed(
                 "network.ingress_service = \"NodePort\"",
                 "network.ingress_address is empty: kindling cannot know which address reaches \
@@ -121,7 +127,10 @@ fn requirements(config: &Config) -> Result<()> {
             )
             .with_hint("set network.ingress_address to a node's address (or a load balancer in front of the node ports)"));
         }
-        for (key, port) in [("network.http_port", network.http_port), ("network.https_port", network.https_port)] {
+        for (key, port) in [
+            ("network.http_port", network.http_port),
+            ("network.https_port", network.https_port),
+        ] {
             if !(30000..=32767).contains(&port) {
                 return Err(Error::failed(
                     key,
@@ -147,9 +156,19 @@ mod tests {
         config.network.domain = "platform.example.com".into();
         requirements(&config).unwrap();
         config.network.ingress_service = IngressService::NodePort;
-        assert!(requirements(&config).unwrap_err().to_string().contains("ingress_address"));
+        assert!(
+            requirements(&config)
+                .unwrap_err()
+                .to_string()
+                .contains("ingress_address")
+        );
         config.network.ingress_address = "203.0.113.10".into();
-        assert!(requirements(&config).unwrap_err().to_string().contains("not a node port"));
+        assert!(
+            requirements(&config)
+                .unwrap_err()
+                .to_string()
+                .contains("not a node port")
+        );
         config.network.http_port = 30080;
         config.network.https_port = 30443;
         requirements(&config).unwrap();

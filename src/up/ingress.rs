@@ -21,7 +21,10 @@ pub(super) fn add(p: &mut Pipeline<UpContext>) {
                 let config = &ctx.settings.config;
                 if config.cluster.provider != Provider::Existing {
                     let _ = ctx.ingress.set(Address::Ip([127, 0, 0, 1].into()));
-                    return Ok((Outcome::Skipped, Some("kind: 127.0.0.1 (host ports)".into())));
+                    return Ok((
+                        Outcome::Skipped,
+                        Some("kind: 127.0.0.1 (host ports)".into()),
+                    ));
                 }
                 let timeout = config.timeouts.component();
                 step.progress("waiting for the ingress controller to publish its address");
@@ -37,7 +40,10 @@ pub(super) fn add(p: &mut Pipeline<UpContext>) {
                 let _ = ctx.ingress.set(address.clone());
                 Ok((
                     Outcome::Done,
-                    Some(format!("{address}; every name under *.{} resolves there", config.network.domain)),
+                    Some(format!(
+                        "{address}; every name under *.{} resolves there",
+                        config.network.domain
+                    )),
                 ))
             }
             .boxed()
