@@ -887,7 +887,12 @@ fn existing(service: kindling::config::IngressService) -> Config {
 fn pod_specs(objects: &[Value]) -> Vec<&Value> {
     objects
         .iter()
-        .filter(|o| matches!(o["kind"].as_str(), Some("Deployment" | "DaemonSet" | "StatefulSet")))
+        .filter(|o| {
+            matches!(
+                o["kind"].as_str(),
+                Some("Deployment" | "DaemonSet" | "StatefulSet")
+            )
+        })
         .map(|o| &o["spec"]["template"]["spec"])
         .collect()
 }
@@ -915,9 +920,15 @@ fn on_an_existing_cluster_traefik_has_no_host_ports_or_node_selector_and_the_ser
         for port in container["ports"].as_array().unwrap() {
             assert!(port["hostPort"].is_null(), "{service:?}: host port {port}");
         }
-        assert!(spec["nodeSelector"]["ingress-ready"].is_null(), "{service:?}: {spec}");
+        assert!(
+            spec["nodeSelector"]["ingress-ready"].is_null(),
+            "{service:?}: {spec}"
+        );
         let tolerations = serde_json::to_string(&spec["tolerations"]).unwrap();
-        assert!(!tolerations.contains("control-plane"), "{service:?}: {tolerations}");
+        assert!(
+            !tolerations.contains("control-plane"),
+            "{service:?}: {tolerations}"
+        );
 
         // The Service is the one `up` reads, of the configured type, on the configured ports.
         let services: Vec<&Value> = traefik.of_kind("Service").collect();

@@ -275,7 +275,10 @@ fn on_an_existing_cluster_the_render_shows_what_up_applies_there() {
     let files = tree(&rendered.out());
     // No kind, no node wiring, no local CA issuer (letsencrypt signs).
     for gone in ["cluster/", "containerd/", "ca-issuer/"] {
-        assert!(!files.keys().any(|p| p.starts_with(gone)), "{gone} rendered");
+        assert!(
+            !files.keys().any(|p| p.starts_with(gone)),
+            "{gone} rendered"
+        );
     }
     // The cluster's nginx serves kindling's Ingresses: no Traefik Application.
     assert!(!files.contains_key("platform/application-traefik.yaml"));
@@ -290,8 +293,14 @@ fn on_an_existing_cluster_the_render_shows_what_up_applies_there() {
         if object["kind"] == "Ingress" {
             assert_eq!(object["spec"]["ingressClassName"], "nginx", "{path}");
             let annotations = &object["metadata"]["annotations"];
-            assert_eq!(annotations["cert-manager.io/cluster-issuer"], "letsencrypt", "{path}");
-            assert_eq!(annotations["cert-manager.io/usages"], INGRESS_USAGES, "{path}");
+            assert_eq!(
+                annotations["cert-manager.io/cluster-issuer"], "letsencrypt",
+                "{path}"
+            );
+            assert_eq!(
+                annotations["cert-manager.io/usages"], INGRESS_USAGES,
+                "{path}"
+            );
         }
     }
     // The charts' Ingress values and the demo's generated layers say the same.
@@ -305,7 +314,10 @@ fn on_an_existing_cluster_the_render_shows_what_up_applies_there() {
     // (The Secret's values are redacted in the render; its keys stay.)
     let secret: Value =
         serde_saphyr::from_slice(&files["demo-apps/secret-kindling-manifests.yaml"]).unwrap();
-    assert!(secret["stringData"]["insecureOCIForceHttp"].is_null(), "{secret}");
+    assert!(
+        secret["stringData"]["insecureOCIForceHttp"].is_null(),
+        "{secret}"
+    );
     let application: Value =
         serde_saphyr::from_slice(&files["demo-apps/application-demo-app-staging.yaml"]).unwrap();
     assert_eq!(
@@ -316,7 +328,10 @@ fn on_an_existing_cluster_the_render_shows_what_up_applies_there() {
         &files["artifact/demo-app/generated/production/kustomization.yaml"],
     )
     .into_owned();
-    assert!(layer.contains("newName: registry.example.com/team/demo-app"), "{layer}");
+    assert!(
+        layer.contains("newName: registry.example.com/team/demo-app"),
+        "{layer}"
+    );
     if rendered.index["kustomize"].is_string() {
         let (_, ingress) = rendered
             .objects("demo-environments/staging")
@@ -328,7 +343,10 @@ fn on_an_existing_cluster_the_render_shows_what_up_applies_there() {
             ingress["metadata"]["annotations"]["cert-manager.io/cluster-issuer"],
             "letsencrypt"
         );
-        assert_eq!(ingress["spec"]["rules"][0]["host"], "staging-demo.platform.example.com");
+        assert_eq!(
+            ingress["spec"]["rules"][0]["host"],
+            "staging-demo.platform.example.com"
+        );
     }
 }
 
@@ -346,7 +364,10 @@ fn on_an_existing_cluster_traefik_is_a_load_balancer_or_node_ports_as_configured
     let values = traefik(&config);
     assert_eq!(values["service"]["spec"]["type"], "LoadBalancer");
     assert_eq!(values["ports"]["websecure"]["exposedPort"], 443);
-    assert!(values["ports"]["websecure"]["hostPort"].is_null(), "{values}");
+    assert!(
+        values["ports"]["websecure"]["hostPort"].is_null(),
+        "{values}"
+    );
     assert!(values["nodeSelector"].is_null(), "{values}");
     assert!(values["tolerations"].is_null(), "{values}");
     assert_eq!(values["ingressClass"]["isDefaultClass"], false);

@@ -148,12 +148,13 @@ fn print_summary(ctx: &Context, summary: &Summary) {
 
 pub(super) fn down(ctx: &Context, args: DownArgs) -> Result<()> {
     let settings = ctx.settings()?;
+    let yes = args.yes || confirm_existing(ctx, &settings)?;
     runtime().block_on(crate::down::down(
         &settings,
         &ctx.env,
         &ctx.reporter,
         args.purge,
-        args.yes,
+        yes,
     ))?;
     if !ctx.json() {
         println!(
@@ -170,12 +171,13 @@ pub(super) fn down(ctx: &Context, args: DownArgs) -> Result<()> {
 
 pub(super) fn reset(ctx: &Context, args: UpArgs) -> Result<()> {
     let settings = ctx.settings()?;
+    let yes = args.yes || confirm_existing(ctx, &settings)?;
     runtime().block_on(crate::down::down(
         &settings,
         &ctx.env,
         &ctx.reporter,
         false,
-        args.yes,
+        yes,
     ))?;
     up(
         ctx,
@@ -184,4 +186,40 @@ pub(super) fn reset(ctx: &Context, args: UpArgs) -> Result<()> {
             ..args
         },
     )
+}
+
+/// On an existing cluster `down` asks first, on a terminal: it shows what kindling's record
+/// lists and removes it only on "y". Without a terminal (or in JSON mode) nothing is asked and
+/// `down` without --yes refuses, saying what it would remove.
+fn confirm_existing(ctx: &Context, settings: &crate::config::Settings) -> Result<bool> {
+    use std::io::{BufRead, IsTerminal, Write};
+    if settings.config.cluster.provider != crate::config::Provider::Existing
+        || ctx.json()
+        || !std::io::stdin().is_terminal()
+        || !std::io::stderr().is_terminal()
+    {
+        return Ok(false);
+    }
+    let Some(removal) = runtime().block_on(crate::down::existing_plan(settings, &ctx.env))? else {
+        return Ok(false);
+    };
+    eprintln!(
+        "kindling will remove from the cluster of context {} (the cluster itself stays):",
+        settings.config.cluster.context
+    );
+    for line in removal.describe() {
+        eprintln!("  - {line}");
+    }
+    eprint!("Remove them? [y/N] ");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    let _ = std::io::stdin().lock().read_line(&mut answer);
+    if matches!(answer.trim(), "y" | "Y" | "yes" | "Yes") {
+        Ok(true)
+    } else {
+        Err(crate::Error::usage(
+            "down cancelled: nothing was removed",
+            Some("run `kindling down --yes` to remove without asking".to_string()),
+        ))
+    }
 }

@@ -13,3 +13,4 @@ pub mod ingress_address;
 pub mod inventory;
 pub mod pinned;
 pub mod push_target;
+pub mod teardown;
