@@ -23,8 +23,11 @@ fn config(registry: &AuthRegistry, dir: &std::path::Path) -> Config {
     config.registry.push_host = registry.host();
     config.registry.plain_http = true;
     let binary = dir.join("demo-app-binary");
-    std::fs::write(&binary, "#!/bin/false\n# stand-in for the demo-app binary (push_host)\n")
-        .unwrap();
+    std::fs::write(
+        &binary,
+        "#!/bin/false\n# stand-in for the demo-app binary (push_host)\n",
+    )
+    .unwrap();
     config.demo.binary = binary.display().to_string();
     config
 }
@@ -41,14 +44,18 @@ async fn the_demo_image_and_the_manifests_go_to_a_push_host_that_asks_for_a_logi
         registry.docker_config(dir.path()).display().to_string(),
     )]);
     let target = push_target::target(&config, &env).unwrap();
-    let login = target.credentials.as_ref().expect("the login from the Docker config");
+    let login = target
+        .credentials
+        .as_ref()
+        .expect("the login from the Docker config");
     assert_eq!(login.username, registry.user);
     push_target::check_login(&target).await.unwrap();
 
     let reporter: SharedReporter = Arc::new(NullReporter);
-    let docker = kindling::docker::connect(&Env::from_process(), std::time::Duration::from_secs(15))
-        .await
-        .unwrap();
+    let docker =
+        kindling::docker::connect(&Env::from_process(), std::time::Duration::from_secs(15))
+            .await
+            .unwrap();
     let built = demo_image::build_and_push(
         &docker,
         &config,
@@ -59,17 +66,27 @@ async fn the_demo_image_and_the_manifests_go_to_a_push_host_that_asks_for_a_logi
     )
     .await
     .unwrap();
-    assert_eq!(built.reference, format!("{}/demo-app:v1.0.0", registry.host()));
+    assert_eq!(
+        built.reference,
+        format!("{}/demo-app:v1.0.0", registry.host())
+    );
     let release = EnvRelease {
         version: config.demo.version.clone(),
         image: DemoImage::for_release(&config, &built.digest),
         profile: config.demo.profile,
     };
-    assert_eq!(release.image.repository, format!("{}/demo-app", registry.host()));
-    let published =
-        demo_publish::publish(&config, &target, &gitops::same_everywhere(&release), &reporter)
-            .await
-            .unwrap();
+    assert_eq!(
+        release.image.repository,
+        format!("{}/demo-app", registry.host())
+    );
+    let published = demo_publish::publish(
+        &config,
+        &target,
+        &gitops::same_everywhere(&release),
+        &reporter,
+    )
+    .await
+    .unwrap();
 
     // Both are in the registry, readable with the login only.
     let api = registry.api();
@@ -106,8 +123,7 @@ async fn the_demo_image_and_the_manifests_go_to_a_push_host_that_asks_for_a_logi
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn without_a_login_or_with_a_wrong_one_kindling_stops_before_building_and_says_what_to_do()
-{
+async fn without_a_login_or_with_a_wrong_one_kindling_stops_before_building_and_says_what_to_do() {
     let Some(registry) = AuthRegistry::start() else {
         return;
     };
@@ -143,5 +159,8 @@ async fn without_a_login_or_with_a_wrong_one_kindling_stops_before_building_and_
         "{:?}",
         e.hints()
     );
-    assert!(!format!("{e:?}").contains("wrong"), "the password is never shown");
+    assert!(
+        !format!("{e:?}").contains("wrong"),
+        "the password is never shown"
+    );
 }

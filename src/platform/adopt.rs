@@ -37,6 +37,21 @@ pub const MIN_CERT_MANAGER: (u64, u64, u64) = (1, 2, 0);
 pub const MIN_ARGOCD: (u64, u64, u64) = (3, 1, 0);
 pub const MIN_PROMETHEUS_OPERATOR: (u64, u64, u64) = (0, 93, 0);
 
+/// The Prometheus operator CRDs kube-prometheus-stack 88.5.3 installs (its `crds` subchart,
+/// charts/crds/crds/crd-*.yaml): reusing a cluster's means reusing all of them.
+pub const PROMETHEUS_OPERATOR_CRDS: &[&str] = &[
+    "alertmanagerconfigs",
+    "alertmanagers",
+    "podmonitors",
+    "probes",
+    "prometheusagents",
+    "prometheuses",
+    "prometheusrules",
+    "scrapeconfigs",
+    "servicemonitors",
+    "thanosrulers",
+];
+
 /// Components by the names kindling records them under (`argocd` and the Application names).
 pub const ARGOCD: &str = "argocd";
 pub const TRAEFIK: &str = "traefik";
@@ -318,11 +333,34 @@ pub fn decide(config: &Config, found: &Findings, record: &Inventory) -> Result<P
     }
 
     // Prometheus operator CRDs.
-    if let Some(version) = found.crds.get("prometheuses.monitoring.coreos.com")
-        && !ours(KUBE_PROMETHEUS_STACK)
-    {
-        let version = version.clone().unwrap_or_default();
-        if at_least(&version, MIN_PROMETHEUS_OPERATOR) {
+    let monitoring: Vec<(&String, &Option<String>)> = found
+        .crds
+        .iter()
+        .filter(|(name, _)| name.ends_with(".monitoring.coreos.com"))
+        .collect();
+    if !monitoring.is_empty() && !ours(KUBE_PROMETHEUS_STACK) {
+        // The oldest of them decides.
+        let version = monitoring
+            .iter()
+            .map(|(_, v)| (*v).clone().unwrap_or_default())
+            .min_by_key(|v| version_of(v))
+            .unwrap_or_default();
+        let missing: Vec<String> = PROMETHEUS_OPERATOR_CRDS
+            .iter()
+            .map(|plural| format!("{plural}.monitoring.coreos.com"))
+            .filter(|name| !found.crds.contains_key(name))
+            .collect();
+        if !missing.is_empty() {
+            problems.push(refuse(
+                "Prometheus operator CRDs",
+                format!(
+                    "the cluster has some of the monitoring.coreos.com CRDs but not {}; \
+                     kube-prometheus-stack needs all of them and would install the rest over theirs",
+                    missing.join(", ")
+                ),
+                "install the whole set (prometheus-operator's CRDs), or remove them",
+            ));
+        } else if at_least(&version, MIN_PROMETHEUS_OPERATOR) {
             plan.reused.insert(
                 "prometheus-operator-crds".into(),
                 format!("Prometheus operator CRDs {version}"),
@@ -643,10 +681,12 @@ mod tests {
             version: "v1.19.2".into(),
         });
         found.metrics_api = Some(Ok(()));
-        found.crds.insert(
-            "prometheuses.monitoring.coreos.com".into(),
-            Some("0.93.0".into()),
-        );
+        for plural in PROMETHEUS_OPERATOR_CRDS {
+            found.crds.insert(
+                format!("{plural}.monitoring.coreos.com"),
+                Some("0.93.1".into()),
+            );
+        }
         found.ingress_classes.push(Class {
             name: "nginx".into(),
             controller: "k8s.io/ingress-nginx".into(),
@@ -697,8 +737,17 @@ mod tests {
             default: true,
         });
         found.namespaces.insert("monitoring".into());
+        // Only the ServiceMonitor CRD, as some operators ship it alone.
+        found.crds.insert(
+            "servicemonitors.monitoring.coreos.com".into(),
+            Some("0.93.0".into()),
+        );
         let e = decide(&config, &found, &Inventory::default()).unwrap_err();
         let text = e.to_string();
+        assert!(
+            text.contains("but not alertmanagerconfigs.monitoring.coreos.com"),
+            "{text}"
+        );
         assert!(text.contains("cert-manager v1.1.0"), "{text}");
         assert!(text.contains("IngressClass traefik"), "{text}");
         assert!(text.contains("namespace monitoring exists"), "{text}");

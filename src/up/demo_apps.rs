@@ -39,16 +39,13 @@ pub(super) fn add(p: &mut Pipeline<UpContext>) {
                     gitops::with_repository_login(&mut objects, &login.username, &login.password);
                 }
                 let (needed, applications) = gitops::apply_phases(objects);
+                let needed = k8s::from_values(needed, "demo repository and project")?;
+                let applications = k8s::from_values(applications, "demo Applications")?;
                 let applier = ctx.applier()?;
-                let mut report = applier
-                    .apply(
-                        &k8s::from_values(needed, "demo repository and project")?,
-                        &step,
-                    )
+                ctx.record(applier, &[needed.clone(), applications.clone()].concat())
                     .await?;
-                let apps = applier
-                    .apply(&k8s::from_values(applications, "demo Applications")?, &step)
-                    .await?;
+                let mut report = applier.apply(&needed, &step).await?;
+                let apps = applier.apply(&applications, &step).await?;
                 report.objects.extend(apps.objects);
 
                 let waiter = Waiter::new(ctx.cluster()?.client.clone());
