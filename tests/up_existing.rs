@@ -141,6 +141,14 @@ async fn up_on_an_existing_cluster_reuses_what_it_runs_waits_for_the_address_and
             .is_some()
     );
 
+    // status sees a healthy platform: the reused parts are the cluster's, not missing ones.
+    let status =
+        kindling::status::collect(&s.settings, &s.env, kindling::status::Options::default()).await;
+    let problems = status.problems();
+    assert!(problems.is_empty(), "{problems:#?}");
+    let components: Vec<&str> = status.components.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(components, ["traefik", "kube-prometheus-stack", "argo-rollouts"]);
+
     // A second up converges and records nothing new.
     let inventory = |api: &fake_apiserver::FakeApiServer| {
         api.get("v1", "ConfigMap", Some("kube-public"), "kindling-inventory")
