@@ -163,7 +163,11 @@ fn existing_provider_defaults(merged: &mut toml::Table, origins: &HashMap<String
         return;
     }
     for key in HOST_SIDE_KEYS {
-        if origins.contains_key(*key) {
+        // Set by the user: in their file, the environment or a flag (not the built-in file).
+        if origins
+            .get(*key)
+            .is_some_and(|o| !matches!(o, Origin::Builtin { .. }))
+        {
             continue;
         }
         let (section, name) = key.split_once('.').expect("section.key");
