@@ -16,8 +16,16 @@ const EXISTING: &[&str] = &["cluster.provider=existing", "cluster.context=team"]
 
 #[test]
 fn on_an_existing_cluster_the_hosts_file_and_trust_store_are_left_alone_unless_asked() {
-    let kind = config::load(&ConfigSource::Builtin, &Env::default(), &Overrides::default()).unwrap();
-    assert!(kind.network.manage_hosts && kind.network.trust_ca, "kind keeps its defaults");
+    let kind = config::load(
+        &ConfigSource::Builtin,
+        &Env::default(),
+        &Overrides::default(),
+    )
+    .unwrap();
+    assert!(
+        kind.network.manage_hosts && kind.network.trust_ca,
+        "kind keeps its defaults"
+    );
 
     let existing = config::load(&ConfigSource::Builtin, &Env::default(), &sets(EXISTING)).unwrap();
     assert!(!existing.network.manage_hosts);
@@ -53,7 +61,10 @@ fn the_existing_cluster_keys_are_checked_when_loading() {
     ]);
     let e = config::load(&ConfigSource::Builtin, &Env::default(), &sets(&args)).unwrap_err();
     let text = e.to_string();
-    assert!(text.contains("network.ingress_service \"ClusterIP\""), "{text}");
+    assert!(
+        text.contains("network.ingress_service \"ClusterIP\""),
+        "{text}"
+    );
     assert!(text.contains("registry.push_host"), "{text}");
     assert!(text.contains("network.cluster_issuer"), "{text}");
 

@@ -147,7 +147,42 @@ async fn up_on_an_existing_cluster_reuses_what_it_runs_waits_for_the_address_and
     let problems = status.problems();
     assert!(problems.is_empty(), "{problems:#?}");
     let components: Vec<&str> = status.components.iter().map(|c| c.name.as_str()).collect();
-    assert_eq!(components, ["traefik", "kube-prometheus-stack", "argo-rollouts"]);
+    assert_eq!(
+        components,
+        ["traefik", "kube-prometheus-stack", "argo-rollouts"]
+    );
+
+    // A release goes to the push_host registry too, and knows where the ingress is.
+    let reporter: kindling::report::SharedReporter =
+        std::sync::Arc::new(kindling::report::NullReporter);
+    let ctx =
+        kindling::release::ReleaseContext::connect(s.settings.clone(), &s.env, None, reporter)
+            .await
+            .unwrap();
+    assert_eq!(ctx.ingress, Some(LB_ADDRESS.parse().unwrap()));
+    let released = kindling::release::release(
+        &ctx,
+        &kindling::release::ReleaseRequest {
+            environment: "staging".into(),
+            version: "v1.0.1".into(),
+            faults: Default::default(),
+            profile: None,
+        },
+    )
+    .await
+    .unwrap();
+    assert!(
+        released
+            .image
+            .starts_with(&format!("{}/demo-app@sha256:", s.registry.host())),
+        "{released:?}"
+    );
+    assert!(
+        api.manifest_digest("demo-app", "v1.0.1")
+            .await
+            .unwrap()
+            .is_some()
+    );
 
     // A second up converges and records nothing new.
     let inventory = |api: &fake_apiserver::FakeApiServer| {

@@ -34,6 +34,8 @@ pub struct ReleaseContext {
     pub reporter: SharedReporter,
     /// Where images and manifests go (`platform::push_target`).
     pub push_target: PushTarget,
+    /// Existing cluster: the ingress address the platform's names point at (None on kind).
+    pub ingress: Option<std::net::IpAddr>,
 }
 
 impl ReleaseContext {
@@ -57,14 +59,35 @@ impl ReleaseContext {
             })?;
         let client = crate::rollout::cluster::client(&settings, &path).await?;
         let push_target = crate::platform::push_target::target(&settings.config, env)?;
+        let ingress = match settings.config.cluster.provider {
+            crate::config::Provider::Existing => Some(ingress_ip(&client, env).await?),
+            crate::config::Provider::Kind => None,
+        };
         Ok(ReleaseContext {
             settings,
             client,
             docker,
             reporter,
             push_target,
+            ingress,
         })
     }
+}
+
+/// The address the ingress published (`platform::ingress_address`), as an IP.
+async fn ingress_ip(client: &kube::Client, env: &Env) -> Result<std::net::IpAddr> {
+    use crate::platform::ingress_address;
+    let address = ingress_address::wait(client, std::time::Duration::from_secs(10)).await?;
+    ingress_address::ips(env, &address)
+        .await
+        .ok()
+        .and_then(|ips| ips.into_iter().next())
+        .ok_or_else(|| {
+            Error::failed(
+                format!("resolving the ingress address {address}"),
+                "it resolves to nothing",
+            )
+        })
 }
 
 /// What to release where.

@@ -30,15 +30,22 @@ impl Platform for RealPlatform {
             "{}.{}",
             env.host_prefix, self.release.settings.config.network.domain
         );
-        let ca = crate::tls::ca_dir(&self.release.settings).join(CERT_FILE);
-        let ca_pem = Target::read_ca(&ca).map_err(|e| {
-            format!("{e} (run `kindling up`: it makes the CA the ingress certificates come from)")
-        })?;
-        Ok(Target::demo_app(
-            &host,
-            self.release.settings.config.network.https_port,
-            ca_pem,
-        ))
+        let config = &self.release.settings.config;
+        let ca_pem = if crate::platform::applications::uses_local_ca(config) {
+            let ca = crate::tls::ca_dir(&self.release.settings).join(CERT_FILE);
+            Target::read_ca(&ca).map_err(|e| {
+                format!(
+                    "{e} (run `kindling up`: it makes the CA the ingress certificates come from)"
+                )
+            })?
+        } else {
+            String::new()
+        };
+        let mut target = Target::demo_app(&host, config.network.https_port, ca_pem);
+        if let Some(address) = self.release.ingress {
+            target.address = address;
+        }
+        Ok(target)
     }
 
     async fn release(&self, release: &Release) -> Result<(), String> {
