@@ -206,15 +206,13 @@ pub(super) fn check(
         }
     }
 
-    for key in ["registry.push_host"] {
-        let value = str_of(table, key);
-        if !value.is_empty() && !is_registry_path(value) {
-            fail(
-                key,
-                format!("{key} {value:?} is not host[:port][/path]"),
-                "e.g. push_host = \"registry.example.com:5000\" or \"ghcr.io/my-team\"",
-            );
-        }
+    let push_host = str_of(table, "registry.push_host");
+    if !push_host.is_empty() && !is_registry_path(push_host) {
+        fail(
+            "registry.push_host",
+            format!("registry.push_host {push_host:?} is not host[:port][/path]"),
+            "e.g. push_host = \"registry.example.com:5000\" or \"ghcr.io/my-team\"",
+        );
     }
     let service = str_of(table, "network.ingress_service");
     if !matches!(service, "LoadBalancer" | "NodePort") {
