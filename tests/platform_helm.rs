@@ -969,10 +969,24 @@ fn on_an_existing_cluster_traefik_has_no_host_ports_or_node_selector_and_the_ser
             class["metadata"]["annotations"]["ingressclass.kubernetes.io/is-default-class"],
             "true"
         );
-        // Nothing else asks for a load balancer.
-        for app in p.apps.iter().filter(|a| a.name != "traefik") {
-            for svc in app.of_kind("Service") {
-                assert_ne!(svc["spec"]["type"], "LoadBalancer", "{}: {svc}", app.name);
+        // Nothing else asks for a load balancer, and nothing claims storage: the platform needs
+        // no StorageClass (Prometheus, Alertmanager and Grafana keep their data in emptyDir).
+        for app in &p.apps {
+            if app.name != "traefik" {
+                for svc in app.of_kind("Service") {
+                    assert_ne!(svc["spec"]["type"], "LoadBalancer", "{}: {svc}", app.name);
+                }
+            }
+            assert_eq!(app.of_kind("PersistentVolumeClaim").count(), 0, "{}", app.name);
+            for object in &app.objects {
+                assert!(
+                    object["spec"]["volumeClaimTemplates"].is_null()
+                        && object["spec"]["storage"]["volumeClaimTemplate"].is_null(),
+                    "{}: {} {} claims storage",
+                    app.name,
+                    object["kind"],
+                    object["metadata"]["name"]
+                );
             }
         }
     }

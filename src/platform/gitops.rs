@@ -113,7 +113,8 @@ pub struct EnvRelease {
 }
 
 /// `demo-app/generated/<env>/kustomization.yaml`: the image, the host when the domain is not
-/// the committed `local`, and the fast profile's timings. Exactly what manifests/README.md says.
+/// the committed `local`, the ingress class and issuer when not kindling's own, and the fast
+/// profile's timings. Exactly what manifests/README.md says.
 pub fn generated_layer(
     env: &Environment,
     config: &Config,
