@@ -977,7 +977,12 @@ fn on_an_existing_cluster_traefik_has_no_host_ports_or_node_selector_and_the_ser
                     assert_ne!(svc["spec"]["type"], "LoadBalancer", "{}: {svc}", app.name);
                 }
             }
-            assert_eq!(app.of_kind("PersistentVolumeClaim").count(), 0, "{}", app.name);
+            assert_eq!(
+                app.of_kind("PersistentVolumeClaim").count(),
+                0,
+                "{}",
+                app.name
+            );
             for object in &app.objects {
                 assert!(
                     object["spec"]["volumeClaimTemplates"].is_null()
