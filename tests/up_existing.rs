@@ -258,3 +258,40 @@ async fn up_refuses_a_cluster_whose_ingress_class_and_namespace_are_someone_else
     assert!(failed, "the existing step refused");
     assert_eq!(objects(&s.api), before, "nothing was made in the cluster");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_the_clusters_own_ingress_controller_no_traefik_is_installed_and_its_address_is_used()
+ {
+    let what = Preinstalled {
+        publishing_class: Some("nginx"),
+        ..Preinstalled::default()
+    };
+    let Some(mut s) = setup(what).await else {
+        return;
+    };
+    s.settings.config.network.ingress_class = "nginx".into();
+    let before = objects(&s.api);
+    let (result, recording) = s.up().await;
+    let summary = result.unwrap_or_else(|e| panic!("up failed: {e}: {:?}", recording.events()));
+    let said = infos(&recording.events()).join("\n");
+    assert!(said.contains("reusing IngressClass nginx (controller k8s.io/ingress-nginx)"), "{said}");
+    assert!(
+        s.api
+            .get("argoproj.io/v1alpha1", "Application", Some("argocd"), "traefik")
+            .is_none(),
+        "no Traefik of kindling's"
+    );
+    assert!(s.api.get("v1", "Service", Some("traefik"), "traefik").is_none());
+    // Every Ingress kindling made (Argo CD's, the charts') is of the cluster's class, and the
+    // address comes from what that controller published.
+    let ingresses = s.api.list("networking.k8s.io/v1", "Ingress", None);
+    assert!(ingresses.len() >= 3, "{ingresses:?}");
+    for ingress in &ingresses {
+        assert_eq!(ingress["spec"]["ingressClassName"], "nginx", "{ingress}");
+    }
+    assert_eq!(summary.ingress_address.as_deref(), Some(LB_ADDRESS));
+
+    let (removed, recording) = s.down(true).await;
+    removed.unwrap_or_else(|e| panic!("down failed: {e}: {:?}", recording.events()));
+    assert_eq!(objects(&s.api), before, "down removes exactly what up made");
+}

@@ -47,6 +47,9 @@ pub struct Preinstalled {
     pub ingress_classes: Vec<(&'static str, &'static str)>,
     /// Anything else (namespaces, foreign objects).
     pub objects: Vec<Value>,
+    /// An ingress controller of the cluster's own that publishes `LB_ADDRESS` into the status
+    /// of every Ingress of this class (as ingress-nginx with `--publish-service` does).
+    pub publishing_class: Option<&'static str>,
 }
 
 impl Default for Preinstalled {
@@ -58,6 +61,7 @@ impl Default for Preinstalled {
             prometheus_crds: true,
             ingress_classes: vec![("nginx", "k8s.io/ingress-nginx")],
             objects: Vec::new(),
+            publishing_class: None,
         }
     }
 }
@@ -257,6 +261,27 @@ fn simulate_traefik_publishing(fake: Fake) {
                 json!({ "loadBalancer": status }),
             );
         }
+        true
+    });
+}
+
+/// The cluster's own ingress controller: every Ingress of `class` gets `LB_ADDRESS`.
+fn simulate_own_ingress_controller(fake: Fake, class: &'static str) {
+    fake.on_change(move |fake, change| {
+        if change.type_ == ChangeType::Deleted
+            || change.kind() != "Ingress"
+            || change.object["spec"]["ingressClassName"] != class
+            || !change.object["status"]["loadBalancer"]["ingress"].is_null()
+        {
+            return true;
+        }
+        let _ = fake.set_status(
+            "networking.k8s.io/v1",
+            "Ingress",
+            Some(&change.namespace),
+            &change.name,
+            json!({ "loadBalancer": { "ingress": [{ "ip": LB_ADDRESS }] } }),
+        );
         true
     });
 }
@@ -629,6 +654,9 @@ pub async fn setup(what: Preinstalled) -> Option<ExistingSetup> {
     let lb = Arc::new(LbLog::default());
     simulate_load_balancer(api.handle(), Duration::from_millis(300), lb.clone());
     simulate_traefik_publishing(api.handle());
+    if let Some(class) = what.publishing_class {
+        simulate_own_ingress_controller(api.handle(), class);
+    }
     let made: Made = Arc::default();
     simulate_platform_argocd(api.handle(), upstream.clone(), delay, made.clone());
     simulate_demo_sync(api.handle(), registry.api(), delay, made);
