@@ -261,7 +261,7 @@ async fn up_refuses_a_cluster_whose_ingress_class_and_namespace_are_someone_else
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_the_clusters_own_ingress_controller_no_traefik_is_installed_and_its_address_is_used()
- {
+{
     let what = Preinstalled {
         publishing_class: Some("nginx"),
         ..Preinstalled::default()
@@ -274,14 +274,26 @@ async fn with_the_clusters_own_ingress_controller_no_traefik_is_installed_and_it
     let (result, recording) = s.up().await;
     let summary = result.unwrap_or_else(|e| panic!("up failed: {e}: {:?}", recording.events()));
     let said = infos(&recording.events()).join("\n");
-    assert!(said.contains("reusing IngressClass nginx (controller k8s.io/ingress-nginx)"), "{said}");
+    assert!(
+        said.contains("reusing IngressClass nginx (controller k8s.io/ingress-nginx)"),
+        "{said}"
+    );
     assert!(
         s.api
-            .get("argoproj.io/v1alpha1", "Application", Some("argocd"), "traefik")
+            .get(
+                "argoproj.io/v1alpha1",
+                "Application",
+                Some("argocd"),
+                "traefik"
+            )
             .is_none(),
         "no Traefik of kindling's"
     );
-    assert!(s.api.get("v1", "Service", Some("traefik"), "traefik").is_none());
+    assert!(
+        s.api
+            .get("v1", "Service", Some("traefik"), "traefik")
+            .is_none()
+    );
     // Every Ingress kindling made (Argo CD's, the charts') is of the cluster's class, and the
     // address comes from what that controller published.
     let ingresses = s.api.list("networking.k8s.io/v1", "Ingress", None);
