@@ -26,7 +26,8 @@ pub struct DownArgs {
     /// Also remove the registry data and the pull-through caches
     #[arg(long)]
     pub purge: bool,
-    /// Delete a kind cluster of that name that kindling did not create, without asking
+    /// Delete a kind cluster of that name that kindling did not create, or (existing cluster)
+    /// remove what kindling made there, without asking
     #[arg(long)]
     pub yes: bool,
 }
