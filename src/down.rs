@@ -99,7 +99,12 @@ pub async fn down(
     yes: bool,
 ) -> Result<()> {
     let mut failures: Vec<Error> = Vec::new();
-    if let Err(e) = crate::cluster::down(settings, env, reporter, yes).await {
+    if settings.config.cluster.provider == crate::config::Provider::Existing {
+        // What kindling made in a cluster it does not own (the cluster itself stays).
+        if let Err(e) = existing(settings, env, reporter, yes).await {
+            failures.push(e);
+        }
+    } else if let Err(e) = crate::cluster::down(settings, env, reporter, yes).await {
         failures.push(e.into());
     }
     match crate::docker::connect(env, settings.config.timeouts.docker).await {
@@ -136,4 +141,46 @@ pub async fn down(
             hints: failures.iter().flat_map(Error::hints).collect(),
         }),
     }
+}
+
+/// What `down` would remove from an existing cluster (None: kindling has no record there).
+pub async fn existing_plan(
+    settings: &Settings,
+    env: &Env,
+) -> Result<Option<crate::platform::teardown::Removal>> {
+    let found = crate::cluster::existing::connect(settings, env).await?;
+    crate::platform::teardown::plan(found.client).await
+}
+
+/// Removes what kindling's record lists; without `yes` it only says what it would remove.
+async fn existing(
+    settings: &Settings,
+    env: &Env,
+    reporter: &SharedReporter,
+    yes: bool,
+) -> Result<()> {
+    use crate::report::{Outcome, ReporterExt};
+    let context = &settings.config.cluster.context;
+    let Some(removal) = existing_plan(settings, env).await? else {
+        reporter
+            .step(
+                "down.existing",
+                "kindling's objects in the existing cluster",
+            )
+            .finish(
+                Outcome::Unchanged,
+                format!("context {context}: kindling has made nothing there"),
+            );
+        return Ok(());
+    };
+    if !yes {
+        return Err(Error::Failed {
+            what: format!("down on the existing cluster (context {context})"),
+            why: format!("it would remove {}", removal.describe().join("; ")),
+            hints: vec![
+                "run `kindling down --yes` to remove them (the cluster itself stays)".into(),
+            ],
+        });
+    }
+    crate::platform::teardown::remove(&removal, reporter, settings.config.timeouts.component).await
 }

@@ -117,10 +117,14 @@ fn served_by(crd: &Value) -> Vec<String> {
 }
 
 fn platform() -> Option<Platform> {
+    platform_for(&Config::builtin())
+}
+
+fn platform_for(config: &Config) -> Option<Platform> {
     let helm = helm_render()?;
     let kustomize = kustomize()?;
     let install = argocd_install()?;
-    let rendered = render(&Config::builtin(), Some(&kustomize));
+    let rendered = render(config, Some(&kustomize));
     let render_all = |apis: &[String]| -> Vec<App> {
         rendered
             .objects("platform")
@@ -479,6 +483,8 @@ fn nothing_waits_for_a_load_balancer_and_every_ingress_is_kindlings() {
     let mut ingresses = 0;
     for app in &p.apps {
         for service in app.of_kind("Service") {
+            // On kind. An existing cluster's Traefik is one exactly when configured so
+            // (`on_an_existing_cluster_traefik_...` below).
             assert_ne!(
                 service["spec"]["type"], "LoadBalancer",
                 "{}: Service {} is a LoadBalancer: kind never gives it an address, Argo CD \
@@ -859,4 +865,134 @@ fn read_from_tgz(tgz: &Path, name: &str) -> String {
         }
     }
     panic!("no {name} in {}", tgz.display())
+}
+
+// ---- what the rendered objects must be on an existing cluster ----
+
+fn existing(service: kindling::config::IngressService) -> Config {
+    let mut config = Config::builtin();
+    config.cluster.provider = kindling::config::Provider::Existing;
+    config.cluster.context = "team".into();
+    config.network.domain = "platform.example.com".into();
+    config.network.ingress_service = service;
+    if service == kindling::config::IngressService::NodePort {
+        config.network.ingress_address = "203.0.113.10".into();
+        config.network.http_port = 30080;
+        config.network.https_port = 30443;
+    }
+    config
+}
+
+/// The container ports, node selector and tolerations of every pod template in `objects`.
+fn pod_specs(objects: &[Value]) -> Vec<&Value> {
+    objects
+        .iter()
+        .filter(|o| {
+            matches!(
+                o["kind"].as_str(),
+                Some("Deployment" | "DaemonSet" | "StatefulSet")
+            )
+        })
+        .map(|o| &o["spec"]["template"]["spec"])
+        .collect()
+}
+
+#[test]
+fn on_an_existing_cluster_traefik_has_no_host_ports_or_node_selector_and_the_service_type_configured()
+ {
+    use kindling::config::IngressService;
+    use kindling::platform::applications::TRAEFIK_SERVICE;
+    for service in [IngressService::LoadBalancer, IngressService::NodePort] {
+        let config = existing(service);
+        let Some(p) = platform_for(&config) else {
+            return;
+        };
+        let traefik = p.apps.iter().find(|a| a.name == "traefik").unwrap();
+        let chart = load_chart(&traefik.chart_file(&p.helm.charts));
+        let unknown = unknown_keys(&chart, traefik.values(), &traefik.objects);
+        assert!(unknown.is_empty(), "{service:?}: {}", unknown.join("; "));
+
+        // Any node runs it: no host ports, no ingress-ready selector, no control-plane toleration.
+        let specs = pod_specs(&traefik.objects);
+        assert_eq!(specs.len(), 1, "{service:?}");
+        let spec = specs[0];
+        let container = &spec["containers"][0];
+        for port in container["ports"].as_array().unwrap() {
+            assert!(port["hostPort"].is_null(), "{service:?}: host port {port}");
+        }
+        assert!(
+            spec["nodeSelector"]["ingress-ready"].is_null(),
+            "{service:?}: {spec}"
+        );
+        let tolerations = serde_json::to_string(&spec["tolerations"]).unwrap();
+        assert!(
+            !tolerations.contains("control-plane"),
+            "{service:?}: {tolerations}"
+        );
+
+        // The Service is the one `up` reads, of the configured type, on the configured ports.
+        let services: Vec<&Value> = traefik.of_kind("Service").collect();
+        assert_eq!(services.len(), 1, "{service:?}");
+        let svc = services[0];
+        assert_eq!(svc["metadata"]["name"], TRAEFIK_SERVICE.1);
+        assert_eq!(svc["metadata"]["namespace"], TRAEFIK_SERVICE.0);
+        let args = serde_json::to_string(&container["args"]).unwrap();
+        let ports = svc["spec"]["ports"].as_array().unwrap();
+        let port = |name: &str| ports.iter().find(|p| p["name"] == name).unwrap().clone();
+        match service {
+            IngressService::LoadBalancer => {
+                assert_eq!(svc["spec"]["type"], "LoadBalancer");
+                assert_eq!(port("websecure")["port"], 443);
+                assert_eq!(port("web")["port"], 80);
+                // Every Ingress gets the Service's address (Argo CD: Healthy once it has one).
+                assert!(
+                    args.contains("--providers.kubernetesingress.ingressendpoint.publishedservice=traefik/traefik"),
+                    "{args}"
+                );
+            }
+            IngressService::NodePort => {
+                assert_eq!(svc["spec"]["type"], "NodePort");
+                assert_eq!(port("websecure")["nodePort"], 30443);
+                assert_eq!(port("web")["nodePort"], 30080);
+                assert!(!args.contains("publishedservice"), "{args}");
+                assert!(
+                    args.contains("--providers.kubernetesingress.ingressendpoint.ip=203.0.113.10"),
+                    "{args}"
+                );
+            }
+        }
+        // Ingresses only (the cluster's own Traefik CRDs, if any, are left alone), and the
+        // cluster's default IngressClass is not changed.
+        assert!(!args.contains("--providers.kubernetescrd"), "{args}");
+        let class = traefik.of_kind("IngressClass").next().unwrap();
+        assert_ne!(
+            class["metadata"]["annotations"]["ingressclass.kubernetes.io/is-default-class"],
+            "true"
+        );
+        // Nothing else asks for a load balancer, and nothing claims storage: the platform needs
+        // no StorageClass (Prometheus, Alertmanager and Grafana keep their data in emptyDir).
+        for app in &p.apps {
+            if app.name != "traefik" {
+                for svc in app.of_kind("Service") {
+                    assert_ne!(svc["spec"]["type"], "LoadBalancer", "{}: {svc}", app.name);
+                }
+            }
+            assert_eq!(
+                app.of_kind("PersistentVolumeClaim").count(),
+                0,
+                "{}",
+                app.name
+            );
+            for object in &app.objects {
+                assert!(
+                    object["spec"]["volumeClaimTemplates"].is_null()
+                        && object["spec"]["storage"]["volumeClaimTemplate"].is_null(),
+                    "{}: {} {} claims storage",
+                    app.name,
+                    object["kind"],
+                    object["metadata"]["name"]
+                );
+            }
+        }
+    }
 }

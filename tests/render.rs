@@ -255,3 +255,136 @@ fn render_replaces_its_own_output_and_refuses_a_folder_it_did_not_write() {
     );
     assert_eq!(std::fs::read_dir(&foreign).unwrap().count(), 1);
 }
+
+/// An existing cluster with its own ingress class, an ACME issuer and a registry of the team's.
+fn existing_config() -> Config {
+    let mut config = Config::builtin();
+    config.cluster.provider = kindling::config::Provider::Existing;
+    config.cluster.context = "team".into();
+    config.network.domain = "platform.example.com".into();
+    config.network.ingress_class = "nginx".into();
+    config.network.cluster_issuer = "letsencrypt".into();
+    config.registry.push_host = "registry.example.com/team".into();
+    config
+}
+
+#[test]
+fn on_an_existing_cluster_the_render_shows_what_up_applies_there() {
+    let config = existing_config();
+    let rendered = render(&config, kustomize().as_deref());
+    let files = tree(&rendered.out());
+    // No kind, no node wiring, no local CA issuer (letsencrypt signs).
+    for gone in ["cluster/", "containerd/", "ca-issuer/"] {
+        assert!(
+            !files.keys().any(|p| p.starts_with(gone)),
+            "{gone} rendered"
+        );
+    }
+    // The cluster's nginx serves kindling's Ingresses: no Traefik Application.
+    assert!(!files.contains_key("platform/application-traefik.yaml"));
+    for (path, object) in rendered.objects("") {
+        // What Argo CD applies from the artifact is the Applications' (deleted with them).
+        if !path.starts_with("demo-environments/") {
+            assert_eq!(
+                object["metadata"]["labels"]["app.kubernetes.io/managed-by"], "kindling",
+                "{path}: up labels everything it applies to a cluster it does not own"
+            );
+        }
+        if object["kind"] == "Ingress" {
+            assert_eq!(object["spec"]["ingressClassName"], "nginx", "{path}");
+            let annotations = &object["metadata"]["annotations"];
+            assert_eq!(
+                annotations["cert-manager.io/cluster-issuer"], "letsencrypt",
+                "{path}"
+            );
+            assert_eq!(
+                annotations["cert-manager.io/usages"], INGRESS_USAGES,
+                "{path}"
+            );
+        }
+    }
+    // The charts' Ingress values and the demo's generated layers say the same.
+    for (path, app) in rendered.objects("platform") {
+        let text = serde_json::to_string(&app["spec"]["source"]["helm"]).unwrap();
+        assert!(!text.contains("\"traefik\""), "{path}: {text}");
+        assert!(!text.contains("kindling-ca"), "{path}: {text}");
+    }
+    // The demo environments pull from the team's registry, and Argo CD reads the artifact
+    // there over HTTPS (no insecureOCIForceHttp).
+    // (The Secret's values are redacted in the render; its keys stay.)
+    let secret: Value =
+        serde_saphyr::from_slice(&files["demo-apps/secret-kindling-manifests.yaml"]).unwrap();
+    assert!(
+        secret["stringData"]["insecureOCIForceHttp"].is_null(),
+        "{secret}"
+    );
+    let application: Value =
+        serde_saphyr::from_slice(&files["demo-apps/application-demo-app-staging.yaml"]).unwrap();
+    assert_eq!(
+        application["spec"]["source"]["repoURL"],
+        "oci://registry.example.com/team/kindling-manifests"
+    );
+    let layer = String::from_utf8_lossy(
+        &files["artifact/demo-app/generated/production/kustomization.yaml"],
+    )
+    .into_owned();
+    assert!(
+        layer.contains("newName: registry.example.com/team/demo-app"),
+        "{layer}"
+    );
+    if rendered.index["kustomize"].is_string() {
+        let (_, ingress) = rendered
+            .objects("demo-environments/staging")
+            .into_iter()
+            .find(|(_, o)| o["kind"] == "Ingress")
+            .expect("the staging Ingress");
+        assert_eq!(ingress["spec"]["ingressClassName"], "nginx");
+        assert_eq!(
+            ingress["metadata"]["annotations"]["cert-manager.io/cluster-issuer"],
+            "letsencrypt"
+        );
+        assert_eq!(
+            ingress["spec"]["rules"][0]["host"],
+            "staging-demo.platform.example.com"
+        );
+    }
+}
+
+#[test]
+fn on_an_existing_cluster_traefik_is_a_load_balancer_or_node_ports_as_configured() {
+    let mut config = existing_config();
+    config.network.ingress_class.clear();
+    let traefik = |config: &Config| -> Value {
+        let rendered = render(config, None);
+        let files = tree(&rendered.out());
+        let app: Value =
+            serde_saphyr::from_slice(&files["platform/application-traefik.yaml"]).unwrap();
+        app["spec"]["source"]["helm"]["valuesObject"].clone()
+    };
+    let values = traefik(&config);
+    assert_eq!(values["service"]["spec"]["type"], "LoadBalancer");
+    assert_eq!(values["ports"]["websecure"]["exposedPort"], 443);
+    assert!(
+        values["ports"]["websecure"]["hostPort"].is_null(),
+        "{values}"
+    );
+    assert!(values["nodeSelector"].is_null(), "{values}");
+    assert!(values["tolerations"].is_null(), "{values}");
+    assert_eq!(values["ingressClass"]["isDefaultClass"], false);
+    assert_eq!(
+        values["providers"]["kubernetesIngress"]["publishedService"]["enabled"],
+        true
+    );
+
+    config.network.ingress_service = kindling::config::IngressService::NodePort;
+    config.network.ingress_address = "203.0.113.10".into();
+    config.network.http_port = 30080;
+    config.network.https_port = 30443;
+    let values = traefik(&config);
+    assert_eq!(values["service"]["spec"]["type"], "NodePort");
+    assert_eq!(values["ports"]["websecure"]["nodePort"], 30443);
+    assert_eq!(
+        values["providers"]["kubernetesIngress"]["ingressEndpoint"]["ip"],
+        "203.0.113.10"
+    );
+}

@@ -5,7 +5,7 @@ use crate::config::Settings;
 use crate::error::{Error, Result};
 use crate::up::{Summary, UpContext, UpOptions};
 use clap::Args;
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::IsTerminal;
 
 #[derive(Debug, Args)]
 pub struct UpArgs {
@@ -28,7 +28,8 @@ pub struct DownArgs {
     /// Also remove the registry data and the pull-through caches no other cluster uses
     #[arg(long)]
     pub purge: bool,
-    /// Delete a kind cluster of that name that kindling did not create, without asking
+    /// Delete a kind cluster of that name that kindling did not create, or (existing cluster)
+    /// remove what kindling made there, without asking
     #[arg(long, short)]
     pub yes: bool,
 }
@@ -188,6 +189,9 @@ fn print_summary(ctx: &Context, summary: &Summary) {
         );
     }
     line("argocd CLI", summary.argocd_cli_login.clone());
+    if let (Some(address), Some(record)) = (&summary.ingress_address, &summary.dns_record) {
+        line("ingress", format!("{address} (DNS record: {record})"));
+    }
     line(
         "passwords",
         "`kindling status --show-secrets` (Argo CD and Grafana admin)".into(),
@@ -217,12 +221,13 @@ fn print_summary(ctx: &Context, summary: &Summary) {
 
 pub(super) fn down(ctx: &Context, args: DownArgs) -> Result<()> {
     let settings = ctx.settings()?;
+    let yes = args.yes || confirm_existing(ctx, &settings)?;
     runtime().block_on(crate::down::down(
         &settings,
         &ctx.env,
         &ctx.reporter,
         args.purge,
-        args.yes,
+        yes,
     ))?;
     if !ctx.json() {
         println!(
@@ -274,6 +279,7 @@ pub(super) fn reset(ctx: &Context, args: ResetArgs) -> Result<()> {
             &format!("reset would delete {what}"),
         )?;
     }
+    let consent = consent || confirm_existing(ctx, &settings)?;
     runtime().block_on(crate::down::down(
         &settings,
         &ctx.env,
@@ -301,13 +307,50 @@ fn confirm(ctx: &Context, question: &str, what: &str) -> Result<bool> {
             Some("pass --yes to go ahead without asking (nothing was changed)".to_string()),
         ));
     }
-    eprint!("{question}");
-    let _ = std::io::stderr().flush();
-    let mut answer = String::new();
-    let _ = std::io::stdin().lock().read_line(&mut answer);
-    if matches!(answer.trim(), "y" | "Y" | "yes" | "Yes") {
+    if ask_yes(question) {
         Ok(true)
     } else {
         Err(Error::failed("reset", "cancelled; nothing was changed"))
     }
+}
+
+/// On an existing cluster `down` asks first, on a terminal: it shows what kindling's record
+/// lists and removes it only on "y". Without a terminal (or in JSON mode) nothing is asked and
+/// `down` without --yes refuses, saying what it would remove.
+fn confirm_existing(ctx: &Context, settings: &crate::config::Settings) -> Result<bool> {
+    if settings.config.cluster.provider != crate::config::Provider::Existing
+        || ctx.json()
+        || !std::io::stdin().is_terminal()
+        || !std::io::stderr().is_terminal()
+    {
+        return Ok(false);
+    }
+    let Some(removal) = runtime().block_on(crate::down::existing_plan(settings, &ctx.env))? else {
+        return Ok(false);
+    };
+    eprintln!(
+        "kindling will remove from the cluster of context {} (the cluster itself stays):",
+        settings.config.cluster.context
+    );
+    for line in removal.describe() {
+        eprintln!("  - {line}");
+    }
+    if ask_yes("Remove them? [y/N] ") {
+        Ok(true)
+    } else {
+        Err(crate::Error::usage(
+            "down cancelled: nothing was removed",
+            Some("run `kindling down --yes` to remove without asking".to_string()),
+        ))
+    }
+}
+
+/// Asks on stderr and reads one line from the terminal: a yes or not.
+fn ask_yes(question: &str) -> bool {
+    use std::io::{BufRead, Write};
+    eprint!("{question}");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    let _ = std::io::stdin().lock().read_line(&mut answer);
+    matches!(answer.trim(), "y" | "Y" | "yes" | "Yes")
 }

@@ -185,7 +185,7 @@ pub async fn wire(
     let Some(kind) = &handle.kind else {
         reporter.step("cluster.wiring", "Registry wiring").finish(
             Outcome::Skipped,
-            "existing cluster: images come from registry.cluster_host".to_string(),
+            "existing cluster: no nodes of kindling's to wire".to_string(),
         );
         return Ok(());
     };

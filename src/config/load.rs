@@ -178,6 +178,7 @@ pub fn load(
     if !issues.is_empty() {
         return Err(ConfigError { issues });
     }
+    existing_provider_defaults(&mut merged, &origins);
 
     let origin_of = |key: &str| -> Origin {
         origins
@@ -207,6 +208,33 @@ pub fn load(
 fn builtin_table() -> &'static toml::Table {
     static TABLE: OnceLock<toml::Table> = OnceLock::new();
     TABLE.get_or_init(|| toml::from_str(BUILTIN).expect("built-in bootstrap.toml is valid TOML"))
+}
+
+/// Host-side settings that default to false on `cluster.provider = "existing"`: there kindling
+/// changes nothing on this machine (hosts file, trust store) unless the user asked for it in the
+/// file, the environment or a flag. The built-in default (true) is for kind on a laptop.
+pub const HOST_SIDE_KEYS: &[&str] = &["network.manage_hosts", "network.trust_ca"];
+
+fn existing_provider_defaults(merged: &mut toml::Table, origins: &HashMap<String, Origin>) {
+    let existing = merged
+        .get("cluster")
+        .and_then(|c| c.get("provider"))
+        .and_then(toml::Value::as_str)
+        == Some("existing");
+    if !existing {
+        return;
+    }
+    for key in HOST_SIDE_KEYS {
+        // Set by the user: in their file, the environment or a flag (not the built-in file).
+        if origins
+            .get(*key)
+            .is_some_and(|o| !matches!(o, Origin::Builtin { .. }))
+        {
+            continue;
+        }
+        let (section, name) = key.split_once('.').expect("section.key");
+        set_value(merged, section, name, toml::Value::Boolean(false));
+    }
 }
 
 /// Position of a key in the built-in file (used when a default value is the one at fault).

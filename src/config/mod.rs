@@ -61,6 +61,10 @@ pub struct Registry {
     pub host_port: u16,
     pub mirrors: Vec<String>,
     pub cluster_host: String,
+    /// provider = "existing": where the demo image and manifests are pushed ("" = the local registry).
+    pub push_host: String,
+    /// push_host / cluster_host speak plain HTTP.
+    pub plain_http: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -71,6 +75,21 @@ pub struct Network {
     pub https_port: u16,
     pub manage_hosts: bool,
     pub trust_ca: bool,
+    /// provider = "existing": how kindling's Traefik is exposed.
+    pub ingress_service: IngressService,
+    /// provider = "existing" with NodePort: the address DNS points at.
+    pub ingress_address: String,
+    /// provider = "existing": an existing IngressClass to use instead of kindling's Traefik.
+    pub ingress_class: String,
+    /// An existing ClusterIssuer to use instead of kindling's local CA ("" = kindling-ca).
+    pub cluster_issuer: String,
+}
+
+/// How the ingress controller's Service is exposed on an existing cluster.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum IngressService {
+    LoadBalancer,
+    NodePort,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -89,6 +108,9 @@ pub struct Components {
 #[serde(deny_unknown_fields)]
 pub struct Credentials {
     pub grafana_admin_password: String,
+    /// registry.push_host's login ("" = from the Docker config).
+    pub registry_username: String,
+    pub registry_password: String,
 }
 
 /// The demo app `up` deploys to dev, staging and production.
@@ -106,7 +128,10 @@ pub struct Demo {
 }
 
 /// Keys whose values are secrets: `config show` prints them redacted.
-pub const SECRET_KEYS: &[&str] = &["credentials.grafana_admin_password"];
+pub const SECRET_KEYS: &[&str] = &[
+    "credentials.grafana_admin_password",
+    "credentials.registry_password",
+];
 
 /// A loaded configuration plus the directories kindling keeps its state in.
 #[derive(Debug, Clone)]

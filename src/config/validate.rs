@@ -49,6 +49,25 @@ pub fn is_image_tag(s: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
 }
 
+/// `host[:port][/path]`, as a registry push target is written (`ghcr.io/my-team`).
+fn is_registry_path(s: &str) -> bool {
+    let (authority, path) = s.split_once('/').unwrap_or((s, ""));
+    let host = match authority.rsplit_once(':') {
+        Some((h, p)) if p.parse::<u16>().is_ok() => h,
+        _ => authority,
+    };
+    is_dns_name(host)
+        && (path.is_empty()
+            || path.split('/').all(|p| {
+                !p.is_empty()
+                    && p.bytes().all(|b| {
+                        b.is_ascii_lowercase()
+                            || b.is_ascii_digit()
+                            || matches!(b, b'.' | b'_' | b'-')
+                    })
+            }))
+}
+
 fn is_container_name(s: &str) -> bool {
     let mut bytes = s.bytes();
     matches!(bytes.next(), Some(b) if b.is_ascii_alphanumeric())
@@ -201,6 +220,42 @@ pub(super) fn check(
                 "e.g. cluster_host = \"registry.example.internal:5000\"",
             );
         }
+    }
+
+    let push_host = str_of(table, "registry.push_host");
+    if !push_host.is_empty() && !is_registry_path(push_host) {
+        fail(
+            "registry.push_host",
+            format!("registry.push_host {push_host:?} is not host[:port][/path]"),
+            "e.g. push_host = \"registry.example.com:5000\" or \"ghcr.io/my-team\"",
+        );
+    }
+    let service = str_of(table, "network.ingress_service");
+    if !matches!(service, "LoadBalancer" | "NodePort") {
+        fail(
+            "network.ingress_service",
+            format!("network.ingress_service {service:?} is not a Service type kindling uses"),
+            "use \"LoadBalancer\" (the cluster's load balancer) or \"NodePort\"",
+        );
+    }
+    for key in ["network.ingress_class", "network.cluster_issuer"] {
+        let value = str_of(table, key);
+        if !value.is_empty() && !is_dns_name(value) {
+            fail(
+                key,
+                format!("{key} {value:?} is not a Kubernetes object name"),
+                "use the name as `kubectl get ingressclass` / `kubectl get clusterissuer` shows it",
+            );
+        }
+    }
+    let address = str_of(table, "network.ingress_address");
+    if !address.is_empty() && address.parse::<std::net::IpAddr>().is_err() && !is_dns_name(address)
+    {
+        fail(
+            "network.ingress_address",
+            format!("network.ingress_address {address:?} is not an IP address or host name"),
+            "e.g. ingress_address = \"203.0.113.10\"",
+        );
     }
 
     let mut ports: Vec<(&str, i64)> = Vec::new();

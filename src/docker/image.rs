@@ -7,7 +7,7 @@ use super::archive;
 use super::dockerignore::DockerIgnore;
 use super::error::{RegistryError, Result};
 use super::pull::stream_error_text;
-use super::registry_api::RegistryApi;
+use super::registry_auth::PushTarget;
 use crate::report::{Outcome, ReporterExt, SharedReporter, Step};
 use bollard::Docker;
 use bollard::query_parameters::{BuildImageOptionsBuilder, PushImageOptionsBuilder};
@@ -54,12 +54,23 @@ pub async fn build_and_push(
     spec: &BuildSpec,
     reporter: &SharedReporter,
 ) -> Result<BuiltImage> {
-    let reference = format!("localhost:{registry_port}/{}:{}", spec.name, spec.tag);
+    build_and_push_to(docker, &PushTarget::local(registry_port), spec, reporter).await
+}
+
+/// Builds `spec` and pushes it to `target` (the local registry, or `registry.push_host` with
+/// its login); one step.
+pub async fn build_and_push_to(
+    docker: &Docker,
+    target: &PushTarget,
+    spec: &BuildSpec,
+    reporter: &SharedReporter,
+) -> Result<BuiltImage> {
+    let reference = target.reference(&spec.name, &spec.tag);
     let step = reporter.step(
         &format!("image:{}", spec.name),
         &format!("Build and push {reference}"),
     );
-    match build_and_push_inner(docker, registry_port, spec, &reference, &step).await {
+    match build_and_push_inner(docker, target, spec, &reference, &step).await {
         Ok(built) => {
             step.finish(built.outcome, Some(built.digest.clone()));
             Ok(built)
@@ -73,17 +84,22 @@ pub async fn build_and_push(
 
 async fn build_and_push_inner(
     docker: &Docker,
-    registry_port: u16,
+    target: &PushTarget,
     spec: &BuildSpec,
     reference: &str,
     step: &Step,
 ) -> Result<BuiltImage> {
     let (image_id, build_log) = build(docker, spec, reference, step).await?;
-    let api = RegistryApi::local(registry_port);
-    let before = api.manifest_digest(&spec.name, &spec.tag).await?;
-    let layers_pushed = push(docker, reference, step).await?;
+    let api = &target.api;
+    let repository = target.repository(&spec.name);
+    let before = api.manifest_digest(&repository, &spec.tag).await?;
+    let credentials = target
+        .credentials
+        .as_ref()
+        .map(|c| c.for_engine(&target.host));
+    let layers_pushed = push(docker, reference, credentials, step).await?;
     let digest = api
-        .manifest_digest(&spec.name, &spec.tag)
+        .manifest_digest(&repository, &spec.tag)
         .await?
         .ok_or_else(|| RegistryError::Push {
             image: reference.to_string(),
@@ -207,10 +223,15 @@ async fn build(
 }
 
 /// Pushes with byte progress; returns how many layers were uploaded.
-async fn push(docker: &Docker, reference: &str, step: &Step) -> Result<usize> {
+async fn push(
+    docker: &Docker,
+    reference: &str,
+    credentials: Option<bollard::auth::DockerCredentials>,
+    step: &Step,
+) -> Result<usize> {
     let (repository, tag) = reference.rsplit_once(':').expect("reference has a tag");
     let options = PushImageOptionsBuilder::default().tag(tag).build();
-    let mut stream = docker.push_image(repository, Some(options), None);
+    let mut stream = docker.push_image(repository, Some(options), credentials);
     let mut layers: HashMap<String, (u64, u64)> = HashMap::new();
     let mut pushed = 0;
     while let Some(item) = stream.next().await {

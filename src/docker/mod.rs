@@ -14,6 +14,7 @@ pub mod oci;
 pub mod pull;
 pub mod registry;
 pub mod registry_api;
+pub mod registry_auth;
 pub mod status;
 
 pub use client::{DockerError, connect, containers_with_labels, docker_host, summary_name};

@@ -36,11 +36,18 @@ impl PortProbe {
 
 /// The host ports kindling publishes, each free or held by kindling itself.
 pub(super) async fn check(config: &Config, docker: Option<&Docker>) -> Vec<CheckResult> {
-    let wanted = [
+    let mut wanted = vec![
         ("registry.host_port", config.registry.host_port),
         ("network.http_port", config.network.http_port),
         ("network.https_port", config.network.https_port),
     ];
+    if config.cluster.provider == crate::config::Provider::Existing {
+        // The ingress listens on the existing cluster's load balancer (or nodes), not here;
+        // the local registry runs only without registry.push_host.
+        wanted.retain(|(key, _)| {
+            *key == "registry.host_port" && !crate::platform::push_target::uses_push_host(config)
+        });
+    }
     let mut results = Vec::new();
     for (key, port) in wanted {
         let probe = PortProbe::of(port);

@@ -17,6 +17,86 @@ use std::time::Duration;
 /// The field manager kindling applies with; one fixed manager makes re-runs idempotent.
 pub const FIELD_MANAGER: &str = "kindling";
 
+/// The label on every object kindling applies to a cluster it does not own (`owned_only`).
+pub const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
+pub const MANAGED_BY: &str = "kindling";
+
+/// Whether an existing object is kindling's: it carries kindling's managed-by label, or
+/// kindling's field manager owns fields of it (server-side apply's managedFields).
+pub fn is_ours(metadata: &ObjectMeta) -> bool {
+    let labelled = metadata
+        .labels
+        .as_ref()
+        .and_then(|l| l.get(MANAGED_BY_LABEL))
+        .is_some_and(|v| v == MANAGED_BY);
+    let managed = metadata
+        .managed_fields
+        .iter()
+        .flatten()
+        .any(|f| f.manager.as_deref() == Some(FIELD_MANAGER));
+    labelled || managed
+}
+
+/// Who an object seems to belong to, for the refusal: its managed-by label, its Helm release,
+/// its Argo CD tracking, or its field managers.
+pub fn owner_of(metadata: &ObjectMeta) -> String {
+    let label = |k: &str| metadata.labels.as_ref().and_then(|l| l.get(k).cloned());
+    let annotation = |k: &str| {
+        metadata
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get(k).cloned())
+    };
+    if let Some(release) = annotation("meta.helm.sh/release-name") {
+        let namespace = annotation("meta.helm.sh/release-namespace").unwrap_or_default();
+        return format!("Helm release {namespace}/{release}");
+    }
+    if let Some(tracking) = annotation("argocd.argoproj.io/tracking-id") {
+        let app = tracking.split(':').next().unwrap_or(&tracking).to_string();
+        return format!("Argo CD Application {app}");
+    }
+    if let Some(by) = label(MANAGED_BY_LABEL) {
+        return format!("managed by {by}");
+    }
+    let managers: BTreeSet<String> = metadata
+        .managed_fields
+        .iter()
+        .flatten()
+        .filter_map(|f| f.manager.clone())
+        .collect();
+    if managers.is_empty() {
+        "no owner recorded".into()
+    } else {
+        format!(
+            "fields managed by {}",
+            managers.into_iter().collect::<Vec<_>>().join(", ")
+        )
+    }
+}
+
+/// Which object: what an inventory of applied objects records.
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+pub struct ObjectRef {
+    #[serde(rename = "apiVersion")]
+    pub api_version: String,
+    pub kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    pub name: String,
+}
+
+impl std::fmt::Display for ObjectRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&super::manifest::describe(
+            &self.kind,
+            self.namespace.as_deref(),
+            &self.name,
+        ))
+    }
+}
+
 /// What applying one object did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Applied {
@@ -93,6 +173,7 @@ pub struct Applier {
     default_namespace: String,
     concurrency: usize,
     crd_timeout: Duration,
+    owned_only: bool,
 }
 
 impl Applier {
@@ -103,7 +184,21 @@ impl Applier {
             default_namespace: "default".into(),
             concurrency: 8,
             crd_timeout: Duration::from_secs(60),
+            owned_only: false,
         }
+    }
+
+    /// For a cluster kindling does not own: every applied object gets kindling's managed-by
+    /// label, and an object that exists without being kindling's (`is_ours`) is refused
+    /// (`K8sError::NotOurs`) instead of taken over by the forced apply.
+    pub fn owned_only(mut self, yes: bool) -> Applier {
+        self.owned_only = yes;
+        self
+    }
+
+    /// Whether this applier labels and guards (`owned_only`).
+    pub fn is_owned_only(&self) -> bool {
+        self.owned_only
     }
 
     /// The namespace given to namespaced objects without one (Argo CD's install.yaml
@@ -126,6 +221,63 @@ impl Applier {
 
     pub fn discovery(&self) -> &Discovery {
         &self.discovery
+    }
+
+    /// Where each manifest would go: its kind, and its namespace as `apply` defaults it (a kind
+    /// the server does not serve yet, e.g. a custom resource whose CRD is in the same batch,
+    /// keeps the namespace it names).
+    pub async fn refs(&self, manifests: &[Manifest]) -> Result<Vec<ObjectRef>, K8sError> {
+        let mut refs = Vec::with_capacity(manifests.len());
+        for m in manifests {
+            let namespace = match self
+                .discovery
+                .try_resolve(m.api_version(), m.kind())
+                .await?
+            {
+                Some(resolved) => self.namespace_for(m, &resolved)?,
+                None => m.namespace().map(str::to_string),
+            };
+            refs.push(ObjectRef {
+                api_version: m.api_version().to_string(),
+                kind: m.kind().to_string(),
+                namespace,
+                name: m.name().to_string(),
+            });
+        }
+        Ok(refs)
+    }
+
+    /// Refuses the whole batch, before anything is applied, when one of its objects exists and
+    /// is not kindling's (`is_ours`); `apply` checks each object again as it goes.
+    pub async fn check_owned(&self, manifests: &[Manifest]) -> Result<(), K8sError> {
+        for chunk in manifests.chunks(self.concurrency) {
+            futures::future::try_join_all(chunk.iter().map(|m| self.check_one(m))).await?;
+        }
+        Ok(())
+    }
+
+    async fn check_one(&self, m: &Manifest) -> Result<(), K8sError> {
+        let Some(resolved) = self
+            .discovery
+            .try_resolve(m.api_version(), m.kind())
+            .await?
+        else {
+            return Ok(());
+        };
+        let namespace = self.namespace_for(m, &resolved)?;
+        let api = api_for(&self.client, &resolved, namespace.as_deref());
+        let describe = super::manifest::describe(m.kind(), namespace.as_deref(), m.name());
+        let found = api
+            .get_metadata_opt(m.name())
+            .await
+            .map_err(|e| K8sError::from_kube(format!("get {describe}"), e))?;
+        match found {
+            Some(found) if !is_ours(&found.metadata) => Err(K8sError::NotOurs {
+                object: describe,
+                owner: owner_of(&found.metadata),
+            }),
+            _ => Ok(()),
+        }
     }
 
     /// Loads the files and applies all their objects as one batch (CRDs first across files).
@@ -289,11 +441,20 @@ impl Applier {
             super::manifest::describe(manifest.kind(), namespace.as_deref(), manifest.name());
         let action = format!("apply {describe} ({})", manifest.source);
 
-        let before = api
+        let existing = api
             .get_metadata_opt(manifest.name())
             .await
-            .map_err(|e| K8sError::from_kube(&action, e))?
-            .and_then(|m| m.metadata.resource_version);
+            .map_err(|e| K8sError::from_kube(&action, e))?;
+        if self.owned_only
+            && let Some(found) = &existing
+            && !is_ours(&found.metadata)
+        {
+            return Err(K8sError::NotOurs {
+                object: describe.clone(),
+                owner: owner_of(&found.metadata),
+            });
+        }
+        let before = existing.and_then(|m| m.metadata.resource_version);
         let after = self
             .patch_apply(&resolved, namespace.as_deref(), manifest)
             .await
@@ -327,6 +488,12 @@ impl Applier {
     ) -> Result<DynamicObject, kube::Error> {
         let mut metadata = manifest.object.metadata.clone();
         metadata.namespace = namespace.map(String::from);
+        if self.owned_only {
+            metadata
+                .labels
+                .get_or_insert_with(Default::default)
+                .insert(MANAGED_BY_LABEL.into(), MANAGED_BY.into());
+        }
         let body = ApplyBody {
             types: &manifest.object.types,
             metadata,
@@ -462,5 +629,48 @@ mod tests {
             .await;
         let err = apply_with_no_crd_timeout(&fake).await.unwrap_err();
         assert!(err.to_string().contains("widgets.example.com"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn on_a_cluster_kindling_does_not_own_it_refuses_to_take_over_an_object() {
+        let fake = FakeApiServer::start().await;
+        // Someone else's ConfigMap, installed by Helm.
+        fake.create(serde_json::json!({
+            "apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": { "name": "theirs", "namespace": "default",
+                          "annotations": { "meta.helm.sh/release-name": "team-app",
+                                           "meta.helm.sh/release-namespace": "default" } },
+            "data": { "a": "1" }
+        }))
+        .unwrap();
+        let client = super::super::client_from_kubeconfig(fake.kubeconfig(), None)
+            .await
+            .unwrap();
+        let applier = Applier::new(client).owned_only(true);
+        let reporter: SharedReporter = Arc::new(NullReporter);
+        let step = reporter.step("apply", "apply");
+        let text = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: theirs, namespace: default}\ndata: {a: '2'}\n\
+                    ---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: ours, namespace: default}\ndata: {a: '1'}\n";
+        let manifests = super::super::parse_str(text, "t.yaml").unwrap();
+        let err = applier.apply(&manifests, &step).await.unwrap_err();
+        assert!(matches!(err, K8sError::NotOurs { .. }), "{err}");
+        assert!(
+            err.to_string().contains("Helm release default/team-app"),
+            "{err}"
+        );
+        let theirs = fake
+            .get("v1", "ConfigMap", Some("default"), "theirs")
+            .unwrap();
+        assert_eq!(theirs["data"]["a"], "1", "their object is untouched");
+
+        // What kindling made is labelled, and applying it again is allowed and unchanged.
+        let ours = &manifests[1..];
+        applier.apply(ours, &step).await.unwrap();
+        let made = fake
+            .get("v1", "ConfigMap", Some("default"), "ours")
+            .unwrap();
+        assert_eq!(made["metadata"]["labels"][MANAGED_BY_LABEL], MANAGED_BY);
+        let again = applier.apply(ours, &step).await.unwrap();
+        assert_eq!(again.count(Applied::Unchanged), 1, "{}", again.summary());
     }
 }

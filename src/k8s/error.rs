@@ -66,6 +66,10 @@ pub enum K8sError {
 
     #[error("{action} failed: {why}")]
     Client { action: String, why: String },
+
+    /// An object kindling would apply exists and is someone else's (`Applier::owned_only`).
+    #[error("{object} already exists and kindling did not create it ({owner})")]
+    NotOurs { object: String, owner: String },
 }
 
 fn unknown_kind_message(
@@ -124,6 +128,11 @@ impl K8sError {
                 ))
             }
             K8sError::Api { code: 422, .. } => Some("fix the object: the API server rejected it".into()),
+            K8sError::NotOurs { .. } => Some(
+                "kindling never takes over what it did not create: remove that object (or its \
+                 namespace) if it is not in use, or point kindling at another cluster"
+                    .into(),
+            ),
             _ => None,
         }
     }

@@ -15,7 +15,7 @@ pub mod error;
 pub mod manifest;
 pub mod wait;
 
-pub use apply::{Applied, Applier, ApplyReport, FIELD_MANAGER};
+pub use apply::{Applied, Applier, ApplyReport, FIELD_MANAGER, ObjectRef};
 pub use discovery::{Discovery, Resolved};
 pub use error::K8sError;
 pub use manifest::{Manifest, ObjectSource, from_values, load_file, parse_str};

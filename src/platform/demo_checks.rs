@@ -223,14 +223,27 @@ pub fn url(config: &Config, prefix: &str) -> String {
 /// An HTTPS client that reaches every platform host on 127.0.0.1:`https_port` and trusts only
 /// kindling's CA: no hosts file entry and no system trust needed (CI, a fresh machine).
 pub fn https_client(config: &Config, ca_der: &[u8]) -> Result<reqwest::Client> {
-    let _ = rustls::crypto::ring::default_provider().install_default();
     let addr = std::net::SocketAddr::from(([127, 0, 0, 1], config.network.https_port));
-    let certificate = reqwest::Certificate::from_der(ca_der)
-        .map_err(|e| Error::failed("reading the local CA certificate", e))?;
+    https_client_at(config, addr, Some(ca_der))
+}
+
+/// An HTTPS client that reaches every platform host at `addr` (an existing cluster's ingress
+/// address), trusting only `ca_der` (kindling's CA), or the system's roots when None (an
+/// existing ClusterIssuer, e.g. ACME, signed the certificates).
+pub fn https_client_at(
+    config: &Config,
+    addr: std::net::SocketAddr,
+    ca_der: Option<&[u8]>,
+) -> Result<reqwest::Client> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let mut builder = reqwest::Client::builder()
-        .tls_certs_only([certificate])
         .timeout(Duration::from_secs(5))
         .no_proxy();
+    if let Some(ca_der) = ca_der {
+        let certificate = reqwest::Certificate::from_der(ca_der)
+            .map_err(|e| Error::failed("reading the local CA certificate", e))?;
+        builder = builder.tls_certs_only([certificate]);
+    }
     for host in config.ingress_hosts() {
         builder = builder.resolve(&host, addr);
     }

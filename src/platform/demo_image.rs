@@ -247,11 +247,13 @@ fn check_binary_arch(binary: &Path, engine_arch: &str) -> Result<()> {
     }
 }
 
-/// The image of `version` with `faults`, built for the engine's architecture and pushed to the
-/// local registry (one step, `image:demo-app`). A temporary context is removed afterwards.
+/// The image of `version` with `faults`, built for the engine's architecture and pushed to
+/// `target` (the local registry or `registry.push_host`; one step, `image:demo-app`). A
+/// temporary context is removed afterwards.
 pub async fn build_and_push(
     docker: &bollard::Docker,
     config: &Config,
+    target: &crate::docker::registry_auth::PushTarget,
     version: &str,
     faults: &Faults,
     reporter: &SharedReporter,
@@ -304,9 +306,7 @@ pub async fn build_and_push(
             (spec, Some(dir))
         }
     };
-    let built =
-        crate::docker::image::build_and_push(docker, config.registry.host_port, &spec, reporter)
-            .await?;
+    let built = crate::docker::image::build_and_push_to(docker, target, &spec, reporter).await?;
     Ok(built)
 }
 

@@ -10,7 +10,7 @@ use super::demo_checks::application_resource;
 use super::gitops::{self, ENVIRONMENTS, EnvRelease};
 use crate::config::Config;
 use crate::docker::oci::{self, Published};
-use crate::docker::registry_api::RegistryApi;
+use crate::docker::registry_auth::PushTarget;
 use crate::error::{Error, Result};
 use crate::report::{ReporterExt, SharedReporter};
 use kube::api::{Api, DynamicObject};
@@ -23,7 +23,7 @@ pub const ARTIFACT_TAG: &str = "latest";
 /// A cluster without Argo CD yet (first `up`) has no records.
 pub async fn current_releases(
     client: &kube::Client,
-    registry: &RegistryApi,
+    registry: &PushTarget,
     fallback: &EnvRelease,
     reporter: &SharedReporter,
 ) -> Result<BTreeMap<String, EnvRelease>> {
@@ -66,7 +66,7 @@ pub async fn current_releases(
     Ok(releases)
 }
 
-async fn image_present(registry: &RegistryApi, release: &EnvRelease) -> bool {
+async fn image_present(registry: &PushTarget, release: &EnvRelease) -> bool {
     let name = release
         .image
         .repository
@@ -74,7 +74,10 @@ async fn image_present(registry: &RegistryApi, release: &EnvRelease) -> bool {
         .next()
         .unwrap_or(super::demo_image::IMAGE_NAME);
     matches!(
-        registry.manifest_digest(name, &release.image.tag).await,
+        registry
+            .api
+            .manifest_digest(&registry.repository(name), &release.image.tag)
+            .await,
         Ok(Some(_))
     )
 }
@@ -83,7 +86,7 @@ async fn image_present(registry: &RegistryApi, release: &EnvRelease) -> bool {
 /// artifact (one step `oci:...`); the digest is the revision Applications pin.
 pub async fn publish(
     config: &Config,
-    registry: &RegistryApi,
+    registry: &PushTarget,
     releases: &BTreeMap<String, EnvRelease>,
     reporter: &SharedReporter,
 ) -> Result<Published> {
@@ -94,9 +97,9 @@ pub async fn publish(
     gitops::stage(dir.path(), config, releases)
         .map_err(|e| Error::failed("staging the manifests", e))?;
     let published = oci::publish(
-        registry,
+        &registry.api,
         dir.path(),
-        gitops::ARTIFACT_REPO,
+        &registry.repository(gitops::ARTIFACT_REPO),
         ARTIFACT_TAG,
         reporter,
     )

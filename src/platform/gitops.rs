@@ -70,12 +70,7 @@ impl DemoImage {
 
     /// The demo image of a release, where this configuration's cluster pulls from.
     pub fn for_release(config: &Config, tag: &str) -> DemoImage {
-        let registry = match config.cluster.provider {
-            Provider::Existing if !config.registry.cluster_host.is_empty() => {
-                config.registry.cluster_host.clone()
-            }
-            _ => config.registry_host(),
-        };
+        let registry = cluster_registry(config).unwrap_or_else(|| config.registry_host());
         DemoImage {
             repository: format!("{registry}/demo-app"),
             tag: tag.to_string(),
@@ -172,8 +167,9 @@ pub struct EnvRelease {
 }
 
 /// `demo-app/generated/<env>/kustomization.yaml`: the image, the host when the domain is not
-/// the committed `localhost`, the preview host (always: the committed one is a placeholder), and
-/// the fast profile's timings. Exactly what manifests/README.md says.
+/// the committed `localhost`, the preview host (always: the committed one is a placeholder), the
+/// ingress class and issuer when not kindling's own, and the fast profile's timings. Exactly
+/// what manifests/README.md says.
 pub fn generated_layer(
     env: &Environment,
     config: &Config,
@@ -215,6 +211,29 @@ pub fn generated_layer(
                 ("/spec/tls/0/hosts/0", &host),
             ],
         ));
+    }
+    // The committed Ingress says class `traefik` and issuer `kindling-ca` (base/ingress.yaml).
+    let class = super::applications::ingress_class(config);
+    let issuer = super::applications::cluster_issuer(config);
+    let mut ingress = Vec::new();
+    if class != super::applications::INGRESS_CLASS {
+        ingress.push(("/spec/ingressClassName", class));
+    }
+    if issuer != super::applications::CLUSTER_ISSUER {
+        // JSON pointer: '/' in the annotation's name is written ~1 (RFC 6901).
+        ingress.push((
+            "/metadata/annotations/cert-manager.io~1cluster-issuer",
+            issuer,
+        ));
+    }
+    if !ingress.is_empty() {
+        patches.push(json_patch("kind: Ingress, name: demo-app", &ingress));
+        if env.preview_host_prefix.is_some() {
+            patches.push(json_patch(
+                "kind: Ingress, name: demo-app-preview",
+                &ingress,
+            ));
+        }
     }
     if profile == Profile::Fast {
         if env.name == "staging" {
@@ -330,15 +349,45 @@ pub fn environment(name: &str) -> Option<&'static Environment> {
     ENVIRONMENTS.iter().find(|e| e.name == name)
 }
 
+/// On an existing cluster, the registry (and path) its nodes and Argo CD pull from:
+/// `registry.cluster_host`, else `registry.push_host`. None: the local registry (kind wires it
+/// into the nodes; an existing cluster must reach it by itself).
+pub fn cluster_registry(config: &Config) -> Option<String> {
+    let registry = &config.registry;
+    match config.cluster.provider {
+        Provider::Existing if !registry.cluster_host.is_empty() => {
+            Some(registry.cluster_host.clone())
+        }
+        Provider::Existing if !registry.push_host.is_empty() => Some(registry.push_host.clone()),
+        _ => None,
+    }
+}
+
+/// Whether the cluster reads the artifact over plain HTTP: the local registry always; a
+/// registry of the user's only with `registry.plain_http`.
+pub fn plain_http(config: &Config) -> bool {
+    config.registry.push_host.is_empty()
+        || config.cluster.provider != Provider::Existing
+        || config.registry.plain_http
+}
+
 /// The Applications' `repoURL`: the artifact as the cluster reaches the registry.
 pub fn repo_url(config: &Config) -> String {
-    let host = match config.cluster.provider {
-        Provider::Existing if !config.registry.cluster_host.is_empty() => {
-            config.registry.cluster_host.clone()
-        }
-        _ => format!("{}:5000", config.registry.name),
-    };
+    let host = cluster_registry(config).unwrap_or_else(|| format!("{}:5000", config.registry.name));
     format!("oci://{host}/{ARTIFACT_REPO}")
+}
+
+/// The repository Secret's login keys (Argo CD's `username` / `password`, read by
+/// util/db/repository_secrets.go `secretToRepository` in argo-cd v3.5.1): the same login
+/// kindling pushed with, so Argo CD can read a registry that asks for one.
+pub fn with_repository_login(objects: &mut [Value], username: &str, password: &str) {
+    for object in objects.iter_mut().filter(|o| {
+        o["kind"] == "Secret"
+            && o["metadata"]["labels"]["argocd.argoproj.io/secret-type"] == "repository"
+    }) {
+        object["stringData"]["username"] = username.into();
+        object["stringData"]["password"] = password.into();
+    }
 }
 
 /// The AppProject, the three Applications (placeholders filled) and the repository Secret that
@@ -359,6 +408,11 @@ pub fn argocd_objects(config: &Config, revision: &str) -> Vec<Value> {
             serde_saphyr::from_str(&text).expect("manifests/argocd files are valid YAML")
         })
         .collect();
+    let mut string_data = json!({ "type": "oci", "url": repo });
+    if plain_http(config) {
+        // insecureOCIForceHttp alone: adding insecure: "true" makes Argo CD 3.5 drop plain HTTP.
+        string_data["insecureOCIForceHttp"] = "true".into();
+    }
     objects.push(json!({
         "apiVersion": "v1",
         "kind": "Secret",
@@ -367,8 +421,7 @@ pub fn argocd_objects(config: &Config, revision: &str) -> Vec<Value> {
             "namespace": super::applications::ARGOCD_NAMESPACE,
             "labels": { "argocd.argoproj.io/secret-type": "repository" }
         },
-        // insecureOCIForceHttp alone: adding insecure: "true" makes Argo CD 3.5 drop plain HTTP.
-        "stringData": { "type": "oci", "url": repo, "insecureOCIForceHttp": "true" }
+        "stringData": string_data
     }));
     objects
 }

@@ -10,7 +10,7 @@
 //!    template (the rollout has started; the scenarios watch the rest).
 
 use crate::config::Settings;
-use crate::docker::registry_api::RegistryApi;
+use crate::docker::registry_auth::PushTarget;
 use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::k8s::Waiter;
@@ -32,6 +32,10 @@ pub struct ReleaseContext {
     pub client: kube::Client,
     pub docker: bollard::Docker,
     pub reporter: SharedReporter,
+    /// Where images and manifests go (`platform::push_target`).
+    pub push_target: PushTarget,
+    /// Existing cluster: the ingress address the platform's names point at (None on kind).
+    pub ingress: Option<std::net::IpAddr>,
 }
 
 impl ReleaseContext {
@@ -47,13 +51,36 @@ impl ReleaseContext {
         let docker = crate::docker::connect(env, settings.config.timeouts.docker)
             .await
             .map_err(Error::from)?;
+        let push_target = crate::platform::push_target::target(&settings.config, env)?;
+        let ingress = match settings.config.cluster.provider {
+            crate::config::Provider::Existing => Some(ingress_ip(&client, env).await?),
+            crate::config::Provider::Kind => None,
+        };
         Ok(ReleaseContext {
             settings,
             client,
             docker,
             reporter,
+            push_target,
+            ingress,
         })
     }
+}
+
+/// The address the ingress published (`platform::ingress_address`), as an IP.
+async fn ingress_ip(client: &kube::Client, env: &Env) -> Result<std::net::IpAddr> {
+    use crate::platform::ingress_address;
+    let address = ingress_address::wait(client, std::time::Duration::from_secs(10)).await?;
+    ingress_address::ips(env, &address)
+        .await
+        .ok()
+        .and_then(|ips| ips.into_iter().next())
+        .ok_or_else(|| {
+            Error::failed(
+                format!("resolving the ingress address {address}"),
+                "it resolves to nothing",
+            )
+        })
 }
 
 /// What to release where.
@@ -123,20 +150,21 @@ pub async fn release(ctx: &ReleaseContext, req: &ReleaseRequest) -> Result<Relea
     let built = demo_image::build_and_push(
         &ctx.docker,
         config,
+        &ctx.push_target,
         &req.version,
         &req.faults,
         &ctx.reporter,
     )
     .await?;
 
-    let registry = RegistryApi::local(config.registry.host_port);
+    let registry = &ctx.push_target;
     let fallback = EnvRelease {
         version: config.demo.version.clone(),
         image: DemoImage::for_release(config, &config.demo.version),
         profile: config.demo.profile,
     };
     let mut releases =
-        demo_publish::current_releases(&ctx.client, &registry, &fallback, &ctx.reporter).await?;
+        demo_publish::current_releases(&ctx.client, registry, &fallback, &ctx.reporter).await?;
     let profile = req.profile.unwrap_or_else(|| {
         releases
             .get(env.name)
@@ -148,7 +176,7 @@ pub async fn release(ctx: &ReleaseContext, req: &ReleaseRequest) -> Result<Relea
         profile,
     };
     releases.insert(env.name.to_string(), new.clone());
-    let published = demo_publish::publish(config, &registry, &releases, &ctx.reporter).await?;
+    let published = demo_publish::publish(config, registry, &releases, &ctx.reporter).await?;
     let revision = published.digest.clone();
     let image = format!("{}@{}", new.image.repository, new.image.tag);
 

@@ -8,9 +8,10 @@ use crate::config::Config;
 use crate::platform::{argocd_install, pinned};
 
 pub(super) fn files(config: &Config) -> Vec<File> {
-    let mut files: Vec<File> = argocd_install::objects(config)
+    let mut objects = argocd_install::objects(config);
+    objects.push(argocd_install::params_patch());
+    let mut files: Vec<File> = super::as_applied(config, objects)
         .iter()
-        .chain([&argocd_install::params_patch()])
         .map(|o| object_file("argocd", o))
         .collect();
     let install = pinned::argocd_install(&config.components.argocd);

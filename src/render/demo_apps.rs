@@ -45,9 +45,12 @@ pub(super) fn render(config: &Config) -> Result<Demo> {
         files.push(text_file("artifact", &relative, content));
     }
     files.extend(
-        gitops::argocd_objects_for(config, &revision, &releases)
-            .iter()
-            .map(|o| object_file("demo-apps", o)),
+        super::as_applied(
+            config,
+            gitops::argocd_objects_for(config, &revision, &releases),
+        )
+        .iter()
+        .map(|o| object_file("demo-apps", o)),
     );
     let notes = vec![format!(
         "demo: every environment runs {image}:{tag} (up pins the digest of the image it builds) \

@@ -98,6 +98,21 @@ fn object_file(dir: &str, object: &Value) -> File {
     file
 }
 
+/// The objects as `up` applies them: on an existing cluster every object kindling applies
+/// carries its managed-by label (`k8s::Applier::owned_only`).
+fn as_applied(config: &Config, mut objects: Vec<Value>) -> Vec<Value> {
+    if config.cluster.provider == crate::config::Provider::Existing {
+        for object in &mut objects {
+            let labels = &mut object["metadata"]["labels"];
+            if !labels.is_object() {
+                *labels = serde_json::json!({});
+            }
+            labels[crate::k8s::apply::MANAGED_BY_LABEL] = crate::k8s::apply::MANAGED_BY.into();
+        }
+    }
+    objects
+}
+
 /// YAML for one object: apiVersion, kind and metadata first as people write them, every other
 /// key in name order (serde_json's map is sorted), so the output is stable.
 fn to_yaml(object: &Value) -> String {
@@ -136,7 +151,16 @@ pub fn render(config: &Config, env: &Env) -> Result<Render> {
     render.files.extend(containerd::files(config));
     render.files.extend(argocd::files(config));
     render.files.extend(platform::files(config));
-    render.files.extend(ca_issuer::files());
+    render.files.extend(ca_issuer::files(config));
+    if config.cluster.provider == crate::config::Provider::Existing {
+        render.notes.push(
+            "existing cluster: up reuses what the cluster already runs (cert-manager, the \
+             metrics API, Prometheus operator CRDs, Argo CD) and then leaves those parts out; \
+             it records what it makes in ConfigMap kube-public/kindling-inventory \
+             (docs/existing-cluster.md)"
+                .into(),
+        );
+    }
     let demo = demo_apps::render(config)?;
     render.files.extend(demo.files);
     render.notes.extend(demo.notes);

@@ -6,8 +6,11 @@ use crate::config::Config;
 use crate::platform::applications;
 
 pub(super) fn files(config: &Config) -> Vec<File> {
-    applications::platform_objects(config, super::redact::REDACTED)
-        .iter()
-        .map(|o| object_file("platform", o))
-        .collect()
+    super::as_applied(
+        config,
+        applications::platform_objects(config, super::redact::REDACTED),
+    )
+    .iter()
+    .map(|o| object_file("platform", o))
+    .collect()
 }

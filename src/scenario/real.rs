@@ -20,18 +20,27 @@ impl RealPlatform {
 }
 
 impl RealPlatform {
-    /// `<prefix>.<domain>` on 127.0.0.1:`network.https_port`, trusting kindling's CA.
+    /// `<prefix>.<domain>` at the ingress (127.0.0.1:`network.https_port` on kind, the load
+    /// balancer's address on an existing cluster), trusting kindling's CA when it issues the
+    /// ingress certificates.
     fn host_target(&self, prefix: &str) -> Result<Target, String> {
-        let host = format!("{prefix}.{}", self.release.settings.config.network.domain);
-        let ca = crate::tls::ca_dir(&self.release.settings).join(CERT_FILE);
-        let ca_pem = Target::read_ca(&ca).map_err(|e| {
-            format!("{e} (run `kindling up`: it makes the CA the ingress certificates come from)")
-        })?;
-        Ok(Target::demo_app(
-            &host,
-            self.release.settings.config.network.https_port,
-            ca_pem,
-        ))
+        let config = &self.release.settings.config;
+        let host = format!("{prefix}.{}", config.network.domain);
+        let ca_pem = if crate::platform::applications::uses_local_ca(config) {
+            let ca = crate::tls::ca_dir(&self.release.settings).join(CERT_FILE);
+            Target::read_ca(&ca).map_err(|e| {
+                format!(
+                    "{e} (run `kindling up`: it makes the CA the ingress certificates come from)"
+                )
+            })?
+        } else {
+            String::new()
+        };
+        let mut target = Target::demo_app(&host, config.network.https_port, ca_pem);
+        if let Some(address) = self.release.ingress {
+            target.address = address;
+        }
+        Ok(target)
     }
 }
 

@@ -55,6 +55,18 @@ pub async fn collect(settings: &Settings, env: &Env, options: Options) -> Platfo
     }
 }
 
+/// The components an existing cluster already ran and kindling reuses (kindling's record,
+/// `platform::inventory`); none on kind.
+async fn reused_components(config: &crate::config::Config, client: &kube::Client) -> Vec<String> {
+    if config.cluster.provider != crate::config::Provider::Existing {
+        return Vec::new();
+    }
+    match tokio::time::timeout(READ_TIMEOUT, crate::platform::inventory::load(client)).await {
+        Ok(Ok(Some(record))) => record.adopted.into_keys().collect(),
+        _ => Vec::new(),
+    }
+}
+
 /// What is read through the cluster's API server.
 struct Inside {
     components: Vec<ApplicationStatus>,
@@ -74,13 +86,17 @@ async fn in_cluster(settings: &Settings, env: &Env, options: Options) -> (Cluste
     let inside = match &client {
         Some(client) => {
             // One list of Applications, the three Rollouts, the Secrets: all independent.
-            let (apps, rollouts, secrets) = tokio::join!(
+            let (apps, rollouts, secrets, reused) = tokio::join!(
                 applications::list(client),
                 environments::rollouts(client),
                 secrets(Some(client)),
+                reused_components(config, client),
             );
+            let mut components = applications::components(config, &apps);
+            // On an existing cluster, what it ran already is its own (no Application of kindling's).
+            components.retain(|c| !reused.contains(&c.name));
             Inside {
-                components: applications::components(config, &apps),
+                components,
                 environments: environments::assemble(config, &apps, rollouts),
                 secrets,
             }

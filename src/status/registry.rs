@@ -8,6 +8,13 @@ use crate::docker;
 use crate::env::Env;
 
 pub async fn collect(config: &Config, env: &Env) -> RegistryPart {
+    if crate::platform::push_target::uses_push_host(config) {
+        // No local registry: images and manifests live in registry.push_host.
+        return RegistryPart {
+            containers: Vec::new(),
+            problem: None,
+        };
+    }
     let unknown = |why: String| RegistryPart {
         containers: Vec::new(),
         problem: Some(why),

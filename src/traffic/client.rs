@@ -1,8 +1,9 @@
-//! The HTTPS client the generator uses: the environment's name resolved to 127.0.0.1 by the
-//! client itself, and kindling's CA as the only trusted root.
+//! The HTTPS client the generator uses: the environment's name resolved by the client itself
+//! (to 127.0.0.1 on kind, to the ingress address on an existing cluster), and kindling's CA as
+//! the only trusted root (or the system's roots when an existing ClusterIssuer signs).
 
 use super::TrafficError;
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 /// Where traffic goes: `https://{host}:{port}{path}`, answered through 127.0.0.1.
@@ -18,6 +19,8 @@ pub struct Target {
     pub ca_pem: String,
     /// Per-request timeout: a request slower than this counts as failed.
     pub timeout: Duration,
+    /// Where the host name is answered: 127.0.0.1 on kind, the ingress address elsewhere.
+    pub address: IpAddr,
 }
 
 impl Target {
@@ -29,6 +32,7 @@ impl Target {
             path: "/api/data".into(),
             ca_pem,
             timeout: Duration::from_secs(5),
+            address: Ipv4Addr::LOCALHOST.into(),
         }
     }
 
@@ -47,13 +51,17 @@ impl Target {
 
 pub fn build(target: &Target) -> Result<reqwest::Client, TrafficError> {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let ca = reqwest::Certificate::from_pem(target.ca_pem.as_bytes())
-        .map_err(|e| TrafficError::Client(format!("the CA certificate is not PEM: {e}")))?;
     // The port comes from the URL; reqwest ignores the one given with `resolve`.
-    let loopback = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
-    reqwest::Client::builder()
-        .tls_certs_only([ca])
-        .resolve(&target.host, loopback)
+    let address = SocketAddr::new(target.address, 0);
+    let mut builder = reqwest::Client::builder();
+    // No CA given: an existing ClusterIssuer (e.g. ACME) signed, the system's roots decide.
+    if !target.ca_pem.is_empty() {
+        let ca = reqwest::Certificate::from_pem(target.ca_pem.as_bytes())
+            .map_err(|e| TrafficError::Client(format!("the CA certificate is not PEM: {e}")))?;
+        builder = builder.tls_certs_only([ca]);
+    }
+    builder
+        .resolve(&target.host, address)
         .timeout(target.timeout)
         .connect_timeout(target.timeout)
         .no_proxy()

@@ -5,57 +5,70 @@
 //! registry wiring, so its images come through the caches.
 
 use super::UpContext;
-use crate::k8s::{self, Applied, Applier, Manifest, Target, Waiter};
+use crate::k8s::{self, Applied, Manifest, Target, Waiter};
 use crate::pipeline::Pipeline;
 use crate::platform::applications::ARGOCD_NAMESPACE;
 use crate::platform::argocd_install::{self, PARAMS_CONFIG_MAP};
 use crate::platform::fetch::{self, Sources};
 use crate::platform::pinned;
+use crate::report::Outcome;
 use futures::FutureExt;
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use kube::api::{Api, Patch, PatchParams};
 
 pub(super) fn add(p: &mut Pipeline<UpContext>) {
-    p.step("argocd", "Argo CD", &["cluster", "wire"], |ctx, step| {
-        async move {
-            let version = &ctx.settings.config.components.argocd;
-            let sources = Sources {
-                bundle: ctx.options.bundle.clone(),
-                cache_dir: ctx.settings.cache_dir.clone(),
-                allow_unpinned: ctx.options.allow_unpinned,
-            };
-            step.progress(format!("install.yaml {version}"));
-            let bytes = fetch::fetch(&pinned::argocd_install(version), &sources).await?;
-            let text = String::from_utf8_lossy(&bytes);
-            let mut manifests = k8s::parse_str(&text, &format!("argo-cd {version} install.yaml"))?;
-            argocd_install::patch_install(&mut manifests);
-            manifests.extend(k8s::from_values(
-                argocd_install::objects(&ctx.settings.config),
-                "kindling's Argo CD objects",
-            )?);
+    p.step(
+        "argocd",
+        "Argo CD",
+        &["cluster", "wire", "existing"],
+        |ctx, step| {
+            async move {
+                let version = &ctx.settings.config.components.argocd;
+                let applier = ctx.new_applier()?;
+                if let Some(reused) = ctx.plan()?.reused.get(crate::platform::adopt::ARGOCD) {
+                    // The cluster's own Argo CD: kindling neither installs nor reconfigures it.
+                    let _ = ctx.applier.set(applier);
+                    return Ok((Outcome::Unchanged, Some(format!("reusing {reused}"))));
+                }
+                let sources = Sources {
+                    bundle: ctx.options.bundle.clone(),
+                    cache_dir: ctx.settings.cache_dir.clone(),
+                    allow_unpinned: ctx.options.allow_unpinned,
+                };
+                step.progress(format!("install.yaml {version}"));
+                let bytes = fetch::fetch(&pinned::argocd_install(version), &sources).await?;
+                let text = String::from_utf8_lossy(&bytes);
+                let mut manifests =
+                    k8s::parse_str(&text, &format!("argo-cd {version} install.yaml"))?;
+                argocd_install::patch_install(&mut manifests);
+                manifests.extend(k8s::from_values(
+                    argocd_install::objects(&ctx.settings.config),
+                    "kindling's Argo CD objects",
+                )?);
 
-            let client = ctx.cluster()?.client.clone();
-            let applier = Applier::new(client.clone()).default_namespace(ARGOCD_NAMESPACE);
-            let report = applier.apply(&manifests, &step).await?;
-            let params_changed = report.objects.iter().any(|o| {
-                o.kind == "ConfigMap"
-                    && o.name == PARAMS_CONFIG_MAP
-                    && o.result == Applied::Configured
-            });
-            if params_changed {
-                step.progress("server.insecure changed: restarting argocd-server");
-                restart_server(&client).await?;
+                let client = ctx.cluster()?.client.clone();
+                ctx.record(&applier, &manifests).await?;
+                let report = applier.apply(&manifests, &step).await?;
+                let params_changed = report.objects.iter().any(|o| {
+                    o.kind == "ConfigMap"
+                        && o.name == PARAMS_CONFIG_MAP
+                        && o.result == Applied::Configured
+                });
+                if params_changed {
+                    step.progress("server.insecure changed: restarting argocd-server");
+                    restart_server(&client).await?;
+                }
+
+                let timeout = ctx.settings.config.timeouts.component;
+                let waits = workloads(&manifests);
+                step.progress(format!("waiting for {} workloads", waits.len()));
+                Waiter::new(client).wait_all(waits, timeout).await?;
+                let _ = ctx.applier.set(applier);
+                Ok((report.outcome(), Some(report.summary())))
             }
-
-            let timeout = ctx.settings.config.timeouts.component;
-            let waits = workloads(&manifests);
-            step.progress(format!("waiting for {} workloads", waits.len()));
-            Waiter::new(client).wait_all(waits, timeout).await?;
-            let _ = ctx.applier.set(applier);
-            Ok((report.outcome(), Some(report.summary())))
-        }
-        .boxed()
-    });
+            .boxed()
+        },
+    );
 }
 
 /// `kubectl rollout restart`: a new pod-template annotation makes the Deployment roll.

@@ -18,7 +18,13 @@ pub(super) fn add(p: &mut Pipeline<UpContext>) {
     p.step(
         "demo-apps",
         "Demo environments (dev, staging, production)",
-        &["ca-issuer", "publish", "platform", "wire"],
+        &[
+            "ca-issuer",
+            "publish",
+            "platform",
+            "wire",
+            "ingress-address",
+        ],
         |ctx, step| {
             async move {
                 let config = &ctx.settings.config;
@@ -26,18 +32,21 @@ pub(super) fn add(p: &mut Pipeline<UpContext>) {
                     .published
                     .get()
                     .ok_or_else(|| crate::Error::failed("up", "the publish step has not run"))?;
-                let objects = gitops::argocd_objects_for(config, revision, releases);
+                let mut objects = gitops::argocd_objects_for(config, revision, releases);
+                if crate::platform::push_target::uses_push_host(config)
+                    && let Some(login) = &ctx.push_target().await?.credentials
+                {
+                    // Argo CD reads the artifact with the login kindling pushed it with.
+                    gitops::with_repository_login(&mut objects, &login.username, &login.password);
+                }
                 let (needed, applications) = gitops::apply_phases(objects);
+                let needed = k8s::from_values(needed, "demo repository and project")?;
+                let applications = k8s::from_values(applications, "demo Applications")?;
                 let applier = ctx.applier()?;
-                let mut report = applier
-                    .apply(
-                        &k8s::from_values(needed, "demo repository and project")?,
-                        &step,
-                    )
+                ctx.record(applier, &[needed.clone(), applications.clone()].concat())
                     .await?;
-                let apps = applier
-                    .apply(&k8s::from_values(applications, "demo Applications")?, &step)
-                    .await?;
+                let mut report = applier.apply(&needed, &step).await?;
+                let apps = applier.apply(&applications, &step).await?;
                 report.objects.extend(apps.objects);
 
                 let waiter = Waiter::new(ctx.cluster()?.client.clone());
@@ -81,7 +90,16 @@ pub(super) fn add(p: &mut Pipeline<UpContext>) {
                     .map(|env| demo_checks::url(config, env.host_prefix))
                     .collect();
                 step.progress(format!("checking {} over HTTPS", urls.join(", ")));
-                let client = demo_checks::https_client(config, ctx.ca()?.cert_der())?;
+                let address = ctx
+                    .ingress
+                    .get()
+                    .ok_or_else(|| crate::Error::failed("up", "the ingress step has not run"))?;
+                let socket =
+                    crate::platform::ingress_address::socket(&ctx.env, config, address).await?;
+                let ca = crate::platform::applications::uses_local_ca(config)
+                    .then(|| ctx.ca().map(|ca| ca.cert_der()))
+                    .transpose()?;
+                let client = demo_checks::https_client_at(config, socket, ca)?;
                 let checks = urls
                     .iter()
                     .map(|url| demo_checks::wait_https(&client, url, config.timeouts.component));

@@ -13,10 +13,15 @@ pub(super) fn add(p: &mut Pipeline<UpContext>) {
         async move {
             let config = &ctx.settings.config;
             let docker = ctx.docker().await?;
+            let target = ctx.push_target().await?;
+            if crate::platform::push_target::uses_push_host(config) {
+                crate::platform::push_target::check_login(target).await?;
+            }
             let version = &config.demo.version;
             let built = demo_image::build_and_push(
                 docker,
                 config,
+                target,
                 version,
                 &Faults::default(),
                 &ctx.reporter,

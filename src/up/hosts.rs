@@ -13,6 +13,14 @@ const TITLE: &str = "Hosts file entries";
 pub(super) fn add(p: &mut Pipeline<UpContext>) {
     p.group("hosts", TITLE, &["platform"], |ctx, _| {
         async move {
+            if ctx.settings.config.cluster.provider == crate::config::Provider::Existing {
+                // Its names point at the cluster's ingress through DNS (see `up/ingress.rs`).
+                ctx.reporter.step("hosts", "Hosts file entries").finish(
+                    Outcome::Skipped,
+                    "existing cluster: names come from DNS".to_string(),
+                );
+                return Ok((Outcome::Skipped, None));
+            }
             if !ctx.settings.config.network.manage_hosts {
                 ctx.reporter
                     .step(ID, TITLE)

@@ -8,7 +8,9 @@ mod cluster;
 mod credentials;
 mod demo_apps;
 mod demo_image;
+mod existing;
 mod hosts;
+mod ingress;
 mod platform;
 mod preflight;
 mod publish;
@@ -55,6 +57,13 @@ pub struct UpContext {
     published: OnceLock<(String, BTreeMap<String, EnvRelease>)>,
     /// How the host steps get root, decided once when `up` starts (after asking sudo).
     host_privilege: OnceLock<crate::hosts::Privilege>,
+    push_target: tokio::sync::OnceCell<crate::docker::registry_auth::PushTarget>,
+    /// What kindling installs and what it reuses (`platform::adopt`; kind: everything).
+    plan: OnceLock<crate::platform::adopt::Plan>,
+    /// kindling's record in an existing cluster (None on kind).
+    recorder: OnceLock<crate::platform::inventory::Recorder>,
+    /// Where the platform's names point (127.0.0.1 on kind).
+    ingress: OnceLock<crate::platform::ingress_address::Address>,
 }
 
 impl UpContext {
@@ -76,6 +85,10 @@ impl UpContext {
             demo_release: OnceLock::new(),
             published: OnceLock::new(),
             host_privilege: OnceLock::new(),
+            push_target: tokio::sync::OnceCell::new(),
+            plan: OnceLock::new(),
+            recorder: OnceLock::new(),
+            ingress: OnceLock::new(),
         }
     }
 
@@ -85,6 +98,45 @@ impl UpContext {
             .get()
             .cloned()
             .unwrap_or_else(|| crate::hosts::Privilege::detect(&self.env))
+    }
+
+    /// What kindling installs and reuses, once the `existing` step has decided.
+    pub fn plan(&self) -> Result<&crate::platform::adopt::Plan> {
+        self.plan
+            .get()
+            .ok_or_else(|| Error::failed("up", "the existing step has not run"))
+    }
+
+    /// The apply engine for this cluster: on an existing cluster it labels what it applies and
+    /// refuses to take over what is not kindling's.
+    pub fn new_applier(&self) -> Result<crate::k8s::Applier> {
+        let existing = self.settings.config.cluster.provider == crate::config::Provider::Existing;
+        Ok(crate::k8s::Applier::new(self.cluster()?.client.clone())
+            .default_namespace(crate::platform::applications::ARGOCD_NAMESPACE)
+            .owned_only(existing))
+    }
+
+    /// On an existing cluster: refuses `manifests` when one of them is someone else's, else
+    /// records them in kindling's inventory, before they are applied. Nothing on kind.
+    pub async fn record(
+        &self,
+        applier: &crate::k8s::Applier,
+        manifests: &[crate::k8s::Manifest],
+    ) -> Result<()> {
+        let Some(recorder) = self.recorder.get() else {
+            return Ok(());
+        };
+        applier.check_owned(manifests).await?;
+        recorder.objects(applier.refs(manifests).await?).await
+    }
+
+    /// Where the demo image and the manifests artifact go, with its login (looked up once).
+    pub async fn push_target(&self) -> Result<&crate::docker::registry_auth::PushTarget> {
+        self.push_target
+            .get_or_try_init(|| async {
+                crate::platform::push_target::target(&self.settings.config, &self.env)
+            })
+            .await
     }
 
     /// The Docker engine, connected once.
@@ -126,12 +178,14 @@ pub fn pipeline() -> Pipeline<UpContext> {
     ca::add(&mut p);
     registry::add(&mut p);
     cluster::add(&mut p);
+    existing::add(&mut p);
     wire::add(&mut p);
     trust::add(&mut p);
     hosts::add(&mut p);
     argocd::add(&mut p);
     platform::add(&mut p);
     ca_issuer::add(&mut p);
+    ingress::add(&mut p);
     demo_image::add(&mut p);
     publish::add(&mut p);
     demo_apps::add(&mut p);
@@ -183,6 +237,11 @@ pub struct Summary {
     pub argocd_cli_login: String,
     /// kindling's changes on this host (trust store, hosts file), one line each; `down` undoes them.
     pub host: Vec<String>,
+    /// Existing cluster: where the names point, and the DNS record that makes them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ingress_address: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dns_record: Option<String>,
     pub elapsed_ms: u64,
 }
 
@@ -313,6 +372,10 @@ pub async fn run(context: UpContext) -> Result<Summary> {
     }
     let cluster = context.cluster()?;
     let config = &context.settings.config;
+    let existing_address = context
+        .ingress
+        .get()
+        .filter(|_| config.cluster.provider == crate::config::Provider::Existing);
     let environments = match context.published.get() {
         Some((_, releases)) => ENVIRONMENTS
             .iter()
@@ -334,7 +397,10 @@ pub async fn run(context: UpContext) -> Result<Summary> {
         cluster: cluster.name.clone(),
         kube_context: cluster.context.clone(),
         kubeconfig: cluster.kubeconfig.display().to_string(),
-        registry: config.registry_host(),
+        registry: match crate::platform::push_target::uses_push_host(config) {
+            true => config.registry.push_host.clone(),
+            false => config.registry_host(),
+        },
         ca_certificate: context.ca()?.cert_path.display().to_string(),
         domain: config.network.domain.clone(),
         urls: urls(config),
@@ -344,6 +410,10 @@ pub async fn run(context: UpContext) -> Result<Summary> {
             .to_string(),
         argocd_cli_login: argocd_cli_login(config),
         host,
+        ingress_address: existing_address.as_ref().map(ToString::to_string),
+        dns_record: existing_address
+            .as_ref()
+            .map(|a| a.record(&config.network.domain)),
         elapsed_ms: started.elapsed().as_millis() as u64,
     })
 }

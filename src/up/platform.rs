@@ -19,13 +19,12 @@ pub(super) fn add(p: &mut Pipeline<UpContext>) {
             async move {
                 let config = &ctx.settings.config;
                 let password = super::credentials::grafana_password(&ctx.settings)?;
-                let objects = applications::platform_objects(config, &password);
-                let names: Vec<String> = applications::all(config)
-                    .iter()
-                    .filter_map(|a| a["metadata"]["name"].as_str().map(str::to_string))
-                    .collect();
+                let plan = ctx.plan()?;
+                let objects = plan.applications(applications::platform_objects(config, &password));
+                let names = plan.application_names(config);
                 let manifests = k8s::from_values(objects, "platform Applications")?;
                 let applier = ctx.applier()?;
+                ctx.record(applier, &manifests).await?;
                 let report = applier.apply(&manifests, &step).await?;
 
                 step.progress(format!(

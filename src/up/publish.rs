@@ -4,7 +4,6 @@
 //! a second `up` publishes nothing.
 
 use super::UpContext;
-use crate::docker::registry_api::RegistryApi;
 use crate::pipeline::Pipeline;
 use crate::platform::demo_publish;
 use futures::FutureExt;
@@ -21,13 +20,13 @@ pub(super) fn add(p: &mut Pipeline<UpContext>) {
                     .demo_release
                     .get()
                     .ok_or_else(|| crate::Error::failed("up", "the demo-image step has not run"))?;
-                let registry = RegistryApi::local(config.registry.host_port);
+                let registry = ctx.push_target().await?;
                 let client = &ctx.cluster()?.client;
                 let releases =
-                    demo_publish::current_releases(client, &registry, fallback, &ctx.reporter)
+                    demo_publish::current_releases(client, registry, fallback, &ctx.reporter)
                         .await?;
                 let published =
-                    demo_publish::publish(config, &registry, &releases, &ctx.reporter).await?;
+                    demo_publish::publish(config, registry, &releases, &ctx.reporter).await?;
                 let outcome = published.outcome;
                 let detail = format!(
                     "{} ({})",

@@ -13,6 +13,17 @@ pub(super) fn add(p: &mut Pipeline<UpContext>) {
         &["preflight"],
         |ctx, _| {
             async move {
+                let config = &ctx.settings.config;
+                if crate::platform::push_target::uses_push_host(config) {
+                    ctx.reporter.step("registry", "Registry and caches").finish(
+                        Outcome::Skipped,
+                        format!(
+                            "existing cluster: images and manifests go to registry.push_host {}",
+                            config.registry.push_host
+                        ),
+                    );
+                    return Ok((Outcome::Skipped, None));
+                }
                 let docker = ctx.docker().await?;
                 let done =
                     crate::docker::registry::up(docker, &ctx.settings.config, &ctx.reporter)

@@ -210,7 +210,7 @@ fn simulate_demo_sync(fake: Fake, registry_port: u16, delay: Duration) {
 }
 
 /// Argo Rollouts: every new Rollout generation becomes Healthy and fully promoted.
-fn simulate_rollouts(fake: Fake, delay: Duration) {
+pub fn simulate_rollouts(fake: Fake, delay: Duration) {
     fake.on_change(move |fake, change| {
         if change.type_ == ChangeType::Deleted || change.kind() != "Rollout" {
             return true;
@@ -248,7 +248,9 @@ fn simulate_rollouts(fake: Fake, delay: Duration) {
 /// Traefik's stand-in on 127.0.0.1:https_port, started when the demo-apps step starts (it
 /// must not hold the port during preflight) and stopped after the run.
 pub struct Ingress {
+    ip: std::net::IpAddr,
     port: u16,
+    domain: String,
     data_dir: std::path::PathBuf,
     cluster: String,
     fake: Fake,
@@ -256,6 +258,27 @@ pub struct Ingress {
 }
 
 impl Ingress {
+    /// The stand-in for the ingress at `ip:port`, serving `<demo host>.<domain>` with a
+    /// certificate from the CA in `data_dir` (made by `up` before demo-apps starts).
+    pub fn new(
+        ip: std::net::IpAddr,
+        port: u16,
+        domain: &str,
+        data_dir: &std::path::Path,
+        cluster: &str,
+        fake: Fake,
+    ) -> Ingress {
+        Ingress {
+            ip,
+            port,
+            domain: domain.into(),
+            data_dir: data_dir.to_path_buf(),
+            cluster: cluster.into(),
+            fake,
+            task: Mutex::new(None),
+        }
+    }
+
     fn start(&self) {
         let mut task = self.task.lock().unwrap();
         if task.is_some() {
@@ -264,11 +287,8 @@ impl Ingress {
         let ca = kindling::tls::ca::load(&kindling::tls::ca::ca_dir(&self.data_dir, &self.cluster))
             .unwrap()
             .expect("the CA exists before demo-apps");
-        let hosts = [
-            "demo.localhost",
-            "staging-demo.localhost",
-            "prod-demo.localhost",
-        ];
+        let hosts = ["demo", "staging-demo", "prod-demo"].map(|p| format!("{p}.{}", self.domain));
+        let hosts: Vec<&str> = hosts.iter().map(String::as_str).collect();
         let (cert, key) = kindling::tls::issue_leaf(&ca, &hosts).unwrap();
         let certs: Vec<rustls::pki_types::CertificateDer<'static>> =
             rustls_pemfile::certs(&mut cert.as_bytes())
@@ -283,7 +303,7 @@ impl Ingress {
             .with_single_cert(certs, key)
             .unwrap();
         let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
-        let listener = std::net::TcpListener::bind(("127.0.0.1", self.port)).unwrap();
+        let listener = std::net::TcpListener::bind((self.ip, self.port)).unwrap();
         listener.set_nonblocking(true).unwrap();
         let listener = tokio::net::TcpListener::from_std(listener).unwrap();
         let fake = self.fake.clone();
@@ -360,9 +380,9 @@ async fn answer(
 }
 
 /// Forwards to the recording and starts the ingress when the demo-apps step starts.
-struct IngressHook {
-    inner: SharedReporter,
-    ingress: Arc<Ingress>,
+pub struct IngressHook {
+    pub inner: SharedReporter,
+    pub ingress: Arc<Ingress>,
 }
 
 impl Reporter for IngressHook {
@@ -523,13 +543,14 @@ pub async fn setup_with(
             ("KINDLING_SUDO", "none".into()),
         ],
     );
-    let ingress = Arc::new(Ingress {
-        port: config.network.https_port,
-        data_dir: settings.data_dir.clone(),
-        cluster: name.clone(),
-        fake: api.handle(),
-        task: Mutex::new(None),
-    });
+    let ingress = Arc::new(Ingress::new(
+        [127, 0, 0, 1].into(),
+        config.network.https_port,
+        &config.network.domain,
+        &settings.data_dir,
+        &name,
+        api.handle(),
+    ));
     let images = Images(format!(
         "localhost:{}/demo-app",
         settings.config.registry.host_port
