@@ -1,15 +1,17 @@
-//! Lua checks Argo CD v3.5.1 ships that the shared upstream folder does not hold, ported by
-//! hand so the simulation still rates these kinds as Argo CD does. Each follows its script
-//! line by line (argo-cd v3.5.1 `resource_customizations/<group>/<kind>/health.lua`),
-//! including where the script fails on a missing field (Argo CD then rates Unknown). A
-//! `health.lua` in the rules folder always wins over these.
+//! Lua checks Argo CD v3.5.1 ships for built-in kinds (CustomResourceDefinition,
+//! PodDisruptionBudget, CronJob), ported by hand so that a caller without Lua still rates
+//! these kinds as Argo CD does (the shared upstream folder does not hold these scripts). Each
+//! follows its script line by line (argo-cd v3.5.1
+//! `resource_customizations/<group>/<kind>/health.lua`), including where the script fails on
+//! a missing field (Argo CD then rates Unknown). A caller that runs Lua checks lets a
+//! `health.lua` win over these.
 
-use super::{Health, Status};
+use crate::{Health, Status};
 use serde_json::Value;
 
-pub(super) type Rule = fn(&Value) -> Result<Health, String>;
+pub(crate) type Rule = fn(&Value) -> Result<Health, String>;
 
-pub(super) fn rule(group: &str, kind: &str) -> Option<Rule> {
+pub(crate) fn rule(group: &str, kind: &str) -> Option<Rule> {
     match (group, kind) {
         ("apiextensions.k8s.io", "CustomResourceDefinition") => Some(crd),
         ("policy", "PodDisruptionBudget") => Some(pdb),
