@@ -15,7 +15,7 @@ use kindling::platform::gitops::Profile;
 use kindling::release::{ReleaseContext, ReleaseRequest};
 use kindling::report::{RecordingReporter, SharedReporter};
 use serde_json::Value;
-use up_support::{image_in_artifact, setup, synced_healthy};
+use up_support::{image_in_artifact, setup};
 
 /// The image config (Env, Labels) and layer digests of `<repo>:<tag>` in the registry.
 async fn image_in_registry(api: &RegistryApi, repo: &str, tag: &str) -> (Value, Vec<String>) {
@@ -60,7 +60,7 @@ fn rollout_image(api: &fake_apiserver::FakeApiServer, namespace: &str) -> String
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_faulty_release_reaches_staging_only_and_up_keeps_it() {
-    let Some(f) = setup(synced_healthy, "60s").await else {
+    let Some(f) = setup("180s").await else {
         return;
     };
     let (result, recording) = f.up().await;

@@ -11,7 +11,7 @@ mod up_support;
 
 use kindling::report::{Event, RecordingReporter, SharedReporter};
 use serde_json::json;
-use up_support::{setup, synced_healthy};
+use up_support::setup;
 
 const API: &str = "argoproj.io/v1alpha1";
 
@@ -27,7 +27,7 @@ fn demo_apps_detail(events: &[Event]) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn up_with_production_awaiting_promotion_succeeds_and_says_how_to_promote() {
-    let Some(mut f) = setup(synced_healthy, "60s").await else {
+    let Some(mut f) = setup("180s").await else {
         return;
     };
     let (result, recording) = f.up().await;

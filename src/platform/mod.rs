@@ -1,6 +1,7 @@
 //! The platform's upstream parts (pinned install manifests, fetched and verified), its Argo CD
 //! Applications, and the demo app: its image, its GitOps source and the checks on it.
 
+pub mod app_health;
 pub mod applications;
 pub mod argocd_install;
 pub mod demo_checks;
