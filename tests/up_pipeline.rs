@@ -35,7 +35,7 @@ fn contained(want: &serde_json::Value, have: &serde_json::Value) -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn up_brings_the_real_charts_to_healthy_on_a_simulated_kind_cluster_converges_and_down_removes_everything()
  {
-    let Some(f) = setup("180s").await else {
+    let Some(f) = setup("90s").await else {
         return;
     };
     let Setup {
@@ -57,7 +57,7 @@ async fn up_brings_the_real_charts_to_healthy_on_a_simulated_kind_cluster_conver
     )
     .unwrap();
     let (result, recording) = f.up().await;
-    let summary = result.unwrap_or_else(|e| panic!("up failed: {e}: {:?}", recording.events()));
+    let summary = up_support::expect_up(result, &recording);
     assert_eq!(&summary.cluster, name);
     assert_eq!(summary.kube_context, format!("kind-{name}"));
     assert_eq!(
@@ -632,7 +632,7 @@ async fn up_interrupted_at(f: &Setup, step: &str) -> (bool, Option<i32>, String)
 /// left behind.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn up_interrupted_at_each_step_converges_when_run_again() {
-    let Some(f) = setup("180s").await else {
+    let Some(f) = setup("90s").await else {
         return;
     };
     let steps = [
@@ -757,7 +757,7 @@ async fn bench_up_sim() {
     let started_at = Instant::now();
     let (result, recording) = f.up().await;
     let wall = started_at.elapsed();
-    result.unwrap_or_else(|e| panic!("up failed: {e}: {:?}", recording.events()));
+    up_support::expect_up(result, &recording);
     let events = recording.timed_events();
     for (_, e) in &events {
         if let Event::StepFinished {

@@ -6,16 +6,14 @@
 //! only Argo CD's own API serves). So kindling rates the managed resources itself, by Argo
 //! CD's rules: every `status.resources` entry (group, version, kind, namespace, name) is read
 //! from the cluster and rated with crates/argocd-health — the Go rules of gitops-engine for
-//! core kinds and the Lua checks Argo CD ships for built-in kinds, the same code the simulated
-//! Argo CD of the tests runs. A Rollout is rated by kindling's status interpreter
-//! (`rollout::status`), mapped as Argo CD's `argoproj.io/Rollout/health.lua` maps it (Paused
-//! → Suspended); other custom resources, whose Lua checks kindling does not run, show the
-//! Ready/Available conditions that are not True. Under each workload that is not Healthy
-//! come its pods' states (ImagePullBackOff, not scheduled, ...): the rule says "0 of 1
-//! updated replicas are available", the pod says why.
+//! core kinds and the Lua checks Argo CD ships for built-in kinds and Rollouts, ported and held
+//! against upstream's fixtures; the simulated Argo CD of the tests rates with the same code
+//! (and runs the Lua checks themselves). Other custom resources, whose Lua checks kindling
+//! does not run, show the Ready/Available conditions that are not True. Under each workload
+//! that is not Healthy come its pods' states (ImagePullBackOff, not scheduled, ...): the rule
+//! says "0 of 1 updated replicas are available", the pod says why.
 
 use crate::k8s::{Discovery, diagnose};
-use crate::rollout::{Phase, Rollout, status};
 use argocd_health::{Health, Status};
 use kube::api::{Api, DynamicObject};
 use serde_json::Value;
@@ -24,38 +22,15 @@ use std::fmt::Write;
 /// How many resources a diagnosis names at most (the rest are counted).
 const MAX_NAMED: usize = 12;
 
-/// A resource's health by the rules kindling has: Argo CD's (crates/argocd-health), the
-/// Rollout interpreter, None for a kind no rule rates (it does not count for Argo CD either,
-/// or Argo CD rates it with a Lua check kindling does not run).
+/// A resource's health by Argo CD's rules (crates/argocd-health: the Go rules for core kinds,
+/// the Lua checks Argo CD ships for built-in kinds and for Rollouts, ported); None for a kind
+/// no rule rates (it does not count for Argo CD either, or Argo CD rates it with a Lua check
+/// kindling does not run). A rule that fails rates Unknown with its error, as in Argo CD.
 pub fn rate(obj: &Value) -> Option<Health> {
-    let (group, _) = argocd_health::group_version(obj);
-    if group == "argoproj.io" && obj["kind"] == "Rollout" {
-        if let Some(pending) = argocd_health::deletion_pending(obj) {
-            return Some(pending);
-        }
-        return Some(rollout(obj));
-    }
     match argocd_health::assess(obj) {
         Ok(health) => health,
         Err(e) => Some(e.health()),
     }
-}
-
-/// A Rollout as Argo CD's health.lua rates it: the controller's phase (Paused is Suspended)
-/// once it observed the spec, else what the interpreter computes.
-fn rollout(obj: &Value) -> Health {
-    let ro = match Rollout::from_value(obj) {
-        Ok(ro) => ro,
-        Err(e) => return Health::new(Status::Unknown, format!("not a Rollout: {e}")),
-    };
-    let (phase, message) = status::phase(&ro);
-    let status = match phase {
-        Phase::Healthy => Status::Healthy,
-        Phase::Progressing => Status::Progressing,
-        Phase::Paused => Status::Suspended,
-        Phase::Degraded => Status::Degraded,
-    };
-    Health::new(status, message)
 }
 
 /// What the rule checked when its message says nothing (Argo CD's Service, Ingress and PVC

@@ -48,6 +48,25 @@ pub fn started(events: &[(Instant, Event)], id: &str) -> Instant {
         .unwrap_or_else(|| panic!("step {id} never started"))
 }
 
+/// The summary of an `up` that must succeed; else a panic with its error and the steps that
+/// failed (the error names the unhealthy resources and why).
+pub fn expect_up(
+    result: kindling::Result<kindling::up::Summary>,
+    recording: &RecordingReporter,
+) -> kindling::up::Summary {
+    result.unwrap_or_else(|e| {
+        let failed: Vec<String> = recording
+            .events()
+            .into_iter()
+            .filter_map(|e| match e {
+                Event::StepFailed { step, error, .. } => Some(format!("  {step}: {error}")),
+                _ => None,
+            })
+            .collect();
+        panic!("up failed: {e}\nfailed steps:\n{}", failed.join("\n"))
+    })
+}
+
 /// The registry hosts the simulated node's containerd pulls from: the `certs.d/<host>`
 /// folders kindling's wiring writes (`cluster::wiring::node_files`, the same function) for
 /// the test's registry and the upstreams kindling mirrors by default.
@@ -330,9 +349,12 @@ impl Ingress {
         if task.is_some() {
             return;
         }
-        let ca = kindling::tls::ca::load(&kindling::tls::ca::ca_dir(&self.data_dir, &self.cluster))
-            .unwrap()
-            .expect("the CA exists before demo-apps");
+        // A demo-apps step skipped because an earlier step failed may come before the CA.
+        let Ok(Some(ca)) =
+            kindling::tls::ca::load(&kindling::tls::ca::ca_dir(&self.data_dir, &self.cluster))
+        else {
+            return;
+        };
         let hosts: Vec<String> = ["demo", "staging-demo", "prod-demo", "prod-demo-preview"]
             .iter()
             .map(|h| format!("{h}.{}", self.domain))

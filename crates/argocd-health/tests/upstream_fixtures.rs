@@ -1,8 +1,9 @@
 //! The rules agree with Argo CD v3.5.1 on every fixture upstream tests its Go rules with:
 //! gitops-engine/pkg/health/health_test.go (read here, so the table cannot drift), its inline
-//! Workflow cases, and the one fixture outside health/ (utils/kube/testdata/nginx.yaml). The
+//! Workflow cases, and the one fixture outside health/ (utils/kube/testdata/nginx.yaml); the
+//! ported Rollout check against every case of upstream's Rollout/health_test.yaml. The other
 //! ported Lua checks are held by their unit tests (src/ported.rs), one case per entry of
-//! upstream's health_test.yaml.
+//! upstream's health_test.yaml (the shared folder does not hold those fixtures).
 
 use argocd_health::{Health, Status, assess};
 use serde_json::{Value, json};
@@ -115,4 +116,27 @@ fn upstream_nginx_deployment_is_healthy() {
         assess(&obj).unwrap().and_then(|h| h.status),
         Some(Status::Healthy)
     );
+}
+
+/// argoproj.io/Rollout/health.lua's own tests: every case, status and message.
+#[test]
+fn rollouts_are_rated_as_argo_cds_lua_check_expects_for_every_fixture() {
+    let Some(dir) = health_dir() else { return };
+    let dir = dir.join("resource_customizations/argoproj.io/Rollout");
+    let tests = load(&dir.join("health_test.yaml"));
+    let cases = tests["tests"].as_array().unwrap();
+    let mut wrong = Vec::new();
+    for case in cases {
+        let input = case["inputPath"].as_str().unwrap();
+        let expected = Health::new(
+            Status::parse(case["healthStatus"]["status"].as_str().unwrap()).unwrap(),
+            case["healthStatus"]["message"].as_str().unwrap_or(""),
+        );
+        let got = assess(&load(&dir.join(input)));
+        if got.as_ref().ok() != Some(&Some(expected.clone())) {
+            wrong.push(format!("{input}: expected {expected:?}, got {got:?}"));
+        }
+    }
+    assert!(cases.len() >= 20, "only {} cases", cases.len());
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
