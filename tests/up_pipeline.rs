@@ -438,6 +438,25 @@ async fn up_brings_the_real_charts_to_healthy_on_a_simulated_kind_cluster_conver
         ])
         .contains(&format!("http://{}:5000", settings.config.registry.name))
     );
+    // The node holds what the wiring writes — the function tests/up_support gives the
+    // simulated node's containerd its registries from (`node_registries`).
+    for file in kindling::cluster::wiring::node_files(&settings.config) {
+        assert_eq!(
+            cluster_support::docker_ok(&["exec", node, "cat", &file.path]),
+            file.content,
+            "{}",
+            file.path
+        );
+    }
+    let registries = up_support::node_registries(&settings.config);
+    assert_eq!(
+        registries[0],
+        format!("localhost:{}", settings.config.registry.host_port)
+    );
+    assert_eq!(
+        registries[1..],
+        kindling::config::Config::builtin().registry.mirrors[..]
+    );
 
     // Second up: every step reports unchanged.
     let (result, recording) = f.up().await;
@@ -555,11 +574,38 @@ async fn a_platform_component_left_progressing_fails_up_within_its_timeout_namin
         "took {elapsed:?} with a 30 s timeout"
     );
     assert_eq!(err.exit_status(), kindling::ExitStatus::Failure);
-    // What Argo CD itself says: Progressing, and nothing about why.
-    let (health, _) = f.sim.app_status(app).unwrap();
-    assert_eq!(health, "Progressing");
-    let status = f.sim.argocd.application(app).unwrap()["status"].clone();
-    assert!(status["health"]["message"].is_null(), "{status}");
+    // What Argo CD itself says of both: Progressing, and nothing about why; what kindling
+    // says of each: the Deployment and its pod's reason.
+    let client = kindling::k8s::client_from_kubeconfig(f.api.kubeconfig(), None)
+        .await
+        .unwrap();
+    let applications = kube::Api::<kube::api::DynamicObject>::namespaced_with(
+        client.clone(),
+        "argocd",
+        &kindling::platform::demo_checks::application_resource(),
+    );
+    for (app, deployment) in [
+        (
+            "metrics-server",
+            "Deployment kube-system/metrics-server: Progressing",
+        ),
+        (
+            "kube-prometheus-stack",
+            "Deployment monitoring/kube-prometheus-stack-kube-state-metrics: Progressing",
+        ),
+    ] {
+        let (health, _) = f.sim.app_status(app).unwrap();
+        assert_eq!(health, "Progressing", "{app}");
+        let status = f.sim.argocd.application(app).unwrap()["status"].clone();
+        assert!(status["health"]["message"].is_null(), "{status}");
+        let explained = kindling::platform::app_health::explain(
+            client.clone(),
+            applications.get(app).await.unwrap(),
+        )
+        .await;
+        assert!(explained.contains(deployment), "{explained}");
+        assert!(explained.contains("ImagePullBackOff"), "{explained}");
+    }
 
     // The issuer depends on the platform: skipped. Independent steps still finished.
     let events = recording.timed_events();
