@@ -171,7 +171,7 @@ async fn traefik_valued_with_service_spec_type_is_healthy_on_kind() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_platform_application_kindling_renders_is_healthy_on_kind() {
+async fn every_platform_application_kindling_renders_is_healthy_and_synced_on_kind() {
     let Some((api, sim)) = platform_cluster(Vec::new()).await else {
         return;
     };
@@ -184,19 +184,6 @@ async fn every_platform_application_kindling_renders_is_healthy_on_kind() {
         api.apply(app).unwrap();
     }
     settle(&sim).await;
-    // Nothing waits for an address kind never assigns (the bug of Traefik's `service.type`).
-    let load_balancers: Vec<String> = api
-        .list("v1", "Service", None)
-        .iter()
-        .filter(|s| s["spec"]["type"] == "LoadBalancer")
-        .map(|s| {
-            s["metadata"]["name"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string()
-        })
-        .collect();
-    assert!(load_balancers.is_empty(), "{load_balancers:?}");
     for name in &names {
         let (health, sync) = sim.app_status(name).unwrap();
         assert_eq!(
@@ -206,6 +193,13 @@ async fn every_platform_application_kindling_renders_is_healthy_on_kind() {
             describe(&sim, name)
         );
     }
+    let load_balancers: Vec<String> = api
+        .list("v1", "Service", None)
+        .iter()
+        .filter(|s| s["spec"]["type"] == "LoadBalancer")
+        .map(|s| format!("{}/{}", s["metadata"]["namespace"], s["metadata"]["name"]))
+        .collect();
+    assert!(load_balancers.is_empty(), "{load_balancers:?}");
 }
 
 /// metrics-server as kindling would install it (chart 3.13.1), with `args`.
@@ -242,15 +236,11 @@ async fn with_the_platform_healthy_the_production_hpa_is_degraded_on_kind_until_
     else {
         return;
     };
-    // kindling's platform as `up` applies it, metrics-server held back: without it, kind has no
-    // metrics API.
-    let mut kindlings_metrics_server = None;
+    // kindling's platform without its metrics-server (applied below, as the test goes).
     for app in kindling::platform::applications::all(&kindling::config::Config::builtin()) {
-        if app["metadata"]["name"] == "metrics-server" {
-            kindlings_metrics_server = Some(app);
-            continue;
+        if app["metadata"]["name"] != "metrics-server" {
+            api.apply(app).unwrap();
         }
-        api.apply(app).unwrap();
     }
     api.apply(demo).unwrap();
     settle(&sim).await;
@@ -304,8 +294,7 @@ async fn with_the_platform_healthy_the_production_hpa_is_degraded_on_kind_until_
     );
     assert_eq!(health(&sim, "demo-app-production"), "Degraded");
 
-    // kindling's own metrics-server Application (--kubelet-insecure-tls).
-    api.apply(kindlings_metrics_server.expect("kindling installs metrics-server"))
+    api.apply(metrics_server(json!(["--kubelet-insecure-tls"])))
         .unwrap();
     settle(&sim).await;
     assert_eq!(

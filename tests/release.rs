@@ -1,9 +1,11 @@
-//! `kindling release` on the stand-in platform of tests/up_support (real Docker build and
-//! registry, fake API server with simulated Argo CD and Argo Rollouts): the faulty v1.1.0 image
-//! is in the registry with its fault in the image config and the v1.0.0 binary layer reused;
-//! the artifact's staging layer runs it while dev and production keep theirs; the staging
+//! `kindling release` on the platform of tests/up_support (real Docker build and registry, the
+//! simulated kind cluster with Argo CD and Argo Rollouts): the faulty v1.1.0 image is in the
+//! registry with its fault in the image config and the v1.0.0 binary layer reused; the
+//! artifact's staging layer runs it while dev and production keep theirs; the staging
 //! Application got the new revision, its record and the refresh annotation; the Rollout took
-//! the new template. A later `up` keeps the release.
+//! the new template and its canary stops at the first analysis. That analysis fails (the
+//! simulation runs no AnalysisRuns: the test records the verdict as the controller would) and
+//! the canary is aborted; a later `up` keeps the release and fails naming staging's Rollout.
 
 mod cluster_support;
 mod support;
@@ -15,7 +17,7 @@ use kindling::platform::gitops::Profile;
 use kindling::release::{ReleaseContext, ReleaseRequest};
 use kindling::report::{RecordingReporter, SharedReporter};
 use serde_json::Value;
-use up_support::{image_in_artifact, setup, synced_healthy};
+use up_support::{image_in_artifact, setup};
 
 /// The image config (Env, Labels) and layer digests of `<repo>:<tag>` in the registry.
 async fn image_in_registry(api: &RegistryApi, repo: &str, tag: &str) -> (Value, Vec<String>) {
@@ -59,12 +61,13 @@ fn rollout_image(api: &fake_apiserver::FakeApiServer, namespace: &str) -> String
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_faulty_release_reaches_staging_only_and_up_keeps_it() {
-    let Some(f) = setup(synced_healthy, "60s").await else {
+async fn a_faulty_release_reaches_staging_only_its_failed_canary_is_aborted_and_up_keeps_it_and_says_why()
+ {
+    let Some(mut f) = setup("90s").await else {
         return;
     };
     let (result, recording) = f.up().await;
-    result.unwrap_or_else(|e| panic!("up failed: {e}: {:?}", recording.events()));
+    up_support::expect_up(result, &recording);
     let port = f.settings.config.registry.host_port;
     let registry = RegistryApi::local(port);
     let before = application(&f.api, "dev")["spec"]["source"]["targetRevision"]
@@ -75,6 +78,9 @@ async fn a_faulty_release_reaches_staging_only_and_up_keeps_it() {
 
     let recording = RecordingReporter::new();
     let reporter: SharedReporter = recording.clone();
+    // Everything written from here on (Argo CD consumes the refresh annotation: it is gone
+    // from the object once the refresh happened).
+    let mut changes = f.api.subscribe();
     let context = ReleaseContext::connect(
         f.settings.clone(),
         &f.env,
@@ -143,7 +149,22 @@ async fn a_faulty_release_reaches_staging_only_and_up_keeps_it() {
         released.revision.as_str()
     );
     let annotations = &staging["metadata"]["annotations"];
-    assert_eq!(annotations["argocd.argoproj.io/refresh"], "normal");
+    let mut refreshed = false;
+    loop {
+        match changes.try_recv() {
+            Ok(change) => {
+                refreshed |= change.kind() == "Application"
+                    && change.name == "demo-app-staging"
+                    && change.object["metadata"]["annotations"]["argocd.argoproj.io/refresh"]
+                        == "normal";
+            }
+            Err(tokio::sync::broadcast::error::TryRecvError::Lagged(n)) => {
+                panic!("{n} changes missed: the fake's change channel is too small for this test")
+            }
+            Err(_) => break,
+        }
+    }
+    assert!(refreshed, "release asked Argo CD for a refresh");
     assert_eq!(annotations["kindling.dev/demo-version"], "v1.1.0");
     assert_eq!(annotations["kindling.dev/demo-profile"], "fast");
     assert_eq!(
@@ -157,19 +178,65 @@ async fn a_faulty_release_reaches_staging_only_and_up_keeps_it() {
     assert_eq!(rollout_image(&f.api, "staging"), released.image);
     assert_eq!(rollout_image(&f.api, "production"), production_image);
 
-    // up after the release keeps it (and the others as they were).
-    let (result, recording) = f.up().await;
-    let summary = result.unwrap_or_else(|e| panic!("up failed: {e}: {:?}", recording.events()));
+    // The canary walked to its first analysis step (20 %, the 10 s pause of the fast profile)
+    // and waits for its run.
+    f.settled().await;
+    let ro = f
+        .api
+        .get(
+            "argoproj.io/v1alpha1",
+            "Rollout",
+            Some("staging"),
+            "demo-app",
+        )
+        .unwrap();
+    assert_eq!(ro["status"]["currentStepIndex"], 2, "{}", ro["status"]);
+    assert_eq!(
+        f.sim.app_status("demo-app-staging").unwrap().0,
+        "Progressing"
+    );
+    // A 50 % error rate fails the error-rate gate: the controller records the run Failed and
+    // aborts the update.
+    f.api
+        .patch_status(
+            "argoproj.io/v1alpha1",
+            "Rollout",
+            Some("staging"),
+            "demo-app",
+            serde_json::json!({"canary": {"currentStepAnalysisRunStatus":
+                {"name": "demo-app-2-2", "status": "Failed", "message": "Metric \"error-rate\" assessed Failed"}}}),
+        )
+        .unwrap();
+    f.settled().await;
+    assert_eq!(f.sim.app_status("demo-app-staging").unwrap().0, "Degraded");
+
+    // up after the release keeps it (and the others as they were), and fails naming why
+    // staging is not settled, within its timeout.
+    f.settings.config.timeouts.component = std::time::Duration::from_secs(20);
+    f.settings.config.timeouts.rollout = std::time::Duration::from_secs(20);
+    let (result, _) = f.up().await;
+    let err = result.expect_err("up succeeded with staging's canary aborted");
+    let message = err.to_string();
+    assert!(
+        message.contains("Application argocd/demo-app-staging"),
+        "{message}"
+    );
+    assert!(
+        message.contains(
+            "Rollout staging/demo-app: Degraded: RolloutAborted: Rollout aborted update to revision"
+        ),
+        "{message}"
+    );
     assert_eq!(rollout_image(&f.api, "staging"), released.image);
     assert_eq!(rollout_image(&f.api, "production"), production_image);
-    let staging = summary
-        .environments
-        .iter()
-        .find(|e| e.name == "staging")
-        .unwrap();
+    let staging = application(&f.api, "staging");
     assert_eq!(
-        (staging.version.as_str(), staging.profile.as_str()),
-        ("v1.1.0", "fast")
+        staging["metadata"]["annotations"]["kindling.dev/demo-version"],
+        "v1.1.0"
+    );
+    assert_eq!(
+        staging["metadata"]["annotations"]["kindling.dev/demo-profile"],
+        "fast"
     );
     assert_eq!(
         application(&f.api, "dev")["spec"]["source"]["targetRevision"],

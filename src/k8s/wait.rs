@@ -7,6 +7,7 @@ use super::diagnose;
 use super::error::K8sError;
 use super::manifest::describe;
 use futures::StreamExt;
+use futures::future::BoxFuture;
 use kube::api::{Api, ApiResource, DynamicObject};
 use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher::{self, Event};
@@ -26,12 +27,18 @@ pub enum Verdict {
 
 type Check = Arc<dyn Fn(Option<&DynamicObject>) -> Verdict + Send + Sync>;
 
+/// Says why a condition does not hold, from the last object seen (e.g. which resources of an
+/// Argo CD Application are not Healthy, and why); replaces the generic diagnosis.
+pub type Explain =
+    Arc<dyn Fn(kube::Client, DynamicObject) -> BoxFuture<'static, String> + Send + Sync>;
+
 /// A named condition on one object.
 #[derive(Clone)]
 pub struct Condition {
     /// "rolled out", "Synced and Healthy".
     pub what: String,
     check: Check,
+    explain: Option<Explain>,
 }
 
 impl Condition {
@@ -42,6 +49,7 @@ impl Condition {
         Condition {
             what: what.into(),
             check: Arc::new(check),
+            explain: None,
         }
     }
 
@@ -49,13 +57,28 @@ impl Condition {
         (self.check)(object)
     }
 
-    /// Both conditions; the first one not done decides what is reported.
+    /// The same condition, explained by `explain` when a wait on it fails or times out.
+    pub fn explained_by<F, Fut>(mut self, explain: F) -> Condition
+    where
+        F: Fn(kube::Client, DynamicObject) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = String> + Send + 'static,
+    {
+        self.explain = Some(Arc::new(move |client, object| {
+            Box::pin(explain(client, object))
+        }));
+        self
+    }
+
+    /// Both conditions; the first one not done decides what is reported (and explained).
     pub fn and(self, other: Condition) -> Condition {
         let what = format!("{} and {}", self.what, other.what);
-        Condition::new(what, move |o| match self.check(o) {
+        let explain = self.explain.clone().or_else(|| other.explain.clone());
+        let mut both = Condition::new(what, move |o| match self.check(o) {
             Verdict::Done => other.check(o),
             not_done => not_done,
-        })
+        });
+        both.explain = explain;
+        both
     }
 }
 
@@ -133,16 +156,29 @@ impl Waiter {
         match verdict {
             Ok(Ok(object)) => Ok(object),
             Ok(Err(reason)) => Err(K8sError::WaitFailed {
-                diagnosis: diagnose::diagnose(&self.client, &target, last.as_ref()).await,
+                diagnosis: self.diagnosis(&target, &condition, last).await,
                 awaited,
                 reason,
             }),
             Err(_elapsed) => Err(K8sError::Timeout {
-                diagnosis: diagnose::diagnose(&self.client, &target, last.as_ref()).await,
+                diagnosis: self.diagnosis(&target, &condition, last).await,
                 awaited,
                 last_seen,
                 after: timeout,
             }),
+        }
+    }
+
+    /// The condition's own explanation of the last object seen, else the generic diagnosis.
+    async fn diagnosis(
+        &self,
+        target: &Target,
+        condition: &Condition,
+        last: Option<DynamicObject>,
+    ) -> String {
+        match (&condition.explain, last) {
+            (Some(explain), Some(object)) => explain(self.client.clone(), object).await,
+            (_, last) => diagnose::diagnose(&self.client, target, last.as_ref()).await,
         }
     }
 

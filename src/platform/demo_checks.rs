@@ -86,6 +86,7 @@ pub fn application_synced_at(revision: &str) -> Condition {
             }
         },
     )
+    .explained_by(super::app_health::explain)
 }
 
 /// What to tell a person whose environment waits for them.

@@ -2,6 +2,7 @@
 //! Applications, and the demo app: its image, its GitOps source and the checks on it.
 
 pub mod adopt;
+pub mod app_health;
 pub mod applications;
 pub mod argocd_install;
 pub mod demo_checks;

@@ -1,12 +1,14 @@
 //! Step: the platform Applications (Traefik, cert-manager, kube-prometheus-stack, Argo
 //! Rollouts, metrics-server), Grafana's admin Secret and dashboards
 //! (`applications::platform_objects`); then every Application Synced and Healthy (a failed sync
-//! or a comparison error fails at once, naming the Application). After the registry wiring,
-//! so the charts' images come through the caches.
+//! or a comparison error fails at once, naming the Application; one left Progressing or
+//! Degraded fails at the timeout naming its resources that are not Healthy and why,
+//! `app_health`). After the registry wiring, so the charts' images come through the caches.
 
 use super::UpContext;
 use crate::k8s::{self, Target, Waiter};
 use crate::pipeline::Pipeline;
+use crate::platform::app_health;
 use crate::platform::applications::{self, ARGOCD_NAMESPACE};
 use futures::FutureExt;
 
@@ -40,7 +42,9 @@ pub(super) fn add(p: &mut Pipeline<UpContext>) {
                     .map(|name| {
                         let target =
                             Target::namespaced(resolved.resource.clone(), ARGOCD_NAMESPACE, name);
-                        (target, k8s::wait::application_synced_healthy())
+                        let synced_healthy = k8s::wait::application_synced_healthy()
+                            .explained_by(app_health::explain);
+                        (target, synced_healthy)
                     })
                     .collect();
                 Waiter::new(ctx.cluster()?.client.clone())

@@ -16,16 +16,18 @@
 //!   pod whose nodeSelector no node matches never runs (Progressing). A demo Application syncs
 //!   the Rollout from the artifact in the push_host registry (read with the login). Deleting an
 //!   Application with `resources-finalizer.argocd.argoproj.io` deletes what it made first;
-//! - Argo Rollouts (`up_support::simulate_rollouts`) and a stand-in ingress on `LB_ADDRESS`.
+//! - Argo Rollouts (`stand_ins::simulate_rollouts`) and a stand-in ingress on `LB_ADDRESS`.
 #![allow(dead_code)]
 
 use crate::push_host_support::AuthRegistry;
 use crate::support;
-use crate::up_support::{Ingress, IngressHook, simulate_rollouts};
+mod stand_ins;
+
 use fake_apiserver::{ChangeType, Fake, FakeApiServer};
 use kindling::report::{RecordingReporter, SharedReporter};
 use kindling::up::{UpContext, UpOptions};
 use serde_json::{Value, json};
+use stand_ins::{Ingress, IngressHook, simulate_rollouts};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};

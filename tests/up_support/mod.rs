@@ -1,44 +1,38 @@
-//! One `kindling up` on stand-ins, shared by tests/up_pipeline.rs, tests/release.rs and the
-//! up-sim benchmark: the stand-in kind node, the real (stand-in) registry, the fake API server
-//! with simulated controllers, and a stand-in ingress answering HTTPS for the demo hosts.
+//! One `kindling up` against a simulated kind cluster, shared by tests/up_pipeline.rs,
+//! tests/release.rs, tests/up_promotion.rs and the up-sim benchmark.
 //!
-//! Simulated Argo CD: platform Applications become Synced/Healthy after a delay (syncing
-//! cert-manager and argo-rollouts installs their real CRDs); a demo Application is synced the
-//! way Argo CD does it: the artifact at its targetRevision is pulled from the registry, the
-//! environment's generated layer gives the image, the Rollout is written with it, and the
-//! Application reports that revision Synced and Healthy. Simulated Argo Rollouts marks each new
-//! Rollout generation Healthy. The stand-in ingress (Traefik's place on 127.0.0.1:https_port)
-//! serves a certificate from kindling's CA and answers 200 for a demo host once that
-//! environment's Rollout is Healthy.
+//! Real: the Docker side (preflight, the registry and a cache, the demo image build and push,
+//! the manifests artifact, a stand-in node container that kindling wires), the real `kind`
+//! CLI for everything but `create cluster`, and every object kindling applies. The Kubernetes
+//! side is crates/kind-sim on the fake API server: a kind cluster made from kindling's own
+//! kind config, with Argo CD v3.5.1 coming from the install.yaml that `up` applies (the
+//! simulated application controller acts only while that install's controller and
+//! repo-server pods run). Argo CD renders each Application as it would: the platform charts
+//! with real Helm v4 (`kind_sim::Helm`, renders cached on disk), the demo environments by
+//! pulling the OCI artifact at the Application's targetRevision from the local registry —
+//! only with the repository Secret that declares it plain HTTP, as Argo CD needs — and
+//! `kustomize build` of its path with the real kustomize. Health is Argo CD's own rules (its
+//! Lua checks run in place), and the cluster is no more generous than kind: pods that cannot
+//! pull or mount do not start, nothing assigns load-balancer addresses, Ingresses get
+//! Traefik's address only while Traefik runs, HPAs have metrics only with metrics-server.
+//!
+//! The stand-in ingress (Traefik's place on 127.0.0.1:https_port; kind-sim serves no
+//! traffic) answers for a host only when the simulated Traefik runs, the host's Ingress has
+//! the address Traefik publishes, its TLS Secret exists (else Traefik's default certificate,
+//! which kindling's CA does not sign) and its environment's Rollout is Healthy or paused.
 #![allow(dead_code)]
 
 use crate::cluster_support::{self, ClusterVolumes, Containers, env_with, fake_kind, settings};
 use crate::support;
-use fake_apiserver::{ChangeType, Fake, FakeApiServer};
-use kindling::config::mirror_container_name;
+use fake_apiserver::{Fake, FakeApiServer};
+use kind_sim::{Helm, Rendered, Sim, Source};
+use kindling::config::{Config, mirror_container_name};
 use kindling::report::{Event, Outcome, RecordingReporter, Reporter, SharedReporter};
 use kindling::up::{UpContext, UpOptions};
-use serde_json::{Value, json};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
-
-/// Simulated readiness delays (the benchmark sets its own).
-#[derive(Debug, Clone, Copy)]
-pub struct Delays {
-    pub workloads: Duration,
-    pub application: Duration,
-    pub rollout: Duration,
-}
-
-impl Default for Delays {
-    fn default() -> Delays {
-        Delays {
-            workloads: Duration::from_millis(50),
-            application: Duration::from_millis(100),
-            rollout: Duration::from_millis(100),
-        }
-    }
-}
+use std::time::Instant;
 
 pub fn finished(events: &[(Instant, Event)], id: &str) -> Option<(Instant, Outcome)> {
     events.iter().find_map(|(t, e)| match e {
@@ -54,68 +48,47 @@ pub fn started(events: &[(Instant, Event)], id: &str) -> Instant {
         .unwrap_or_else(|| panic!("step {id} never started"))
 }
 
-/// What a healthy Argo CD reports after syncing.
-pub fn synced_healthy(_: &str) -> Value {
-    json!({
-        "sync": { "status": "Synced" },
-        "health": { "status": "Healthy" },
-        "operationState": { "phase": "Succeeded", "message": "successfully synced" }
+/// The summary of an `up` that must succeed; else a panic with its error and the steps that
+/// failed (the error names the unhealthy resources and why).
+pub fn expect_up(
+    result: kindling::Result<kindling::up::Summary>,
+    recording: &RecordingReporter,
+) -> kindling::up::Summary {
+    result.unwrap_or_else(|e| {
+        let failed: Vec<String> = recording
+            .events()
+            .into_iter()
+            .filter_map(|e| match e {
+                Event::StepFailed { step, error, .. } => Some(format!("  {step}: {error}")),
+                _ => None,
+            })
+            .collect();
+        panic!("up failed: {e}\nfailed steps:\n{}", failed.join("\n"))
     })
 }
 
-fn crds_below(dir: &std::path::Path) -> Vec<Value> {
-    kindling::lint::input::files_below(dir)
-        .unwrap()
+/// The registry hosts the simulated node's containerd pulls from: the `certs.d/<host>`
+/// folders kindling's wiring writes (`cluster::wiring::node_files`, the same function) for
+/// the test's registry and the upstreams kindling mirrors by default.
+///
+/// Why the default mirrors and not the test configuration's: the Docker side of a cache is
+/// shared by name by every kindling cluster on the machine (`kindling-mirror-docker-io`...),
+/// so a test that configured the real upstreams would start, share and `down --purge` a
+/// developer's own caches. The tests' configuration mirrors one upstream named after the test
+/// instead (one stand-in cache container, which crash-loops: it cannot reach an upstream),
+/// and the node is given what a default installation's node has. Dropping an upstream from
+/// the defaults then leaves the images it serves unpullable here too (public.ecr.aws: Argo
+/// CD's redis), as on an offline machine.
+pub fn node_registries(config: &Config) -> Vec<String> {
+    let mut default_mirrors = config.clone();
+    default_mirrors.registry.mirrors = Config::builtin().registry.mirrors;
+    kindling::cluster::wiring::node_files(&default_mirrors)
         .iter()
-        .flat_map(|f| {
-            kindling::lint::input::parse_documents(&std::fs::read_to_string(f).unwrap()).unwrap()
+        .filter_map(|f| {
+            let dir = f.path.strip_prefix(kindling::cluster::wiring::CERTS_D)?;
+            Some(dir.trim_start_matches('/').split('/').next()?.to_string())
         })
-        .filter(|o| o["kind"] == "CustomResourceDefinition")
         .collect()
-}
-
-/// The platform Applications: Synced and Healthy after a delay; CRDs come with their charts.
-fn simulate_argocd(
-    fake: Fake,
-    crds: Vec<(&'static str, Vec<Value>)>,
-    status_for: fn(&str) -> Value,
-    delay: Duration,
-) {
-    fake.on_change(move |fake, change| {
-        if change.type_ == ChangeType::Deleted
-            || change.kind() != "Application"
-            || change.name.starts_with("demo-app-")
-            || change.object["status"]["health"]["status"] == "Healthy"
-        {
-            return true;
-        }
-        let (fake, name) = (fake.clone(), change.name.clone());
-        let crds: Vec<Value> = crds
-            .iter()
-            .filter(|(app, _)| *app == name)
-            .flat_map(|(_, c)| c.clone())
-            .collect();
-        let destination = change.object["spec"]["destination"]["namespace"]
-            .as_str()
-            .unwrap_or("default")
-            .to_string();
-        tokio::spawn(async move {
-            tokio::time::sleep(delay).await;
-            // syncOptions CreateNamespace=true
-            fake.create_namespace(&destination);
-            for crd in crds {
-                fake.apply(crd).unwrap();
-            }
-            let _ = fake.set_status(
-                "argoproj.io/v1alpha1",
-                "Application",
-                Some("argocd"),
-                &name,
-                status_for(&name),
-            );
-        });
-        true
-    });
 }
 
 /// The image an environment's generated layer sets, read from the artifact as Argo CD would.
@@ -146,164 +119,261 @@ pub async fn image_in_artifact(registry_port: u16, revision: &str, env: &str) ->
     }
 }
 
-/// Argo CD syncing the demo Applications from the artifact (see the module comment).
-fn simulate_demo_sync(fake: Fake, registry_port: u16, delay: Duration) {
-    fake.on_change(move |fake, change| {
-        if change.type_ == ChangeType::Deleted
-            || change.kind() != "Application"
-            || !change.name.starts_with("demo-app-")
-        {
-            return true;
-        }
-        let revision = change.object["spec"]["source"]["targetRevision"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
-        if change.object["status"]["sync"]["revision"] == revision.as_str() {
-            return true;
-        }
-        let (fake, name, object) = (fake.clone(), change.name.clone(), change.object.clone());
-        tokio::spawn(async move {
-            tokio::time::sleep(delay).await;
-            let env = name.trim_start_matches("demo-app-").to_string();
-            let namespace = object["spec"]["destination"]["namespace"]
-                .as_str()
-                .unwrap()
-                .to_string();
-            let image = image_in_artifact(registry_port, &revision, &env).await;
-            fake.create_namespace(&namespace);
-            fake.apply(json!({
-                "apiVersion": "argoproj.io/v1alpha1",
-                "kind": "Rollout",
-                "metadata": {
-                    "name": "demo-app", "namespace": namespace,
-                    "labels": { "app.kubernetes.io/instance": name }
-                },
-                "spec": {
-                    "replicas": 1,
-                    "selector": { "matchLabels": { "app.kubernetes.io/name": "demo-app" } },
-                    "template": {
-                        "metadata": { "labels": { "app.kubernetes.io/name": "demo-app" } },
-                        "spec": { "containers": [{ "name": "demo-app", "image": image }] }
-                    },
-                    "strategy": { "canary": {} }
-                }
-            }))
-            .unwrap();
-            let _ = fake.set_status(
-                "argoproj.io/v1alpha1",
-                "Application",
-                Some("argocd"),
-                &name,
-                json!({
-                    "sync": { "status": "Synced", "revision": revision },
-                    "health": { "status": "Healthy" },
-                    "operationState": {
-                        "phase": "Succeeded", "message": "successfully synced",
-                        "syncResult": { "revision": revision }
-                    }
-                }),
-            );
-        });
-        true
-    });
+/// Argo CD's repo-server: charts through real Helm, OCI artifacts from the test's registry
+/// through `kustomize build`.
+struct RepoServer {
+    helm: Helm,
+    kustomize: PathBuf,
+    fake: Fake,
+    /// The registry as the cluster reaches it ("<name>:5000") and its port on the host.
+    cluster_host: String,
+    host_port: u16,
 }
 
-/// Argo Rollouts: every new Rollout generation becomes Healthy and fully promoted.
-pub fn simulate_rollouts(fake: Fake, delay: Duration) {
-    fake.on_change(move |fake, change| {
-        if change.type_ == ChangeType::Deleted || change.kind() != "Rollout" {
-            return true;
+impl RepoServer {
+    /// A repository Secret (label `argocd.argoproj.io/secret-type: repository`) in argocd for
+    /// exactly `repo`: the key's value, from stringData or data.
+    fn repository_setting(&self, repo: &str, key: &str) -> Option<String> {
+        let value = |secret: &Value, key: &str| -> Option<String> {
+            if let Some(v) = secret["stringData"][key].as_str() {
+                return Some(v.to_string());
+            }
+            let data = secret["data"][key].as_str()?;
+            let bytes = base64_decode(data)?;
+            String::from_utf8(bytes).ok()
+        };
+        self.fake
+            .list("v1", "Secret", Some("argocd"))
+            .into_iter()
+            .filter(|s| {
+                s["metadata"]["labels"]["argocd.argoproj.io/secret-type"] == "repository"
+                    && value(s, "url").as_deref() == Some(repo)
+            })
+            .find_map(|s| value(&s, key))
+    }
+
+    fn oci(&self, repo: &str, source: &Value) -> Result<Rendered, String> {
+        let (host, name) = repo
+            .strip_prefix("oci://")
+            .and_then(|r| r.split_once('/'))
+            .ok_or_else(|| format!("{repo}: not an OCI repository URL"))?;
+        // Argo CD 3.5 talks HTTPS to an OCI registry unless a repository Secret for this URL
+        // says `insecureOCIForceHttp: "true"`; the local registry speaks plain HTTP.
+        if self.repository_setting(repo, "type").as_deref() != Some("oci")
+            || self
+                .repository_setting(repo, "insecureOCIForceHttp")
+                .as_deref()
+                != Some("true")
+        {
+            return Err(format!(
+                "failed to get index: Get \"https://{host}/v2/\": http: server gave HTTP response to HTTPS client"
+            ));
         }
-        let generation = change.object["metadata"]["generation"]
-            .as_i64()
-            .unwrap_or(1);
-        if change.object["status"]["observedGeneration"] == generation.to_string().as_str() {
-            return true;
+        if host != self.cluster_host {
+            return Err(format!("dial tcp: lookup {host}: no such host"));
         }
-        let (fake, change) = (fake.clone(), change.clone());
-        tokio::spawn(async move {
-            tokio::time::sleep(delay).await;
-            let image = change.object["spec"]["template"]["spec"]["containers"][0]["image"]
-                .as_str()
-                .unwrap_or_default();
-            let hash = &kindling::docker::oci::sha256_digest(image.as_bytes())[7..17];
-            let _ = fake.set_status(
-                "argoproj.io/v1alpha1",
-                "Rollout",
-                Some(&change.namespace),
-                &change.name,
-                json!({
-                    "phase": "Healthy", "message": "",
-                    "observedGeneration": generation.to_string(),
-                    "stableRS": hash, "currentPodHash": hash,
-                    "replicas": 1, "updatedReplicas": 1, "readyReplicas": 1, "availableReplicas": 1
-                }),
-            );
-        });
-        true
-    });
+        let revision = source["targetRevision"].as_str().unwrap_or("");
+        let path = source["path"].as_str().unwrap_or(".");
+        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+        let api = kindling::docker::registry_api::RegistryApi::local(self.host_port);
+        let handle = tokio::runtime::Handle::current();
+        let digest = handle
+            .block_on(kindling::docker::oci::pull_and_unpack(
+                &api,
+                name,
+                revision,
+                dir.path(),
+            ))
+            .map_err(|e| e.to_string())?;
+        let out = std::process::Command::new(&self.kustomize)
+            .arg("build")
+            .arg(dir.path().join(path))
+            .output()
+            .map_err(|e| format!("{}: {e}", self.kustomize.display()))?;
+        if !out.status.success() {
+            return Err(format!(
+                "`kustomize build {path}` failed: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ));
+        }
+        let objects = kind_sim::yaml::parse_stream(&String::from_utf8_lossy(&out.stdout))?;
+        Ok(Rendered {
+            revision: digest,
+            objects,
+        })
+    }
+}
+
+impl Source for RepoServer {
+    fn render(&self, app: &Value, api_versions: &[String]) -> Result<Rendered, String> {
+        // A chart (Helm repository, or an OCI chart with Helm settings) goes to Helm; a plain
+        // OCI artifact is a folder of manifests (kustomize).
+        let source = &app["spec"]["source"];
+        let repo = source["repoURL"].as_str().unwrap_or("");
+        if source["chart"].is_string() || source["helm"].is_object() {
+            Source::render(&self.helm, app, api_versions)
+        } else if repo.starts_with("oci://") {
+            self.oci(repo, source)
+        } else {
+            Err(format!(
+                "{repo}: not a source this test's repo-server serves"
+            ))
+        }
+    }
+}
+
+fn base64_decode(text: &str) -> Option<Vec<u8>> {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = Vec::new();
+    let (mut buffer, mut bits) = (0u32, 0);
+    for c in text
+        .bytes()
+        .filter(|c| *c != b'=' && !c.is_ascii_whitespace())
+    {
+        buffer = buffer << 6 | ALPHABET.iter().position(|a| *a == c)? as u32;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((buffer >> bits) as u8);
+        }
+    }
+    Some(out)
 }
 
 /// Traefik's stand-in on 127.0.0.1:https_port, started when the demo-apps step starts (it
 /// must not hold the port during preflight) and stopped after the run.
 pub struct Ingress {
-    ip: std::net::IpAddr,
     port: u16,
-    domain: String,
-    data_dir: std::path::PathBuf,
+    data_dir: PathBuf,
     cluster: String,
+    domain: String,
     fake: Fake,
     task: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
-impl Ingress {
-    /// The stand-in for the ingress at `ip:port`, serving `<demo host>.<domain>` with a
-    /// certificate from the CA in `data_dir` (made by `up` before demo-apps starts).
-    pub fn new(
-        ip: std::net::IpAddr,
-        port: u16,
-        domain: &str,
-        data_dir: &std::path::Path,
-        cluster: &str,
-        fake: Fake,
-    ) -> Ingress {
-        Ingress {
-            ip,
-            port,
-            domain: domain.into(),
-            data_dir: data_dir.to_path_buf(),
-            cluster: cluster.into(),
-            fake,
-            task: Mutex::new(None),
-        }
-    }
+/// The certificate Traefik serves for a host: the one cert-manager issued (its Secret exists)
+/// or Traefik's self-signed default, which no client trusting kindling's CA accepts.
+struct Certificates {
+    fake: Fake,
+    issued: Arc<rustls::sign::CertifiedKey>,
+    default: Arc<rustls::sign::CertifiedKey>,
+}
 
+impl std::fmt::Debug for Certificates {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Certificates")
+    }
+}
+
+impl rustls::server::ResolvesServerCert for Certificates {
+    fn resolve(
+        &self,
+        hello: rustls::server::ClientHello<'_>,
+    ) -> Option<Arc<rustls::sign::CertifiedKey>> {
+        let issued = hello
+            .server_name()
+            .and_then(|host| ingress_for(&self.fake, host))
+            .is_some_and(|(ingress, host)| tls_secret_exists(&self.fake, &ingress, &host));
+        Some(if issued {
+            self.issued.clone()
+        } else {
+            self.default.clone()
+        })
+    }
+}
+
+fn certified_key(cert_pem: &str, key_pem: &str) -> Arc<rustls::sign::CertifiedKey> {
+    let certs: Vec<rustls::pki_types::CertificateDer<'static>> =
+        rustls_pemfile::certs(&mut cert_pem.as_bytes())
+            .collect::<Result<_, _>>()
+            .unwrap();
+    let key = rustls_pemfile::private_key(&mut key_pem.as_bytes())
+        .unwrap()
+        .unwrap();
+    let key = rustls::crypto::ring::sign::any_supported_type(&key).unwrap();
+    Arc::new(rustls::sign::CertifiedKey::new(certs, key))
+}
+
+/// The Ingress (any namespace) with a rule for `host`, if the ingress controller published
+/// 127.0.0.1 (Traefik's `ingressEndpoint.ip` as kindling sets it) into its status.
+fn ingress_for(fake: &Fake, host: &str) -> Option<(Value, String)> {
+    let host = host.to_lowercase();
+    fake.list("networking.k8s.io/v1", "Ingress", None)
+        .into_iter()
+        .find(|ing| {
+            let rules = ing["spec"]["rules"].as_array().cloned().unwrap_or_default();
+            rules.iter().any(|r| r["host"] == host.as_str())
+                && ing["status"]["loadBalancer"]["ingress"]
+                    .as_array()
+                    .is_some_and(|a| a.iter().any(|i| i["ip"] == "127.0.0.1"))
+        })
+        .map(|ing| (ing, host))
+}
+
+fn tls_secret_exists(fake: &Fake, ingress: &Value, host: &str) -> bool {
+    let namespace = ingress["metadata"]["namespace"].as_str();
+    ingress["spec"]["tls"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|t| {
+            t["hosts"]
+                .as_array()
+                .is_some_and(|h| h.iter().any(|h| h == host))
+        })
+        .filter_map(|t| t["secretName"].as_str())
+        .any(|secret| fake.get("v1", "Secret", namespace, secret).is_some())
+}
+
+/// A ready Traefik pod holding host port 443 on a node (what kind maps https_port to).
+fn traefik_runs(fake: &Fake) -> bool {
+    fake.list("v1", "Pod", Some("traefik")).iter().any(|p| {
+        let ready = p["status"]["conditions"].as_array().is_some_and(|cs| {
+            cs.iter()
+                .any(|c| c["type"] == "Ready" && c["status"] == "True")
+        });
+        let port_443 = p["spec"]["containers"].as_array().is_some_and(|cs| {
+            cs.iter().any(|c| {
+                c["ports"]
+                    .as_array()
+                    .is_some_and(|ps| ps.iter().any(|p| p["hostPort"] == 443))
+            })
+        });
+        p["status"]["phase"] == "Running" && ready && port_443
+    })
+}
+
+impl Ingress {
     fn start(&self) {
         let mut task = self.task.lock().unwrap();
         if task.is_some() {
             return;
         }
-        let ca = kindling::tls::ca::load(&kindling::tls::ca::ca_dir(&self.data_dir, &self.cluster))
-            .unwrap()
-            .expect("the CA exists before demo-apps");
-        let hosts = ["demo", "staging-demo", "prod-demo"].map(|p| format!("{p}.{}", self.domain));
+        // A demo-apps step skipped because an earlier step failed may come before the CA.
+        let Ok(Some(ca)) =
+            kindling::tls::ca::load(&kindling::tls::ca::ca_dir(&self.data_dir, &self.cluster))
+        else {
+            return;
+        };
+        let hosts: Vec<String> = ["demo", "staging-demo", "prod-demo", "prod-demo-preview"]
+            .iter()
+            .map(|h| format!("{h}.{}", self.domain))
+            .collect();
         let hosts: Vec<&str> = hosts.iter().map(String::as_str).collect();
         let (cert, key) = kindling::tls::issue_leaf(&ca, &hosts).unwrap();
-        let certs: Vec<rustls::pki_types::CertificateDer<'static>> =
-            rustls_pemfile::certs(&mut cert.as_bytes())
-                .collect::<Result<_, _>>()
-                .unwrap();
-        let key = rustls_pemfile::private_key(&mut key.as_bytes())
-            .unwrap()
-            .unwrap();
+        let default =
+            rcgen::generate_simple_self_signed(vec!["TRAEFIK DEFAULT CERT".into()]).unwrap();
         let _ = rustls::crypto::ring::default_provider().install_default();
+        let resolver = Certificates {
+            fake: self.fake.clone(),
+            issued: certified_key(&cert, &key),
+            default: certified_key(&default.cert.pem(), &default.signing_key.serialize_pem()),
+        };
         let config = rustls::ServerConfig::builder()
             .with_no_client_auth()
-            .with_single_cert(certs, key)
-            .unwrap();
+            .with_cert_resolver(Arc::new(resolver));
         let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
-        let listener = std::net::TcpListener::bind((self.ip, self.port)).unwrap();
+        let listener = std::net::TcpListener::bind(("127.0.0.1", self.port)).unwrap();
         listener.set_nonblocking(true).unwrap();
         let listener = tokio::net::TcpListener::from_std(listener).unwrap();
         let fake = self.fake.clone();
@@ -314,6 +384,9 @@ impl Ingress {
                 };
                 let (acceptor, fake) = (acceptor.clone(), fake.clone());
                 tokio::spawn(async move {
+                    if !traefik_runs(&fake) {
+                        return; // nothing listens on the node's 443
+                    }
                     if let Ok(tls) = acceptor.accept(stream).await {
                         let _ = answer(tls, &fake).await;
                     }
@@ -332,8 +405,9 @@ impl Ingress {
     }
 }
 
-/// One HTTP/1.1 exchange: 200 when the host's environment has a Healthy (or paused) Rollout,
-/// else 503.
+/// One HTTP/1.1 exchange, as Traefik would answer it: 404 for a host no published Ingress
+/// routes, 503 while its environment's Rollout is neither Healthy nor paused (a paused
+/// Rollout still serves its stable pods), else 200.
 async fn answer(
     mut tls: tokio_rustls::server::TlsStream<tokio::net::TcpStream>,
     fake: &Fake,
@@ -354,35 +428,30 @@ async fn answer(
         .find_map(|l| l.strip_prefix("host:"))
         .map(|h| h.trim().split(':').next().unwrap_or("").to_string())
         .unwrap_or_default();
-    let namespace = match host.split('.').next() {
-        Some("demo") => "default",
-        Some("staging-demo") => "staging",
-        Some("prod-demo") => "production",
-        _ => "",
-    };
-    // A paused Rollout (awaiting promotion) still serves: the active Service keeps the
-    // stable pods.
-    let healthy = fake
-        .get(
-            "argoproj.io/v1alpha1",
-            "Rollout",
-            Some(namespace),
-            "demo-app",
-        )
-        .is_some_and(|r| matches!(r["status"]["phase"].as_str(), Some("Healthy" | "Paused")));
-    let response: &[u8] = if healthy {
-        b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok"
-    } else {
-        b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+    let response: &[u8] = match ingress_for(fake, &host) {
+        None => b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+        Some((ingress, _)) => {
+            let namespace = ingress["metadata"]["namespace"].as_str();
+            let serving = fake
+                .get("argoproj.io/v1alpha1", "Rollout", namespace, "demo-app")
+                .is_some_and(|r| {
+                    matches!(r["status"]["phase"].as_str(), Some("Healthy" | "Paused"))
+                });
+            if serving {
+                b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok"
+            } else {
+                b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+            }
+        }
     };
     tls.write_all(response).await?;
     tls.shutdown().await
 }
 
 /// Forwards to the recording and starts the ingress when the demo-apps step starts.
-pub struct IngressHook {
-    pub inner: SharedReporter,
-    pub ingress: Arc<Ingress>,
+struct IngressHook {
+    inner: SharedReporter,
+    ingress: Arc<Ingress>,
 }
 
 impl Reporter for IngressHook {
@@ -394,16 +463,18 @@ impl Reporter for IngressHook {
     }
 }
 
-/// Everything one `up` on stand-ins needs; containers and volumes go when it is dropped.
+/// Everything one `up` on the simulated cluster needs; containers and volumes go when it is
+/// dropped.
 pub struct Setup {
     pub dir: tempfile::TempDir,
-    pub shared: std::path::PathBuf,
+    pub shared: PathBuf,
     pub settings: kindling::config::Settings,
     pub env: kindling::env::Env,
     pub api: FakeApiServer,
+    pub sim: Sim,
     pub name: String,
     pub node: String,
-    pub hosts: std::path::PathBuf,
+    pub hosts: PathBuf,
     pub ingress: Arc<Ingress>,
     pub containers: Containers,
     pub _volumes: ClusterVolumes,
@@ -452,126 +523,7 @@ impl Setup {
         self.ingress.stop().await;
         (result, recording)
     }
-}
 
-/// A file standing in for the static demo-app binary: the image build packages it with
-/// Dockerfile.prebuilt (no container runs it here). Its content names the setup, so each
-/// setup's image has its own ID: `Images` removes by ID, which would otherwise also remove a
-/// concurrent setup's identical image (and make that setup's next `up` rebuild it).
-fn stand_in_binary(dir: &std::path::Path, name: &str) -> std::path::PathBuf {
-    let path = dir.join("demo-app-binary");
-    std::fs::write(
-        &path,
-        format!("#!/bin/false\n# stand-in for the static demo-app binary ({name})\n"),
-    )
-    .unwrap();
-    path
-}
-
-pub async fn setup(status_for: fn(&str) -> Value, component_timeout: &str) -> Option<Setup> {
-    setup_with(status_for, component_timeout, Delays::default()).await
-}
-
-pub async fn setup_with(
-    status_for: fn(&str) -> Value,
-    component_timeout: &str,
-    delays: Delays,
-) -> Option<Setup> {
-    let shared = support::shared_dir()?;
-    let real = cluster_support::real_kind()?;
-    support::docker_available()?;
-    let image = cluster_support::node_image()?;
-    cluster_support::kind_network();
-
-    let dir = tempfile::tempdir().unwrap();
-    let mut settings = settings(dir.path());
-    let name = support::unique("kup");
-    let config = &mut settings.config;
-    config.cluster.name = name.clone();
-    config.cluster.node_image = image.clone();
-    config.network.http_port = support::free_port();
-    config.network.https_port = support::free_port();
-    let timeout = humantime::parse_duration(component_timeout).expect("a duration");
-    config.timeouts.component = timeout;
-    config.timeouts.rollout = timeout;
-    config.network.trust_ca = false; // the system trust store is tested in tls_trust.rs
-    config.registry.name = format!("{name}-registry");
-    config.registry.host_port = support::free_port();
-    config.registry.image = support::registry_image();
-    config.registry.mirrors = vec![format!("{name}.example.test")];
-    config.demo.binary = stand_in_binary(dir.path(), &name).display().to_string();
-    let node = format!("{name}-control-plane");
-    let mirror = mirror_container_name(&config.registry.mirrors[0]);
-    let containers = Containers(vec![
-        node.clone(),
-        config.registry.name.clone(),
-        mirror.clone(),
-    ]);
-    let volumes = ClusterVolumes(name.clone());
-
-    let api = FakeApiServer::start().await;
-    fake_apiserver::sim::spawn_workload_controller(api.handle(), delays.workloads);
-    let upstream = shared.join("upstream");
-    simulate_argocd(
-        api.handle(),
-        vec![
-            (
-                "cert-manager",
-                crds_below(&upstream.join("cert-manager/v1.21.1/crds")),
-            ),
-            (
-                "argo-rollouts",
-                crds_below(&upstream.join("argo-rollouts/v1.9.1/crds")),
-            ),
-        ],
-        status_for,
-        delays.application,
-    );
-    simulate_demo_sync(api.handle(), config.registry.host_port, delays.application);
-    simulate_rollouts(api.handle(), delays.rollout);
-    // The fake's kubeconfig, with kind's context name for this cluster.
-    let kubeconfig = api.kubeconfig_with_context(&format!("kind-{name}"));
-    std::fs::write(dir.path().join("fake-kubeconfig"), kubeconfig).unwrap();
-    let bin = fake_kind(dir.path(), &real, &image, config.network.http_port);
-    let hosts = dir.path().join("hosts");
-    std::fs::write(&hosts, "127.0.0.1 localhost\n").unwrap();
-    let env = env_with(
-        Some(&bin),
-        &dir.path().join("kubeconfig"),
-        &[
-            ("KINDLING_HOSTS_FILE", hosts.display().to_string()),
-            ("KINDLING_SUDO", "none".into()),
-        ],
-    );
-    let ingress = Arc::new(Ingress::new(
-        [127, 0, 0, 1].into(),
-        config.network.https_port,
-        &config.network.domain,
-        &settings.data_dir,
-        &name,
-        api.handle(),
-    ));
-    let images = Images(format!(
-        "localhost:{}/demo-app",
-        settings.config.registry.host_port
-    ));
-    Some(Setup {
-        dir,
-        shared,
-        settings,
-        env,
-        api,
-        name,
-        node,
-        hosts,
-        ingress,
-        containers,
-        _volumes: volumes,
-        images,
-    })
-}
-
-impl Setup {
     /// The kindling binary set up like the in-process runs: this setup's configuration file,
     /// data and cache dirs, the fake kind first on PATH, the private hosts file, and TMPDIR
     /// in the test's folder (so leaked temporary folders show).
@@ -605,7 +557,164 @@ impl Setup {
     }
 
     /// TMPDIR of the binary runs.
-    pub fn tmp_dir(&self) -> std::path::PathBuf {
+    pub fn tmp_dir(&self) -> PathBuf {
         self.dir.path().join("tmp")
     }
+
+    /// Waits until the simulated cluster has nothing more to do by itself.
+    pub async fn settled(&self) {
+        self.sim.settled().await
+    }
+}
+
+/// A file standing in for the static demo-app binary: the image build packages it with
+/// Dockerfile.prebuilt (no container runs it here). Its content names the setup, so each
+/// setup's image has its own ID: `Images` removes by ID, which would otherwise also remove a
+/// concurrent setup's identical image (and make that setup's next `up` rebuild it).
+fn stand_in_binary(dir: &Path, name: &str) -> PathBuf {
+    let path = dir.join("demo-app-binary");
+    std::fs::write(
+        &path,
+        format!("#!/bin/false\n# stand-in for the static demo-app binary ({name})\n"),
+    )
+    .unwrap();
+    path
+}
+
+/// How a setup differs from the plain one.
+#[derive(Debug, Clone)]
+pub struct SetupOptions {
+    /// `timeouts.component` and `timeouts.rollout`.
+    pub timeout: String,
+    /// Upstreams the node's containerd cannot pull from (as if no mirror served them on an
+    /// offline machine).
+    pub unmirrored: Vec<String>,
+    /// Argo CD's own delays (sync-wave pauses, retry backoff) × this; 1.0 is real time.
+    pub argocd_time_scale: f64,
+}
+
+impl Default for SetupOptions {
+    fn default() -> SetupOptions {
+        SetupOptions {
+            timeout: "120s".into(),
+            unmirrored: Vec::new(),
+            argocd_time_scale: kind_sim::argocd::Options::default().time_scale,
+        }
+    }
+}
+
+pub async fn setup(timeout: &str) -> Option<Setup> {
+    setup_with(SetupOptions {
+        timeout: timeout.into(),
+        ..SetupOptions::default()
+    })
+    .await
+}
+
+pub async fn setup_with(options: SetupOptions) -> Option<Setup> {
+    let shared = support::shared_dir()?;
+    let real = cluster_support::real_kind()?;
+    let kustomize = support::sid_tool("KINDLING_TEST_KUSTOMIZE")?;
+    let helm = match Helm::from_env() {
+        Ok(h) => h,
+        Err(e) => return support::skip(&e),
+    };
+    support::docker_available()?;
+    let image = cluster_support::node_image()?;
+    cluster_support::kind_network();
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = settings(dir.path());
+    let name = support::unique("kup");
+    let config = &mut settings.config;
+    config.cluster.name = name.clone();
+    config.cluster.node_image = image.clone();
+    config.network.http_port = support::free_port();
+    config.network.https_port = support::free_port();
+    config.timeouts.component =
+        humantime::parse_duration(&options.timeout).expect("a test timeout like \"30s\"");
+    config.timeouts.rollout =
+        humantime::parse_duration(&options.timeout).expect("a test timeout like \"30s\"");
+    config.network.trust_ca = false; // the system trust store is tested in tls_trust.rs
+    config.registry.name = format!("{name}-registry");
+    config.registry.host_port = support::free_port();
+    config.registry.image = support::registry_image();
+    // One stand-in cache named after the test (see `node_registries`).
+    config.registry.mirrors = vec![format!("{name}.example.test")];
+    config.demo.binary = stand_in_binary(dir.path(), &name).display().to_string();
+    let node = format!("{name}-control-plane");
+    let mirror = mirror_container_name(&config.registry.mirrors[0]);
+    let containers = Containers(vec![
+        node.clone(),
+        config.registry.name.clone(),
+        mirror.clone(),
+    ]);
+    let volumes = ClusterVolumes(name.clone());
+
+    let api = FakeApiServer::start().await;
+    let repo_server = RepoServer {
+        helm,
+        kustomize,
+        fake: api.handle(),
+        cluster_host: format!("{}:5000", config.registry.name),
+        host_port: config.registry.host_port,
+    };
+    let registries = node_registries(config)
+        .into_iter()
+        .filter(|r| !options.unmirrored.contains(r))
+        .collect();
+    let sim_options = kind_sim::Options {
+        kind: kind_sim::kind::Options {
+            name: name.clone(),
+            config: Some(kindling::cluster::kind_config::render(config)),
+            registries,
+        },
+        argocd: kind_sim::argocd::Options {
+            from_install_manifest: true,
+            time_scale: options.argocd_time_scale,
+            ..Default::default()
+        },
+    };
+    let sim = Sim::start(&api, Arc::new(repo_server), sim_options).unwrap();
+    // The fake's kubeconfig, with kind's context name for this cluster.
+    let kubeconfig = api.kubeconfig_with_context(&format!("kind-{name}"));
+    std::fs::write(dir.path().join("fake-kubeconfig"), kubeconfig).unwrap();
+    let bin = fake_kind(dir.path(), &real, &image, config.network.http_port);
+    let hosts = dir.path().join("hosts");
+    std::fs::write(&hosts, "127.0.0.1 localhost\n").unwrap();
+    let env = env_with(
+        Some(&bin),
+        &dir.path().join("kubeconfig"),
+        &[
+            ("KINDLING_HOSTS_FILE", hosts.display().to_string()),
+            ("KINDLING_SUDO", "none".into()),
+        ],
+    );
+    let ingress = Arc::new(Ingress {
+        port: config.network.https_port,
+        data_dir: settings.data_dir.clone(),
+        cluster: name.clone(),
+        domain: settings.config.network.domain.clone(),
+        fake: api.handle(),
+        task: Mutex::new(None),
+    });
+    let images = Images(format!(
+        "localhost:{}/demo-app",
+        settings.config.registry.host_port
+    ));
+    Some(Setup {
+        dir,
+        shared,
+        settings,
+        env,
+        api,
+        sim,
+        name,
+        node,
+        hosts,
+        ingress,
+        containers,
+        _volumes: volumes,
+        images,
+    })
 }

@@ -45,8 +45,9 @@ pub struct Sim {
 
 impl Sim {
     /// Starts the cluster's controllers and Argo CD on `fake`: creates the nodes, installs
-    /// Argo CD's CRDs (from the shared upstream folder) and its namespace, and renders
-    /// Applications with `source`.
+    /// Argo CD's CRDs (from the shared upstream folder; not with
+    /// `argocd::Options::from_install_manifest`, where whoever applies install.yaml does) and
+    /// its namespace, and renders Applications with `source`.
     pub fn start(fake: &Fake, source: Arc<dyn Source>, options: Options) -> Result<Sim, String> {
         let rules = Arc::new(Rules::upstream().ok_or_else(|| {
             format!(
@@ -54,7 +55,9 @@ impl Sim {
                 health::shared_dir().display()
             )
         })?);
-        install_argocd_crds(fake)?;
+        if !options.argocd.from_install_manifest {
+            install_argocd_crds(fake)?;
+        }
         fake.create_namespace(&options.argocd.namespace);
         let activity = Activity::default();
         kind::start(fake, &activity, &options.kind)?;

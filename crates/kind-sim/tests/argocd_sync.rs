@@ -482,6 +482,162 @@ async fn a_new_rollout_is_healthy_and_a_change_that_pauses_is_suspended() {
     );
 }
 
+/// The Argo Rollouts controller (chart-less: its Deployment and the Rollout CRD) in namespace
+/// argo-rollouts, then `rollout` deployed by Application "demo" until Healthy.
+async fn rollouts_running(c: &Cluster, rollout: Value) {
+    let mut controller = deployment(
+        "argo-rollouts",
+        "quay.io/argoproj/argo-rollouts:v1.9.1",
+        json!({}),
+    );
+    controller["metadata"]["namespace"] = json!("argo-rollouts");
+    let crds = upstream("argo-rollouts/v1.9.1/crds/rollout-crd.yaml");
+    c.deploy(
+        application(
+            "rollouts",
+            "argo-rollouts",
+            &["ServerSideApply=true"],
+            Value::Null,
+        ),
+        crds.into_iter().chain([controller]).collect(),
+    );
+    c.settled("rollouts").await;
+    c.deploy(application("demo", "demo", &[], Value::Null), vec![rollout]);
+    assert_eq!(c.settled("demo").await.0, "Healthy");
+}
+
+fn rollout_status(c: &Cluster) -> Value {
+    c.api
+        .get("argoproj.io/v1alpha1", "Rollout", Some("demo"), "demo")
+        .unwrap()["status"]
+        .clone()
+}
+
+/// What the controller records once an AnalysisRun ended (the runs are not simulated).
+fn record_verdict(c: &Cluster, field: Value) {
+    c.api
+        .patch_status(
+            "argoproj.io/v1alpha1",
+            "Rollout",
+            Some("demo"),
+            "demo",
+            field,
+        )
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_canary_waits_at_its_analysis_step_for_the_runs_verdict_and_a_failed_run_aborts_it() {
+    let Some(c) = default_cluster().await else {
+        return;
+    };
+    let rollout = |image: &str| {
+        json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout", "metadata": {"name": "demo"},
+        "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "demo"}},
+                 "template": {"metadata": {"labels": {"app": "demo"}}, "spec": {"containers": [{"name": "demo", "image": image}]}},
+                 "strategy": {"canary": {"steps": [
+                    {"setWeight": 20}, {"pause": {"duration": "1m"}},
+                    {"analysis": {"templates": [{"templateName": "error-rate"}]}},
+                    {"setWeight": 60}]}}}})
+    };
+    rollouts_running(&c, rollout("localhost:5001/demo-app:1")).await;
+    c.deploy(
+        application("demo", "demo", &[], Value::Null),
+        vec![rollout("localhost:5001/demo-app:2")],
+    );
+    let (health, ..) = c.settled("demo").await;
+    let status = rollout_status(&c);
+    assert_eq!(health, "Progressing", "{status}");
+    assert_eq!(status["currentStepIndex"], 2, "waits at the analysis step");
+    assert_ne!(status["stableRS"], status["currentPodHash"]);
+
+    record_verdict(
+        &c,
+        json!({"canary": {"currentStepAnalysisRunStatus": {"name": "demo-2-2", "status": "Successful"}}}),
+    );
+    let (health, ..) = c.settled("demo").await;
+    assert_eq!(health, "Healthy", "{}", rollout_status(&c));
+    assert_eq!(
+        rollout_status(&c)["stableRS"],
+        rollout_status(&c)["currentPodHash"]
+    );
+
+    c.deploy(
+        application("demo", "demo", &[], Value::Null),
+        vec![rollout("localhost:5001/demo-app:3")],
+    );
+    c.settled("demo").await;
+    record_verdict(
+        &c,
+        json!({"canary": {"currentStepAnalysisRunStatus": {"name": "demo-3-2", "status": "Failed"}}}),
+    );
+    let (health, ..) = c.settled("demo").await;
+    let status = rollout_status(&c);
+    assert_eq!(health, "Degraded", "{status}");
+    assert_eq!(status["abort"], true);
+    assert!(
+        status["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("RolloutAborted: Rollout aborted update to revision"),
+        "{status}"
+    );
+}
+
+#[tokio::test]
+async fn a_blue_green_pauses_for_promotion_only_after_pre_promotion_analysis_and_an_abort_degrades_it()
+ {
+    let Some(c) = default_cluster().await else {
+        return;
+    };
+    let rollout = |image: &str| {
+        json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout", "metadata": {"name": "demo"},
+        "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "demo"}},
+                 "template": {"metadata": {"labels": {"app": "demo"}}, "spec": {"containers": [{"name": "demo", "image": image}]}},
+                 "strategy": {"blueGreen": {"activeService": "demo", "previewService": "demo-preview",
+                    "autoPromotionEnabled": false,
+                    "prePromotionAnalysis": {"templates": [{"templateName": "success-rate"}]}}}}})
+    };
+    rollouts_running(&c, rollout("localhost:5001/demo-app:1")).await;
+    c.deploy(
+        application("demo", "demo", &[], Value::Null),
+        vec![rollout("localhost:5001/demo-app:2")],
+    );
+    assert_eq!(
+        c.settled("demo").await.0,
+        "Progressing",
+        "pre-promotion analysis runs first: {}",
+        rollout_status(&c)
+    );
+    record_verdict(
+        &c,
+        json!({"blueGreen": {"prePromotionAnalysisRunStatus": {"name": "demo-2-pre", "status": "Successful"}}}),
+    );
+    assert_eq!(c.settled("demo").await.0, "Suspended");
+    let status = rollout_status(&c);
+    assert_eq!(status["pauseConditions"][0]["reason"], "BlueGreenPause");
+    assert_ne!(
+        status["blueGreen"]["activeSelector"],
+        status["currentPodHash"]
+    );
+
+    // `kindling rollout abort production` sends {"status":{"abort":true}}.
+    record_verdict(&c, json!({"abort": true}));
+    assert_eq!(c.settled("demo").await.0, "Degraded");
+    let status = rollout_status(&c);
+    assert!(status["pauseConditions"].is_null(), "{status}");
+    assert!(
+        status["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("RolloutAborted:"),
+        "{status}"
+    );
+    // `kindling rollout retry` ({"status":{"abort":false}}): the gates start over.
+    record_verdict(&c, json!({"abort": false}));
+    assert_eq!(c.settled("demo").await.0, "Progressing");
+}
+
 #[tokio::test]
 async fn cert_manager_resources_are_refused_until_its_webhook_has_a_ready_pod() {
     let Some(c) = default_cluster().await else {

@@ -194,6 +194,9 @@ impl Controller {
 
     pub(crate) async fn pass(&mut self) -> Option<Instant> {
         self.fake.served(APP_API, "Application")?;
+        if self.options.from_install_manifest && !self.running() {
+            return None;
+        }
         let apps = self
             .fake
             .list(APP_API, "Application", Some(&self.options.namespace));
@@ -210,6 +213,21 @@ impl Controller {
             }
         }
         next
+    }
+
+    /// Argo CD's application controller and repo-server each have a ready pod (install.yaml's
+    /// `app.kubernetes.io/name` labels).
+    fn running(&self) -> bool {
+        let pods = self.fake.list("v1", "Pod", Some(&self.options.namespace));
+        ["argocd-application-controller", "argocd-repo-server"]
+            .iter()
+            .all(|component| {
+                pods.iter().any(|p| {
+                    p["metadata"]["labels"]["app.kubernetes.io/name"] == *component
+                        && p["status"]["phase"] == "Running"
+                        && crate::kind::workloads::pod_ready(p)
+                })
+            })
     }
 
     /// The repo-server's part, for every Application whose source or the cluster's API

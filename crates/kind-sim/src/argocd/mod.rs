@@ -56,6 +56,11 @@ pub struct Options {
     pub time_scale: f64,
     /// `--persist-resource-health` (off by default in Argo CD 3.x).
     pub persist_resource_health: bool,
+    /// Argo CD comes from its install.yaml, applied by the test (as kindling's `up` does):
+    /// its CRDs are not installed up front, and Applications are reconciled only while its
+    /// application controller and repo-server have a ready pod (the cluster runs them like
+    /// any workload). Off: Argo CD is simply there (CRDs installed, controller running).
+    pub from_install_manifest: bool,
 }
 
 impl Default for Options {
@@ -64,6 +69,7 @@ impl Default for Options {
             namespace: "argocd".into(),
             time_scale: 0.001,
             persist_resource_health: false,
+            from_install_manifest: false,
         }
     }
 }

@@ -18,10 +18,17 @@
 //!   (pkg/operator/statefulset_reporter.go): Available True when every replica is ready, else
 //!   False NoPodReady / Degraded SomePodsNotReady; Reconciled True.
 //! - Argo Rollouts v1.9.1: a Rollout gets a ReplicaSet per pod template; the first revision
-//!   becomes stable at once; a later one walks the canary steps (setWeight passes; a pause
-//!   without duration pauses: CanaryPauseStep; an analysis step is not modelled and waits)
-//!   or, for blue-green without auto-promotion, pauses (BlueGreenPause). phase and message
-//!   as utils/rollout/rolloututil.go `CalculateRolloutPhase`.
+//!   becomes stable at once (no steps, no analysis); a later one walks the canary steps
+//!   (setWeight passes, a timed pause passes at once, a pause without duration pauses:
+//!   CanaryPauseStep) or the blue-green gates (pre-promotion analysis, BlueGreenPause without
+//!   auto-promotion, cut-over, post-promotion analysis). AnalysisRuns are not simulated: an
+//!   analysis step or gate waits until its run's verdict is written into the Rollout's status
+//!   (`canary.currentStepAnalysisRunStatus`, `blueGreen.pre/postPromotionAnalysisRunStatus`,
+//!   as the controller records it) — Successful passes, Failed/Error aborts, Inconclusive
+//!   pauses. A promotion (pause conditions cleared; promoteFull) moves on; `status.abort`
+//!   stops the update (RolloutAborted, Degraded; the canary scaled down) until retried or
+//!   replaced by a new revision. phase and message as utils/rollout/rolloututil.go
+//!   `CalculateRolloutPhase`.
 //! - kube-webhook-certgen (jkroepke/kube-webhook-certgen, kube-prometheus-stack's admission
 //!   Jobs): `create` writes the `--secret-name` Secret (ca, cert, key) into `--namespace`.
 //! - Argo CD's redis `secret-init` init container (`argocd admin redis-initial-password`)
@@ -295,23 +302,142 @@ pub fn prometheus_operator(c: &Ctx) {
     }
 }
 
-/// The steps of the canary strategy the controller would stop at, from the start: Some(pause
-/// reason) at an indefinite pause, None when every step passes at once (setWeight,
-/// timed pauses) — Err when a step cannot be simulated (analysis, experiment).
-fn canary_stop(steps: &[Value]) -> Result<Option<usize>, usize> {
-    for (i, step) in steps.iter().enumerate() {
-        if step["setWeight"].is_number() || step["setCanaryScale"].is_object() {
-            continue;
-        }
-        if step["pause"].is_object() {
-            if step["pause"]["duration"].is_null() {
-                return Ok(Some(i));
-            }
-            continue;
-        }
-        return Err(i);
+/// An AnalysisRun's verdict as the controller records it in the Rollout's status
+/// (`RolloutAnalysisRunStatus.status`): the runs themselves are not simulated, so a step or a
+/// blue-green gate waits until someone (a test standing in for the analysis) writes one.
+fn verdict(run_status: &Value) -> Option<&str> {
+    run_status["status"].as_str().filter(|s| !s.is_empty())
+}
+
+enum Gate {
+    Passed,
+    Waiting,
+    Inconclusive,
+    Failed,
+}
+
+/// analysis.go: Successful passes, Failed or Error aborts the update, Inconclusive pauses it
+/// (InconclusiveAnalysis); anything else is still running.
+fn gate(run_status: &Value) -> Gate {
+    match verdict(run_status) {
+        Some("Successful") => Gate::Passed,
+        Some("Failed" | "Error") => Gate::Failed,
+        Some("Inconclusive") => Gate::Inconclusive,
+        _ => Gate::Waiting,
     }
-    Ok(None)
+}
+
+fn pause(status: &mut Value, reason: &str) {
+    if status["pauseConditions"][0]["reason"] != reason {
+        status["pauseConditions"] =
+            json!([{"reason": reason, "startTime": "2026-01-01T00:00:00Z"}]);
+    }
+    status["controllerPause"] = json!(true);
+}
+
+/// The canary steps from `status.currentStepIndex` on (rollout/canary.go): setWeight and
+/// setCanaryScale pass, a timed pause passes at once (time is not simulated), a pause without
+/// a duration pauses (CanaryPauseStep) until promoted, an analysis step waits for its run's
+/// verdict (`status.canary.currentStepAnalysisRunStatus`), an experiment waits. Returns
+/// whether every step is done, or Err when a failed analysis aborts the update.
+fn walk_canary(steps: &[Value], status: &mut Value) -> Result<bool, ()> {
+    let mut i = status["currentStepIndex"].as_u64().unwrap_or(0) as usize;
+    while let Some(step) = steps.get(i) {
+        if step["setWeight"].is_number() || step["setCanaryScale"].is_object() {
+            i += 1;
+        } else if step["pause"].is_object() {
+            if !step["pause"]["duration"].is_null() {
+                i += 1;
+                continue;
+            }
+            pause(status, "CanaryPauseStep");
+            break;
+        } else if step["analysis"].is_object() {
+            match gate(&status["canary"]["currentStepAnalysisRunStatus"]) {
+                Gate::Passed => {
+                    status["canary"]["currentStepAnalysisRunStatus"] = Value::Null;
+                    i += 1;
+                }
+                Gate::Failed => return Err(()),
+                Gate::Inconclusive => {
+                    pause(status, "InconclusiveAnalysis");
+                    break;
+                }
+                Gate::Waiting => break,
+            }
+        } else {
+            break; // experiment: not modelled, waits
+        }
+    }
+    status["currentStepIndex"] = json!(i);
+    Ok(i >= steps.len())
+}
+
+/// rollout/bluegreen.go: pre-promotion analysis (its run's verdict in
+/// `status.blueGreen.prePromotionAnalysisRunStatus`), then a pause until promoted when
+/// autoPromotionEnabled is false (BlueGreenPause), then the active Service's cut-over, then
+/// post-promotion analysis before the new ReplicaSet is stable (`promoted`: a promotion just
+/// cleared the pause). Returns whether it is promoted and verified, or Err when an analysis
+/// fails.
+fn walk_blue_green(
+    strategy: &Value,
+    status: &mut Value,
+    current: &str,
+    promoted: bool,
+) -> Result<bool, ()> {
+    status["blueGreen"]["previewSelector"] = json!(current);
+    if status["blueGreen"]["activeSelector"] != current {
+        if strategy["prePromotionAnalysis"].is_object() {
+            match gate(&status["blueGreen"]["prePromotionAnalysisRunStatus"]) {
+                Gate::Passed => {}
+                Gate::Failed => return Err(()),
+                Gate::Inconclusive => {
+                    pause(status, "InconclusiveAnalysis");
+                    return Ok(false);
+                }
+                Gate::Waiting => return Ok(false),
+            }
+        }
+        if strategy["autoPromotionEnabled"] == false && !promoted {
+            pause(status, "BlueGreenPause");
+            return Ok(false);
+        }
+        status["blueGreen"]["activeSelector"] = json!(current);
+    }
+    if strategy["postPromotionAnalysis"].is_object() {
+        return match gate(&status["blueGreen"]["postPromotionAnalysisRunStatus"]) {
+            Gate::Passed => Ok(true),
+            Gate::Failed => Err(()),
+            Gate::Inconclusive => {
+                pause(status, "InconclusiveAnalysis");
+                Ok(false)
+            }
+            Gate::Waiting => Ok(false),
+        };
+    }
+    Ok(true)
+}
+
+/// conditions.go `RolloutAbortedReason` / `RolloutAbortedMessage`.
+const ABORTED: &str = "RolloutAborted";
+
+fn aborted_condition(status: &Value) -> bool {
+    status["conditions"]
+        .as_array()
+        .is_some_and(|cs| cs.iter().any(|c| c["reason"] == ABORTED))
+}
+
+/// A new attempt at the current template: steps from the start, no verdicts, no pause.
+fn restart_update(status: &mut Value) {
+    status["currentStepIndex"] = json!(0);
+    status["pauseConditions"] = Value::Null;
+    status["controllerPause"] = Value::Null;
+    status["canary"]["currentStepAnalysisRunStatus"] = Value::Null;
+    status["blueGreen"]["prePromotionAnalysisRunStatus"] = Value::Null;
+    status["blueGreen"]["postPromotionAnalysisRunStatus"] = Value::Null;
+    if let Some(cs) = status["conditions"].as_array_mut() {
+        cs.retain(|c| c["reason"] != ABORTED);
+    }
 }
 
 pub fn argo_rollouts(c: &Ctx) {
@@ -382,51 +508,85 @@ pub fn argo_rollouts(c: &Ctx) {
             }
         };
         match stable.as_deref() {
-            // The first revision becomes stable at once, without steps.
+            // The first revision becomes stable at once, without steps or analysis.
             None => {
                 if available >= replicas {
                     promote(&mut status);
                 }
             }
             Some(s) if s == current => {}
+            Some(_) if new_generation => {
+                restart_update(&mut status);
+                status["abort"] = Value::Null;
+            }
+            // Aborted (`kindling rollout abort`, or a failed analysis): the update stops,
+            // the canary's pods go, the stable ones serve; Degraded until retried
+            // (status.abort false again) or a new revision comes.
+            Some(_) if status["abort"] == true => {
+                status["pauseConditions"] = Value::Null;
+                status["controllerPause"] = Value::Null;
+                if !aborted_condition(&status) {
+                    let revision = sets.len();
+                    let mut conditions =
+                        status["conditions"].as_array().cloned().unwrap_or_default();
+                    conditions.retain(|c| c["type"] != "Progressing");
+                    conditions.push(json!({"type": "Progressing", "status": "False", "reason": ABORTED,
+                        "message": format!("Rollout aborted update to revision {revision}"),
+                        "lastTransitionTime": "2026-01-01T00:00:00Z", "lastUpdateTime": "2026-01-01T00:00:00Z"}));
+                    status["conditions"] = json!(conditions);
+                }
+                if !blue_green && new_rs.is_some_and(|rs| int(&rs["spec"]["replicas"], 0) != 0) {
+                    let _ = c.fake.patch(
+                        "apps/v1",
+                        "ReplicaSet",
+                        Some(ns),
+                        &rs_name,
+                        json!({"spec": {"replicas": 0}}),
+                    );
+                }
+            }
             Some(_) if spec["paused"] == true => {}
             Some(_) => {
-                if new_generation && status["pauseConditions"].is_null() {
-                    let pause = if blue_green {
-                        (spec["strategy"]["blueGreen"]["autoPromotionEnabled"] == false)
-                            .then_some(("BlueGreenPause", None))
+                if aborted_condition(&status) {
+                    // Retried: the update starts over.
+                    restart_update(&mut status);
+                }
+                let paused = status["pauseConditions"]
+                    .as_array()
+                    .is_some_and(|p| !p.is_empty());
+                // A promotion cleared the pause conditions: the controller moves on.
+                let unpausing = !paused && status["controllerPause"] == true;
+                if unpausing {
+                    status["controllerPause"] = Value::Null;
+                    if !blue_green {
+                        let i = status["currentStepIndex"].as_u64().unwrap_or(0);
+                        status["currentStepIndex"] = json!(i + 1);
+                    }
+                }
+                if status["promoteFull"] == true {
+                    status["promoteFull"] = Value::Null;
+                    promote(&mut status);
+                } else if !paused || unpausing {
+                    let strategy = if blue_green {
+                        walk_blue_green(
+                            &spec["strategy"]["blueGreen"],
+                            &mut status,
+                            &current,
+                            unpausing,
+                        )
                     } else {
                         let steps = spec["strategy"]["canary"]["steps"]
                             .as_array()
                             .cloned()
                             .unwrap_or_default();
-                        match canary_stop(&steps) {
-                            Ok(Some(i)) => Some(("CanaryPauseStep", Some(i))),
-                            Ok(None) => None,
-                            Err(i) => {
-                                status["currentStepIndex"] = json!(i);
-                                Some(("", None))
-                            }
-                        }
+                        walk_canary(&steps, &mut status)
                     };
-                    match pause {
-                        Some(("", _)) => {}
-                        Some((reason, step)) => {
-                            status["pauseConditions"] =
-                                json!([{"reason": reason, "startTime": "2026-01-01T00:00:00Z"}]);
-                            status["controllerPause"] = json!(true);
-                            if let Some(i) = step {
-                                status["currentStepIndex"] = json!(i);
-                            }
-                        }
-                        None if available >= replicas => promote(&mut status),
-                        None => {}
+                    match strategy {
+                        Ok(true) if available >= replicas => promote(&mut status),
+                        Ok(_) => {}
+                        // analysis.go: a failed run aborts the update.
+                        Err(()) => status["abort"] = json!(true),
                     }
-                } else if status["pauseConditions"].is_null()
-                    && status["controllerPause"] != true
-                    && available >= replicas
-                {
-                    promote(&mut status);
                 }
             }
         }
@@ -454,6 +614,20 @@ pub fn argo_rollouts(c: &Ctx) {
 
 /// rolloututil.go `CalculateRolloutPhase`.
 fn rollout_phase(spec: &Value, status: &Value, replicas: i64) -> (&'static str, String) {
+    for c in status["conditions"].as_array().into_iter().flatten() {
+        if c["type"] == "InvalidSpec" {
+            return (
+                "Degraded",
+                format!("InvalidSpec: {}", c["message"].as_str().unwrap_or("")),
+            );
+        }
+        if let Some(reason @ (ABORTED | "ProgressDeadlineExceeded")) = c["reason"].as_str() {
+            return (
+                "Degraded",
+                format!("{reason}: {}", c["message"].as_str().unwrap_or("")),
+            );
+        }
+    }
     if spec["paused"] == true {
         return ("Paused", "manually paused".into());
     }

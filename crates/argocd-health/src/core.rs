@@ -2,12 +2,12 @@
 //! (health_pod.go, health_service.go, health_pvc.go, health_ingress.go, health_job.go,
 //! health_hpa.go, health_apiservice.go, health_argo.go).
 
-use super::workloads::int;
-use super::{Health, Status};
+use crate::workloads::int;
+use crate::{Health, Status};
 use serde_json::Value;
 
 /// Kinds `GetHealthCheckFunc` (health.go) has a rule for, any version.
-pub(super) fn rated(group: &str, kind: &str) -> bool {
+pub(crate) fn rated(group: &str, kind: &str) -> bool {
     matches!(
         (group, kind),
         (
@@ -31,7 +31,7 @@ fn array(v: &Value) -> &[Value] {
 }
 
 /// health_pod.go `getCorev1PodHealth`.
-pub(super) fn pod(obj: &Value) -> Health {
+pub(crate) fn pod(obj: &Value) -> Health {
     let (spec, status) = (&obj["spec"], &obj["status"]);
     let restart_policy = str_of(&spec["restartPolicy"]);
     let message = str_of(&status["message"]);
@@ -114,7 +114,7 @@ pub(super) fn pod(obj: &Value) -> Health {
 }
 
 /// health_service.go: a LoadBalancer Service is Healthy only with an ingress address.
-pub(super) fn service(obj: &Value) -> Health {
+pub(crate) fn service(obj: &Value) -> Health {
     if obj["spec"]["type"] == "LoadBalancer"
         && array(&obj["status"]["loadBalancer"]["ingress"]).is_empty()
     {
@@ -124,7 +124,7 @@ pub(super) fn service(obj: &Value) -> Health {
 }
 
 /// health_pvc.go.
-pub(super) fn pvc(obj: &Value) -> Health {
+pub(crate) fn pvc(obj: &Value) -> Health {
     let status = match str_of(&obj["status"]["phase"]) {
         "Lost" => Status::Degraded,
         "Pending" => Status::Progressing,
@@ -135,7 +135,7 @@ pub(super) fn pvc(obj: &Value) -> Health {
 }
 
 /// health_ingress.go: Healthy once `status.loadBalancer.ingress` lists an address.
-pub(super) fn ingress(obj: &Value) -> Health {
+pub(crate) fn ingress(obj: &Value) -> Health {
     if array(&obj["status"]["loadBalancer"]["ingress"]).is_empty() {
         Health::new(Status::Progressing, "")
     } else {
@@ -145,7 +145,7 @@ pub(super) fn ingress(obj: &Value) -> Health {
 
 /// health_job.go `getBatchv1JobHealth` (condition types only: their status is not read, as
 /// upstream).
-pub(super) fn job(obj: &Value) -> Health {
+pub(crate) fn job(obj: &Value) -> Health {
     let (mut failed, mut complete, mut suspended) = (false, false, false);
     let (mut fail_message, mut message) = ("", "");
     for c in array(&obj["status"]["conditions"]) {
@@ -181,7 +181,7 @@ pub(super) fn job(obj: &Value) -> Health {
 }
 
 /// health_hpa.go: v2 reads status.conditions, v1 the conditions annotation.
-pub(super) fn hpa(version: &str, obj: &Value) -> Result<Health, String> {
+pub(crate) fn hpa(version: &str, obj: &Value) -> Result<Health, String> {
     let progressing = Health::new(Status::Progressing, "Waiting to Autoscale");
     let conditions: Vec<Value> = if version == "v2" {
         array(&obj["status"]["conditions"]).to_vec()
@@ -234,7 +234,7 @@ pub(super) fn hpa(version: &str, obj: &Value) -> Result<Health, String> {
 }
 
 /// health_apiservice.go (v1 and v1beta1 alike).
-pub(super) fn api_service(obj: &Value) -> Health {
+pub(crate) fn api_service(obj: &Value) -> Health {
     for c in array(&obj["status"]["conditions"]) {
         if c["type"] == "Available" {
             let message = format!("{}: {}", str_of(&c["reason"]), str_of(&c["message"]));
@@ -250,7 +250,7 @@ pub(super) fn api_service(obj: &Value) -> Health {
 }
 
 /// health_argo.go: an Argo Workflow by its phase.
-pub(super) fn argo_workflow(obj: &Value) -> Health {
+pub(crate) fn argo_workflow(obj: &Value) -> Health {
     let message = str_of(&obj["status"]["message"]);
     let status = match str_of(&obj["status"]["phase"]) {
         "" | "Pending" | "Running" => Status::Progressing,

@@ -2,10 +2,10 @@
 //! (health_deployment.go, health_statefulset.go, health_replicaset.go, health_daemonset.go).
 //! Absent fields read as Go's zero values; pointers (`spec.replicas`, partition) as absent.
 
-use super::{Health, Status};
+use crate::{Health, Status};
 use serde_json::Value;
 
-pub(super) fn int(v: &Value) -> i64 {
+pub(crate) fn int(v: &Value) -> i64 {
     v.as_i64().unwrap_or(0)
 }
 
@@ -21,7 +21,7 @@ fn condition<'a>(obj: &'a Value, type_: &str) -> Option<&'a Value> {
 }
 
 /// health_deployment.go `getAppsv1DeploymentHealth`.
-pub(super) fn deployment(obj: &Value) -> Health {
+pub(crate) fn deployment(obj: &Value) -> Health {
     let (spec, status) = (&obj["spec"], &obj["status"]);
     if spec["paused"].as_bool() == Some(true) {
         return Health::new(Status::Suspended, "Deployment is paused");
@@ -72,7 +72,7 @@ pub(super) fn deployment(obj: &Value) -> Health {
 }
 
 /// health_statefulset.go `getAppsv1StatefulSetHealth`.
-pub(super) fn stateful_set(obj: &Value) -> Health {
+pub(crate) fn stateful_set(obj: &Value) -> Health {
     let (spec, status) = (&obj["spec"], &obj["status"]);
     let observed = int(&status["observedGeneration"]);
     if observed == 0 || int(&obj["metadata"]["generation"]) > observed {
@@ -135,7 +135,7 @@ pub(super) fn stateful_set(obj: &Value) -> Health {
 }
 
 /// health_replicaset.go `getAppsv1ReplicaSetHealth`.
-pub(super) fn replica_set(obj: &Value) -> Health {
+pub(crate) fn replica_set(obj: &Value) -> Health {
     let status = &obj["status"];
     if int(&obj["metadata"]["generation"]) > int(&status["observedGeneration"]) {
         return Health::new(
@@ -159,7 +159,7 @@ pub(super) fn replica_set(obj: &Value) -> Health {
 }
 
 /// health_daemonset.go `getAppsv1DaemonSetHealth`.
-pub(super) fn daemon_set(obj: &Value) -> Health {
+pub(crate) fn daemon_set(obj: &Value) -> Health {
     let status = &obj["status"];
     if int(&obj["metadata"]["generation"]) > int(&status["observedGeneration"]) {
         return Health::new(

@@ -1,19 +1,24 @@
-//! Lua checks Argo CD v3.5.1 ships that the shared upstream folder does not hold, ported by
-//! hand so the simulation still rates these kinds as Argo CD does. Each follows its script
-//! line by line (argo-cd v3.5.1 `resource_customizations/<group>/<kind>/health.lua`),
-//! including where the script fails on a missing field (Argo CD then rates Unknown). A
-//! `health.lua` in the rules folder always wins over these.
+//! Lua checks Argo CD v3.5.1 ships, ported by hand so that a caller without Lua still rates
+//! these kinds as Argo CD does: CustomResourceDefinition, PodDisruptionBudget and CronJob
+//! (the shared upstream folder does not hold these scripts), and argoproj.io/Rollout (the
+//! platform's own workload; held against every fixture of upstream's health_test.yaml by
+//! tests/upstream_fixtures.rs). Each
+//! follows its script line by line (argo-cd v3.5.1
+//! `resource_customizations/<group>/<kind>/health.lua`), including where the script fails on
+//! a missing field (Argo CD then rates Unknown). A caller that runs Lua checks lets a
+//! `health.lua` win over these.
 
-use super::{Health, Status};
+use crate::{Health, Status};
 use serde_json::Value;
 
-pub(super) type Rule = fn(&Value) -> Result<Health, String>;
+pub(crate) type Rule = fn(&Value) -> Result<Health, String>;
 
-pub(super) fn rule(group: &str, kind: &str) -> Option<Rule> {
+pub(crate) fn rule(group: &str, kind: &str) -> Option<Rule> {
     match (group, kind) {
         ("apiextensions.k8s.io", "CustomResourceDefinition") => Some(crd),
         ("policy", "PodDisruptionBudget") => Some(pdb),
         ("batch", "CronJob") => Some(cron_job),
+        ("argoproj.io", "Rollout") => Some(rollout),
         _ => None,
     }
 }
@@ -140,6 +145,129 @@ fn cron_job(obj: &Value) -> Result<Health, String> {
         Status::Healthy,
         "CronJob has completed its last execution successfully",
     ))
+}
+
+/// Lua's `tonumber` on a JSON value: numbers, and strings that read as numbers.
+fn to_number(v: &Value) -> Option<f64> {
+    match v {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// Lua's truthiness: everything but nil and false.
+fn truthy(v: &Value) -> bool {
+    !(v.is_null() || *v == Value::Bool(false))
+}
+
+/// argoproj.io/Rollout/health.lua, function by function.
+fn rollout(obj: &Value) -> Result<Health, String> {
+    let status = &obj["status"];
+    let progressing = |m: &str| Ok(Health::new(Status::Progressing, m));
+    // isGenerationObserved
+    let generation_observed = if status.is_null() {
+        false
+    } else {
+        match to_number(&status["observedGeneration"]) {
+            None => true,
+            Some(observed) => {
+                let generation = to_number(&obj["metadata"]["generation"])
+                    .ok_or("attempt to compare nil with number")?;
+                observed >= generation
+            }
+        }
+    };
+    // isWorkloadGenerationObserved
+    let annotations = &obj["metadata"]["annotations"];
+    let workload_observed = obj["spec"]["workloadRef"].is_null()
+        || annotations.is_null()
+        || to_number(&annotations["rollout.argoproj.io/workload-generation"])
+            == to_number(&status["workloadObservedGeneration"]);
+    if !generation_observed || !workload_observed {
+        return progressing("Waiting for rollout spec update to be observed");
+    }
+    // Argo Rollouts ≥ 1.0 records phase and message: surfaced as they are, Paused as Suspended.
+    if let Some(phase) = status["phase"].as_str() {
+        let message = status["message"].as_str().unwrap_or("");
+        return Ok(match phase {
+            "Paused" => Health::new(Status::Suspended, message),
+            other => match Status::parse(other) {
+                Some(s) => Health::new(s, message),
+                None => Health::new(Status::Unknown, "Lua returned an invalid health status"),
+            },
+        });
+    }
+    let conditions = match &status["conditions"] {
+        Value::Array(items) => items.as_slice(),
+        Value::Object(_) => &[],
+        _ => return Err("bad argument #1 to 'ipairs' (table expected, got nil)".into()),
+    };
+    for c in conditions {
+        let message = c["message"].as_str().unwrap_or("");
+        let degraded = c["type"] == "InvalidSpec"
+            || c["type"] == "Progressing"
+                && (c["reason"] == "RolloutAborted" || c["reason"] == "ProgressDeadlineExceeded");
+        if degraded {
+            return Ok(Health::new(Status::Degraded, message));
+        }
+    }
+    // checkPaused
+    let paused = status["pauseConditions"]
+        .as_array()
+        .is_some_and(|p| p.iter().any(|c| !c.is_null()))
+        || truthy(&obj["spec"]["paused"]);
+    if paused {
+        return Ok(Health::new(Status::Suspended, "Rollout is paused"));
+    }
+    let Some(current) = status["currentPodHash"].as_str() else {
+        return progressing("Waiting for rollout to finish: status has not been reconciled.");
+    };
+    // checkReplicasStatus
+    let number = |v: &Value, default: f64| to_number(v).unwrap_or(default);
+    let desired = number(&obj["spec"]["replicas"], 1.0);
+    let replicas = number(&status["replicas"], 0.0);
+    let updated = number(&status["updatedReplicas"], 0.0);
+    let available = number(&status["availableReplicas"], 0.0);
+    if updated < desired {
+        return progressing("Waiting for roll out to finish: More replicas need to be updated");
+    }
+    if available < updated {
+        return progressing(
+            "Waiting for roll out to finish: updated replicas are still becoming available",
+        );
+    }
+    // getStableRS: status.stableRS, else the pre-v0.8 status.canary.stableRS, else "" (nil
+    // when status.canary exists without it).
+    let stable: Option<&str> = if !status["stableRS"].is_null() {
+        status["stableRS"].as_str()
+    } else if !status["canary"].is_null() {
+        status["canary"]["stableRS"].as_str()
+    } else {
+        Some("")
+    };
+    let strategy = &obj["spec"]["strategy"];
+    if strategy.is_null() {
+        return Err("attempt to index field 'strategy' (a nil value)".into());
+    }
+    if !strategy["blueGreen"].is_null() {
+        if status["blueGreen"].is_null() || status["blueGreen"]["activeSelector"] != current {
+            return progressing("active service cutover pending");
+        }
+        if stable != Some("") && stable != Some(current) {
+            return progressing("waiting for analysis to complete");
+        }
+    } else if !strategy["canary"].is_null() {
+        if replicas > updated {
+            return progressing(
+                "Waiting for roll out to finish: old replicas are pending termination",
+            );
+        }
+        if stable == Some("") || stable != Some(current) {
+            return progressing("Waiting for rollout to finish steps");
+        }
+    }
+    Ok(Health::new(Status::Healthy, ""))
 }
 
 #[cfg(test)]
