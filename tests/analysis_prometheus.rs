@@ -1108,7 +1108,8 @@ fn a_broken_canary_fails_the_first_gate_and_a_broken_preview_fails_pre_promotion
     let Some(bin) = demo_app_binary() else { return };
     let config = kindling::config::Config::builtin();
     let staging = support::environments::environment(&kustomize, &config, Profile::Fast, "staging");
-    let production = support::environments::environment(&kustomize, &config, Profile::Fast, "production");
+    let production =
+        support::environments::environment(&kustomize, &config, Profile::Fast, "production");
     let (staging_cluster, production_cluster) = (
         Cluster::from_objects(&staging),
         Cluster::from_objects(&production),

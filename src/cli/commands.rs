@@ -47,7 +47,7 @@ fn demo_context(dir: &std::path::Path) -> Result<()> {
         ));
     }
     crate::platform::demo_context::write(dir)
-        .map_err(|e| Error::failed("writing the demo build context", e))?;
+        .map_err(|e| Error::context("cannot write the demo build context", e))?;
     println!(
         "{}: build it with docker build -f {}/{} --build-arg RUST_TARGET=<x86_64|aarch64>-unknown-linux-gnu {}",
         dir.display(),

@@ -57,7 +57,7 @@ pub async fn status(settings: &Settings, env: &Env) -> Result<ClusterStatus, Clu
                 status.exists = true;
                 status.version = Some(found.version);
             }
-            Err(e) => status.problem = Some(e.to_string()),
+            Err(e) => status.problem = Some(crate::error::one_line(&e)),
         }
         return Ok(status);
     }

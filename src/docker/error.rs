@@ -59,7 +59,7 @@ pub enum RegistryError {
     #[error("registry API: {call} failed: {reason}")]
     Api { call: String, reason: String },
 
-    #[error("{what}: {source}")]
+    #[error("{what}")]
     Io {
         what: String,
         #[source]
@@ -118,29 +118,26 @@ impl RegistryError {
     }
 }
 
-impl From<RegistryError> for crate::Error {
-    fn from(e: RegistryError) -> crate::Error {
-        let hint = e.hint();
-        if let RegistryError::Input(message) = e {
-            return crate::Error::usage(message, hint);
-        }
-        let what = match &e {
-            RegistryError::Docker(_) => "Docker",
-            RegistryError::PortInUse { .. } | RegistryError::Foreign { .. } => "registry",
+impl crate::error::Diagnose for RegistryError {
+    fn area(&self) -> &str {
+        match self {
+            RegistryError::Docker(e) => e.area(),
             RegistryError::Pull { .. } => "image pull",
-            RegistryError::NotReady { .. }
-            | RegistryError::Replace { .. }
-            | RegistryError::OtherCluster { .. }
-            | RegistryError::NotAnswering { .. } => "registry",
             RegistryError::Build { .. } => "image build",
             RegistryError::Push { .. } => "image push",
-            RegistryError::Api { .. } => "registry",
-            RegistryError::Io { .. } | RegistryError::Input(_) => "file",
-        };
-        crate::Error::Failed {
-            what: what.into(),
-            why: e.to_string(),
-            hints: hint.into_iter().collect(),
+            RegistryError::Io { .. } | RegistryError::Input(_) => "files",
+            _ => "registry",
+        }
+    }
+
+    fn hints(&self) -> Vec<String> {
+        self.hint().into_iter().collect()
+    }
+
+    fn exit_status(&self) -> crate::ExitStatus {
+        match self {
+            RegistryError::Input(_) => crate::ExitStatus::Usage,
+            _ => crate::ExitStatus::Failure,
         }
     }
 }

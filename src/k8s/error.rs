@@ -64,8 +64,13 @@ pub enum K8sError {
         diagnosis: String,
     },
 
-    #[error("{action} failed: {why}")]
-    Client { action: String, why: String },
+    /// The request got no answer from the API server (connection, TLS, timeout).
+    #[error("{action} failed")]
+    Client {
+        action: String,
+        #[source]
+        source: Box<kube::Error>,
+    },
 }
 
 fn unknown_kind_message(
@@ -124,6 +129,9 @@ impl K8sError {
                 ))
             }
             K8sError::Api { code: 422, .. } => Some("fix the object: the API server rejected it".into()),
+            K8sError::Client { .. } => {
+                Some("check that the cluster runs and answers: `kindling cluster status`".into())
+            }
             _ => None,
         }
     }
@@ -151,7 +159,7 @@ impl K8sError {
             },
             other => K8sError::Client {
                 action,
-                why: other.to_string(),
+                source: Box::new(other),
             },
         }
     }
@@ -165,20 +173,20 @@ impl K8sError {
     }
 }
 
-impl From<K8sError> for crate::Error {
-    fn from(err: K8sError) -> crate::Error {
-        let hint = err.hint();
-        if err.is_bad_input() {
-            return crate::Error::usage(err.to_string(), hint);
+impl crate::error::Diagnose for K8sError {
+    fn area(&self) -> &str {
+        "Kubernetes"
+    }
+
+    fn hints(&self) -> Vec<String> {
+        self.hint().into_iter().collect()
+    }
+
+    fn exit_status(&self) -> crate::ExitStatus {
+        if self.is_bad_input() {
+            crate::ExitStatus::Usage
+        } else {
+            crate::ExitStatus::Failure
         }
-        let what = match &err {
-            K8sError::Timeout { .. } | K8sError::WaitFailed { .. } => "waiting failed",
-            _ => "Kubernetes request failed",
-        };
-        let mut e = crate::Error::failed(what, &err);
-        if let Some(h) = hint {
-            e = e.with_hint(h);
-        }
-        e
     }
 }

@@ -4,7 +4,7 @@
 //! reported skipped and its own dependents are skipped in turn, while independent
 //! steps run to the end. The run ends with one error listing every failure.
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, StepFailure};
 use crate::report::{Outcome, ReporterExt, SharedReporter, Step};
 use futures::future::BoxFuture;
 use std::collections::{HashMap, HashSet};
@@ -274,27 +274,17 @@ impl<C: Send + Sync + 'static> Pipeline<C> {
         let mut failures = Vec::new();
         for task in tasks {
             match task.await {
-                Ok(Some(failure)) => failures.push(failure),
+                Ok(Some((step, error))) => failures.push(StepFailure {
+                    step: step.into(),
+                    error,
+                }),
                 Ok(None) => {}
-                Err(e) => failures.push(("pipeline", Error::failed("a step panicked", e))),
+                Err(e) => failures.push(StepFailure {
+                    step: "pipeline".into(),
+                    error: Error::context("a step panicked", e),
+                }),
             }
         }
-        match failures.len() {
-            0 => Ok(()),
-            1 => Err(failures.pop().expect("one").1),
-            n => {
-                let why = failures
-                    .iter()
-                    .map(|(id, e)| format!("{id}: {e}"))
-                    .collect::<Vec<_>>()
-                    .join("; ");
-                let hints = failures.iter().flat_map(|(_, e)| e.hints()).collect();
-                Err(Error::Failed {
-                    what: format!("{n} steps failed"),
-                    why,
-                    hints,
-                })
-            }
-        }
+        Error::steps(failures)
     }
 }

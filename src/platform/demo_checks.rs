@@ -226,7 +226,7 @@ pub fn https_client(config: &Config, ca_der: &[u8]) -> Result<reqwest::Client> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let addr = std::net::SocketAddr::from(([127, 0, 0, 1], config.network.https_port));
     let certificate = reqwest::Certificate::from_der(ca_der)
-        .map_err(|e| Error::failed("reading the local CA certificate", e))?;
+        .map_err(|e| Error::context("cannot read the local CA certificate", e))?;
     let mut builder = reqwest::Client::builder()
         .tls_certs_only([certificate])
         .timeout(Duration::from_secs(5))
@@ -236,7 +236,7 @@ pub fn https_client(config: &Config, ca_der: &[u8]) -> Result<reqwest::Client> {
     }
     builder
         .build()
-        .map_err(|e| Error::failed("making an HTTPS client", e))
+        .map_err(|e| Error::context("cannot make an HTTPS client", e))
 }
 
 /// Waits until `url` answers 2xx over HTTPS, trusting only the CA; the error says what was
@@ -247,7 +247,7 @@ pub async fn wait_https(client: &reqwest::Client, url: &str, timeout: Duration) 
         let seen = match client.get(url).send().await {
             Ok(response) if response.status().is_success() => return Ok(()),
             Ok(response) => format!("HTTP {}", response.status()),
-            Err(e) => error_chain(&e),
+            Err(e) => crate::error::full_line(&e),
         };
         if Instant::now() >= deadline {
             return Err(Error::failed(
@@ -261,17 +261,6 @@ pub async fn wait_https(client: &reqwest::Client, url: &str, timeout: Duration) 
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-}
-
-/// An error with its causes ("error sending request: ... : invalid peer certificate").
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(&format!(": {s}"));
-        source = s.source();
-    }
-    text
 }
 
 #[cfg(test)]

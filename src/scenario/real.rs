@@ -25,7 +25,10 @@ impl RealPlatform {
         let host = format!("{prefix}.{}", self.release.settings.config.network.domain);
         let ca = crate::tls::ca_dir(&self.release.settings).join(CERT_FILE);
         let ca_pem = Target::read_ca(&ca).map_err(|e| {
-            format!("{e} (run `kindling up`: it makes the CA the ingress certificates come from)")
+            format!(
+                "{} (run `kindling up`: it makes the CA the ingress certificates come from)",
+                crate::error::one_line(&e)
+            )
         })?;
         Ok(Target::demo_app(
             &host,

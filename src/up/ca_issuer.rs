@@ -16,7 +16,7 @@ pub(super) fn add(p: &mut Pipeline<UpContext>) {
         |ctx, step| {
             async move {
                 let secret = serde_json::to_value(crate::tls::cluster::ca_secret(ctx.ca()?))
-                    .map_err(|e| crate::Error::failed("the CA Secret", e))?;
+                    .map_err(|e| crate::Error::context("cannot make the CA Secret", e))?;
                 let manifests = k8s::from_values(
                     vec![secret, crate::tls::cluster::cluster_issuer()],
                     "local CA",

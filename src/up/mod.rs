@@ -300,7 +300,7 @@ pub async fn run(context: UpContext) -> Result<Summary> {
     // Registered before any step starts: a Ctrl-C during the first step is caught too (the
     // ctrl_c() future would only register when first polled).
     let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
-        .map_err(|e| Error::failed("listening for Ctrl-C", e))?;
+        .map_err(|e| Error::context("cannot listen for Ctrl-C", e))?;
     settle_host_privilege(&context);
     let result = tokio::select! {
         result = pipeline().run(context.clone(), &reporter) => result,
