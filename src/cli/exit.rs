@@ -48,6 +48,8 @@ pub fn main() -> ExitCode {
     let (command, dry_run) = command_name(&matches);
     let streams = STREAMING.contains(&command.as_str()) && !dry_run;
     let env = Env::from_process();
+    // Decided once, before anything is written: every stream asks the styling layer.
+    style::disable_colour(cli.global.no_color || env.get("NO_COLOR").is_some());
     init_logging(cli.global.verbose, &env);
     let ctx = Context::new(cli.global, env, streams);
     let result = commands::run(&ctx, cli.command);
@@ -58,7 +60,7 @@ pub fn main() -> ExitCode {
     // Ends the run for every reporter: spinners are cleared (also after Ctrl-C), a failed run
     // says how long it took, and a JSON event stream gets its last line.
     ctx.reporter.report(Event::Finished {
-        command,
+        command: command.clone(),
         ok: report.is_none(),
         exit_code,
         elapsed_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
@@ -69,6 +71,15 @@ pub fn main() -> ExitCode {
             format!(
                 "{}\n",
                 serde_json::to_string(&report).expect("errors serialize")
+            )
+        } else if streams {
+            // A run's summary line, then why it failed.
+            let paint = Paint::stderr();
+            format!(
+                "{} kindling {command} failed after {}\n{}",
+                paint.paint(style::BAD, "✗"),
+                crate::report::format_duration(started.elapsed()),
+                render(&report, paint)
             )
         } else {
             render(&report, Paint::stderr())

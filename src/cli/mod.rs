@@ -54,7 +54,6 @@ impl Context {
     /// `streams`: the command reports steps, so with `--output json` its stdout is a stream of
     /// events that ends with a `finished` event.
     fn new(global: args::GlobalArgs, env: Env, streams: bool) -> Context {
-        crate::style::disable_colour(global.no_color || env.get("NO_COLOR").is_some());
         let reporter: SharedReporter = match global.output {
             OutputFormat::Json => Arc::new(JsonReporter::new(streams)),
             _ if global.verbose > 0 || !std::io::stderr().is_terminal() => {
@@ -106,6 +105,7 @@ fn init_logging(verbose: u8, env: &Env) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
         .with_writer(std::io::stderr)
+        .with_ansi(Paint::stderr().is_on())
         .with_target(verbose > 1)
         .try_init();
 }

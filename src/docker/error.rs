@@ -94,25 +94,27 @@ impl RegistryError {
                 "remove or rename it yourself (`docker rm -f {name}`), or choose another name with registry.name"
             )),
             RegistryError::Pull { .. } => Some(
-                "check the network (and any proxy), or pre-load the image on this machine with `docker load -i <file>`"
+                "check the network (and any proxy); without internet, `kindling up --bundle FILE` \
+                 (docs/workshop.md), or pre-load the image with `docker load -i <file>`"
                     .into(),
             ),
-            RegistryError::NotReady { what, .. } => Some(format!(
-                "see what the container says: `docker logs {what}`"
-            )),
-            RegistryError::Replace { name, .. } | RegistryError::NotAnswering { what: name, .. } => {
+            RegistryError::NotReady { what, .. } => {
+                Some(format!("see what the container says: `docker logs {what}`"))
+            }
+            RegistryError::Replace { name, .. }
+            | RegistryError::NotAnswering { what: name, .. } => {
                 Some(format!("see what the container says: `docker logs {name}`"))
             }
             RegistryError::OtherCluster { .. } => Some(
                 "give this cluster its own registry: another registry.name and registry.host_port"
                     .into(),
             ),
-            RegistryError::Build { .. } => {
-                Some("fix the Dockerfile or the build context; the build's last lines are above".into())
-            }
-            RegistryError::Push { .. } | RegistryError::Api { .. } => {
-                Some("check that the local registry runs and answers: `kindling registry status`".into())
-            }
+            RegistryError::Build { .. } => Some(
+                "fix the Dockerfile or the build context; the build's last lines are above".into(),
+            ),
+            RegistryError::Push { .. } | RegistryError::Api { .. } => Some(
+                "check that the local registry runs and answers: `kindling registry status`".into(),
+            ),
             RegistryError::Io { .. } | RegistryError::Input(_) => None,
         }
     }

@@ -98,6 +98,7 @@ pub enum Status {
 
 /// The verdict on one object (or on a source that could not be parsed).
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ObjectReport {
     pub file: String,
     /// Position in the file (1-based); 0 for a file that could not be parsed.
@@ -131,6 +132,7 @@ impl ObjectReport {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Report {
     pub objects: Vec<ObjectReport>,
 }

@@ -226,7 +226,7 @@ impl<C: Send + Sync + 'static> Pipeline<C> {
         let mut nodes: Vec<Option<Node<C>>> = self.nodes.into_iter().map(Some).collect();
         let mut running = tokio::task::JoinSet::new();
         let mut task_of: HashMap<tokio::task::Id, usize> = HashMap::new();
-        let mut failures = Vec::new();
+        let mut failures: Vec<(usize, StepFailure)> = Vec::new();
         loop {
             // Settle every pending step whose dependencies are settled, in the order the steps
             // were added; a skip can unblock (skip) later ones, so scan until nothing changes.
@@ -282,14 +282,19 @@ impl<C: Send + Sync + 'static> Pipeline<C> {
                 Ok(()) => state[i] = State::Succeeded,
                 Err(error) => {
                     state[i] = State::Failed;
-                    failures.push(StepFailure {
-                        step: ids[i].into(),
-                        error,
-                    });
+                    failures.push((
+                        i,
+                        StepFailure {
+                            step: ids[i].into(),
+                            error,
+                        },
+                    ));
                 }
             }
         }
-        Error::steps(failures)
+        // Named in the order the steps were added, whichever failed first.
+        failures.sort_by_key(|(i, _)| *i);
+        Error::steps(failures.into_iter().map(|(_, f)| f).collect())
     }
 }
 

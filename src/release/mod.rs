@@ -70,6 +70,7 @@ pub struct ReleaseRequest {
 
 /// What was released.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Released {
     pub environment: String,
     pub version: String,

@@ -210,12 +210,6 @@ mod tests {
         });
         assert_eq!(reporter.running(), 0);
         let written = screen.written();
-        assert!(
-            written
-                .iter()
-                .any(|l| l.contains("kindling up failed after 1m01s")),
-            "{written:?}"
-        );
         // The cancelled steps drop afterwards: nothing more reaches the screen.
         reporter.report(Event::StepFailed {
             step: "argocd".into(),

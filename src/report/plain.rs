@@ -122,18 +122,8 @@ pub(super) fn line(event: &Event, paint: Paint) -> Option<String> {
             }
         }
         Event::Info { message } => message.clone(),
-        // Success speaks for itself (each command prints its result); a failure says how
-        // long the run took before it, then the error follows.
-        Event::Finished { ok: true, .. } => return None,
-        Event::Finished {
-            command,
-            elapsed_ms,
-            ..
-        } => format!(
-            "{} kindling {command} failed after {}",
-            paint.paint(style::BAD, "✗"),
-            format_elapsed(*elapsed_ms)
-        ),
+        // The CLI says how the run ended, after the reporters have closed.
+        Event::Finished { .. } => return None,
     })
 }
 
@@ -225,26 +215,5 @@ mod tests {
             .map(|c| reporter.count_is_news("s", c * 1000, Some(100_000)))
             .collect();
         assert_eq!(news.iter().filter(|n| **n).count(), 11);
-    }
-
-    #[test]
-    fn a_failed_run_says_how_long_it_took() {
-        let finished = |ok| {
-            line(
-                &Event::Finished {
-                    command: "up".into(),
-                    ok,
-                    exit_code: if ok { 0 } else { 1 },
-                    elapsed_ms: 125_000,
-                    error: None,
-                },
-                Paint::PLAIN,
-            )
-        };
-        assert_eq!(
-            finished(false).as_deref(),
-            Some("✗ kindling up failed after 2m05s")
-        );
-        assert_eq!(finished(true), None);
     }
 }

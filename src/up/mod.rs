@@ -166,6 +166,7 @@ pub fn components(config: &crate::config::Config) -> Vec<(&'static str, String)>
 
 /// What `up` made, for the summary.
 #[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Summary {
     pub cluster: String,
     pub kube_context: String,
@@ -188,6 +189,7 @@ pub struct Summary {
 
 /// One URL of the platform.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Url {
     /// "demo (dev)", "argocd", ...
     pub name: String,
@@ -199,6 +201,7 @@ pub struct Url {
 
 /// One demo environment in the summary.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EnvironmentSummary {
     pub name: String,
     pub namespace: String,
