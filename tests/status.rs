@@ -468,13 +468,13 @@ async fn a_healthy_platform_reports_every_part_and_exits_0() {
         assert_eq!(
             keys(ro),
             [
-                "awaiting_promotion",
+                "awaitingPromotion",
                 "image",
                 "message",
                 "name",
                 "phase",
                 "problem",
-                "set_weight",
+                "setWeight",
                 "step",
                 "strategy",
                 "version"

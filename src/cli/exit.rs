@@ -75,8 +75,13 @@ pub fn main() -> ExitCode {
         } else if streams {
             // A run's summary line, then why it failed.
             let paint = Paint::stderr();
+            let ended = if report.exit_code == ExitStatus::Interrupted as u8 {
+                "was interrupted"
+            } else {
+                "failed"
+            };
             format!(
-                "{} kindling {command} failed after {}\n{}",
+                "{} kindling {command} {ended} after {}\n{}",
                 paint.paint(style::BAD, "✗"),
                 crate::report::format_duration(started.elapsed()),
                 render(&report, paint)

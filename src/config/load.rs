@@ -289,10 +289,13 @@ const NON_CONFIG_VARS: &[&str] = &[
     "KINDLING_KIND_BIN",
     "KINDLING_KIND_DOWNLOAD_URL",
     "KINDLING_SCHEMAS_DIR",
+    "KINDLING_KUSTOMIZE_BIN",
     // The test suite's (scripts/lib/prepare.sh sets them for every test, binary included).
     "KINDLING_SHARED_DIR",
     "KINDLING_CRD_APISERVER",
     "KINDLING_UPDATE_SNAPSHOTS",
+    "KINDLING_HELM_PYTHON",
+    "KINDLING_PROBE_PORT",
 ];
 
 /// Prefix of the test suite's own variables (KINDLING_TEST_KIND, ...).

@@ -48,7 +48,7 @@ pub enum K8sError {
     },
 
     /// A wait ran out of time; `diagnosis` holds events, pod states and logs.
-    #[error("timed out after {} waiting for {awaited}; last seen: {last_seen}{}", humantime::format_duration(*.after), diagnosis_suffix(.diagnosis))]
+    #[error("timed out after {} waiting for {awaited}; last seen: {last_seen}{}", crate::report::format_duration(*.after), diagnosis_suffix(.diagnosis))]
     Timeout {
         awaited: String,
         last_seen: String,

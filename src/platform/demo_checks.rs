@@ -252,7 +252,7 @@ pub async fn wait_https(client: &reqwest::Client, url: &str, timeout: Duration) 
         if Instant::now() >= deadline {
             return Err(Error::failed(
                 format!("{url} does not answer over HTTPS"),
-                format!("after {}: {seen}", humantime::format_duration(timeout)),
+                format!("after {}: {seen}", crate::report::format_duration(timeout)),
             )
             .with_hint(
                 "check the ingress and its certificate: `kubectl get ingress,certificate -A`, \
