@@ -4,7 +4,7 @@
 
 use crate::config::{Provider, Settings};
 use crate::env::Env;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, StepFailure};
 use crate::report::SharedReporter;
 
 /// What `down` would do, found without changing anything (`reset --dry-run`, and the
@@ -98,49 +98,40 @@ pub async fn down(
     purge: bool,
     yes: bool,
 ) -> Result<()> {
-    let mut failures: Vec<Error> = Vec::new();
+    let mut failures: Vec<StepFailure> = Vec::new();
+    let mut failed = |step: &str, error: Error| {
+        failures.push(StepFailure {
+            step: step.into(),
+            error,
+        })
+    };
     if settings.config.cluster.provider == crate::config::Provider::Existing {
         // What kindling made in a cluster it does not own (the cluster itself stays).
         if let Err(e) = existing(settings, env, reporter, yes).await {
-            failures.push(e);
+            failed("down.existing", e);
         }
     } else if let Err(e) = crate::cluster::down(settings, env, reporter, yes).await {
-        failures.push(e.into());
+        failed("cluster.delete", e.into());
     }
     match crate::docker::connect(env, settings.config.timeouts.docker).await {
         Ok(docker) => {
             if let Err(e) =
                 crate::docker::registry::down(&docker, &settings.config, reporter, purge).await
             {
-                failures.push(e.into());
+                failed("registry", e.into());
             }
         }
-        Err(e) => {
-            let hint = e.hint().unwrap_or_default();
-            failures.push(Error::failed("removing the registry containers", e).with_hint(hint));
-        }
+        Err(e) => failed("registry", e.into()),
     }
     let access = crate::tls::HostAccess::detect(env);
     if let Err(e) = crate::tls::untrust_step(settings, &access, reporter) {
-        failures.push(e);
+        failed("tls-untrust", e);
     }
     let options = crate::hosts::HostsOptions::detect(env, None);
     if let Err(e) = crate::hosts::remove_step(&settings.config, &options, reporter) {
-        failures.push(e);
+        failed("hosts", e);
     }
-    match failures.len() {
-        0 => Ok(()),
-        1 => Err(failures.remove(0)),
-        n => Err(Error::Failed {
-            what: format!("down: {n} parts failed"),
-            why: failures
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join("; "),
-            hints: failures.iter().flat_map(Error::hints).collect(),
-        }),
-    }
+    Error::steps(failures)
 }
 
 /// What `down` would remove from an existing cluster (None: kindling has no record there).
@@ -174,13 +165,11 @@ async fn existing(
         return Ok(());
     };
     if !yes {
-        return Err(Error::Failed {
-            what: format!("down on the existing cluster (context {context})"),
-            why: format!("it would remove {}", removal.describe().join("; ")),
-            hints: vec![
-                "run `kindling down --yes` to remove them (the cluster itself stays)".into(),
-            ],
-        });
+        return Err(Error::failed(
+            format!("down on the existing cluster (context {context})"),
+            format!("it would remove {}", removal.describe().join("; ")),
+        )
+        .with_hint("run `kindling down --yes` to remove them (the cluster itself stays)"));
     }
     crate::platform::teardown::remove(&removal, reporter, settings.config.timeouts.component).await
 }

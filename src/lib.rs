@@ -2,7 +2,7 @@
 //! Prometheus, cert-manager, Traefik) brought up and proven by one binary.
 //!
 //! Layout: `config` (bootstrap.toml), `report` (progress events), `error` (typed
-//! errors and exit codes), one module per external system (`docker`, ...), and
+//! errors and exit codes), `style` (colour), one module per external system (`docker`, ...), and
 //! `cli` (the only code that prints).
 
 pub mod bounded_read;
@@ -18,6 +18,7 @@ pub mod host_changes;
 pub mod hosts;
 pub mod k8s;
 pub mod lint;
+pub mod net;
 pub mod paths;
 pub mod pipeline;
 pub mod platform;
@@ -27,6 +28,7 @@ pub mod report;
 pub mod rollout;
 pub mod scenario;
 pub mod status;
+pub mod style;
 pub mod tls;
 pub mod traffic;
 pub mod up;

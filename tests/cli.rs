@@ -138,7 +138,7 @@ fn global_flags_work_after_the_subcommand() {
     assert_eq!(before.stdout, after.stdout);
     let shown: serde_json::Value = serde_json::from_slice(&after.stdout).unwrap();
     assert_eq!(shown["cluster"]["name"], "abc");
-    assert!(shown["paths"]["data_dir"].is_string());
+    assert!(shown["paths"]["dataDir"].is_string());
 }
 
 #[test]
@@ -151,8 +151,8 @@ fn config_show_uses_data_and_cache_dir_overrides() {
         ],
     );
     let shown: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(shown["paths"]["data_dir"], "/tmp/kd-data");
-    assert_eq!(shown["paths"]["cache_dir"], "/tmp/kd-cache");
+    assert_eq!(shown["paths"]["dataDir"], "/tmp/kd-data");
+    assert_eq!(shown["paths"]["cacheDir"], "/tmp/kd-cache");
 }
 
 #[test]
@@ -197,8 +197,16 @@ fn completions_are_generated() {
 
 fn doctor_json(env: &[(&str, &str)]) -> (Option<i32>, Vec<serde_json::Value>, String) {
     let out = kindling(&["doctor", "--output", "json"], env);
-    let checks: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("doctor printed no JSON array ({e}): {}", text(&out.stdout)));
+    let verdict: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("doctor printed no JSON object ({e}): {}", text(&out.stdout)));
+    let checks = verdict["checks"].as_array().unwrap().clone();
+    // The overall verdict is the worst check, and it decides the exit code.
+    let failed = checks.iter().filter(|c| c["status"] == "fail").count();
+    assert_eq!(verdict["failed"], failed);
+    match out.status.code() {
+        Some(3) => assert_eq!(verdict["status"], "fail"),
+        _ => assert_ne!(verdict["status"], "fail"),
+    }
     (out.status.code(), checks, text(&out.stderr))
 }
 
@@ -263,10 +271,11 @@ fn doctor_fails_with_a_hint_when_docker_is_down() {
             .contains("/nonexistent/docker.sock")
     );
     assert!(docker["hint"].as_str().unwrap().contains("DOCKER_HOST"));
-    assert!(
-        stderr.contains("error: 1 preflight check(s) failed"),
-        "{stderr}"
-    );
+    // With --output json the error on stderr is one JSON object too.
+    let error: serde_json::Value =
+        serde_json::from_str(&stderr).unwrap_or_else(|e| panic!("{e}: {stderr}"));
+    assert_eq!(error["message"], "1 preflight check(s) failed");
+    assert_eq!(error["exitCode"], 3);
     assert!(!stderr.contains("panicked"));
 }
 

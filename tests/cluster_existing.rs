@@ -139,7 +139,7 @@ fn doctor_checks_the_existing_cluster() {
             .unwrap();
         let results: serde_json::Value = serde_json::from_slice(&out.stdout)
             .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
-        results
+        results["checks"]
             .as_array()
             .unwrap()
             .iter()

@@ -33,7 +33,7 @@ fn stub_kindling(dir: &Path, output: &str, code: i32) -> std::path::PathBuf {
     path
 }
 
-const UNCHANGED: &str = r#"{"event":"step_finished","step":"cluster","title":"Cluster","outcome":"unchanged","elapsed_ms":3}"#;
+const UNCHANGED: &str = r#"{"event":"step_finished","step":"cluster","title":"Cluster","outcome":"unchanged","elapsedMs":3}"#;
 
 #[test]
 fn a_second_up_that_fails_fails_the_run_even_when_it_changed_nothing() {
@@ -55,7 +55,7 @@ fn a_second_up_that_changes_something_fails_and_one_that_does_not_passes() {
         dir.path(),
         &format!(
             "{UNCHANGED}\n{}",
-            r#"{"event":"step_finished","step":"hosts","title":"Hosts","outcome":"changed","elapsed_ms":1}"#
+            r#"{"event":"step_finished","step":"hosts","title":"Hosts","outcome":"changed","elapsedMs":1}"#
         ),
         0,
     );

@@ -296,7 +296,8 @@ fn a_failure_between_write_and_rename_leaves_the_old_file_and_no_temp() {
         Err(std::io::Error::other("simulated crash before rename"))
     };
     let err = file::update(&path, &change, &crash).unwrap_err();
-    assert!(err.to_string().contains("simulated crash"), "{err}");
+    let chain = kindling::error::full_line(&err);
+    assert!(chain.contains("simulated crash"), "{chain}");
     assert_eq!(std::fs::read_to_string(&path).unwrap(), original);
     assert_eq!(temp_files(dir.path()), Vec::<PathBuf>::new());
 

@@ -212,6 +212,8 @@ async fn a_missing_release_is_a_download_error() {
     let err = kind_cli::resolve(&settings, &env, &step).await.unwrap_err();
     step.fail("expected");
     assert!(matches!(err, ClusterError::Download { .. }), "{err}");
-    assert!(err.to_string().contains("404"), "{err}");
+    // The server's answer is the cause, on its own line.
+    let chain = kindling::error::full_line(&err);
+    assert!(chain.contains("HTTP 404"), "{chain}");
     assert!(!kind_cli::cached_path(&settings).exists());
 }

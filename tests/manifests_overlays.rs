@@ -281,7 +281,7 @@ fn kustomize_build_piped_into_lint_with_schemas_from_the_environment() {
         "KINDLING_SCHEMAS_DIR used"
     );
     for o in report["objects"].as_array().unwrap() {
-        let expected = if o["api_version"] == "v1" || o["kind"] == "Ingress" {
+        let expected = if o["apiVersion"] == "v1" || o["kind"] == "Ingress" {
             "valid"
         } else {
             "skipped"

@@ -95,7 +95,9 @@ async fn a_failure_skips_dependents_and_lets_others_finish() {
     .step("apps", "Applications", &["argocd"], sleeper(1))
     .step("ca", "Local CA", &[], sleeper(50));
     let err = p.run(Arc::new(()), &reporter).await.unwrap_err();
+    // One failed step: its own error, named once (the step is in the report, not the text).
     assert_eq!(err.to_string(), "kind create cluster: no network");
+    assert_eq!(err.report().step.as_deref(), Some("cluster"));
     let events = recorder.events();
     let outcome = |id: &str| {
         events.iter().find_map(|e| match e {
@@ -121,8 +123,65 @@ async fn several_failures_are_summarised_together() {
         async { Err(kindling::Error::failed("b", "bang").with_hint("do x")) }.boxed()
     });
     let err = p.run(Arc::new(()), &reporter).await.unwrap_err();
-    assert_eq!(err.to_string(), "2 steps failed: a: a: boom; b: b: bang");
+    assert_eq!(err.to_string(), "2 steps failed: a, b");
     assert_eq!(err.hints(), ["do x"]);
+    let report = err.report();
+    let steps: Vec<_> = report.problems.iter().map(|p| p.step.clone()).collect();
+    assert_eq!(steps, [Some("a".to_string()), Some("b".to_string())]);
+    assert_eq!(report.problems[0].message, "a: boom");
+}
+
+fn failing(
+    _: Arc<()>,
+    _: Arc<kindling::report::Step>,
+) -> futures::future::BoxFuture<'static, kindling::pipeline::StepResult> {
+    async { Err(kindling::Error::failed("a", "boom").with_hint("fix a")) }.boxed()
+}
+
+/// The ids of the events of one kind, in the order they were reported.
+fn order(events: &[Event], kind: &str) -> Vec<String> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Event::StepStarted { step, .. } if kind == "started" => Some(step.clone()),
+            Event::StepFinished {
+                step,
+                outcome: Outcome::Skipped,
+                ..
+            } if kind == "skipped" => Some(step.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn progress_lines_come_in_the_order_the_steps_were_added() {
+    for _ in 0..20 {
+        let recorder = RecordingReporter::new();
+        let reporter: SharedReporter = recorder.clone();
+        let mut p = Pipeline::<()>::new();
+        p.step("a", "A", &[], failing)
+            .step("b", "B", &["a"], sleeper(0))
+            .step("c", "C", &["b"], sleeper(0))
+            .step("d", "D", &["a"], sleeper(0))
+            .step("e", "E", &[], sleeper(0))
+            .step("f", "F", &[], sleeper(0))
+            .step("g", "G", &[], sleeper(0));
+        let err = p.run(Arc::new(()), &reporter).await.unwrap_err();
+        let events = recorder.events();
+        // Ready together: started as listed. Blocked by a's failure: skipped as listed, the
+        // skip of b (which blocks c) before d.
+        assert_eq!(order(&events, "started")[..4], ["a", "e", "f", "g"]);
+        let skipped = order(&events, "skipped");
+        assert_eq!(skipped, ["b", "c", "d"]);
+        // The failed step's event carries its hint.
+        let hints = events.iter().find_map(|e| match e {
+            Event::StepFailed { step, hints, .. } if step == "a" => Some(hints.clone()),
+            _ => None,
+        });
+        assert_eq!(hints, Some(vec!["fix a".to_string()]));
+        assert_eq!(err.report().step.as_deref(), Some("a"));
+    }
 }
 
 #[test]

@@ -214,7 +214,7 @@ fn endless_or_special_input_is_refused_in_bounded_memory() {
     let (code, _, stderr) = status_text(&["--file", "/dev/zero"], None);
     assert_eq!(code, 2, "{stderr}");
     assert!(
-        stderr.contains("cannot read /dev/zero: too large (more than 4 MiB)"),
+        stderr.contains("error: cannot read /dev/zero\n  caused by: too large (more than 4 MiB)"),
         "{stderr}"
     );
     let dir = tempfile::tempdir().unwrap();

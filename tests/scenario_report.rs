@@ -499,7 +499,7 @@ fn html_of_a_passing_run_shows_pass() {
 #[test]
 fn table_marks_failures_totals_and_diagnostics_after() {
     let report = report();
-    let plain = table(&report, false);
+    let plain = table(&report, kindling::style::Paint::PLAIN);
     assert!(
         !plain.contains('\u{1b}'),
         "no colour and no raw escape from the diagnostics:\n{plain}"
@@ -532,7 +532,7 @@ fn table_marks_failures_totals_and_diagnostics_after() {
     let diagnostics = plain.find("Degraded RolloutAborted").expect("diagnostics");
     assert!(totals < diagnostics, "diagnostics come after the table");
 
-    let coloured = table(&report, true);
+    let coloured = table(&report, kindling::style::Paint::new(true));
     assert!(coloured.contains("\x1b[31m✗\x1b[0m"));
 }
 

@@ -468,13 +468,13 @@ async fn a_healthy_platform_reports_every_part_and_exits_0() {
         assert_eq!(
             keys(ro),
             [
-                "awaiting_promotion",
+                "awaitingPromotion",
                 "image",
                 "message",
                 "name",
                 "phase",
                 "problem",
-                "set_weight",
+                "setWeight",
                 "step",
                 "strategy",
                 "version"
@@ -482,7 +482,7 @@ async fn a_healthy_platform_reports_every_part_and_exits_0() {
         );
         assert_eq!(ro["phase"], "Healthy", "{ro}");
         assert_eq!(ro["strategy"], strategy);
-        assert_eq!(ro["awaiting_promotion"], false);
+        assert_eq!(ro["awaitingPromotion"], false);
         assert_eq!(
             ro["image"],
             format!("localhost:5001/demo-app@{DIGEST}"),
@@ -618,7 +618,7 @@ async fn a_paused_staging_rollout_shows_its_step() {
     assert_eq!(staging["name"], "staging");
     assert_eq!(staging["rollout"]["phase"], "Paused");
     assert_eq!(staging["rollout"]["step"], "1/4");
-    assert_eq!(staging["rollout"]["set_weight"], 20);
+    assert_eq!(staging["rollout"]["setWeight"], 20);
     assert_eq!(staging["rollout"]["message"], "CanaryPauseStep");
     assert_eq!(staging["application"]["health"], "Suspended");
     // Waiting for a promote is part of progressive delivery, not a fault.
@@ -688,8 +688,8 @@ async fn production_awaiting_promotion_is_settled_and_says_how_to_promote() {
     let production = &s["environments"][2];
     assert_eq!(production["application"]["health"], "Suspended");
     assert_eq!(production["rollout"]["phase"], "Paused");
-    assert_eq!(production["rollout"]["awaiting_promotion"], true);
-    assert_eq!(s["environments"][1]["rollout"]["awaiting_promotion"], false);
+    assert_eq!(production["rollout"]["awaitingPromotion"], true);
+    assert_eq!(s["environments"][1]["rollout"]["awaitingPromotion"], false);
 
     let human = p.status(&[], &[]).await;
     assert_eq!(human.code, 0, "{}\n{}", human.stdout, human.stderr);

@@ -4,6 +4,7 @@ use super::args::{Cli, Command, ConfigCommand};
 use super::{Context, runtime};
 use crate::doctor::{self, Status};
 use crate::error::{Error, Result};
+use crate::style;
 use clap::CommandFactory;
 
 pub(super) fn run(ctx: &Context, command: Command) -> Result<()> {
@@ -47,7 +48,7 @@ fn demo_context(dir: &std::path::Path) -> Result<()> {
         ));
     }
     crate::platform::demo_context::write(dir)
-        .map_err(|e| Error::failed("writing the demo build context", e))?;
+        .map_err(|e| Error::context("cannot write the demo build context", e))?;
     println!(
         "{}: build it with docker build -f {}/{} --build-arg RUST_TARGET=<x86_64|aarch64>-unknown-linux-gnu {}",
         dir.display(),
@@ -60,30 +61,40 @@ fn demo_context(dir: &std::path::Path) -> Result<()> {
 
 fn doctor(ctx: &Context) -> Result<()> {
     let settings = ctx.settings()?;
-    let results = runtime().block_on(doctor::run(&settings, &ctx.env));
+    let verdict = doctor::Verdict::of(runtime().block_on(doctor::run(&settings, &ctx.env)));
     if ctx.json() {
         println!(
             "{}",
-            serde_json::to_string_pretty(&results).expect("serializes")
+            serde_json::to_string_pretty(&verdict).expect("serializes")
         );
     } else {
+        let results = &verdict.checks;
         let width = results.iter().map(|r| r.check.len()).max().unwrap_or(0);
-        for r in &results {
+        for r in results {
             let mark = match r.status {
-                Status::Ok => "✓",
-                Status::Warn => "!",
-                Status::Fail => "✗",
+                Status::Ok => ctx.paint.paint(style::GOOD, "✓"),
+                Status::Warn => ctx.paint.paint(style::PENDING, "!"),
+                Status::Fail => ctx.paint.paint(style::BAD, "✗"),
             };
             println!("{mark} {:width$}  {}", r.check, r.detail);
             if let Some(hint) = &r.hint {
                 println!("  {:width$}  hint: {hint}", "");
             }
         }
+        if verdict.failed == 0 {
+            println!(
+                "ready: {} checks passed{}",
+                results.len() - verdict.warned,
+                match verdict.warned {
+                    0 => String::new(),
+                    n => format!(", {n} warning(s)"),
+                }
+            );
+        }
     }
-    let failed = results.iter().filter(|r| r.status == Status::Fail).count();
-    if failed > 0 {
+    if verdict.failed > 0 {
         Err(Error::Preflight {
-            failed,
+            failed: verdict.failed,
             why: String::new(),
             hints: Vec::new(),
         })
@@ -111,7 +122,7 @@ fn config_show(ctx: &Context) -> Result<()> {
     if ctx.json() {
         let mut value = settings.config.to_redacted_json();
         value["paths"] = serde_json::json!({
-            "data_dir": settings.data_dir, "cache_dir": settings.cache_dir,
+            "dataDir": settings.data_dir, "cacheDir": settings.cache_dir,
         });
         println!(
             "{}",

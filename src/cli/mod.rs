@@ -36,6 +36,7 @@ pub use exit::main;
 use crate::config::{ConfigSource, Overrides, Settings};
 use crate::env::Env;
 use crate::report::{HumanReporter, JsonReporter, PlainReporter, ReporterExt, SharedReporter};
+use crate::style::Paint;
 use std::io::IsTerminal;
 use std::sync::Arc;
 
@@ -43,28 +44,27 @@ use std::sync::Arc;
 pub struct Context {
     pub env: Env,
     pub output: OutputFormat,
-    pub color: bool,
+    /// Colour for what the command prints on stdout (the one styling layer decides).
+    pub paint: Paint,
     pub reporter: SharedReporter,
     args: args::GlobalArgs,
 }
 
 impl Context {
-    fn new(global: args::GlobalArgs, env: Env) -> Context {
-        let color =
-            !global.no_color && env.get("NO_COLOR").is_none() && std::io::stderr().is_terminal();
+    /// `streams`: the command reports steps, so with `--output json` its stdout is a stream of
+    /// events that ends with a `finished` event.
+    fn new(global: args::GlobalArgs, env: Env, streams: bool) -> Context {
         let reporter: SharedReporter = match global.output {
-            OutputFormat::Json => Arc::new(JsonReporter),
+            OutputFormat::Json => Arc::new(JsonReporter::new(streams)),
             _ if global.verbose > 0 || !std::io::stderr().is_terminal() => {
-                Arc::new(PlainReporter {
-                    quiet: global.quiet,
-                })
+                Arc::new(PlainReporter::new(global.quiet, Paint::stderr()))
             }
-            _ => Arc::new(HumanReporter::new(color, global.quiet)),
+            _ => Arc::new(HumanReporter::new(Paint::stderr(), global.quiet)),
         };
         Context {
             env,
             output: global.output,
-            color,
+            paint: Paint::stdout(),
             reporter,
             args: global,
         }
@@ -93,8 +93,10 @@ impl Context {
 }
 
 fn init_logging(verbose: u8, env: &Env) {
+    // Without -v only kindling's own warnings: libraries log what kindling reports itself
+    // (kube-client logs every refused connection as an ERROR while kindling retries it).
     let default = match verbose {
-        0 => "warn",
+        0 => "kindling=warn",
         1 => "kindling=info",
         2 => "kindling=debug,info",
         _ => "trace",
@@ -103,6 +105,7 @@ fn init_logging(verbose: u8, env: &Env) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
         .with_writer(std::io::stderr)
+        .with_ansi(Paint::stderr().is_on())
         .with_target(verbose > 1)
         .try_init();
 }

@@ -7,7 +7,6 @@ use crate::rollout::control::{self, ControlOutcome};
 use crate::rollout::live::{self, Snapshot};
 use crate::rollout::{RolloutError, RolloutSummary, cluster, environment, load_file};
 use clap::{Args, Subcommand};
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -170,11 +169,8 @@ fn degraded_is_an_error(summary: &RolloutSummary, hint: &str) -> Result<()> {
         return Ok(());
     }
     Err(Error::failed(
-        "rollout",
-        format!(
-            "Rollout {}/{} is Degraded: {}",
-            summary.namespace, summary.name, summary.message
-        ),
+        format!("Rollout {}/{} is Degraded", summary.namespace, summary.name),
+        &summary.message,
     )
     .with_hint(hint))
 }
@@ -211,23 +207,17 @@ fn report_control(
     }
 }
 
-fn paint(ctx: &Context, code: &str, text: &str) -> String {
-    if ctx.color && std::io::stdout().is_terminal() {
-        format!("\x1b[{code}m{text}\x1b[0m")
-    } else {
-        text.to_string()
-    }
-}
-
 fn status_mark(ctx: &Context, summary: &RolloutSummary) -> String {
     use crate::rollout::Phase;
-    let (mark, code) = match summary.status {
-        Phase::Healthy => ("✔", "32"),
-        Phase::Progressing => ("◌", "33"),
-        Phase::Paused => ("॥", "36"),
-        Phase::Degraded => ("✖", "31"),
+    use crate::style;
+    let (mark, style) = match summary.status {
+        Phase::Healthy => ("✔", style::GOOD),
+        Phase::Progressing => ("◌", style::PENDING),
+        Phase::Paused => ("॥", style::PAUSED),
+        Phase::Degraded => ("✖", style::BAD),
     };
-    paint(ctx, code, &format!("{mark} {}", summary.status))
+    ctx.paint
+        .paint(style, &format!("{mark} {}", summary.status))
 }
 
 /// A weight as a 20-cell bar: `[██████░░░░░░░░░░░░░░]  30`.
@@ -346,7 +336,8 @@ async fn watch(
     interval: Duration,
     exit: bool,
 ) -> Result<()> {
-    let redraw = std::io::stdout().is_terminal() && !ctx.json();
+    let terminal = console::Term::stdout();
+    let redraw = terminal.is_term() && !ctx.json();
     loop {
         let snapshot = live::snapshot(client, namespace, name).await?;
         if ctx.json() {
@@ -355,11 +346,13 @@ async fn watch(
                 serde_json::to_string(&snapshot.summary).expect("serializes")
             );
         } else {
-            // Clear and home: the block is redrawn in place.
-            let clear = if redraw { "\x1b[2J\x1b[H" } else { "" };
+            // On a terminal the block is redrawn in place; elsewhere blocks follow each other.
+            if redraw {
+                let _ = terminal.clear_screen();
+            }
             let separator = if redraw { "" } else { "---\n" };
             print!(
-                "{clear}{}{separator}",
+                "{}{separator}",
                 render(ctx, &snapshot.summary, Some(&snapshot))
             );
         }

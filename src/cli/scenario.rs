@@ -13,7 +13,6 @@ use crate::scenario::report;
 use crate::scenario::run::{self, Scenario};
 use crate::scenario::timing::Timing;
 use clap::{Args, ValueEnum};
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
@@ -88,7 +87,7 @@ fn run_scenarios(ctx: &Context, scenarios: &[Scenario], args: &RunArgs) -> Resul
     };
     // With --output json stdout carries the report alone; progress goes to stderr.
     let reporter: SharedReporter = if ctx.json() {
-        Arc::new(PlainReporter { quiet: false })
+        Arc::new(PlainReporter::new(false, crate::style::Paint::stderr()))
     } else {
         ctx.reporter.clone()
     };
@@ -116,10 +115,7 @@ fn run_scenarios(ctx: &Context, scenarios: &[Scenario], args: &RunArgs) -> Resul
     if ctx.json() {
         println!("{}", report::json(&report));
     } else {
-        print!(
-            "{}",
-            report::table(&report, ctx.color && std::io::stdout().is_terminal())
-        );
+        print!("{}", report::table(&report, ctx.paint));
     }
     write_reports(&report, args)?;
     verdict(&report)
@@ -162,7 +158,7 @@ fn write_reports(report: &RunReport, args: &RunArgs) -> Result<()> {
     for (path, content) in files {
         if let Some(path) = path {
             std::fs::write(path, content)
-                .map_err(|e| Error::failed(format!("writing {}", path.display()), e))?;
+                .map_err(|e| Error::context(format!("cannot write {}", path.display()), e))?;
         }
     }
     Ok(())

@@ -38,7 +38,7 @@ pub(super) fn run(ctx: &Context, command: TlsCommand) -> Result<()> {
                     "{}",
                     serde_json::json!({
                         "certificate": ca.cert_path, "sha256": ca.fingerprint(),
-                        "permitted_dns": ca.permitted_dns,
+                        "permittedDns": ca.permitted_dns,
                     })
                 );
             } else {
@@ -193,7 +193,7 @@ fn status(ctx: &Context, settings: &crate::config::Settings) -> Result<()> {
             serde_json::json!({
                 "ca": ca.cert_path, "sha256": ca.fingerprint(), "store": store.name(),
                 "trusted": status.trusted, "anchor": status.anchor,
-                "anchor_state": status.anchor_state.map(|s| format!("{s:?}").to_lowercase()),
+                "anchorState": status.anchor_state.map(|s| format!("{s:?}").to_lowercase()),
                 "browsers": browsers,
             })
         );

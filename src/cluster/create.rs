@@ -209,7 +209,10 @@ async fn create(settings: &Settings, kind: &KindCli, step: &Step) -> Result<(), 
         // Dropping the future kills kind (kill_on_drop); `ensure` removes what it left.
         Err(_) => Err(ClusterError::Kind {
             command,
-            status: format!("no result within {}", humantime::format_duration(timeout)),
+            status: format!(
+                "no result within {}",
+                crate::report::format_duration(timeout)
+            ),
             output: String::new(),
             hint: Some(format!(
                 "raise timeouts.cluster (creating cluster {name} pulls a ~1 GB node image the first time) and run again"

@@ -9,12 +9,19 @@ pub enum ClusterError {
     #[error(transparent)]
     Docker(#[from] DockerError),
 
-    #[error("cannot download kind {version} from {url}: {reason}")]
+    #[error("cannot download kind {version} from {url}")]
     Download {
         version: String,
         url: String,
-        reason: String,
+        #[source]
+        source: crate::net::NetError,
     },
+
+    #[error("{url}.sha256sum is not `<sha256>  <file>`: {text:?}")]
+    BadChecksumFile { url: String, text: String },
+
+    #[error("kind version {version:?} is not a release version (cluster.kind_version)")]
+    BadVersion { version: String },
 
     #[error(
         "kind {version} from {url} does not match its published sha256 (expected {expected}, got {actual}); the download was deleted"
@@ -41,7 +48,7 @@ pub enum ClusterError {
     #[error("a kind cluster named {name:?} exists, but kindling did not create it")]
     Foreign { name: String, action: &'static str },
 
-    #[error("{what} {}: {source}", path.display())]
+    #[error("{what} {}", path.display())]
     Io {
         what: &'static str,
         path: PathBuf,
@@ -58,7 +65,7 @@ pub enum ClusterError {
     #[error("the API server {server} runs Kubernetes {version}; kindling needs 1.33 or newer")]
     Unsupported { server: String, version: String },
 
-    #[error("cannot write {path} in node {node}: {source}")]
+    #[error("cannot write {path} in node {node}")]
     NodeFile {
         node: String,
         path: String,
@@ -66,7 +73,7 @@ pub enum ClusterError {
         source: Box<ExecError>,
     },
 
-    #[error("cannot apply ConfigMap kube-public/local-registry-hosting: {0}")]
+    #[error("cannot apply ConfigMap kube-public/local-registry-hosting")]
     RegistryHosting(#[source] Box<kube::Error>),
 }
 
@@ -74,11 +81,17 @@ impl ClusterError {
     pub fn hint(&self) -> Option<String> {
         match self {
             ClusterError::Docker(e) => e.hint(),
-            ClusterError::Download { .. } => Some(
-                "check the network, or put kind (the pinned version) on PATH; \
-                 KINDLING_KIND_DOWNLOAD_URL points kindling at a mirror of kind's releases"
+            ClusterError::Download { source, .. } if source.is_network() => {
+                Some(crate::net::OFFLINE_HINT.into())
+            }
+            ClusterError::Download { .. } | ClusterError::BadChecksumFile { .. } => Some(
+                "put kind (the pinned version) on PATH, or point KINDLING_KIND_DOWNLOAD_URL at a \
+                 mirror of kind's releases"
                     .into(),
             ),
+            ClusterError::BadVersion { .. } => {
+                Some("use a release version such as v0.31.0 (cluster.kind_version)".into())
+            }
             ClusterError::Checksum { .. } => Some(
                 "run the command again; if it keeps failing, the download is being tampered with \
                  or the mirror (KINDLING_KIND_DOWNLOAD_URL) serves another file"
@@ -116,18 +129,24 @@ impl ClusterError {
     }
 }
 
-impl From<ClusterError> for crate::Error {
-    fn from(e: ClusterError) -> crate::Error {
-        let hint = e.hint();
-        let error = match &e {
-            ClusterError::Foreign { .. } => {
-                return crate::Error::usage(e.to_string(), hint);
+impl crate::error::Diagnose for ClusterError {
+    fn area(&self) -> &str {
+        match self {
+            ClusterError::Docker(e) => e.area(),
+            _ => "cluster",
+        }
+    }
+
+    fn hints(&self) -> Vec<String> {
+        self.hint().into_iter().collect()
+    }
+
+    fn exit_status(&self) -> crate::ExitStatus {
+        match self {
+            ClusterError::Foreign { .. } | ClusterError::BadVersion { .. } => {
+                crate::ExitStatus::Usage
             }
-            _ => crate::Error::failed("cluster", &e),
-        };
-        match hint {
-            Some(h) => error.with_hint(h),
-            None => error,
+            _ => crate::ExitStatus::Failure,
         }
     }
 }

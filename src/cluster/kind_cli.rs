@@ -171,10 +171,8 @@ pub async fn resolve(settings: &Settings, env: &Env, step: &Step) -> Result<Kind
     let pinned = &settings.config.cluster.kind_version;
     // It becomes a cache path and a URL: configuration validates it; this holds for any caller.
     if !crate::paths::is_plain_name(pinned) {
-        return Err(ClusterError::Download {
+        return Err(ClusterError::BadVersion {
             version: pinned.clone(),
-            url: DEFAULT_DOWNLOAD_URL.into(),
-            reason: "not a release version (cluster.kind_version)".into(),
         });
     }
     if let Some(path) = find_on_path(env) {
@@ -206,17 +204,18 @@ pub async fn resolve(settings: &Settings, env: &Env, step: &Step) -> Result<Kind
 /// Downloads `<base>/<version>/<release file>` to `dest`, checked against the `.sha256sum`
 /// published beside it. Written to a temporary name first: `dest` only ever holds a verified file.
 async fn download(base: &str, version: &str, dest: &Path, step: &Step) -> Result<(), ClusterError> {
-    let _ = rustls::crypto::ring::default_provider().install_default();
     let url = format!("{base}/{version}/{}", release_file());
-    let failed = |reason: String| ClusterError::Download {
+    // No limit on the whole download: the binary is tens of MB on any connection.
+    let limits = crate::net::Limits {
+        connect: std::time::Duration::from_secs(20),
+        total: None,
+    };
+    let failed = |source| ClusterError::Download {
         version: version.to_string(),
         url: url.clone(),
-        reason,
+        source,
     };
-    let client = reqwest::Client::builder()
-        .connect_timeout(std::time::Duration::from_secs(20))
-        .build()
-        .map_err(|e| failed(e.to_string()))?;
+    let client = limits.client().map_err(failed)?;
     let get = |u: String| {
         let client = client.clone();
         async move {
@@ -225,26 +224,25 @@ async fn download(base: &str, version: &str, dest: &Path, step: &Step) -> Result
                 .send()
                 .await
                 .and_then(|r| r.error_for_status())
-                .map_err(|e| format!("{u}: {e}"))
+                .map_err(|e| limits.classify(e))
         }
     };
 
     step.progress(format!("downloading kind {version}"));
     let sums = get(format!("{url}.sha256sum"))
         .await
-        .map_err(&failed)?
+        .map_err(failed)?
         .text()
         .await
-        .map_err(|e| failed(e.to_string()))?;
+        .map_err(|e| failed(limits.classify(e)))?;
     let expected = sums
         .split_whitespace()
         .next()
         .filter(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
         .map(str::to_ascii_lowercase)
-        .ok_or_else(|| {
-            failed(format!(
-                "{url}.sha256sum is not `<sha256>  <file>`: {sums:?}"
-            ))
+        .ok_or_else(|| ClusterError::BadChecksumFile {
+            url: url.clone(),
+            text: sums.chars().take(200).collect(),
         })?;
 
     let dir = dest.parent().unwrap_or(Path::new("."));
@@ -261,7 +259,7 @@ async fn download(base: &str, version: &str, dest: &Path, step: &Step) -> Result
         std::process::id()
     ));
     let result = async {
-        let response = get(url.clone()).await.map_err(&failed)?;
+        let response = get(url.clone()).await.map_err(failed)?;
         let total = response.content_length();
         let mut file = tokio::fs::File::create(&partial)
             .await
@@ -270,7 +268,7 @@ async fn download(base: &str, version: &str, dest: &Path, step: &Step) -> Result
         let mut done = 0u64;
         let mut body = response.bytes_stream();
         while let Some(chunk) = body.next().await {
-            let chunk = chunk.map_err(|e| failed(e.to_string()))?;
+            let chunk = chunk.map_err(|e| failed(limits.classify(e)))?;
             hasher.update(&chunk);
             file.write_all(&chunk)
                 .await

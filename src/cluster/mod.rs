@@ -221,7 +221,7 @@ pub async fn wire(
 }
 
 /// Ends a step with the result of its work: finished with an outcome, or failed with the
-/// error's first line (the full error, with kind's output, is the command's error).
+/// error on one line (the full error, with kind's output, is the command's error).
 fn settle<T>(
     step: Step,
     result: Result<(T, Outcome, Option<String>), ClusterError>,
@@ -232,7 +232,7 @@ fn settle<T>(
             Ok(value)
         }
         Err(e) => {
-            step.fail(e.to_string().lines().next().unwrap_or_default());
+            step.fail(&e);
             Err(e)
         }
     }

@@ -7,6 +7,7 @@ use serde::Serialize;
 use std::path::PathBuf;
 
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct NodeStatus {
     pub name: String,
     /// Docker's state: running, exited, ...
@@ -15,6 +16,7 @@ pub struct NodeStatus {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ClusterStatus {
     pub name: String,
     pub provider: Provider,
@@ -57,7 +59,7 @@ pub async fn status(settings: &Settings, env: &Env) -> Result<ClusterStatus, Clu
                 status.exists = true;
                 status.version = Some(found.version);
             }
-            Err(e) => status.problem = Some(e.to_string()),
+            Err(e) => status.problem = Some(crate::error::one_line(&e)),
         }
         return Ok(status);
     }

@@ -319,13 +319,12 @@ const NON_CONFIG_VARS: &[&str] = &[
     "KINDLING_SCHEMAS_DIR",
     "KINDLING_KUSTOMIZE_BIN",
     "KINDLING_RESOLVE",
-    // doctor's port probe passes the port to its own re-executed child.
-    "KINDLING_PROBE_PORT",
     // The test suite's (scripts/lib/prepare.sh sets them for every test, binary included).
     "KINDLING_SHARED_DIR",
     "KINDLING_CRD_APISERVER",
     "KINDLING_HELM_PYTHON",
     "KINDLING_UPDATE_SNAPSHOTS",
+    "KINDLING_PROBE_PORT",
 ];
 
 /// Prefix of the test suite's own variables (KINDLING_TEST_KIND, ...).

@@ -4,9 +4,15 @@ use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DockerError {
-    #[error("cannot reach the Docker engine at {host}: {reason}")]
-    Unreachable { host: String, reason: String },
-    #[error("Docker API call {call} failed: {source}")]
+    #[error("cannot reach the Docker engine at {host}")]
+    Unreachable {
+        host: String,
+        #[source]
+        source: bollard::errors::Error,
+    },
+    #[error("the Docker engine at {host} did not answer: timed out after {}", crate::report::format_duration(*.after))]
+    TimedOut { host: String, after: Duration },
+    #[error("Docker API call {call} failed")]
     Api {
         call: &'static str,
         #[source]
@@ -21,7 +27,7 @@ impl DockerError {
 
     pub fn hint(&self) -> Option<String> {
         match self {
-            DockerError::Unreachable { .. } => Some(
+            DockerError::Unreachable { .. } | DockerError::TimedOut { .. } => Some(
                 "start Docker (Docker Desktop, or `sudo systemctl start docker`), or point DOCKER_HOST at a running engine"
                     .into(),
             ),
@@ -41,9 +47,13 @@ pub fn docker_host(env: &Env) -> String {
 /// Debian's 20.10 reject newer clients) and checks that it answers within `timeout`.
 pub async fn connect(env: &Env, timeout: Duration) -> Result<Docker, DockerError> {
     let host = docker_host(env);
-    let unreachable = |reason: String| DockerError::Unreachable {
+    let unreachable = |source| DockerError::Unreachable {
         host: host.clone(),
-        reason,
+        source,
+    };
+    let timed_out = |_| DockerError::TimedOut {
+        host: host.clone(),
+        after: timeout,
     };
     let secs = timeout.as_secs().max(1);
     let docker = if host.starts_with("tcp://") || host.starts_with("http://") {
@@ -51,15 +61,15 @@ pub async fn connect(env: &Env, timeout: Duration) -> Result<Docker, DockerError
     } else {
         Docker::connect_with_socket(&host, secs, bollard::API_DEFAULT_VERSION)
     }
-    .map_err(|e| unreachable(e.to_string()))?;
+    .map_err(unreachable)?;
     let docker = tokio::time::timeout(timeout, docker.negotiate_version())
         .await
-        .map_err(|_| unreachable(format!("no answer within {}s", timeout.as_secs())))?
-        .map_err(|e| unreachable(e.to_string()))?;
+        .map_err(timed_out)?
+        .map_err(unreachable)?;
     tokio::time::timeout(timeout, docker.ping())
         .await
-        .map_err(|_| unreachable(format!("no answer within {}s", timeout.as_secs())))?
-        .map_err(|e| unreachable(e.to_string()))?;
+        .map_err(timed_out)?
+        .map_err(unreachable)?;
     Ok(docker)
 }
 
@@ -89,13 +99,12 @@ pub fn summary_name(container: &bollard::models::ContainerSummary) -> Option<Str
         .map(|n| n.trim_start_matches('/').to_string())
 }
 
-impl From<DockerError> for crate::Error {
-    fn from(e: DockerError) -> crate::Error {
-        let hint = e.hint();
-        let err = crate::Error::failed("connecting to Docker", &e);
-        match hint {
-            Some(h) => err.with_hint(h),
-            None => err,
-        }
+impl crate::error::Diagnose for DockerError {
+    fn area(&self) -> &str {
+        "Docker"
+    }
+
+    fn hints(&self) -> Vec<String> {
+        self.hint().into_iter().collect()
     }
 }

@@ -59,7 +59,7 @@ pub enum RegistryError {
     #[error("registry API: {call} failed: {reason}")]
     Api { call: String, reason: String },
 
-    #[error("{what}: {source}")]
+    #[error("{what}")]
     Io {
         what: String,
         #[source]
@@ -94,53 +94,52 @@ impl RegistryError {
                 "remove or rename it yourself (`docker rm -f {name}`), or choose another name with registry.name"
             )),
             RegistryError::Pull { .. } => Some(
-                "check the network (and any proxy), or pre-load the image on this machine with `docker load -i <file>`"
+                "check the network (and any proxy); without internet, `kindling up --bundle FILE` \
+                 (docs/workshop.md), or pre-load the image with `docker load -i <file>`"
                     .into(),
             ),
-            RegistryError::NotReady { what, .. } => Some(format!(
-                "see what the container says: `docker logs {what}`"
-            )),
-            RegistryError::Replace { name, .. } | RegistryError::NotAnswering { what: name, .. } => {
+            RegistryError::NotReady { what, .. } => {
+                Some(format!("see what the container says: `docker logs {what}`"))
+            }
+            RegistryError::Replace { name, .. }
+            | RegistryError::NotAnswering { what: name, .. } => {
                 Some(format!("see what the container says: `docker logs {name}`"))
             }
             RegistryError::OtherCluster { .. } => Some(
                 "give this cluster its own registry: another registry.name and registry.host_port"
                     .into(),
             ),
-            RegistryError::Build { .. } => {
-                Some("fix the Dockerfile or the build context; the build's last lines are above".into())
-            }
-            RegistryError::Push { .. } | RegistryError::Api { .. } => {
-                Some("check that the local registry runs and answers: `kindling registry status`".into())
-            }
+            RegistryError::Build { .. } => Some(
+                "fix the Dockerfile or the build context; the build's last lines are above".into(),
+            ),
+            RegistryError::Push { .. } | RegistryError::Api { .. } => Some(
+                "check that the local registry runs and answers: `kindling registry status`".into(),
+            ),
             RegistryError::Io { .. } | RegistryError::Input(_) => None,
         }
     }
 }
 
-impl From<RegistryError> for crate::Error {
-    fn from(e: RegistryError) -> crate::Error {
-        let hint = e.hint();
-        if let RegistryError::Input(message) = e {
-            return crate::Error::usage(message, hint);
-        }
-        let what = match &e {
-            RegistryError::Docker(_) => "Docker",
-            RegistryError::PortInUse { .. } | RegistryError::Foreign { .. } => "registry",
+impl crate::error::Diagnose for RegistryError {
+    fn area(&self) -> &str {
+        match self {
+            RegistryError::Docker(e) => e.area(),
             RegistryError::Pull { .. } => "image pull",
-            RegistryError::NotReady { .. }
-            | RegistryError::Replace { .. }
-            | RegistryError::OtherCluster { .. }
-            | RegistryError::NotAnswering { .. } => "registry",
             RegistryError::Build { .. } => "image build",
             RegistryError::Push { .. } => "image push",
-            RegistryError::Api { .. } => "registry",
-            RegistryError::Io { .. } | RegistryError::Input(_) => "file",
-        };
-        crate::Error::Failed {
-            what: what.into(),
-            why: e.to_string(),
-            hints: hint.into_iter().collect(),
+            RegistryError::Io { .. } | RegistryError::Input(_) => "files",
+            _ => "registry",
+        }
+    }
+
+    fn hints(&self) -> Vec<String> {
+        self.hint().into_iter().collect()
+    }
+
+    fn exit_status(&self) -> crate::ExitStatus {
+        match self {
+            RegistryError::Input(_) => crate::ExitStatus::Usage,
+            _ => crate::ExitStatus::Failure,
         }
     }
 }

@@ -332,6 +332,7 @@ async fn remove_unused_mirrors(
 
 /// What `down` removed, and the caches it kept for other clusters.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DownReport {
     pub removed_containers: Vec<String>,
     pub removed_volumes: Vec<String>,

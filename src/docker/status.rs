@@ -10,6 +10,7 @@ use bollard::Docker;
 use bollard::models::ContainerStateStatusEnum;
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ContainerStatus {
     pub name: String,
     /// "registry" or "mirror".

@@ -30,7 +30,7 @@ pub(super) async fn engine(config: &Config, env: &Env, timeout: Duration) -> Eng
     };
     let docker = match crate::docker::connect(env, timeout).await {
         Ok(d) => d,
-        Err(e) => return failed(e.to_string(), e.hint().unwrap_or_default()),
+        Err(e) => return failed(crate::error::one_line(&e), e.hint().unwrap_or_default()),
     };
     let info = match docker.info().await {
         Ok(info) => info,

@@ -18,7 +18,7 @@ pub(super) async fn check(settings: &Settings, env: &Env) -> CheckResult {
         ),
         Err(e) => CheckResult::fail(
             "existing cluster",
-            e.to_string(),
+            crate::error::one_line(&e),
             e.hint()
                 .unwrap_or_else(|| "check cluster.kubeconfig and cluster.context".into()),
         ),

@@ -25,11 +25,35 @@ pub enum Status {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CheckResult {
     pub check: String,
     pub status: Status,
     pub detail: String,
     pub hint: Option<String>,
+}
+
+/// The checks together: the worst status decides (`doctor --output json` prints this).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Verdict {
+    /// `fail` when any check failed (exit 3), `warn` when any warned, else `ok`.
+    pub status: Status,
+    pub failed: usize,
+    pub warned: usize,
+    pub checks: Vec<CheckResult>,
+}
+
+impl Verdict {
+    pub fn of(checks: Vec<CheckResult>) -> Verdict {
+        let count = |s: Status| checks.iter().filter(|c| c.status == s).count();
+        Verdict {
+            status: checks.iter().map(|c| c.status).max().unwrap_or(Status::Ok),
+            failed: count(Status::Fail),
+            warned: count(Status::Warn),
+            checks,
+        }
+    }
 }
 
 impl CheckResult {

@@ -175,7 +175,7 @@ pub fn finish_step<E>(
     change: Result<HostChange, E>,
 ) -> crate::Result<()>
 where
-    E: std::fmt::Display + Into<crate::Error>,
+    E: Into<crate::Error>,
 {
     use crate::report::ReporterExt;
     match change {
@@ -189,8 +189,9 @@ where
             Ok(())
         }
         Err(e) => {
+            let e = e.into();
             step.fail(&e);
-            Err(e.into())
+            Err(e)
         }
     }
 }

@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
 pub enum HostsError {
-    #[error("{what} {}: {source}", path.display())]
+    #[error("{what} {}", path.display())]
     Io {
         what: String,
         path: PathBuf,
@@ -81,16 +81,19 @@ impl HostsError {
     }
 }
 
-impl From<HostsError> for crate::Error {
-    fn from(e: HostsError) -> crate::Error {
-        let hint = e.hint();
-        if matches!(e, HostsError::NotAFile { .. }) {
-            return crate::Error::usage(e.to_string(), hint);
-        }
-        let error = crate::Error::failed("hosts file", &e);
-        match hint {
-            Some(h) => error.with_hint(h),
-            None => error,
+impl crate::error::Diagnose for HostsError {
+    fn area(&self) -> &str {
+        "hosts file"
+    }
+
+    fn hints(&self) -> Vec<String> {
+        self.hint().into_iter().collect()
+    }
+
+    fn exit_status(&self) -> crate::ExitStatus {
+        match self {
+            HostsError::NotAFile { .. } => crate::ExitStatus::Usage,
+            _ => crate::ExitStatus::Failure,
         }
     }
 }

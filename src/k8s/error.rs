@@ -48,7 +48,7 @@ pub enum K8sError {
     },
 
     /// A wait ran out of time; `diagnosis` holds events, pod states and logs.
-    #[error("timed out after {} waiting for {awaited}; last seen: {last_seen}{}", humantime::format_duration(*.after), diagnosis_suffix(.diagnosis))]
+    #[error("timed out after {} waiting for {awaited}; last seen: {last_seen}{}", crate::report::format_duration(*.after), diagnosis_suffix(.diagnosis))]
     Timeout {
         awaited: String,
         last_seen: String,
@@ -64,8 +64,13 @@ pub enum K8sError {
         diagnosis: String,
     },
 
-    #[error("{action} failed: {why}")]
-    Client { action: String, why: String },
+    /// The request got no answer from the API server (connection, TLS, timeout).
+    #[error("{action} failed")]
+    Client {
+        action: String,
+        #[source]
+        source: Box<kube::Error>,
+    },
 
     /// An object kindling would apply exists and is someone else's (`Applier::owned_only`).
     #[error("{object} already exists and kindling did not create it ({owner})")]
@@ -133,6 +138,9 @@ impl K8sError {
                  namespace) if it is not in use, or point kindling at another cluster"
                     .into(),
             ),
+            K8sError::Client { .. } => {
+                Some("check that the cluster runs and answers: `kindling cluster status`".into())
+            }
             _ => None,
         }
     }
@@ -160,7 +168,7 @@ impl K8sError {
             },
             other => K8sError::Client {
                 action,
-                why: other.to_string(),
+                source: Box::new(other),
             },
         }
     }
@@ -174,20 +182,20 @@ impl K8sError {
     }
 }
 
-impl From<K8sError> for crate::Error {
-    fn from(err: K8sError) -> crate::Error {
-        let hint = err.hint();
-        if err.is_bad_input() {
-            return crate::Error::usage(err.to_string(), hint);
+impl crate::error::Diagnose for K8sError {
+    fn area(&self) -> &str {
+        "Kubernetes"
+    }
+
+    fn hints(&self) -> Vec<String> {
+        self.hint().into_iter().collect()
+    }
+
+    fn exit_status(&self) -> crate::ExitStatus {
+        if self.is_bad_input() {
+            crate::ExitStatus::Usage
+        } else {
+            crate::ExitStatus::Failure
         }
-        let what = match &err {
-            K8sError::Timeout { .. } | K8sError::WaitFailed { .. } => "waiting failed",
-            _ => "Kubernetes request failed",
-        };
-        let mut e = crate::Error::failed(what, &err);
-        if let Some(h) = hint {
-            e = e.with_hint(h);
-        }
-        e
     }
 }

@@ -60,20 +60,21 @@ impl LintError {
     }
 }
 
-impl From<LintError> for crate::Error {
-    fn from(e: LintError) -> crate::Error {
-        let hint = e.hint();
-        match e {
+impl crate::error::Diagnose for LintError {
+    fn area(&self) -> &str {
+        "lint"
+    }
+
+    fn hints(&self) -> Vec<String> {
+        self.hint().into_iter().collect()
+    }
+
+    fn exit_status(&self) -> crate::ExitStatus {
+        match self {
             LintError::NoSuchPath { .. }
             | LintError::SchemasMissing { .. }
-            | LintError::TooLarge { .. } => crate::Error::usage(e.to_string(), hint),
-            _ => {
-                let err = crate::Error::failed("lint", &e);
-                match hint {
-                    Some(h) => err.with_hint(h),
-                    None => err,
-                }
-            }
+            | LintError::TooLarge { .. } => crate::ExitStatus::Usage,
+            _ => crate::ExitStatus::Failure,
         }
     }
 }
@@ -97,6 +98,7 @@ pub enum Status {
 
 /// The verdict on one object (or on a source that could not be parsed).
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ObjectReport {
     pub file: String,
     /// Position in the file (1-based); 0 for a file that could not be parsed.
@@ -130,6 +132,7 @@ impl ObjectReport {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Report {
     pub objects: Vec<ObjectReport>,
 }

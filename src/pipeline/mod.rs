@@ -4,12 +4,11 @@
 //! reported skipped and its own dependents are skipped in turn, while independent
 //! steps run to the end. The run ends with one error listing every failure.
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, StepFailure};
 use crate::report::{Outcome, ReporterExt, SharedReporter, Step};
 use futures::future::BoxFuture;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-use tokio::sync::watch;
 
 /// What a step's body returns: how it ended, and an optional detail for its line.
 pub type StepResult = Result<(Outcome, Option<String>)>;
@@ -43,11 +42,13 @@ pub struct Pipeline<C> {
     nodes: Vec<Node<C>>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
     Pending,
+    Running,
     Succeeded,
     Failed,
+    Skipped,
 }
 
 impl<C: Send + Sync + 'static> Default for Pipeline<C> {
@@ -203,98 +204,116 @@ impl<C: Send + Sync + 'static> Pipeline<C> {
     }
 
     /// Runs every step; Ok only if all succeeded.
+    ///
+    /// The order of the progress lines is stable: steps that become ready together start in
+    /// the order they were added, and when a step fails the steps it blocks are reported
+    /// skipped at once, in the order they were added. Dropping the returned future (Ctrl-C)
+    /// cancels the running steps.
     pub async fn run(self, context: Arc<C>, reporter: &SharedReporter) -> Result<()> {
         self.waves()?; // validates the graph before anything runs
-        let mut senders = HashMap::new();
-        let mut receivers = HashMap::new();
-        for n in &self.nodes {
-            let (tx, rx) = watch::channel(State::Pending);
-            senders.insert(n.id, tx);
-            receivers.insert(n.id, rx);
-        }
-        let mut tasks = Vec::new();
-        for node in self.nodes {
-            let deps: Vec<(&'static str, watch::Receiver<State>)> = node
-                .deps
-                .iter()
-                .map(|d| (*d, receivers[d].clone()))
-                .collect();
-            let done = senders.remove(node.id).expect("one sender per step");
-            let context = context.clone();
-            let reporter = reporter.clone();
-            tasks.push(tokio::spawn(async move {
-                let mut blocked_by = None;
-                for (dep, mut rx) in deps {
-                    let state = rx
-                        .wait_for(|s| *s != State::Pending)
-                        .await
-                        .map(|s| s.clone())
-                        .ok();
-                    if state != Some(State::Succeeded) {
-                        blocked_by = Some(dep);
-                        break;
-                    }
-                }
-                if let Some(dep) = blocked_by {
-                    // The steps the node would have reported, so every id in the events is
-                    // one the real run (and --dry-run) uses.
-                    for (id, title) in Self::steps_of(&node, &context) {
-                        let step = reporter.step(&id, &title);
-                        step.finish(Outcome::Skipped, format!("not run: {dep} did not succeed"));
-                    }
-                    let _ = done.send(State::Failed);
-                    return None;
-                }
-                let step_reporter: SharedReporter = if node.visible {
-                    reporter.clone()
-                } else {
-                    Arc::new(crate::report::NullReporter)
-                };
-                let step = Arc::new(step_reporter.step(node.id, &node.title));
-                let result = (node.body)(context, step.clone()).await;
-                let step = Arc::try_unwrap(step).ok();
-                match result {
-                    Ok((outcome, detail)) => {
-                        if let Some(step) = step {
-                            step.finish(outcome, detail);
-                        }
-                        let _ = done.send(State::Succeeded);
-                        None
-                    }
-                    Err(e) => {
-                        if let Some(step) = step {
-                            step.fail(&e);
-                        }
-                        let _ = done.send(State::Failed);
-                        Some((node.id, e))
-                    }
-                }
-            }));
-        }
-        let mut failures = Vec::new();
-        for task in tasks {
-            match task.await {
-                Ok(Some(failure)) => failures.push(failure),
-                Ok(None) => {}
-                Err(e) => failures.push(("pipeline", Error::failed("a step panicked", e))),
-            }
-        }
-        match failures.len() {
-            0 => Ok(()),
-            1 => Err(failures.pop().expect("one").1),
-            n => {
-                let why = failures
+        let ids: Vec<&'static str> = self.nodes.iter().map(|n| n.id).collect();
+        let deps: Vec<Vec<usize>> = self
+            .nodes
+            .iter()
+            .map(|n| {
+                n.deps
                     .iter()
-                    .map(|(id, e)| format!("{id}: {e}"))
-                    .collect::<Vec<_>>()
-                    .join("; ");
-                let hints = failures.iter().flat_map(|(_, e)| e.hints()).collect();
-                Err(Error::Failed {
-                    what: format!("{n} steps failed"),
-                    why,
-                    hints,
-                })
+                    .map(|d| ids.iter().position(|id| id == d).expect("validated"))
+                    .collect()
+            })
+            .collect();
+        let mut state = vec![State::Pending; ids.len()];
+        let mut nodes: Vec<Option<Node<C>>> = self.nodes.into_iter().map(Some).collect();
+        let mut running = tokio::task::JoinSet::new();
+        let mut task_of: HashMap<tokio::task::Id, usize> = HashMap::new();
+        let mut failures: Vec<(usize, StepFailure)> = Vec::new();
+        loop {
+            // Settle every pending step whose dependencies are settled, in the order the steps
+            // were added; a skip can unblock (skip) later ones, so scan until nothing changes.
+            let mut changed = true;
+            while changed {
+                changed = false;
+                for i in 0..ids.len() {
+                    if state[i] != State::Pending {
+                        continue;
+                    }
+                    if let Some(&blocker) = deps[i]
+                        .iter()
+                        .find(|&&d| matches!(state[d], State::Failed | State::Skipped))
+                    {
+                        let node = nodes[i].take().expect("pending nodes are kept");
+                        // The steps the node would have reported, so every id in the events is
+                        // one the real run (and --dry-run) uses.
+                        for (id, title) in Self::steps_of(&node, &context) {
+                            let step = reporter.step(&id, &title);
+                            step.finish(
+                                Outcome::Skipped,
+                                format!("not run: {} did not succeed", ids[blocker]),
+                            );
+                        }
+                        state[i] = State::Skipped;
+                        changed = true;
+                    } else if deps[i].iter().all(|&d| state[d] == State::Succeeded) {
+                        let node = nodes[i].take().expect("pending nodes are kept");
+                        let step_reporter: SharedReporter = if node.visible {
+                            reporter.clone()
+                        } else {
+                            Arc::new(crate::report::NullReporter)
+                        };
+                        let step = Arc::new(step_reporter.step(node.id, &node.title));
+                        let handle = running.spawn(run_step(node.body, context.clone(), step));
+                        task_of.insert(handle.id(), i);
+                        state[i] = State::Running;
+                        changed = true;
+                    }
+                }
             }
+            let Some(joined) = running.join_next_with_id().await else {
+                break;
+            };
+            let (i, result) = match joined {
+                Ok((id, result)) => (task_of[&id], result),
+                Err(e) => (
+                    task_of[&e.id()],
+                    Err(Error::context("the step panicked", e)),
+                ),
+            };
+            match result {
+                Ok(()) => state[i] = State::Succeeded,
+                Err(error) => {
+                    state[i] = State::Failed;
+                    failures.push((
+                        i,
+                        StepFailure {
+                            step: ids[i].into(),
+                            error,
+                        },
+                    ));
+                }
+            }
+        }
+        // Named in the order the steps were added, whichever failed first.
+        failures.sort_by_key(|(i, _)| *i);
+        Error::steps(failures.into_iter().map(|(_, f)| f).collect())
+    }
+}
+
+/// Runs a step's body and ends its line with the result.
+async fn run_step<C>(body: Body<C>, context: Arc<C>, step: Arc<Step>) -> Result<()> {
+    let result = body(context, step.clone()).await;
+    let step = Arc::try_unwrap(step).ok();
+    match result {
+        Ok((outcome, detail)) => {
+            if let Some(step) = step {
+                step.finish(outcome, detail);
+            }
+            Ok(())
+        }
+        Err(e) => {
+            if let Some(step) = step {
+                step.fail(&e);
+            }
+            Err(e)
         }
     }
 }

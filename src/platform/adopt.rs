@@ -462,15 +462,19 @@ pub fn decide(config: &Config, found: &Findings, record: &Inventory) -> Result<P
     match problems.len() {
         0 => Ok(plan),
         1 => Err(problems.remove(0)),
-        n => Err(Error::Failed {
-            what: format!("the existing cluster: {n} problems"),
-            why: problems
+        n => {
+            let hints: Vec<String> = problems.iter().flat_map(Error::hints).collect();
+            let why = problems
                 .iter()
                 .map(ToString::to_string)
                 .collect::<Vec<_>>()
-                .join("; "),
-            hints: problems.iter().flat_map(Error::hints).collect(),
-        }),
+                .join("; ");
+            let mut error = Error::failed(format!("the existing cluster: {n} problems"), why);
+            for hint in hints {
+                error = error.with_hint(hint);
+            }
+            Err(error)
+        }
     }
 }
 

@@ -250,7 +250,7 @@ pub fn https_client_at(
     }
     builder
         .build()
-        .map_err(|e| Error::failed("making an HTTPS client", e))
+        .map_err(|e| Error::context("cannot make an HTTPS client", e))
 }
 
 /// Waits until `url` answers 2xx over HTTPS, trusting only the CA; the error says what was
@@ -261,12 +261,12 @@ pub async fn wait_https(client: &reqwest::Client, url: &str, timeout: Duration) 
         let seen = match client.get(url).send().await {
             Ok(response) if response.status().is_success() => return Ok(()),
             Ok(response) => format!("HTTP {}", response.status()),
-            Err(e) => error_chain(&e),
+            Err(e) => crate::error::full_line(&e),
         };
         if Instant::now() >= deadline {
             return Err(Error::failed(
                 format!("{url} does not answer over HTTPS"),
-                format!("after {}: {seen}", humantime::format_duration(timeout)),
+                format!("after {}: {seen}", crate::report::format_duration(timeout)),
             )
             .with_hint(
                 "check the ingress and its certificate: `kubectl get ingress,certificate -A`, \
@@ -275,17 +275,6 @@ pub async fn wait_https(client: &reqwest::Client, url: &str, timeout: Duration) 
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-}
-
-/// An error with its causes ("error sending request: ... : invalid peer certificate").
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(&format!(": {s}"));
-        source = s.source();
-    }
-    text
 }
 
 #[cfg(test)]

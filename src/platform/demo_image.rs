@@ -229,7 +229,7 @@ fn check_binary_arch(binary: &Path, engine_arch: &str) -> Result<()> {
     let mut header = [0u8; 20];
     let read = std::fs::File::open(binary)
         .and_then(|mut f| std::io::Read::read(&mut f, &mut header))
-        .map_err(|e| Error::failed(format!("reading {}", binary.display()), e))?;
+        .map_err(|e| Error::context(format!("cannot read {}", binary.display()), e))?;
     let wanted = oci_arch(engine_arch);
     match elf_arch(&header[..read]) {
         Some(found) if found != wanted => Err(Error::failed(
@@ -262,7 +262,7 @@ pub async fn build_and_push(
     let engine_arch = docker
         .version()
         .await
-        .map_err(|e| Error::failed("asking the Docker engine for its architecture", e))?
+        .map_err(|e| Error::context("cannot ask the Docker engine for its architecture", e))?
         .arch
         .unwrap_or_default();
     let build_args = build_args(version, faults, &engine_arch)?;
@@ -314,21 +314,21 @@ fn temp_context() -> Result<tempfile::TempDir> {
     tempfile::Builder::new()
         .prefix("kindling-demo-image-")
         .tempdir()
-        .map_err(|e| Error::failed("preparing the demo image's build context", e))
+        .map_err(|e| Error::context("cannot prepare the demo image's build context", e))
 }
 
 /// The sources compiled into kindling, as a build context of demo-app/Dockerfile.
 pub fn embedded_context() -> Result<tempfile::TempDir> {
     let dir = temp_context()?;
     super::demo_context::write(dir.path())
-        .map_err(|e| Error::failed("preparing the demo image's build context", e))?;
+        .map_err(|e| Error::context("cannot prepare the demo image's build context", e))?;
     Ok(dir)
 }
 
 /// A context of exactly two files: the binary as `demo-app` and the prebuilt Dockerfile.
 fn binary_context(binary: &Path) -> Result<tempfile::TempDir> {
     let failed = |e: std::io::Error| {
-        Error::failed(
+        Error::context(
             format!("preparing the build context for {}", binary.display()),
             e,
         )

@@ -42,7 +42,7 @@ pub async fn current_releases(
             }),
             // No Application CRD yet: nothing recorded.
             Err(kube::Error::Api(e)) if e.code == 404 => None,
-            Err(e) => return Err(Error::failed(format!("reading Application {name}"), e)),
+            Err(e) => return Err(Error::context(format!("cannot read Application {name}"), e)),
         };
         let release = match recorded {
             Some(r) if image_present(registry, &r).await => r,
@@ -93,9 +93,9 @@ pub async fn publish(
     let dir = tempfile::Builder::new()
         .prefix("kindling-manifests-")
         .tempdir()
-        .map_err(|e| Error::failed("staging the manifests", e))?;
+        .map_err(|e| Error::context("cannot stage the manifests", e))?;
     gitops::stage(dir.path(), config, releases)
-        .map_err(|e| Error::failed("staging the manifests", e))?;
+        .map_err(|e| Error::context("cannot stage the manifests", e))?;
     let published = oci::publish(
         &registry.api,
         dir.path(),

@@ -19,9 +19,13 @@ pub enum FetchError {
     },
     #[error("{path} is not in the bundle {bundle}")]
     NotInBundle { path: PathBuf, bundle: PathBuf },
-    #[error("cannot download {url}: {reason}")]
-    Download { url: String, reason: String },
-    #[error("cannot write {path}: {source}")]
+    #[error("cannot download {url}")]
+    Download {
+        url: String,
+        #[source]
+        source: crate::net::NetError,
+    },
+    #[error("cannot write {path}")]
     Io {
         path: PathBuf,
         #[source]
@@ -42,22 +46,24 @@ impl FetchError {
                 "the file was changed or corrupted: delete it and fetch it again from the pinned URL".into()
             }
             FetchError::NotInBundle { .. } => "the bundle is laid out as <project>/<version>/<file>; add the file".into(),
+            FetchError::Download { source, .. } if source.is_network() => {
+                crate::net::OFFLINE_HINT.into()
+            }
             FetchError::Download { .. } => {
-                "check the network, or run offline with --bundle DIR (a folder laid out as <project>/<version>/<file>)".into()
+                "the pinned URL did not give the file: check the version (components.* in bootstrap.toml); offline, `kindling up --bundle FILE` (docs/workshop.md)".into()
             }
             FetchError::Io { .. } => return None,
         })
     }
 }
 
-impl From<FetchError> for crate::Error {
-    fn from(e: FetchError) -> Self {
-        let hint = e.hint();
-        let mut err = crate::Error::failed("fetching an upstream manifest", &e);
-        if let Some(h) = hint {
-            err = err.with_hint(h);
-        }
-        err
+impl crate::error::Diagnose for FetchError {
+    fn area(&self) -> &str {
+        "upstream manifests"
+    }
+
+    fn hints(&self) -> Vec<String> {
+        self.hint().into_iter().collect()
     }
 }
 
@@ -153,27 +159,24 @@ pub async fn fetch(artifact: &Artifact, sources: &Sources) -> Result<Vec<u8>, Fe
 }
 
 async fn download(url: &str) -> Result<Vec<u8>, FetchError> {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let failed = |reason: String| FetchError::Download {
-        url: url.into(),
-        reason,
+    let limits = crate::net::Limits {
+        connect: std::time::Duration::from_secs(10),
+        total: Some(std::time::Duration::from_secs(120)),
     };
-    let client = reqwest::Client::builder()
-        .connect_timeout(std::time::Duration::from_secs(10))
-        .timeout(std::time::Duration::from_secs(120))
-        .build()
-        .map_err(|e| failed(e.to_string()))?;
+    let failed = |source| FetchError::Download {
+        url: url.into(),
+        source,
+    };
+    let client = limits.client().map_err(failed)?;
     let response = client
         .get(url)
         .send()
         .await
-        .map_err(|e| failed(e.to_string()))?;
-    if !response.status().is_success() {
-        return Err(failed(format!("HTTP {}", response.status())));
-    }
+        .and_then(reqwest::Response::error_for_status)
+        .map_err(|e| failed(limits.classify(e)))?;
     Ok(response
         .bytes()
         .await
-        .map_err(|e| failed(e.to_string()))?
+        .map_err(|e| failed(limits.classify(e)))?
         .to_vec())
 }

@@ -97,6 +97,7 @@ pub struct ReleaseRequest {
 
 /// What was released.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Released {
     pub environment: String,
     pub version: String,
@@ -135,7 +136,7 @@ pub async fn release(ctx: &ReleaseContext, req: &ReleaseRequest) -> Result<Relea
     let current = apps
         .get_opt(&app_name)
         .await
-        .map_err(|e| Error::failed(format!("reading Application {app_name}"), e))?
+        .map_err(|e| Error::context(format!("cannot read Application {app_name}"), e))?
         .ok_or_else(|| {
             Error::failed(
                 format!("releasing to {}", env.name),
@@ -192,7 +193,7 @@ pub async fn release(ctx: &ReleaseContext, req: &ReleaseRequest) -> Result<Relea
         gitops::record_release(&mut patch, &new);
         apps.patch(&app_name, &PatchParams::default(), &Patch::Merge(&patch))
             .await
-            .map_err(|e| Error::failed(format!("updating Application {app_name}"), e))?;
+            .map_err(|e| Error::context(format!("cannot update Application {app_name}"), e))?;
         let waiter = Waiter::new(ctx.client.clone());
         let timeout = config.timeouts.component;
         step.progress(format!("waiting for Argo CD to sync {revision}"));

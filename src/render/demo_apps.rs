@@ -29,14 +29,14 @@ pub(super) fn render(config: &Config) -> Result<Demo> {
         profile: config.demo.profile,
     };
     let releases = gitops::same_everywhere(&release);
-    let failed = |e: std::io::Error| Error::failed("staging the manifests artifact", e);
+    let failed = |e: std::io::Error| Error::context("cannot stage the manifests artifact", e);
     let staged = tempfile::Builder::new()
         .prefix("kindling-render-")
         .tempdir()
         .map_err(failed)?;
     gitops::stage(staged.path(), config, &releases).map_err(failed)?;
     let revision = crate::docker::oci::pack(staged.path())
-        .map_err(|e| Error::failed("packing the manifests artifact", e))?
+        .map_err(|e| Error::context("cannot pack the manifests artifact", e))?
         .digest;
 
     let mut files = Vec::new();

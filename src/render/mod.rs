@@ -35,6 +35,7 @@ use serde_json::Value;
 
 /// One file of the render.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct File {
     /// Relative to the output folder, `/`-separated.
     pub path: String,
@@ -49,6 +50,7 @@ pub struct File {
 
 /// Which object a file holds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ObjectId {
     #[serde(rename = "apiVersion")]
     pub api_version: String,
@@ -60,6 +62,7 @@ pub struct ObjectId {
 
 /// Everything `render` made, and what it could not (e.g. no kustomize).
 #[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Render {
     pub files: Vec<File>,
     /// What the reader should know about this render (no absolute paths: it is deterministic).

@@ -45,7 +45,7 @@ pub fn write(render: &Render, out: &Path) -> Result<()> {
         }
     }
     let failed =
-        |what: &str, e: std::io::Error| Error::failed(format!("{what} {}", out.display()), e);
+        |what: &str, e: std::io::Error| Error::context(format!("{what} {}", out.display()), e);
     let parent = match out.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => std::path::PathBuf::from("."),

@@ -49,9 +49,14 @@ impl Outcome {
     }
 }
 
-/// One thing that happened, as reporters receive it.
+/// One thing that happened, as reporters receive it. With `--output json` each is one line
+/// on stdout: `"event"` names it (`step_started`, ...), its fields are camelCase.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "event", rename_all = "snake_case")]
+#[serde(
+    tag = "event",
+    rename_all = "snake_case",
+    rename_all_fields = "camelCase"
+)]
 pub enum Event {
     StepStarted {
         step: String,
@@ -60,10 +65,16 @@ pub enum Event {
     StepProgress {
         step: String,
         message: String,
+        /// Bytes (or items) done so far, and of how many.
         #[serde(skip_serializing_if = "Option::is_none")]
         current: Option<u64>,
         #[serde(skip_serializing_if = "Option::is_none")]
         total: Option<u64>,
+        /// Bytes per second since the step's first count.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        rate: Option<u64>,
+        /// Since the step started.
+        elapsed_ms: u64,
     },
     StepFinished {
         step: String,
@@ -76,7 +87,11 @@ pub enum Event {
     StepFailed {
         step: String,
         title: String,
+        /// The error and its first cause, on one line.
         error: String,
+        /// What to do about it.
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        hints: Vec<String>,
         elapsed_ms: u64,
     },
     Warning {
@@ -87,6 +102,57 @@ pub enum Event {
     Info {
         message: String,
     },
+    /// The last event of every run that reports steps: how the command ended.
+    Finished {
+        /// The command, as typed after `kindling` ("up", "registry up").
+        command: String,
+        ok: bool,
+        exit_code: u8,
+        elapsed_ms: u64,
+        /// Why it failed: the same object `--output json` prints on stderr.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        error: Option<Box<crate::error::ErrorReport>>,
+    },
+}
+
+/// How a step failed, as its `step_failed` event says it: one line and the hints.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub error: String,
+    pub hints: Vec<String>,
+}
+
+impl<E: crate::error::Diagnose> From<&E> for Failure {
+    fn from(error: &E) -> Failure {
+        Failure {
+            error: crate::error::one_line(error),
+            hints: error.hints(),
+        }
+    }
+}
+
+impl From<&crate::Error> for Failure {
+    fn from(error: &crate::Error) -> Failure {
+        Failure {
+            error: crate::error::one_line(error),
+            hints: error.hints(),
+        }
+    }
+}
+
+impl From<String> for Failure {
+    fn from(error: String) -> Failure {
+        Failure {
+            error,
+            hints: Vec::new(),
+        }
+    }
+}
+
+impl From<&str> for Failure {
+    fn from(error: &str) -> Failure {
+        Failure::from(error.to_string())
+    }
 }
 
 /// Receives events. Implementations must be cheap and never fail.
@@ -128,6 +194,8 @@ pub struct Step {
     id: String,
     title: String,
     started: Instant,
+    /// When the step reported its first count, and that count (for the rate).
+    counting: Mutex<Option<(Instant, u64)>>,
     ended: bool,
 }
 
@@ -142,6 +210,7 @@ impl Step {
             id: id.into(),
             title: title.into(),
             started: Instant::now(),
+            counting: Mutex::new(None),
             ended: false,
         }
     }
@@ -154,22 +223,36 @@ impl Step {
         &self.reporter
     }
 
+    fn elapsed_ms(&self) -> u64 {
+        u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
     pub fn progress(&self, message: impl Into<String>) {
         self.reporter.report(Event::StepProgress {
             step: self.id.clone(),
             message: message.into(),
             current: None,
             total: None,
+            rate: None,
+            elapsed_ms: self.elapsed_ms(),
         });
     }
 
-    /// Progress with a count (e.g. bytes pulled), shown as a bar on a terminal.
+    /// Progress with a count of bytes (e.g. pulled), shown as a bar with the rate on a terminal.
     pub fn progress_count(&self, message: impl Into<String>, current: u64, total: Option<u64>) {
+        let rate = {
+            let mut counting = self.counting.lock().unwrap_or_else(|e| e.into_inner());
+            let (since, first) = *counting.get_or_insert((Instant::now(), current));
+            let secs = since.elapsed().as_secs_f64();
+            (secs >= 0.5).then(|| (current.saturating_sub(first) as f64 / secs) as u64)
+        };
         self.reporter.report(Event::StepProgress {
             step: self.id.clone(),
             message: message.into(),
             current: Some(current),
             total,
+            rate,
+            elapsed_ms: self.elapsed_ms(),
         });
     }
 
@@ -184,21 +267,23 @@ impl Step {
             title: self.title.clone(),
             outcome,
             detail: detail.into(),
-            elapsed_ms: self.started.elapsed().as_millis() as u64,
+            elapsed_ms: self.elapsed_ms(),
         });
     }
 
-    pub fn fail(mut self, error: impl std::fmt::Display) {
+    /// Ends the step as failed: a typed error gives its first cause and its hints.
+    pub fn fail(mut self, failure: impl Into<Failure>) {
         self.ended = true;
-        self.send_failed(error.to_string());
+        self.send_failed(failure.into());
     }
 
-    fn send_failed(&self, error: String) {
+    fn send_failed(&self, failure: Failure) {
         self.reporter.report(Event::StepFailed {
             step: self.id.clone(),
             title: self.title.clone(),
-            error,
-            elapsed_ms: self.started.elapsed().as_millis() as u64,
+            error: failure.error,
+            hints: failure.hints,
+            elapsed_ms: self.elapsed_ms(),
         });
     }
 }
@@ -206,7 +291,7 @@ impl Step {
 impl Drop for Step {
     fn drop(&mut self) {
         if !self.ended {
-            self.send_failed("did not finish".into());
+            self.send_failed(Failure::from("did not finish"));
         }
     }
 }
@@ -249,11 +334,48 @@ impl Reporter for NullReporter {
     fn report(&self, _: Event) {}
 }
 
-/// "1.2s", "350ms", "2m05s".
-pub fn format_elapsed(ms: u64) -> String {
+/// A duration for people, the one format kindling uses everywhere: "350ms", "1.2s", "20s",
+/// "2m05s", "5m", "1h02m".
+pub fn format_duration(d: Duration) -> String {
+    let ms = u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+    let s = ms / 1000;
     match ms {
         0..1000 => format!("{ms}ms"),
-        1000..60_000 => format!("{:.1}s", ms as f64 / 1000.0),
-        _ => format!("{}m{:02}s", ms / 60_000, (ms % 60_000) / 1000),
+        1000..60_000 => match (ms / 100) % 10 {
+            0 => format!("{s}s"),
+            tenth => format!("{s}.{tenth}s"),
+        },
+        60_000..3_600_000 => match s % 60 {
+            0 => format!("{}m", s / 60),
+            rest => format!("{}m{rest:02}s", s / 60),
+        },
+        _ => match (s / 60) % 60 {
+            0 => format!("{}h", s / 3600),
+            rest => format!("{}h{rest:02}m", s / 3600),
+        },
+    }
+}
+
+/// [`format_duration`] of milliseconds (events carry elapsed times in ms).
+pub fn format_elapsed(ms: u64) -> String {
+    format_duration(Duration::from_millis(ms))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_the_same_everywhere() {
+        let f = |ms| format_elapsed(ms);
+        assert_eq!(f(350), "350ms");
+        assert_eq!(f(1_234), "1.2s");
+        assert_eq!(f(20_000), "20s");
+        assert_eq!(f(20_049), "20s");
+        assert_eq!(f(125_000), "2m05s");
+        assert_eq!(f(300_000), "5m");
+        assert_eq!(f(3_600_000), "1h");
+        assert_eq!(f(3_720_000), "1h02m");
+        assert!(format_duration(Duration::MAX).contains('h'));
     }
 }

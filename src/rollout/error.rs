@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RolloutError {
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}")]
     ReadFile {
         path: PathBuf,
         source: crate::bounded_read::ReadError,
@@ -37,7 +37,7 @@ pub enum RolloutError {
     #[error("Rollout {namespace}/{name} not found")]
     NotFound { namespace: String, name: String },
 
-    #[error("{action} Rollout {namespace}/{name} failed: {source}")]
+    #[error("{action} Rollout {namespace}/{name} failed")]
     Api {
         action: &'static str,
         namespace: String,
@@ -113,16 +113,20 @@ impl RolloutError {
     }
 }
 
-impl From<RolloutError> for crate::Error {
-    fn from(e: RolloutError) -> crate::Error {
-        let hint = e.hint();
-        if e.is_usage() {
-            return crate::Error::usage(e.to_string(), hint);
+impl crate::error::Diagnose for RolloutError {
+    fn area(&self) -> &str {
+        "rollout"
+    }
+
+    fn hints(&self) -> Vec<String> {
+        self.hint().into_iter().collect()
+    }
+
+    fn exit_status(&self) -> crate::ExitStatus {
+        if self.is_usage() {
+            crate::ExitStatus::Usage
+        } else {
+            crate::ExitStatus::Failure
         }
-        let mut err = crate::Error::failed("rollout", &e);
-        if let Some(h) = hint {
-            err = err.with_hint(h);
-        }
-        err
     }
 }

@@ -48,6 +48,7 @@ pub struct RolloutSummary {
 
 /// Replica counts as the plugin's `get rollout` shows them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Replicas {
     pub desired: i32,
     pub current: i32,

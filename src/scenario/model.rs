@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 /// One `kindling scenario` or `kindling smoke` run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RunReport {
     /// `fast` or `realistic`.
     pub profile: String,
@@ -21,6 +22,7 @@ pub struct RunReport {
 
 /// The error that stopped a run before its first scenario, and what to do about it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct NotStarted {
     pub error: String,
     pub hints: Vec<String>,
@@ -28,6 +30,7 @@ pub struct NotStarted {
 
 /// One scenario: what was released where, the checks, and what traffic saw.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ScenarioReport {
     /// `canary`, `blue-green` or `broken-release`.
     pub name: String,
@@ -51,6 +54,7 @@ pub struct ScenarioReport {
 
 /// A named pass/fail with what was seen.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Check {
     /// e.g. "step 2: set weight 40 reached".
     pub name: String,
@@ -62,6 +66,7 @@ pub struct Check {
 
 /// Traffic answered during one second.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TrafficSecond {
     /// Seconds since the scenario started.
     pub second: u32,
@@ -76,6 +81,7 @@ pub struct TrafficSecond {
 
 /// Something the rollout did, to mark on the timeline.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RolloutEvent {
     /// Milliseconds since the scenario started.
     pub at_ms: u64,

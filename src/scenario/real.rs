@@ -30,7 +30,8 @@ impl RealPlatform {
             let ca = crate::tls::ca_dir(&self.release.settings).join(CERT_FILE);
             Target::read_ca(&ca).map_err(|e| {
                 format!(
-                    "{e} (run `kindling up`: it makes the CA the ingress certificates come from)"
+                    "{} (run `kindling up`: it makes the CA the ingress certificates come from)",
+                    crate::error::one_line(&e)
                 )
             })?
         } else {

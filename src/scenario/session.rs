@@ -56,6 +56,8 @@ impl<'a, P: Platform> Session<'a, P> {
                     message: message.to_string(),
                     current: None,
                     total: None,
+                    rate: None,
+                    elapsed_ms: u64::try_from(origin.elapsed().as_millis()).unwrap_or(u64::MAX),
                 })
             })
         };

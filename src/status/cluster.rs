@@ -79,7 +79,12 @@ async fn kind_cluster(
             part.nodes = found.nodes;
             part.problem = found.problem;
         }
-        Err(e) => part.problem = Some(format!("node containers unknown: {e}")),
+        Err(e) => {
+            part.problem = Some(format!(
+                "node containers unknown: {}",
+                crate::error::one_line(&e)
+            ))
+        }
     }
     if !copy.is_file() {
         if part.exists == Some(true) {
@@ -118,8 +123,12 @@ async fn kind_cluster(
         }
         Ok(Err(e)) => {
             part.reachable = Some(false);
-            part.problem
-                .get_or_insert_with(|| format!("the API server does not answer: {e}"));
+            part.problem.get_or_insert_with(|| {
+                format!(
+                    "the API server does not answer: {}",
+                    crate::error::one_line(&e)
+                )
+            });
             None
         }
         Err(_) => {

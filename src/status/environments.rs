@@ -94,7 +94,7 @@ async fn rollout(client: &kube::Client, namespace: &str) -> RolloutPart {
         Ok(Err(RolloutError::NotFound { .. })) => {
             return RolloutPart::unknown(ROLLOUT_NAME, "not found");
         }
-        Ok(Err(e)) => return RolloutPart::unknown(ROLLOUT_NAME, e.to_string()),
+        Ok(Err(e)) => return RolloutPart::unknown(ROLLOUT_NAME, crate::error::one_line(&e)),
         Err(_) => {
             return RolloutPart::unknown(
                 ROLLOUT_NAME,

@@ -39,6 +39,7 @@ impl Serialize for PlatformStatus {
     /// `healthy` and `problems` first (what a script checks), then the parts.
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         #[derive(Serialize)]
+        #[serde(rename_all = "camelCase")]
         struct Out<'a> {
             healthy: bool,
             problems: Vec<Problem>,
@@ -77,6 +78,7 @@ fn urls_as_map<S: Serializer>(urls: &&[Url], serializer: S) -> Result<S::Ok, S::
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ClusterPart {
     pub name: String,
     pub provider: Provider,
@@ -117,6 +119,7 @@ impl ClusterPart {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RegistryPart {
     /// The local registry and each pull-through cache (`kindling registry status` rows).
     pub containers: Vec<ContainerStatus>,
@@ -141,6 +144,7 @@ impl RegistryPart {
 
 /// An Argo CD Application's sync and health as Argo CD reports them.
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ApplicationStatus {
     pub name: String,
     /// Synced / OutOfSync / Unknown (also Unknown when the Application could not be read).
@@ -166,6 +170,7 @@ impl ApplicationStatus {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EnvironmentStatus {
     /// dev, staging, production.
     pub name: String,
@@ -178,6 +183,7 @@ pub struct EnvironmentStatus {
 
 /// The environment's Rollout, through the status interpreter of `crate::rollout`.
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RolloutPart {
     pub name: String,
     /// Healthy / Progressing / Paused / Degraded; null when it could not be read.
@@ -246,12 +252,14 @@ pub fn urls(config: &Config) -> Vec<Url> {
 
 /// The admin logins, read only with `--show-secrets`.
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Secrets {
     pub argocd: SecretStatus,
     pub grafana: SecretStatus,
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SecretStatus {
     pub user: String,
     pub password: Option<Secret>,

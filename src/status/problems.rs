@@ -6,6 +6,7 @@ use crate::rollout::Phase;
 use serde::Serialize;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Problem {
     /// cluster, registry, component/<name>, environment/<name>.
     pub part: String,

@@ -21,7 +21,7 @@ pub async fn collect(config: &Config, env: &Env) -> RegistryPart {
     };
     let client = match docker::connect(env, config.timeouts.docker).await {
         Ok(client) => client,
-        Err(e) => return unknown(e.to_string()),
+        Err(e) => return unknown(crate::error::one_line(&e)),
     };
     // Each container is inspected and pinged (3 s each); bound the whole part.
     let limit = config.timeouts.docker + READ_TIMEOUT;
@@ -30,7 +30,10 @@ pub async fn collect(config: &Config, env: &Env) -> RegistryPart {
             containers,
             problem: None,
         },
-        Ok(Err(e)) => unknown(e.to_string()),
-        Err(_) => unknown(format!("no answer within {}s", limit.as_secs())),
+        Ok(Err(e)) => unknown(crate::error::one_line(&e)),
+        Err(_) => unknown(format!(
+            "no answer: timed out after {}",
+            crate::report::format_duration(limit)
+        )),
     }
 }

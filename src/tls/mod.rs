@@ -29,13 +29,13 @@ use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {
-    #[error("{what} {}: {source}", path.display())]
+    #[error("{what} {}", path.display())]
     Io {
         what: String,
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("{what}: {source}")]
+    #[error("{what}")]
     Certificate { what: String, source: rcgen::Error },
     #[error("the local CA at {} is damaged: {why}", path.display())]
     CorruptCa { path: PathBuf, why: String },
@@ -82,14 +82,13 @@ impl TlsError {
     }
 }
 
-impl From<TlsError> for crate::Error {
-    fn from(e: TlsError) -> crate::Error {
-        let hint = e.hint();
-        let error = crate::Error::failed("local CA", &e);
-        match hint {
-            Some(h) => error.with_hint(h),
-            None => error,
-        }
+impl crate::error::Diagnose for TlsError {
+    fn area(&self) -> &str {
+        "local CA"
+    }
+
+    fn hints(&self) -> Vec<String> {
+        self.hint().into_iter().collect()
     }
 }
 

@@ -151,7 +151,7 @@ async fn one_request(client: &reqwest::Client, url: &str, origin: Instant) -> Sa
             latency_ms,
             status: None,
             version: None,
-            error: Some(error_chain(&e)),
+            error: Some(crate::error::full_line(&e)),
         },
     }
 }
@@ -160,18 +160,6 @@ async fn one_request(client: &reqwest::Client, url: &str, origin: Instant) -> Sa
 fn version_of(body: &[u8]) -> Option<String> {
     let value: serde_json::Value = serde_json::from_slice(body).ok()?;
     value["version"].as_str().map(String::from)
-}
-
-/// reqwest's message with its causes ("error sending request: ...: connection refused").
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]

@@ -36,13 +36,12 @@ impl TrafficError {
     }
 }
 
-impl From<TrafficError> for crate::Error {
-    fn from(e: TrafficError) -> crate::Error {
-        let hint = e.hint();
-        let mut err = crate::Error::failed("traffic", &e);
-        if let Some(h) = hint {
-            err = err.with_hint(h);
-        }
-        err
+impl crate::error::Diagnose for TrafficError {
+    fn area(&self) -> &str {
+        "traffic"
+    }
+
+    fn hints(&self) -> Vec<String> {
+        self.hint().into_iter().collect()
     }
 }

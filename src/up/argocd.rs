@@ -86,7 +86,7 @@ async fn restart_server(client: &kube::Client) -> crate::Result<()> {
         &Patch::Merge(&patch),
     )
     .await
-    .map_err(|e| crate::Error::failed("restarting argocd-server", e))?;
+    .map_err(|e| crate::Error::context("cannot restart argocd-server", e))?;
     Ok(())
 }
 

@@ -40,7 +40,7 @@ pub(super) fn add(p: &mut Pipeline<UpContext>) {
                     ));
                 }
                 let mut secret = serde_json::to_value(crate::tls::cluster::ca_secret(ctx.ca()?))
-                    .map_err(|e| crate::Error::failed("the CA Secret", e))?;
+                    .map_err(|e| crate::Error::context("cannot make the CA Secret", e))?;
                 // cert-manager reads a ClusterIssuer's Secret from the namespace it runs in.
                 secret["metadata"]["namespace"] = ctx.plan()?.cert_manager_namespace.clone().into();
                 let manifests = k8s::from_values(

@@ -16,7 +16,7 @@ pub fn grafana_password(settings: &Settings) -> Result<String> {
     if let Ok(existing) = std::fs::read_to_string(&path) {
         return Ok(existing.trim().to_string());
     }
-    let failed = |e: std::io::Error| Error::failed(format!("storing {}", path.display()), e);
+    let failed = |e: std::io::Error| Error::context(format!("cannot store {}", path.display()), e);
     std::fs::create_dir_all(path.parent().expect("has a parent")).map_err(failed)?;
     let mut bytes = [0u8; 18];
     rustls::crypto::ring::default_provider()

@@ -220,6 +220,7 @@ pub fn components(config: &crate::config::Config) -> Vec<(&'static str, String)>
 
 /// What `up` made, for the summary.
 #[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Summary {
     pub cluster: String,
     pub kube_context: String,
@@ -247,6 +248,7 @@ pub struct Summary {
 
 /// One URL of the platform.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Url {
     /// "demo (dev)", "argocd", ...
     pub name: String,
@@ -258,6 +260,7 @@ pub struct Url {
 
 /// One demo environment in the summary.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EnvironmentSummary {
     pub name: String,
     pub namespace: String,
@@ -359,7 +362,7 @@ pub async fn run(context: UpContext) -> Result<Summary> {
     // Registered before any step starts: a Ctrl-C during the first step is caught too (the
     // ctrl_c() future would only register when first polled).
     let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
-        .map_err(|e| Error::failed("listening for Ctrl-C", e))?;
+        .map_err(|e| Error::context("cannot listen for Ctrl-C", e))?;
     settle_host_privilege(&context);
     let result = tokio::select! {
         result = pipeline().run(context.clone(), &reporter) => result,

@@ -4,21 +4,6 @@ use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
 use time::{OffsetDateTime, UtcOffset};
 
-/// A duration for people: "850ms", "12.3s", "2m 05s", "1h 02m".
-pub fn duration(ms: u64) -> String {
-    if ms < 1_000 {
-        format!("{ms}ms")
-    } else if ms < 60_000 {
-        format!("{:.1}s", ms as f64 / 1000.0)
-    } else if ms < 3_600_000 {
-        let s = ms / 1000;
-        format!("{}m {:02}s", s / 60, s % 60)
-    } else {
-        let m = ms / 60_000;
-        format!("{}h {:02}m", m / 60, m % 60)
-    }
-}
-
 /// "PASS" or "FAIL".
 pub fn verdict(passed: bool) -> &'static str {
     if passed { "PASS" } else { "FAIL" }
@@ -62,14 +47,6 @@ pub fn local_time(started_at: &str, offset: Option<UtcOffset>) -> String {
 mod tests {
     use super::*;
     use time::macros::offset;
-
-    #[test]
-    fn durations_read_naturally_at_every_scale() {
-        assert_eq!(duration(850), "850ms");
-        assert_eq!(duration(12_345), "12.3s");
-        assert_eq!(duration(125_000), "2m 05s");
-        assert_eq!(duration(3_720_000), "1h 02m");
-    }
 
     #[test]
     fn start_time_is_shown_in_the_local_zone_with_the_zone_named() {

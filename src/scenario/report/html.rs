@@ -5,8 +5,9 @@
 
 use super::chart::{self, ERROR_COLOUR, WEIGHT_COLOUR};
 use super::escape::{attr, text};
-use super::format::{duration, local_time, verdict};
+use super::format::{local_time, verdict};
 use super::scale::clock;
+use crate::report::format_elapsed as duration;
 use crate::scenario::model::{RunReport, ScenarioReport};
 use std::fmt::Write;
 use time::UtcOffset;
