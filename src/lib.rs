@@ -5,6 +5,7 @@
 //! errors and exit codes), one module per external system (`docker`, ...), and
 //! `cli` (the only code that prints).
 
+pub mod bundle;
 pub mod cli;
 pub mod cluster;
 pub mod config;

@@ -34,6 +34,7 @@ pub(super) fn run(ctx: &Context, command: Command) -> Result<()> {
         Command::Smoke(args) => super::scenario::smoke(ctx, args),
         Command::Status(args) => super::status::run(ctx, args),
         Command::Release(args) => super::release::run(ctx, args),
+        Command::Bundle(command) => super::bundle::run(ctx, command),
     }
 }
 

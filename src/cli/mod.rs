@@ -1,6 +1,7 @@
 //! The command line: flags, dispatch, output. The only code that prints.
 
 mod args;
+mod bundle;
 mod cluster;
 mod commands;
 mod exit;

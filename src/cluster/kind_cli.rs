@@ -198,8 +198,20 @@ pub async fn resolve(settings: &Settings, env: &Env, step: &Step) -> Result<Kind
 /// Downloads `<base>/<version>/<release file>` to `dest`, checked against the `.sha256sum`
 /// published beside it. Written to a temporary name first: `dest` only ever holds a verified file.
 async fn download(base: &str, version: &str, dest: &Path, step: &Step) -> Result<(), ClusterError> {
+    download_release(base, version, &release_file(), dest, step).await
+}
+
+/// The same for any host's release file (`kind-darwin-arm64`, ...): `bundle create` packs
+/// kind for every workshop laptop's platform.
+pub async fn download_release(
+    base: &str,
+    version: &str,
+    file: &str,
+    dest: &Path,
+    step: &Step,
+) -> Result<(), ClusterError> {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let url = format!("{base}/{version}/{}", release_file());
+    let url = format!("{base}/{version}/{file}");
     let failed = |reason: String| ClusterError::Download {
         version: version.to_string(),
         url: url.clone(),

@@ -23,7 +23,11 @@ pub(super) fn add(p: &mut Pipeline<UpContext>) {
                 }),
                 applications::argocd_ingress(config),
             ];
-            let apps = applications::all(config);
+            let mut apps = applications::all(config);
+            // A loaded bundle serves the charts from the local registry (its Secret goes first).
+            if let Some(offline) = &ctx.options.offline {
+                objects.extend(offline.platform_objects(config, &mut apps));
+            }
             let names: Vec<String> =
                 apps.iter().filter_map(|a| a["metadata"]["name"].as_str().map(str::to_string)).collect();
             objects.extend(apps);
