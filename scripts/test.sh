@@ -8,6 +8,7 @@ ensure_packages
 ensure_docker
 build_standin_registry
 build_crd_apiserver
+install_helm || { [ "${CI:-}" = true ] && die "cannot install real Helm (helm-python-sdk from PyPI)"; say "no Helm: chart pull tests will report themselves skipped"; }
 fetch_sid_tools || { [ "${CI:-}" = true ] && die "cannot fetch kind/kustomize from Debian unstable"; say "no kind/kustomize: interop tests will report themselves skipped"; }
 
 if cargo nextest --version >/dev/null 2>&1; then

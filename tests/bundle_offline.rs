@@ -183,3 +183,235 @@ async fn bundle_create_packs_every_image_the_pods_run_for_each_platform_with_sha
         c.settings.config.cluster.node_image.as_str()
     );
 }
+
+/// The workshop story: one connected `up` made the bundle; on a second laptop with the
+/// upstreams gone, `up --bundle FILE` brings the platform up, and every image, chart and file
+/// comes from the bundle. Nothing reaches out: kindling's proxy variables point at a recorder
+/// that sees no request, the node sits on an internal network, Docker pulls nothing but the
+/// node image from the local registry.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bundle_brings_the_platform_up_on_a_laptop_with_no_network() {
+    let Some(helm) = bundle_support::helm_python() else {
+        return;
+    };
+    let Some(c) = connected(Options::default()).await else {
+        return;
+    };
+    let (bundle, _) = created(&c).await;
+    c.upstreams_gone();
+
+    let network = bundle_support::Network::internal("kbundle-offline");
+    let Some(b) = bundle_support::offline_laptop(&c, &network).await else {
+        return;
+    };
+    let node_image = format!(
+        "localhost:{}/docker.io/kindest/node@{}",
+        b.settings.config.registry.host_port, c.digests["node"]
+    );
+    let _untag = bundle_support::Untag(std::sync::Mutex::new(vec![node_image.clone()]));
+    let recorder = bundle_support::Recorder::start().await;
+    let since = bundle_support::now();
+    let (code, printed) = bundle_support::run_up(
+        &b,
+        &["up", "--bundle", bundle.to_str().unwrap()],
+        &recorder.env(),
+    )
+    .await;
+    let until = bundle_support::now() + 1;
+    assert_eq!(code, Some(0), "up --bundle failed:\n{printed}");
+
+    // Nothing reached out.
+    assert_eq!(
+        recorder.count(),
+        0,
+        "requests went to the proxy: {:?}",
+        recorder.first_lines.lock().unwrap()
+    );
+    let pulls = bundle_support::docker_pulls(since, until);
+    assert_eq!(
+        pulls,
+        [node_image.clone()],
+        "Docker pulled something else than the node image from the local registry"
+    );
+    // kind got the node image from the local registry, by digest; the registry image was loaded.
+    let received = std::fs::read_to_string(b.dir.path().join("received-config.yaml")).unwrap();
+    assert!(
+        received.contains(&format!("image: {node_image}")),
+        "{received}"
+    );
+    assert_eq!(
+        cluster_support::docker_ok(&["inspect", "-f", "{{.Config.Image}}", &b.node]).trim(),
+        node_image
+    );
+    assert!(
+        cluster_support::docker(&["image", "inspect", &c.registry_image])
+            .status
+            .success()
+    );
+
+    // Every image under its upstream path, with the upstream's digest.
+    let state = bundle_support::registry_state(b.settings.config.registry.host_port).await;
+    for (repo, name) in [
+        ("docker.io/library/app-a:1.0", "app-a"),
+        ("quay.io/kindling-test/app-b:2.0", "app-b"),
+        ("docker.io/kindest/node:v1.36.4", "node"),
+    ] {
+        assert_eq!(
+            state.get(repo),
+            Some(&c.digests[name]),
+            "{repo} in {state:?}"
+        );
+    }
+    // containerd in the node, following its hosts.toml, finds them there with those digests;
+    // an image the bundle lacks is an error at once, and nothing else is reachable.
+    cluster_support::docker_ok(&[
+        "network",
+        "connect",
+        &network.0,
+        &b.settings.config.registry.name,
+    ]);
+    for (upstream, repo, tag, name) in [
+        ("docker.io", "library/app-a", "1.0", "app-a"),
+        ("quay.io", "kindling-test/app-b", "2.0", "app-b"),
+        ("docker.io", "kindest/node", "v1.36.4", "node"),
+    ] {
+        assert_eq!(
+            bundle_support::fetch_in_node(&b.node, &network.0, upstream, repo, tag).as_ref(),
+            Ok(&c.digests[name]),
+            "{upstream}/{repo}:{tag}"
+        );
+    }
+    let missing = bundle_support::fetch_in_node(
+        &b.node,
+        &network.0,
+        "quay.io",
+        "kindling-test/not-bundled",
+        "1.0",
+    )
+    .unwrap_err();
+    assert!(
+        missing.contains("404") || missing.contains("Not Found"),
+        "{missing}"
+    );
+    // An address off the machine (quay.io's): nothing answers (the internal network drops it).
+    let out = cluster_support::docker(&[
+        "exec",
+        &b.node,
+        "busybox",
+        "timeout",
+        "5",
+        "wget",
+        "-q",
+        "-O",
+        "-",
+        "http://3.227.105.71/v2/",
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "the node reached out: {err}");
+
+    // The platform Applications read their charts from the local registry, declared as a Helm
+    // OCI repository over plain HTTP, and Helm pulls each one byte for byte as pinned.
+    let repo_url = format!("{}:5000/charts", b.settings.config.registry.name);
+    let secret = b
+        .api
+        .get("v1", "Secret", Some("argocd"), "kindling-bundle-charts")
+        .expect("the repository Secret");
+    let data = if secret["stringData"].is_object() {
+        &secret["stringData"]
+    } else {
+        &secret["data"]
+    };
+    assert_eq!(data["url"], repo_url.as_str());
+    for (app, chart, version) in [
+        ("traefik", "traefik", "41.3.0"),
+        ("cert-manager", "cert-manager", "v1.21.1"),
+        ("kube-prometheus-stack", "kube-prometheus-stack", "88.5.3"),
+        ("argo-rollouts", "argo-rollouts", "2.41.0"),
+    ] {
+        let application = b
+            .api
+            .get("argoproj.io/v1alpha1", "Application", Some("argocd"), app)
+            .unwrap();
+        let source = &application["spec"]["source"];
+        assert_eq!(source["repoURL"], repo_url.as_str(), "{app}");
+        assert_eq!(source["chart"], chart, "{app}");
+        assert_eq!(source["targetRevision"], version, "{app}");
+        let reference = format!(
+            "oci://127.0.0.1:{}/charts/{chart}",
+            b.settings.config.registry.host_port
+        );
+        let pulled = bundle_support::helm_pull(&helm, &reference, version)
+            .unwrap_or_else(|e| panic!("helm pull {reference}: {e}"));
+        let pinned = std::fs::read(
+            c.shared
+                .join(format!("upstream/charts/{chart}-{version}.tgz")),
+        )
+        .unwrap();
+        assert!(
+            pulled == pinned,
+            "{chart} {version} differs from the pinned chart"
+        );
+    }
+    // The upstream's own OCI artifact for cert-manager, byte for byte.
+    assert_eq!(
+        state.get("charts/cert-manager:v1.21.1"),
+        Some(&c.digests["cert-manager-chart"])
+    );
+
+    // install.yaml and kind came from the bundle; the demo image was built from its binary.
+    let cache = &b.settings.cache_dir;
+    assert_eq!(
+        std::fs::read(cache.join("bundle/files/argo-cd/v3.5.1/install.yaml")).unwrap(),
+        std::fs::read(c.shared.join("upstream/argo-cd/v3.5.1/install.yaml")).unwrap()
+    );
+    let kind = std::fs::read_to_string(cache.join("bin/kind-v0.33.0")).unwrap();
+    assert!(
+        kind.contains("stand-in for kind v0.33.0 linux/amd64"),
+        "{kind}"
+    );
+    let demo = std::fs::read_to_string(cache.join("bundle/demo-app/linux-amd64/demo-app")).unwrap();
+    assert!(demo.contains("stand-in demo-app binary from the bundle"));
+    assert!(printed.contains("\"step\":\"image:demo-app\""), "{printed}");
+
+    // A second run changes nothing and still reaches nothing.
+    let since = bundle_support::now();
+    let (code, printed) = bundle_support::run_up(
+        &b,
+        &["up", "--bundle", bundle.to_str().unwrap()],
+        &recorder.env(),
+    )
+    .await;
+    assert_eq!(code, Some(0), "second up --bundle failed:\n{printed}");
+    assert_eq!(recorder.count(), 0);
+    assert!(bundle_support::docker_pulls(since, bundle_support::now() + 1).is_empty());
+    for line in printed
+        .lines()
+        .filter(|l| l.contains("\"step_finished\"") && l.contains("\"step\":\"bundle."))
+    {
+        let event: Value = serde_json::from_str(line).unwrap();
+        assert!(
+            matches!(event["outcome"].as_str(), Some("unchanged" | "done")),
+            "a second load changed something: {line}"
+        );
+    }
+
+    // The recorder does see a request that leaves: bundle create without the stand-in upstreams.
+    let mut command = c.command(&[
+        "bundle",
+        "create",
+        "--out",
+        c.dir.path().join("x.tar").to_str().unwrap(),
+        "--platform",
+        "linux/amd64",
+    ]);
+    command.env_remove("KINDLING_BUNDLE_UPSTREAMS");
+    for (k, v) in recorder.env() {
+        command.env(k, v);
+    }
+    let output = command.output().await.unwrap();
+    assert!(!output.status.success());
+    assert!(
+        recorder.count() > 0,
+        "kindling's HTTP clients do not go through the proxy variables"
+    );
+}

@@ -124,3 +124,14 @@ fetch_sid_tools() {
   export KINDLING_TEST_KUSTOMIZE="$dir/root/usr/bin/kustomize"
   export KINDLING_TEST_KUBECTL="$dir/root/usr/bin/kubectl"
 }
+
+# Real Helm v4 (the helm-python-sdk wheel from PyPI, via ../shared/tools/helm-render/install.sh)
+# into $TEST_CACHE/helm-render, for tests that pull charts the way Argo CD's repo-server does.
+# Sets KINDLING_TEST_HELM_PYTHON.
+install_helm() {
+  local tool="$SHARED_DIR/tools/helm-render/install.sh"
+  [ -x "$tool" ] || return 1
+  "$tool" "$TEST_CACHE/helm-render" >"$TEST_CACHE/helm-render-install.log" 2>&1 \
+    || { tail -5 "$TEST_CACHE/helm-render-install.log" >&2; return 1; }
+  export KINDLING_TEST_HELM_PYTHON="$TEST_CACHE/helm-render/bin/python"
+}

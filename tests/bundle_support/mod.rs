@@ -831,3 +831,221 @@ pub async fn registry_state(port: u16) -> BTreeMap<String, String> {
     }
     state
 }
+
+/// A Docker network removed on drop (after the containers on it: declare it first).
+pub struct Network(pub String);
+
+impl Network {
+    /// `docker network create --internal`: containers on it have no route off the machine.
+    pub fn internal(prefix: &str) -> Network {
+        let name = support::unique(prefix);
+        docker_ok(&["network", "create", "--internal", &name]);
+        Network(name)
+    }
+}
+
+impl Drop for Network {
+    fn drop(&mut self) {
+        let _ = docker(&["network", "rm", &self.0]);
+    }
+}
+
+/// The second laptop: up_support's stand-ins (fake API server with simulated Argo CD, stand-in
+/// ingress), configured like the first, its kind node on an internal network and started from
+/// whatever node image kind is given (so it runs the image the bundle put into Docker).
+pub async fn offline_laptop(c: &Connected, network: &Network) -> Option<crate::up_support::Setup> {
+    let mut b = crate::up_support::setup(crate::up_support::synced_healthy, "60s").await?;
+    let config = &mut b.settings.config;
+    config.cluster.node_image = c.settings.config.cluster.node_image.clone();
+    config.registry.image = c.registry_image.clone();
+    // No binary configured: `up` builds the demo image from the bundle's.
+    config.demo.binary = String::new();
+    let real = cluster_support::real_kind()?;
+    let d = b.dir.path().display();
+    cluster_support::script(
+        &b.dir.path().join("bin/kind"),
+        &format!(
+            r#"#!/bin/sh
+if [ "$1" = create ] && [ "$2" = cluster ]; then
+  name="$4"
+  cat > "{d}/received-config.yaml"
+  image=$(sed -n 's/^ *image: *//p' "{d}/received-config.yaml" | head -n 1)
+  docker run -d --name "$name-control-plane" --hostname "$name-control-plane" \
+    --label io.x-k8s.kind.cluster="$name" --label io.x-k8s.kind.role=control-plane \
+    --network {net} "$image" >/dev/null || exit 1
+  exit 0
+fi
+if [ "$1" = get ] && [ "$2" = kubeconfig ]; then cat "{d}/fake-kubeconfig"; exit 0; fi
+exec "{real}" "$@"
+"#,
+            net = network.0,
+            real = real.display()
+        ),
+    );
+    Some(b)
+}
+
+/// Runs the binary with `--output json`, starting the stand-in ingress when demo-apps starts;
+/// returns the exit code and everything it printed.
+pub async fn run_up(
+    b: &crate::up_support::Setup,
+    args: &[&str],
+    env: &[(&str, String)],
+) -> (Option<i32>, String) {
+    use tokio::io::AsyncBufReadExt;
+    let mut all = vec!["--output", "json"];
+    all.extend_from_slice(args);
+    let mut command = tokio::process::Command::from(b.command(&all));
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    let mut child = command
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let errors = tokio::spawn(async move {
+        let mut text = String::new();
+        let _ = tokio::io::AsyncReadExt::read_to_string(&mut stderr, &mut text).await;
+        text
+    });
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut printed = String::new();
+    while let Ok(Some(line)) = lines.next_line().await {
+        printed.push_str(&line);
+        printed.push('\n');
+        if let Ok(event) = serde_json::from_str::<Value>(&line)
+            && event["event"] == "step_started"
+            && event["step"] == "demo-apps"
+            && kindling::tls::ca_dir(&b.settings).join("ca.crt").exists()
+        {
+            b.ingress.start();
+        }
+    }
+    let status = child.wait().await.unwrap();
+    b.ingress.stop().await;
+    printed.push_str(&errors.await.unwrap());
+    (status.code(), printed)
+}
+
+/// Seconds since the epoch (for `docker events --since/--until`).
+pub fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// Every image Docker pulled between the two times.
+pub fn docker_pulls(since: u64, until: u64) -> Vec<String> {
+    docker_ok(&[
+        "events",
+        "--since",
+        &since.to_string(),
+        "--until",
+        &until.to_string(),
+        "--filter",
+        "type=image",
+        "--filter",
+        "event=pull",
+        "--format",
+        "{{.Actor.ID}}",
+    ])
+    .lines()
+    .map(str::to_string)
+    .collect()
+}
+
+/// What containerd in the node would fetch for `repository:reference` of `upstream`, per the
+/// hosts.toml kindling wrote there: the root `server` (no [host] entries with a bundle), its path
+/// the API root because of `override_path` — fetched from inside the node, on its internal
+/// network; returns the sha256 of what came back, or the fetch's error.
+pub fn fetch_in_node(
+    node: &str,
+    network: &str,
+    upstream: &str,
+    repository: &str,
+    reference: &str,
+) -> Result<String, String> {
+    let text = docker_ok(&[
+        "exec",
+        node,
+        "cat",
+        &format!("/etc/containerd/certs.d/{upstream}/hosts.toml"),
+    ]);
+    let table: toml::Table = toml::from_str(&text).unwrap();
+    assert!(
+        table.get("host").is_none(),
+        "no mirror hosts besides the server: {text}"
+    );
+    assert_eq!(table["override_path"].as_bool(), Some(true), "{text}");
+    let server = table["server"].as_str().unwrap().trim_end_matches('/');
+    // The stand-in node's static busybox cannot resolve names (glibc's NSS is not in the
+    // image): resolve the registry's name on the node's network as Docker's DNS does.
+    let (scheme, rest) = server.split_once("://").unwrap();
+    let (authority, path) = rest.split_once('/').unwrap();
+    let (host, port) = authority.split_once(':').unwrap();
+    let format = format!("{{{{(index .NetworkSettings.Networks \"{network}\").IPAddress}}}}");
+    let ip = docker_ok(&["inspect", "-f", &format, host]);
+    let url = format!(
+        "{scheme}://{}:{port}/{path}/{repository}/manifests/{reference}",
+        ip.trim()
+    );
+    let accept = "Accept: application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, \
+                  application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.docker.distribution.manifest.v2+json";
+    let out = docker(&[
+        "exec",
+        node,
+        "sh",
+        "-c",
+        &format!(
+            "set -o pipefail; busybox timeout 10 wget -q -O - --header '{accept}' '{url}' | sha256sum"
+        ),
+    ]);
+    if out.status.success() {
+        let sum = String::from_utf8_lossy(&out.stdout);
+        Ok(format!("sha256:{}", sum.split_whitespace().next().unwrap()))
+    } else {
+        Err(format!(
+            "{url}: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
+    }
+}
+
+/// `helm pull oci://<ref> --version <v> --plain-http` with real Helm v4 (helm-python-sdk, the
+/// library Argo CD's repo-server runs as a CLI); returns the pulled .tgz.
+pub fn helm_pull(python: &Path, reference: &str, version: &str) -> Result<Vec<u8>, String> {
+    let dir = tempfile::tempdir().unwrap();
+    let script = format!(
+        "import helm_python, sys\nhelm_python.pull({reference:?}, version={version:?}, plain_http=True, destination={dest:?})\n",
+        dest = dir.path().display().to_string()
+    );
+    let out = std::process::Command::new(python)
+        .arg("-c")
+        .arg(&script)
+        .output()
+        .unwrap();
+    if !out.status.success() {
+        return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+    }
+    let file = std::fs::read_dir(dir.path())
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    Ok(std::fs::read(file).unwrap())
+}
+
+/// Real Helm for tests (KINDLING_TEST_HELM_PYTHON, set by scripts/test.sh).
+pub fn helm_python() -> Option<PathBuf> {
+    match std::env::var_os("KINDLING_TEST_HELM_PYTHON").map(PathBuf::from) {
+        Some(p) if p.is_file() => Some(p),
+        _ => support::skip(
+            "KINDLING_TEST_HELM_PYTHON not set (scripts/test.sh installs real Helm from PyPI)",
+        ),
+    }
+}
