@@ -415,3 +415,218 @@ async fn a_bundle_brings_the_platform_up_on_a_laptop_with_no_network() {
         "kindling's HTTP clients do not go through the proxy variables"
     );
 }
+
+/// Ctrl-C in the middle of pushing the images (the registry is paused, so the push is surely in
+/// flight), then `bundle load` again: it converges to exactly what a load that was never
+/// interrupted makes, and leaves no half-written file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupted_load_converges_when_run_again_to_the_state_of_an_uninterrupted_one() {
+    use tokio::io::AsyncBufReadExt;
+    let Some(c) = connected(Options::default()).await else {
+        return;
+    };
+    let (bundle, _) = created(&c).await;
+    c.upstreams_gone();
+    let path = bundle.to_str().unwrap();
+
+    let interrupted = bundle_support::Loader::new(&c);
+    let mut child = interrupted
+        .command(&["--output", "json", "bundle", "load", path])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut paused = false;
+    while let Ok(Some(line)) = lines.next_line().await {
+        let event: Value = serde_json::from_str(&line).unwrap_or_default();
+        if !paused
+            && event["event"] == "step_progress"
+            && event["step"] == "bundle.images"
+            && event["current"].as_u64() > Some(0)
+        {
+            cluster_support::docker_ok(&["pause", interrupted.registry()]);
+            paused = true;
+            let pid = child.id().unwrap().to_string();
+            std::process::Command::new("kill")
+                .args(["-INT", &pid])
+                .status()
+                .unwrap();
+        }
+    }
+    let status = child.wait().await.unwrap();
+    assert!(paused, "the load never pushed");
+    cluster_support::docker_ok(&["unpause", interrupted.registry()]);
+    assert_eq!(status.code(), Some(130), "Ctrl-C exits 130");
+    let halfway = bundle_support::registry_state(interrupted.port()).await;
+
+    let output = interrupted
+        .command(&["bundle", "load", path])
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let converged = bundle_support::registry_state(interrupted.port()).await;
+    assert!(
+        interrupted.partial_files().is_empty(),
+        "{:?}",
+        interrupted.partial_files()
+    );
+
+    let clean = bundle_support::Loader::new(&c);
+    let output = clean
+        .command(&["bundle", "load", path])
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let expected = bundle_support::registry_state(clean.port()).await;
+    assert_ne!(
+        halfway, expected,
+        "the first load was not interrupted before it finished"
+    );
+    assert_eq!(converged, expected);
+    assert_eq!(
+        expected.get("quay.io/kindling-test/app-b:2.0"),
+        Some(&c.digests["app-b"])
+    );
+    for file in [
+        "bundle/files/argo-cd/v3.5.1/install.yaml",
+        "bin/kind-v0.33.0",
+        "bundle/demo-app/linux-amd64/demo-app",
+    ] {
+        assert_eq!(
+            std::fs::read(interrupted.settings.cache_dir.join(file)).unwrap(),
+            std::fs::read(clean.settings.cache_dir.join(file)).unwrap(),
+            "{file}"
+        );
+    }
+}
+
+/// `bundle load FILE` fails with exit 2, naming each of `wants`, with nothing loaded.
+async fn refused(file: &std::path::Path, wants: Vec<String>, loader: bundle_support::Loader) {
+    let output = loader
+        .command(&["bundle", "load", file.to_str().unwrap()])
+        .output()
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    for want in wants {
+        assert!(stderr.contains(&want), "{want:?} not in: {stderr}");
+    }
+    assert!(stderr.contains("hint:"), "{stderr}");
+    let containers = cluster_support::docker_ok(&[
+        "ps",
+        "-a",
+        "-q",
+        "--filter",
+        &format!("name={}", loader.registry()),
+    ]);
+    assert!(
+        containers.trim().is_empty(),
+        "a registry was started for a refused bundle"
+    );
+    assert!(
+        !loader.settings.cache_dir.exists(),
+        "files were extracted from a refused bundle"
+    );
+}
+
+/// A bundle altered after it was made (one byte of one layer), or cut short in a copy, or made
+/// for other pins: `bundle load` refuses it before anything is loaded — no registry container,
+/// no file — naming the entry or the difference, exit 2.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_damaged_or_mismatched_bundle_is_refused_and_nothing_is_loaded() {
+    let Some(c) = connected(Options::default()).await else {
+        return;
+    };
+    let (bundle, _) = created(&c).await;
+    let reporter: kindling::report::SharedReporter =
+        std::sync::Arc::new(kindling::report::NullReporter);
+    let verified = kindling::bundle::archive::verify(&bundle, &reporter, "t")
+        .await
+        .unwrap();
+    let layer = verified
+        .manifest
+        .entries
+        .iter()
+        .filter(|e| e.path.starts_with("blobs/"))
+        .max_by_key(|e| e.size)
+        .unwrap()
+        .clone();
+    let (offset, size) = verified.offset(&layer.path).unwrap();
+
+    let tampered = c.dir.path().join("tampered.tar");
+    let mut bytes = std::fs::read(&bundle).unwrap();
+    bytes[(offset + size / 2) as usize] ^= 0xff;
+    std::fs::write(&tampered, &bytes).unwrap();
+    let truncated = c.dir.path().join("truncated.tar");
+    std::fs::write(
+        &truncated,
+        &std::fs::read(&bundle).unwrap()[..(offset + size / 2) as usize],
+    )
+    .unwrap();
+
+    refused(
+        &tampered,
+        vec![format!("entry {} was altered", layer.path)],
+        bundle_support::Loader::new(&c),
+    )
+    .await;
+    refused(
+        &truncated,
+        vec!["is truncated".into(), format!("entry {}", layer.path)],
+        bundle_support::Loader::new(&c),
+    )
+    .await;
+    let mut other = bundle_support::Loader::new(&c);
+    other.settings.config.components.argocd = "v3.5.0".into();
+    other.settings.config.components.traefik = "41.2.0".into();
+    refused(
+        &bundle,
+        vec![
+            "components.argocd is v3.5.1 in the bundle, v3.5.0 in the configuration".into(),
+            "components.traefik is 41.3.0 in the bundle, 41.2.0 in the configuration".into(),
+        ],
+        other,
+    )
+    .await;
+}
+
+/// The demo image exists only for this machine's platform (no multi-platform build): asking
+/// for another platform is refused, saying what exists and how to build the rest, and no
+/// bundle is left behind.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_platform_the_demo_image_was_not_built_for_is_refused_clearly() {
+    let Some(c) = connected(Options {
+        demo_platforms: &["linux/amd64"],
+        ..Options::default()
+    })
+    .await
+    else {
+        return;
+    };
+    let out = c.dir.path().join("out/kindling-bundle.tar");
+    std::fs::create_dir_all(out.parent().unwrap()).unwrap();
+    let output = c.create(&out).await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!("the demo app image localhost:{}/demo-app exists for linux/amd64 only; this host cannot build it for linux/arm64", c.local.port)),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("hint: build the demo app for that platform too"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read_dir(out.parent().unwrap()).unwrap().count(), 0);
+}

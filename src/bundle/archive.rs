@@ -320,6 +320,11 @@ impl Verified {
         Ok(Checked::new(reader, entry, size, sha.as_deref(), progress))
     }
 
+    /// Where an entry's data is in the file: (offset, size).
+    pub fn offset(&self, entry: &str) -> Option<(u64, u64)> {
+        self.offsets.get(entry).copied()
+    }
+
     /// A small entry's bytes (manifests, configs).
     pub async fn read(&self, entry: &str) -> Result<Vec<u8>, BundleError> {
         let mut reader = self.open(entry, None).await?;
@@ -443,9 +448,17 @@ async fn read_manifest_entry<R: AsyncRead + Unpin>(
         });
     }
     let mut bytes = Vec::with_capacity(size as usize);
-    tokio::io::AsyncReadExt::read_to_end(&mut entry, &mut bytes)
-        .await
-        .map_err(BundleError::io("cannot read", path))?;
+    match tokio::io::AsyncReadExt::read_to_end(&mut entry, &mut bytes).await {
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {}
+        Err(e) => {
+            return Err(BundleError::Io {
+                what: "cannot read",
+                path: path.into(),
+                source: e,
+            });
+        }
+    }
     if (bytes.len() as u64) < size {
         return Err(BundleError::Truncated {
             path: path.into(),
@@ -485,6 +498,10 @@ pub async fn verify(
             missing,
         });
     }
+    let file_len = tokio::fs::metadata(path)
+        .await
+        .map_err(BundleError::io("cannot read", path))?
+        .len();
     let progress = Progress::new(
         reporter.clone(),
         step,
@@ -550,13 +567,31 @@ pub async fn verify(
                 actual: format!("unknown ({size} bytes)"),
             });
         }
-        offsets.insert(name.clone(), (entry.raw_file_position(), size));
+        let position = entry.raw_file_position();
+        if position + size > file_len {
+            return Err(BundleError::Truncated {
+                path: path.into(),
+                detail: format!(
+                    "entry {name} has {} of {size} bytes",
+                    file_len.saturating_sub(position)
+                ),
+            });
+        }
+        offsets.insert(name.clone(), (position, size));
         let mut hasher = Sha256::new();
         let mut read = 0u64;
         loop {
-            let n = tokio::io::AsyncReadExt::read(&mut entry, &mut buf)
-                .await
-                .map_err(BundleError::io("cannot read", path))?;
+            let n = match tokio::io::AsyncReadExt::read(&mut entry, &mut buf).await {
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => 0,
+                Err(e) => {
+                    return Err(BundleError::Io {
+                        what: "cannot read",
+                        path: path.into(),
+                        source: e,
+                    });
+                }
+            };
             if n == 0 {
                 break;
             }

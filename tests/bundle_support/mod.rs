@@ -1049,3 +1049,85 @@ pub fn helm_python() -> Option<PathBuf> {
         ),
     }
 }
+
+/// A laptop that only loads bundles: its own data and cache dirs and registry, the connected
+/// laptop's pins. Its registry container, volume and the node image pulled into Docker go
+/// when it is dropped.
+pub struct Loader {
+    pub dir: tempfile::TempDir,
+    pub settings: kindling::config::Settings,
+    _containers: Containers,
+    _volumes: cluster_support::ClusterVolumes,
+    _untag: Untag,
+}
+
+impl Loader {
+    pub fn new(c: &Connected) -> Loader {
+        let dir = tempfile::tempdir().unwrap();
+        let mut settings = cluster_support::settings(dir.path());
+        let config = &mut settings.config;
+        config.cluster.name = support::unique("kload");
+        config.cluster.node_image = c.settings.config.cluster.node_image.clone();
+        config.registry.image = c.registry_image.clone();
+        config.registry.name = format!("{}-registry", config.cluster.name);
+        config.registry.host_port = support::free_port();
+        config.registry.mirrors = Vec::new();
+        let node = format!(
+            "localhost:{}/docker.io/kindest/node@{}",
+            config.registry.host_port, c.digests["node"]
+        );
+        Loader {
+            _containers: Containers(vec![config.registry.name.clone()]),
+            _volumes: cluster_support::ClusterVolumes(config.cluster.name.clone()),
+            _untag: Untag(std::sync::Mutex::new(vec![node])),
+            dir,
+            settings,
+        }
+    }
+
+    pub fn command(&self, args: &[&str]) -> tokio::process::Command {
+        let config = self.dir.path().join("bootstrap.toml");
+        std::fs::write(&config, toml::to_string(&self.settings.config).unwrap()).unwrap();
+        let mut command = tokio::process::Command::new(support::kindling_bin());
+        for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("KINDLING_")) {
+            command.env_remove(key);
+        }
+        command
+            .arg("--config")
+            .arg(&config)
+            .args(args)
+            .env("KINDLING_DATA_DIR", &self.settings.data_dir)
+            .env("KINDLING_CACHE_DIR", &self.settings.cache_dir)
+            .env("NO_COLOR", "1")
+            .kill_on_drop(true);
+        command
+    }
+
+    pub fn port(&self) -> u16 {
+        self.settings.config.registry.host_port
+    }
+
+    pub fn registry(&self) -> &str {
+        &self.settings.config.registry.name
+    }
+
+    /// Files a load left under a temporary name.
+    pub fn partial_files(&self) -> Vec<PathBuf> {
+        fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+            for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    walk(&path, out);
+                } else if path
+                    .file_name()
+                    .is_some_and(|n| n.to_string_lossy().contains(".partial"))
+                {
+                    out.push(path);
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(&self.settings.cache_dir, &mut out);
+        out
+    }
+}
