@@ -230,7 +230,7 @@ async fn a_bundle_brings_the_platform_up_on_a_laptop_with_no_network() {
     let pulls = bundle_support::docker_pulls(since, until);
     assert_eq!(
         pulls,
-        [node_image.clone()],
+        std::slice::from_ref(&node_image),
         "Docker pulled something else than the node image from the local registry"
     );
     // kind got the node image from the local registry, by digest; the registry image was loaded.

@@ -447,24 +447,21 @@ async fn read_manifest_entry<R: AsyncRead + Unpin>(
             why: format!("{MANIFEST_PATH} is {size} bytes"),
         });
     }
-    let mut bytes = Vec::with_capacity(size as usize);
-    match tokio::io::AsyncReadExt::read_to_end(&mut entry, &mut bytes).await {
-        Ok(_) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {}
-        Err(e) => {
-            return Err(BundleError::Io {
-                what: "cannot read",
-                path: path.into(),
-                source: e,
-            });
-        }
-    }
-    if (bytes.len() as u64) < size {
+    let file_len = tokio::fs::metadata(path)
+        .await
+        .map_err(BundleError::io("cannot read", path))?
+        .len();
+    let available = file_len.saturating_sub(entry.raw_file_position());
+    if available < size {
         return Err(BundleError::Truncated {
             path: path.into(),
-            detail: format!("{MANIFEST_PATH} has {} of {size} bytes", bytes.len()),
+            detail: format!("{MANIFEST_PATH} has {available} of {size} bytes"),
         });
     }
+    let mut bytes = Vec::with_capacity(size as usize);
+    tokio::io::AsyncReadExt::read_to_end(&mut entry, &mut bytes)
+        .await
+        .map_err(BundleError::io("cannot read", path))?;
     parse_manifest(path, &bytes)
 }
 
@@ -581,17 +578,9 @@ pub async fn verify(
         let mut hasher = Sha256::new();
         let mut read = 0u64;
         loop {
-            let n = match tokio::io::AsyncReadExt::read(&mut entry, &mut buf).await {
-                Ok(n) => n,
-                Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => 0,
-                Err(e) => {
-                    return Err(BundleError::Io {
-                        what: "cannot read",
-                        path: path.into(),
-                        source: e,
-                    });
-                }
-            };
+            let n = tokio::io::AsyncReadExt::read(&mut entry, &mut buf)
+                .await
+                .map_err(BundleError::io("cannot read", path))?;
             if n == 0 {
                 break;
             }
