@@ -630,3 +630,130 @@ async fn a_platform_the_demo_image_was_not_built_for_is_refused_clearly() {
     );
     assert_eq!(std::fs::read_dir(out.parent().unwrap()).unwrap().count(), 0);
 }
+
+/// The bundle benchmark (scripts/bench.sh bundle): the same images as a bundle and as
+/// `docker save`; sizes, and `bundle load` against `docker load` of them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "benchmark: scripts/bench.sh bundle"]
+async fn bench_bundle() {
+    let mb: usize = std::env::var("BUNDLE_BENCH_LAYER_MB")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(96);
+    let Some(c) = connected(Options {
+        demo_platforms: &["linux/amd64"],
+        layer_bytes: mb << 20,
+    })
+    .await
+    else {
+        return;
+    };
+    let out = c.dir.path().join("bench.tar");
+    let output = c
+        .command(&[
+            "--output",
+            "json",
+            "bundle",
+            "create",
+            "--out",
+            out.to_str().unwrap(),
+            "--platform",
+            "linux/amd64",
+        ])
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let bundle = &summary(&output)["bundle"];
+    let bundle_bytes = std::fs::metadata(&out).unwrap().len();
+    let manifest = kindling::bundle::archive::read_manifest(&out)
+        .await
+        .unwrap();
+    // The floor: every distinct blob and file once, nothing else.
+    let unique: u64 = manifest.entries.iter().map(|e| e.size).sum();
+    assert_eq!(
+        bundle["unique_blob_bytes"].as_u64().unwrap()
+            + manifest
+                .entries
+                .iter()
+                .filter(|e| !e.path.starts_with("blobs/"))
+                .map(|e| e.size)
+                .sum::<u64>(),
+        unique
+    );
+
+    // The same images in Docker, saved and loaded back.
+    let refs: Vec<String> = manifest
+        .images
+        .iter()
+        .filter(|i| i.role != kindling::bundle::manifest::ImageRole::Local)
+        .map(|i| {
+            let port = if i.registry == "quay.io" {
+                c.quay_io.port
+            } else {
+                c.docker_io.port
+            };
+            format!(
+                "localhost:{port}/{}:{}",
+                i.repository,
+                i.tag.as_deref().unwrap()
+            )
+        })
+        .collect();
+    let _untag = bundle_support::Untag(std::sync::Mutex::new(refs.clone()));
+    for r in &refs {
+        cluster_support::docker_ok(&["pull", "-q", r]);
+    }
+    let save = c.dir.path().join("save.tar");
+    let mut args = vec!["save", "-o", save.to_str().unwrap()];
+    args.extend(refs.iter().map(String::as_str));
+    cluster_support::docker_ok(&args);
+    let docker_save_bytes = std::fs::metadata(&save).unwrap().len();
+    for r in &refs {
+        cluster_support::docker_ok(&["rmi", r]);
+    }
+    let started = std::time::Instant::now();
+    cluster_support::docker_ok(&["load", "-q", "-i", save.to_str().unwrap()]);
+    let docker_load = started.elapsed();
+
+    c.upstreams_gone();
+    let loader = bundle_support::Loader::new(&c);
+    let started = std::time::Instant::now();
+    let output = loader
+        .command(&["--output", "json", "bundle", "load", out.to_str().unwrap()])
+        .output()
+        .await
+        .unwrap();
+    let bundle_load = started.elapsed();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    for event in json_lines(&output.stdout)
+        .iter()
+        .filter(|e| e["event"] == "step_finished")
+    {
+        println!(
+            "step {} {}ms",
+            event["step"].as_str().unwrap_or(""),
+            event["elapsed_ms"]
+        );
+    }
+
+    println!("images={}", refs.join(","));
+    println!("bundle_bytes={bundle_bytes}");
+    println!("unique_blob_bytes={unique}");
+    println!("docker_save_bytes={docker_save_bytes}");
+    println!("size_ratio={:.3}", bundle_bytes as f64 / unique as f64);
+    println!("bundle_load_ms={}", bundle_load.as_millis());
+    println!("docker_load_ms={}", docker_load.as_millis());
+    println!(
+        "load_ratio={:.3}",
+        bundle_load.as_secs_f64() / docker_load.as_secs_f64()
+    );
+}

@@ -325,6 +325,30 @@ impl Verified {
         self.offsets.get(entry).copied()
     }
 
+    /// An entry's bytes with only their length checked, for a reader that checks the digest
+    /// itself (a registry refuses a blob whose content does not match it).
+    pub async fn open_unchecked(
+        &self,
+        entry: &str,
+        progress: Option<Progress>,
+    ) -> Result<impl AsyncRead + Unpin + Send + 'static, BundleError> {
+        let (offset, size) = *self
+            .offsets
+            .get(entry)
+            .ok_or_else(|| BundleError::Incomplete {
+                path: self.path.clone(),
+                missing: vec![entry.to_string()],
+            })?;
+        let mut file = tokio::fs::File::open(&self.path)
+            .await
+            .map_err(BundleError::io("cannot open", &self.path))?;
+        file.seek(std::io::SeekFrom::Start(offset))
+            .await
+            .map_err(BundleError::io("cannot read", &self.path))?;
+        let reader = tokio::io::AsyncReadExt::take(file, size);
+        Ok(Checked::new(reader, entry, size, None, progress))
+    }
+
     /// A small entry's bytes (manifests, configs).
     pub async fn read(&self, entry: &str) -> Result<Vec<u8>, BundleError> {
         let mut reader = self.open(entry, None).await?;

@@ -16,7 +16,7 @@ use crate::docker::registry_api::RegistryApi;
 use crate::env::Env;
 use crate::report::{Outcome, ReporterExt, SharedReporter, Step};
 use bollard::Docker;
-use futures::StreamExt;
+use futures::{StreamExt, TryStreamExt};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -36,6 +36,14 @@ fn settle<T>(
             Err(e)
         }
     }
+}
+
+/// Uploads at once into the local registry (it is disk-bound; more do not help).
+const PARALLEL: usize = 3;
+
+/// Progress nobody sees (blobs counted elsewhere).
+fn quiet() -> Progress {
+    Progress::new(Arc::new(crate::report::NullReporter), "", "", 0)
 }
 
 fn changed(done: usize) -> Outcome {
@@ -209,14 +217,13 @@ impl Target<'_> {
         self.registries.reference(&self.host, repository, reference)
     }
 
-    /// A blob into `repository`: nothing when it is there, a mount when another repository
-    /// has it, else streamed from the bundle. Returns the bytes sent.
-    async fn blob(
+    /// A blob into `repository` unless it is there, streamed from the bundle. Returns the
+    /// bytes sent.
+    async fn upload(
         &self,
         verified: &Verified,
         repository: &str,
         digest: &str,
-        placed: &mut HashMap<String, String>,
         progress: &Progress,
     ) -> Result<u64, BundleError> {
         let r = self.reference(repository, "latest");
@@ -225,28 +232,81 @@ impl Target<'_> {
             .entry(&blob_path(digest))
             .map_or(0, |e| e.size);
         if self.registries.blob_exists(&r, digest).await? {
-            placed
-                .entry(digest.to_string())
-                .or_insert_with(|| repository.to_string());
             progress.add(size);
             return Ok(0);
         }
-        if let Some(from) = placed.get(digest) {
-            let from = self.reference(from, "latest");
-            if self.registries.mount(&r, &from, digest).await.is_ok()
-                && self.registries.blob_exists(&r, digest).await?
-            {
-                progress.add(size);
-                return Ok(0);
-            }
-        }
+        // The registry checks the digest of what it receives (and refuses a mismatch), so the
+        // bundle's own check is not repeated here.
         let reader = verified
-            .open(&blob_path(digest), Some(progress.clone()))
+            .open_unchecked(&blob_path(digest), Some(progress.clone()))
             .await?;
         let stream = tokio_util::io::ReaderStream::with_capacity(reader, 1 << 20);
         self.registries.push_blob(&r, digest, size, stream).await?;
-        placed.insert(digest.to_string(), repository.to_string());
         Ok(size)
+    }
+
+    /// A blob another repository of the registry has, into `repository`: mounted (nothing is
+    /// sent), uploaded only when the mount does not take.
+    async fn mount(
+        &self,
+        verified: &Verified,
+        repository: &str,
+        digest: &str,
+        from: &str,
+    ) -> Result<u64, BundleError> {
+        let r = self.reference(repository, "latest");
+        if self.registries.blob_exists(&r, digest).await? {
+            return Ok(0);
+        }
+        let source = self.reference(from, "latest");
+        if self.registries.mount(&r, &source, digest).await.is_ok()
+            && self.registries.blob_exists(&r, digest).await?
+        {
+            return Ok(0);
+        }
+        self.upload(verified, repository, digest, &quiet()).await
+    }
+
+    /// Every (repository, blob) pair: each distinct blob uploaded once (a few at a time), then
+    /// mounted into the other repositories that need it. Returns the bytes sent.
+    async fn blobs(
+        &self,
+        verified: &Verified,
+        pairs: &[(String, String)],
+        progress: &Progress,
+    ) -> Result<u64, BundleError> {
+        let mut first: Vec<(&str, &str)> = Vec::new();
+        let mut mounts: Vec<(&str, &str, &str)> = Vec::new();
+        let mut owner: HashMap<&str, &str> = HashMap::new();
+        for (repository, digest) in pairs {
+            match owner.get(digest.as_str()) {
+                Some(from) if *from != repository.as_str() => {
+                    mounts.push((repository, digest, from))
+                }
+                Some(_) => {}
+                None => {
+                    owner.insert(digest, repository);
+                    first.push((repository, digest));
+                }
+            }
+        }
+        let uploaded: Vec<u64> = futures::stream::iter(
+            first
+                .into_iter()
+                .map(|(repository, digest)| self.upload(verified, repository, digest, progress)),
+        )
+        .buffer_unordered(PARALLEL)
+        .try_collect()
+        .await?;
+        let mounted: Vec<u64> = futures::stream::iter(
+            mounts
+                .into_iter()
+                .map(|(repository, digest, from)| self.mount(verified, repository, digest, from)),
+        )
+        .buffer_unordered(PARALLEL)
+        .try_collect()
+        .await?;
+        Ok(uploaded.iter().chain(&mounted).sum())
     }
 
     /// A manifest by digest (and then by tag), unless the registry already has it so.
@@ -296,23 +356,14 @@ async fn push_images(
         .map(|e| e.size)
         .sum();
     let progress = Progress::new(reporter.clone(), "bundle.images", "pushing", total);
-    let mut placed: HashMap<String, String> = HashMap::new();
-    let mut counted = std::collections::HashSet::new();
-    let (mut sent, mut manifests) = (0u64, 0usize);
+    let pairs: Vec<(String, String)> = images
+        .iter()
+        .flat_map(|i| i.blobs.iter().map(|d| (i.local_repository(), d.clone())))
+        .collect();
+    let sent = target.blobs(verified, &pairs, &progress).await?;
+    let mut manifests = 0usize;
     for image in &images {
         let repository = image.local_repository();
-        for digest in &image.blobs {
-            // Progress counts each distinct blob once, however many repositories get it.
-            let quiet = Progress::new(Arc::new(crate::report::NullReporter), "", "", 0);
-            let p = if counted.insert(digest.clone()) {
-                &progress
-            } else {
-                &quiet
-            };
-            sent += target
-                .blob(verified, &repository, digest, &mut placed, p)
-                .await?;
-        }
         for m in &image.manifests {
             let body = verified.read(&blob_path(&m.digest)).await?;
             manifests += usize::from(
@@ -345,25 +396,25 @@ async fn push_charts(
     target: &Target<'_>,
     verified: &Verified,
 ) -> Result<((), Outcome, String), BundleError> {
-    let quiet = Progress::new(Arc::new(crate::report::NullReporter), "", "", 0);
-    let mut placed = HashMap::new();
-    let mut done = 0usize;
-    for chart in &verified.manifest.charts {
-        let repository = format!("{}/{}", super::charts::LOCAL_PATH, chart.name);
-        for digest in [&chart.digest, &chart.config] {
-            done += usize::from(
-                target
-                    .blob(verified, &repository, digest, &mut placed, &quiet)
-                    .await?
-                    > 0,
-            );
-        }
+    let charts = &verified.manifest.charts;
+    let repository = |name: &str| format!("{}/{name}", super::charts::LOCAL_PATH);
+    let pairs: Vec<(String, String)> = charts
+        .iter()
+        .flat_map(|c| {
+            [
+                (repository(&c.name), c.digest.clone()),
+                (repository(&c.name), c.config.clone()),
+            ]
+        })
+        .collect();
+    let mut done = usize::from(target.blobs(verified, &pairs, &quiet()).await? > 0);
+    for chart in charts {
         let body = verified.read(&blob_path(&chart.manifest)).await?;
         let media_type = oci::media_type_of(oci::OCI_MANIFEST, &body);
         done += usize::from(
             target
                 .manifest(
-                    &repository,
+                    &repository(&chart.name),
                     &oci::helm_tag(&chart.version),
                     &media_type,
                     body,

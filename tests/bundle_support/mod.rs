@@ -27,6 +27,13 @@ pub const OCI_LAYER: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
 pub const HELM_CONFIG: &str = "application/vnd.cncf.helm.config.v1+json";
 pub const HELM_CONTENT: &str = "application/vnd.cncf.helm.chart.content.v1.tar+gzip";
 
+/// The binary under test: KINDLING_TEST_BIN (the benchmark's release build), else this build's.
+pub fn kindling_bin() -> PathBuf {
+    std::env::var_os("KINDLING_TEST_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(support::kindling_bin)
+}
+
 pub fn digest(bytes: &[u8]) -> String {
     format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
 }
@@ -466,6 +473,15 @@ pub fn registry_image_parts() -> (Vec<u8>, Vec<Layer>) {
     (config, layers)
 }
 
+/// Pseudo-random text over 16 letters: compresses about as well as image layers do (real
+/// layers shrink to a half or a third), so gzip and `docker load` do realistic work.
+pub fn text_noise(seed: u64, len: usize) -> Vec<u8> {
+    noise(seed, len)
+        .into_iter()
+        .map(|b| b'a' + (b & 0x0f))
+        .collect()
+}
+
 /// Pseudo-random bytes (a fixed seed: the same test data every run).
 pub fn noise(seed: u64, len: usize) -> Vec<u8> {
     let mut x = seed
@@ -588,10 +604,13 @@ pub async fn connected(options: Options) -> Option<Connected> {
     .await;
     record("registry", &reg);
     // Two platform images sharing a base layer (stored once in the bundle).
-    let base = Layer::of(&[("etc/base", &noise(3, options.layer_bytes), 0o644)], &[]);
+    let base = Layer::of(
+        &[("etc/base", &text_noise(3, options.layer_bytes), 0o644)],
+        &[],
+    );
     let app = |seed: u64, arch: &'static str| {
         let own = Layer::of(
-            &[("app/bin", &noise(seed, options.layer_bytes), 0o755)],
+            &[("app/bin", &text_noise(seed, options.layer_bytes), 0o755)],
             &[],
         );
         PlatformImage::new("linux", arch, vec![base.clone(), own])
@@ -754,7 +773,7 @@ impl Connected {
     pub fn command(&self, args: &[&str]) -> tokio::process::Command {
         let config = self.dir.path().join("bootstrap.toml");
         std::fs::write(&config, toml::to_string(&self.settings.config).unwrap()).unwrap();
-        let mut command = tokio::process::Command::new(support::kindling_bin());
+        let mut command = tokio::process::Command::new(kindling_bin());
         for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("KINDLING_")) {
             command.env_remove(key);
         }
@@ -1088,7 +1107,7 @@ impl Loader {
     pub fn command(&self, args: &[&str]) -> tokio::process::Command {
         let config = self.dir.path().join("bootstrap.toml");
         std::fs::write(&config, toml::to_string(&self.settings.config).unwrap()).unwrap();
-        let mut command = tokio::process::Command::new(support::kindling_bin());
+        let mut command = tokio::process::Command::new(kindling_bin());
         for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("KINDLING_")) {
             command.env_remove(key);
         }
