@@ -757,3 +757,94 @@ async fn bench_bundle() {
         bundle_load.as_secs_f64() / docker_load.as_secs_f64()
     );
 }
+
+/// A bundle for this machine's platform only: each image manifest is the upstream's byte for
+/// byte, and the tag serves the upstream index reduced to that platform (a registry refuses an
+/// index whose other manifests it lacks); inspect says so, naming the upstream digest.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bundle_for_one_platform_keeps_its_manifests_and_serves_an_index_reduced_to_it() {
+    let Some(c) = connected(Options {
+        demo_platforms: &["linux/amd64"],
+        ..Options::default()
+    })
+    .await
+    else {
+        return;
+    };
+    let out = c.dir.path().join("amd64.tar");
+    let output = c
+        .command(&[
+            "--output",
+            "json",
+            "bundle",
+            "create",
+            "--out",
+            out.to_str().unwrap(),
+            "--platform",
+            "linux/amd64",
+        ])
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let bundle = &summary(&output)["bundle"];
+    let app_b = bundle["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| {
+            i["name"]
+                .as_str()
+                .unwrap()
+                .starts_with("quay.io/kindling-test/app-b")
+        })
+        .unwrap();
+    assert_eq!(app_b["platforms"], serde_json::json!(["linux/amd64"]));
+    assert_eq!(app_b["upstream_digest"], c.digests["app-b"].as_str());
+    let reduced = app_b["digest"].as_str().unwrap().to_string();
+    assert_ne!(reduced, c.digests["app-b"]);
+
+    c.upstreams_gone();
+    let loader = bundle_support::Loader::new(&c);
+    let output = loader
+        .command(&["bundle", "load", out.to_str().unwrap()])
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let api = kindling::docker::registry_api::RegistryApi::local(loader.port());
+    let repo = "quay.io/kindling-test/app-b";
+    assert_eq!(
+        api.manifest_digest(repo, "2.0").await.unwrap().as_deref(),
+        Some(reduced.as_str())
+    );
+    let amd64 = &c.digests["app-b@linux/amd64"];
+    assert_eq!(
+        api.manifest_digest(repo, amd64).await.unwrap().as_deref(),
+        Some(amd64.as_str())
+    );
+    assert_eq!(
+        api.manifest_digest(repo, &c.digests["app-b@linux/arm64"])
+            .await
+            .unwrap(),
+        None
+    );
+    let index: Value =
+        serde_json::from_slice(&api.get_manifest(repo, "2.0").await.unwrap().body).unwrap();
+    let listed: Vec<&str> = index["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["digest"].as_str().unwrap())
+        .collect();
+    assert_eq!(listed.len(), 2, "amd64 and its attestation: {listed:?}");
+    assert_eq!(listed[0], amd64.as_str());
+}

@@ -559,6 +559,9 @@ pub async fn connected(options: Options) -> Option<Connected> {
     let mut blobs = BTreeMap::new();
     let mut record = |name: &str, pushed: &Pushed| {
         digests.insert(name.to_string(), pushed.digest.clone());
+        for (platform, d) in &pushed.manifests {
+            digests.insert(format!("{name}@{platform}"), d.clone());
+        }
         for (d, s) in &pushed.blobs {
             blobs.insert(d.clone(), *s);
         }
