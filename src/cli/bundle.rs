@@ -131,13 +131,20 @@ fn load(ctx: &Context, file: PathBuf) -> Result<()> {
     if ctx.json() {
         println!(
             "{}",
-            serde_json::json!({ "event": "summary", "bundle": file, "node_image": offline.node_image, "upstreams": offline.upstreams })
+            serde_json::json!({ "event": "summary", "bundle": file, "node_image": offline.node_image, "upstreams": offline.upstreams, "demo_binary": offline.demo_binary })
         );
     } else {
         println!(
             "✓ {} is loaded: images and charts in the local registry, the node image in Docker",
             file.display()
         );
+        if let Some(binary) = &offline.demo_binary {
+            println!(
+                "  demo-app binary {} (offline `kindling release`: KINDLING_DEMO_BINARY={})",
+                binary.display(),
+                binary.display()
+            );
+        }
         println!(
             "  next: `kindling up --bundle {}` (no network needed)",
             file.display()
