@@ -71,6 +71,8 @@ async fn bundle_create_packs_every_image_the_pods_run_for_each_platform_with_sha
             .replace("127.0.0.1", "localhost"),
         format!("docker.io/kindest/node:v1.36.4@{}", d["node"]),
         format!("docker.io/{}", c.registry_image),
+        // No pod runs it any more: the kubelet's Pulling event names it.
+        "quay.io/kindling-test/hook:1.0".to_string(),
     ] {
         assert!(
             images.contains(&want.as_str()),

@@ -191,6 +191,9 @@ async fn platform_images(
     let client = crate::rollout::cluster::client(settings, &kubeconfig)
         .await
         .map_err(|e| no_platform(e.to_string()))?;
+    let events = images::list_events(client.clone())
+        .await
+        .unwrap_or_default();
     let pods = images::list_pods(client).await.map_err(|e| {
         no_platform(format!(
             "cannot list the cluster's pods ({}): {e}",
@@ -224,6 +227,19 @@ async fn platform_images(
     };
     let mut wanted: Vec<(ImageRef, ImageRole)> =
         found.images.keys().map(|r| (r.clone(), role(r))).collect();
+    // Images pulled for pods that are gone (a Helm hook's Job), unless a pod runs that tag.
+    let gone: Vec<ImageRef> =
+        images::from_events(&events)
+            .into_iter()
+            .filter(|e| {
+                !found.images.keys().any(|r| {
+                    r.registry == e.registry && r.repository == e.repository && r.tag == e.tag
+                }) && !found.preloaded.contains_key(&e.name())
+            })
+            .collect();
+    for r in &gone {
+        wanted.push((r.clone(), role(r)));
+    }
     for extra in &options.extra_images {
         let r = ImageRef::parse(extra).map_err(|why| BundleError::Invalid {
             what: "--image".into(),
@@ -243,9 +259,10 @@ async fn platform_images(
         wanted.push((r, role));
     }
     let detail = format!(
-        "{} image(s) in {} pod(s); {} preloaded in the node image",
+        "{} image(s) in {} pod(s), {} more pulled for pods that are gone; {} preloaded in the node image",
         found.images.len(),
         pods.len(),
+        gone.len(),
         found.preloaded.len()
     );
     Ok(((wanted, found.preloaded), detail))

@@ -132,6 +132,33 @@ pub fn from_pods(pods: &[Pod]) -> FoundImages {
     found
 }
 
+/// Images the kubelet pulled for pods that may be gone since (a Helm hook Job deleted once it
+/// succeeded): the quoted image of each `Pulling` event (kubelet's `Pulling image "<ref>"`,
+/// pkg/kubelet/images/image_manager.go). Events live an hour (the API server's --event-ttl), so
+/// this finds what a recent `up` pulled.
+pub fn from_events(events: &[k8s_openapi::api::core::v1::Event]) -> Vec<ImageRef> {
+    let mut found: Vec<ImageRef> = events
+        .iter()
+        .filter(|e| e.reason.as_deref() == Some("Pulling"))
+        .filter_map(|e| {
+            let message = e.message.as_deref()?;
+            let quoted = message.split_once("image \"")?.1.split('"').next()?;
+            ImageRef::parse(quoted).ok()
+        })
+        .collect();
+    found.sort();
+    found.dedup();
+    found
+}
+
+/// Every event of the cluster.
+pub async fn list_events(
+    client: kube::Client,
+) -> Result<Vec<k8s_openapi::api::core::v1::Event>, kube::Error> {
+    let api: kube::Api<k8s_openapi::api::core::v1::Event> = kube::Api::all(client);
+    Ok(api.list(&Default::default()).await?.items)
+}
+
 /// Every pod of the cluster.
 pub async fn list_pods(client: kube::Client) -> Result<Vec<Pod>, kube::Error> {
     let api: kube::Api<Pod> = kube::Api::all(client);
@@ -155,6 +182,42 @@ mod tests {
             "status": { "containerStatuses": statuses }
         }))
         .unwrap()
+    }
+
+    #[test]
+    fn images_pulled_for_pods_that_are_gone_come_from_the_pulling_events() {
+        let event = |reason: &str, message: &str| -> k8s_openapi::api::core::v1::Event {
+            serde_json::from_value(json!({
+                "metadata": { "name": "e", "namespace": "monitoring" },
+                "involvedObject": { "kind": "Pod", "name": "admission-create-x" },
+                "reason": reason, "message": message
+            }))
+            .unwrap()
+        };
+        let events = vec![
+            event(
+                "Pulling",
+                "Pulling image \"registry.k8s.io/ingress-nginx/kube-webhook-certgen:v1.6.3\"",
+            ),
+            event(
+                "Pulled",
+                "Successfully pulled image \"registry.k8s.io/ingress-nginx/kube-webhook-certgen:v1.6.3\" in 2.1s",
+            ),
+            event(
+                "Pulled",
+                "Container image \"registry.k8s.io/etcd:3.6.0-0\" already present on machine",
+            ),
+            event(
+                "Pulling",
+                "Pulling image \"registry.k8s.io/ingress-nginx/kube-webhook-certgen:v1.6.3\"",
+            ),
+            event("Started", "Started container x"),
+        ];
+        let names: Vec<String> = from_events(&events).iter().map(ImageRef::name).collect();
+        assert_eq!(
+            names,
+            ["registry.k8s.io/ingress-nginx/kube-webhook-certgen:v1.6.3"]
+        );
     }
 
     #[test]

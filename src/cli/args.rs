@@ -84,7 +84,7 @@ pub enum Command {
     Scenario(super::scenario::ScenarioArgs),
     /// Run canary, blue-green and broken-release in order; exit 1 on any failed check
     Smoke(super::scenario::RunArgs),
-    /// One file with everything the platform needs, for offline `up` (workshops, air-gapped CI)
+    /// Everything the platform needs in one file, for an `up` with no network
     #[command(subcommand)]
     Bundle(super::bundle::BundleCommand),
 }

@@ -636,6 +636,16 @@ pub async fn connected(options: Options) -> Option<Connected> {
     )
     .await;
     record("app-b", &b);
+    // A Helm hook's image: its Job's pod is gone, only the kubelet's Pulling event names it.
+    let hook = push_index(
+        &quay_io.api,
+        "kindling-test/hook",
+        "1.0",
+        &[app(30, "amd64"), app(31, "arm64")],
+        false,
+    )
+    .await;
+    record("hook", &hook);
     let cert_manager =
         std::fs::read(shared.join("upstream/charts/cert-manager-v1.21.1.tgz")).unwrap();
     let chart = push_helm_chart(
@@ -699,7 +709,7 @@ pub async fn connected(options: Options) -> Option<Connected> {
 
     // The running platform: pods whose specs and statuses name the images.
     let api = FakeApiServer::start().await;
-    for ns in ["argocd", "apps", "staging"] {
+    for ns in ["argocd", "apps", "staging", "monitoring"] {
         api.create_namespace(ns);
     }
     let pod = |ns: &str, name: &str, image: &str, image_id: &str| {
@@ -734,6 +744,15 @@ pub async fn connected(options: Options) -> Option<Connected> {
         "registry.k8s.io/etcd:3.6.0-0",
         &format!("sha256:{}", "e".repeat(64)),
     );
+    api.add_event(
+        "monitoring",
+        "Pod",
+        "admission-create-x7k2p",
+        "Normal",
+        "Pulling",
+        "Pulling image \"quay.io/kindling-test/hook:1.0\"",
+    )
+    .unwrap();
     std::fs::create_dir_all(&settings.data_dir).unwrap();
     std::fs::write(
         settings.data_dir.join(format!("kubeconfig-{name}")),
