@@ -5,8 +5,9 @@
 # blob and file once: the floor), docker_save_bytes= (reference: Docker saves layers
 # uncompressed), size_ratio= (bundle / floor, goal <= 1.05), bundle_load_ms=, docker_load_ms=,
 # load_ratio= (`kindling bundle load`, verification included, / `docker load` of the same
-# images, goal <= 1.0). BUNDLE_BENCH_LAYER_MB sets the layer size (default 96: a ~180 MB bundle; the registry's start
-# is a fixed ~0.4 s, so much smaller bundles load slower than `docker load`).
+# images, goal <= 1.0). BUNDLE_BENCH_LAYER_MB sets the layer size (default 96: a ~180 MB
+# bundle; starting the registry costs a fixed ~0.4 s, so much smaller bundles load slower than
+# `docker load`).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
