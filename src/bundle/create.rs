@@ -337,7 +337,11 @@ type ResolvedImage = (
     Vec<(String, (Reference, u64))>,
 );
 
-/// One image: its manifests for the requested platforms, and the blobs they need.
+/// One image: its manifests for the requested platforms, and the blobs they need. Fetched from
+/// the upstream (or `KINDLING_BUNDLE_UPSTREAMS`), not from the pull-through caches: the caches
+/// publish no host port (only the cluster reaches them, by name on the `kind` network), and a
+/// pull by digest gives the same bytes; the caches do keep a second `up` of the machine that
+/// makes the bundle off the network.
 async fn resolve(
     registries: &Registries,
     config: &crate::config::Config,

@@ -72,6 +72,8 @@ impl Registries {
         );
         let config = ClientConfig {
             protocol: ClientProtocol::HttpsExcept(insecure),
+            // The client's resolver picks one platform of an index; a bundle wants several,
+            // so `create` walks indexes itself (and keeps their bytes).
             platform_resolver: None,
             connect_timeout: Some(Duration::from_secs(20)),
             read_timeout: Some(Duration::from_secs(120)),
