@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Benchmarks: `scripts/bench.sh NAME` runs scripts/bench/NAME.sh and prints key=value figures.
-# Names: startup, apply, demo-app, up-sim, config (each prints its goal beside the figures).
+# Names: startup, apply, demo-app, up-sim, config, bundle (each prints its goal beside the figures).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 if [ $# -eq 0 ] || [ ! -f "$here/bench/$1.sh" ]; then

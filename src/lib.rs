@@ -6,6 +6,7 @@
 //! `cli` (the only code that prints).
 
 pub mod bounded_read;
+pub mod bundle;
 pub mod cli;
 pub mod cluster;
 pub mod config;

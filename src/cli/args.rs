@@ -92,6 +92,9 @@ pub enum Command {
         /// An empty or new folder
         dir: PathBuf,
     },
+    /// Everything the platform needs in one file, for an `up` with no network
+    #[command(subcommand)]
+    Bundle(super::bundle::BundleCommand),
 }
 
 #[derive(Debug, Args)]

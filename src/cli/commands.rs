@@ -35,6 +35,7 @@ pub(super) fn run(ctx: &Context, command: Command) -> Result<()> {
         Command::Release(args) => super::release::run(ctx, args),
         Command::Render(args) => super::render::run(ctx, args),
         Command::DemoContext { dir } => demo_context(&dir),
+        Command::Bundle(command) => super::bundle::run(ctx, command),
     }
 }
 

@@ -15,6 +15,7 @@ macro_rules! println {
 }
 
 mod args;
+mod bundle;
 mod cluster;
 mod commands;
 mod exit;

@@ -3,6 +3,7 @@
 use super::{Context, runtime};
 use crate::config::Settings;
 use crate::error::{Error, Result};
+use crate::report::ReporterExt;
 use crate::up::{Summary, UpContext, UpOptions};
 use clap::Args;
 use std::io::IsTerminal;
@@ -15,8 +16,9 @@ pub struct UpArgs {
     /// Reuse a kind cluster of that name that kindling did not create, without asking
     #[arg(long, short)]
     pub yes: bool,
-    /// Read upstream manifests from this folder (laid out <project>/<version>/<file>), never the network
-    #[arg(long, value_name = "DIR")]
+    /// Run offline from a file made by `kindling bundle create` (verified, then every pull is
+    /// local); a folder laid out <project>/<version>/<file> still serves install.yaml alone
+    #[arg(long, value_name = "FILE|DIR")]
     pub bundle: Option<std::path::PathBuf>,
     /// Accept component versions that have no pinned checksum
     #[arg(long)]
@@ -51,23 +53,36 @@ pub struct ResetArgs {
 }
 
 pub(super) fn up(ctx: &Context, args: UpArgs) -> Result<()> {
-    let settings = ctx.settings()?;
+    let mut settings = ctx.settings()?;
     if args.dry_run {
         return dry_run(ctx, &settings);
     }
-    if let Some(bundle) = &args.bundle
-        && !bundle.is_dir()
-    {
-        return Err(crate::Error::usage(
-            format!("--bundle {}: not a folder", bundle.display()),
-            Some("give a folder laid out as <project>/<version>/<file>, e.g. argo-cd/v3.5.1/install.yaml".into()),
-        ));
-    }
-    let options = UpOptions {
+    let mut options = UpOptions {
         yes: args.yes,
-        bundle: args.bundle,
+        bundle: args.bundle.clone(),
         allow_unpinned: args.allow_unpinned,
+        offline: None,
     };
+    match &args.bundle {
+        Some(bundle) if bundle.is_file() => {
+            // A bundle file: load it (verify, then make every pull local), then run offline.
+            let offline = super::bundle::load_for_up(ctx, &settings, bundle)?;
+            offline.apply(&mut settings);
+            options.bundle = Some(offline.files_dir.clone());
+            options.offline = Some(std::sync::Arc::new(offline));
+        }
+        Some(bundle) if bundle.is_dir() => ctx.reporter.warn(
+            format!("--bundle {}: a folder provides Argo CD's install.yaml only; images and charts still come from the network", bundle.display()),
+            Some("`kindling bundle create` on a connected machine makes a file that holds everything (`up --bundle FILE` then needs no network)".into()),
+        ),
+        Some(bundle) => {
+            return Err(crate::Error::usage(
+                format!("--bundle {}: no such file or folder", bundle.display()),
+                Some("give a file made by `kindling bundle create`, or a folder laid out as <project>/<version>/<file>".into()),
+            ));
+        }
+        None => {}
+    }
     let context = UpContext::new(settings, ctx.env.clone(), ctx.reporter.clone(), options);
     let summary = runtime().block_on(crate::up::run(context))?;
     print_summary(ctx, &summary);

@@ -204,7 +204,19 @@ pub async fn resolve(settings: &Settings, env: &Env, step: &Step) -> Result<Kind
 /// Downloads `<base>/<version>/<release file>` to `dest`, checked against the `.sha256sum`
 /// published beside it. Written to a temporary name first: `dest` only ever holds a verified file.
 async fn download(base: &str, version: &str, dest: &Path, step: &Step) -> Result<(), ClusterError> {
-    let url = format!("{base}/{version}/{}", release_file());
+    download_release(base, version, &release_file(), dest, step).await
+}
+
+/// The same for any host's release file (`kind-darwin-arm64`, ...): `bundle create` packs
+/// kind for every workshop laptop's platform.
+pub async fn download_release(
+    base: &str,
+    version: &str,
+    file: &str,
+    dest: &Path,
+    step: &Step,
+) -> Result<(), ClusterError> {
+    let url = format!("{base}/{version}/{file}");
     // No limit on the whole download: the binary is tens of MB on any connection.
     let limits = crate::net::Limits {
         connect: std::time::Duration::from_secs(20),

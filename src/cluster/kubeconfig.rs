@@ -91,9 +91,10 @@ pub(super) async fn client_from(
         context: context.map(str::to_string),
         ..Default::default()
     };
-    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
+    let mut config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
         .await
         .map_err(|e| failed(e.to_string()))?;
+    crate::k8s::direct_to_loopback(&mut config);
     kube::Client::try_from(config).map_err(|e| failed(e.to_string()))
 }
 

@@ -182,6 +182,17 @@ pub async fn wire(
     reporter: &SharedReporter,
     handle: &ClusterHandle,
 ) -> Result<(), ClusterError> {
+    wire_with(settings, env, reporter, handle, &[]).await
+}
+
+/// `wire`, with some hosts.toml files replaced or added by path (a loaded bundle's).
+pub async fn wire_with(
+    settings: &Settings,
+    env: &Env,
+    reporter: &SharedReporter,
+    handle: &ClusterHandle,
+    overrides: &[wiring::NodeFile],
+) -> Result<(), ClusterError> {
     let Some(kind) = &handle.kind else {
         reporter.step("cluster.wiring", "Registry wiring").finish(
             Outcome::Skipped,
@@ -195,7 +206,8 @@ pub async fn wire(
     let result = async {
         let attached = wiring::connect_registries(&docker, config, &step).await?;
         let nodes = kind.nodes(&handle.name).await?;
-        let written = wiring::write_node_files(&docker, &nodes, config, &step).await?;
+        let files = wiring::with_overrides(wiring::node_files(config), overrides);
+        let written = wiring::write_files(&docker, &nodes, &files, &step).await?;
         let outcome = if attached + written == 0 {
             Outcome::Unchanged
         } else {

@@ -86,18 +86,28 @@ pub async fn connect_registries(
     Ok(attached)
 }
 
-/// Writes the hosts.toml files into every node; files already right are not rewritten.
-/// Returns how many files were written.
-pub async fn write_node_files(
+/// `files` with each override put in place of the file of the same path (or added).
+pub fn with_overrides(mut files: Vec<NodeFile>, overrides: &[NodeFile]) -> Vec<NodeFile> {
+    for o in overrides {
+        match files.iter_mut().find(|f| f.path == o.path) {
+            Some(f) => f.content = o.content.clone(),
+            None => files.push(o.clone()),
+        }
+    }
+    files
+}
+
+/// Writes these files (`node_files`, maybe with overrides) into every node; files already
+/// right are not rewritten. Returns how many files were written.
+pub async fn write_files(
     docker: &Docker,
     nodes: &[String],
-    config: &Config,
+    files: &[NodeFile],
     step: &Step,
 ) -> Result<usize, ClusterError> {
-    let files = node_files(config);
     let mut written = 0;
     for node in nodes {
-        for file in &files {
+        for file in files {
             let current = exec::read_file(docker, node, &file.path).await?;
             if current.as_deref() == Some(file.content.as_bytes()) {
                 continue;
@@ -149,6 +159,18 @@ mod tests {
             "[host.\"http://kindling-mirror-docker-io:5000\"]\n  capabilities = [\"pull\", \"resolve\"]\n"
         ));
         assert!(files[2].content.contains("server = \"https://quay.io\"\n"));
+        let replaced = NodeFile {
+            path: files[2].path.clone(),
+            content: "x".into(),
+        };
+        let added = NodeFile {
+            path: "/etc/containerd/certs.d/ghcr.io/hosts.toml".into(),
+            content: "y".into(),
+        };
+        let merged = with_overrides(files.clone(), &[replaced.clone(), added.clone()]);
+        assert_eq!(merged.len(), 4);
+        assert_eq!(merged[2], replaced);
+        assert_eq!(merged[3], added);
         let parsed: toml::Table = toml::from_str(&files[1].content).unwrap();
         assert_eq!(
             parsed["host"]["http://kindling-mirror-docker-io:5000"]["capabilities"],

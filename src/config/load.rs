@@ -319,6 +319,7 @@ const NON_CONFIG_VARS: &[&str] = &[
     "KINDLING_SCHEMAS_DIR",
     "KINDLING_KUSTOMIZE_BIN",
     "KINDLING_RESOLVE",
+    "KINDLING_BUNDLE_UPSTREAMS",
     // The test suite's (scripts/lib/prepare.sh sets them for every test, binary included).
     "KINDLING_SHARED_DIR",
     "KINDLING_CRD_APISERVER",

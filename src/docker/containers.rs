@@ -446,7 +446,7 @@ pub fn api_of(container: &ContainerInspectResponse) -> Option<RegistryApi> {
         .values()
         .filter_map(|n| n.ip_address.clone())
         .find(|ip| !ip.is_empty())?;
-    Some(RegistryApi::new(format!("http://{ip}:5000")))
+    Some(RegistryApi::direct(format!("http://{ip}:5000")))
 }
 
 /// Whether the host reaches `api`'s address at all: a refused connection is an answer (the

@@ -31,14 +31,27 @@ pub struct RegistryApi {
 }
 
 impl RegistryApi {
-    /// A client for `base`, e.g. "http://127.0.0.1:5001".
+    /// A client for `base`, e.g. "https://registry.example.com" (through the proxy the
+    /// environment names, if any).
     pub fn new(base: impl Into<String>) -> RegistryApi {
+        Self::build(base, false)
+    }
+
+    /// A client for a registry on this machine (127.0.0.1, or a container's address on a
+    /// Docker network): never through a proxy, which could not reach it.
+    pub fn direct(base: impl Into<String>) -> RegistryApi {
+        Self::build(base, true)
+    }
+
+    fn build(base: impl Into<String>, direct: bool) -> RegistryApi {
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let http = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(5))
-            .timeout(Duration::from_secs(300))
-            .build()
-            .expect("HTTP client builds");
+            .timeout(Duration::from_secs(300));
+        if direct {
+            builder = builder.no_proxy();
+        }
+        let http = builder.build().expect("HTTP client builds");
         RegistryApi {
             base: base.into().trim_end_matches('/').to_string(),
             http,
@@ -141,7 +154,7 @@ impl RegistryApi {
 
     /// The local registry as the host reaches it.
     pub fn local(port: u16) -> RegistryApi {
-        RegistryApi::new(format!("http://127.0.0.1:{port}"))
+        RegistryApi::direct(format!("http://127.0.0.1:{port}"))
     }
 
     pub fn base(&self) -> &str {

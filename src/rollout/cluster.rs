@@ -41,9 +41,10 @@ pub async fn connect(
         context: Some(context.clone()),
         ..Default::default()
     };
-    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
+    let mut config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
         .await
         .map_err(|e| bad(e.to_string()))?;
+    crate::k8s::direct_to_loopback(&mut config);
     kube::Client::try_from(config).map_err(|e| bad(e.to_string()))
 }
 

@@ -37,6 +37,8 @@ pub struct UpOptions {
     pub yes: bool,
     /// Read upstream manifests from this folder (`<project>/<version>/<file>`), never the network.
     pub bundle: Option<std::path::PathBuf>,
+    /// A loaded bundle file: every pull stays on this machine (`crate::bundle::offline`).
+    pub offline: Option<Arc<crate::bundle::offline::Offline>>,
     /// Accept component versions that have no pinned checksum.
     pub allow_unpinned: bool,
 }

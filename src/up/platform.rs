@@ -22,7 +22,13 @@ pub(super) fn add(p: &mut Pipeline<UpContext>) {
                 let config = &ctx.settings.config;
                 let password = super::credentials::grafana_password(&ctx.settings)?;
                 let plan = ctx.plan()?;
-                let objects = plan.applications(applications::platform_objects(config, &password));
+                let mut objects =
+                    plan.applications(applications::platform_objects(config, &password));
+                // A loaded bundle serves the charts from the local registry (its Secret first).
+                if let Some(offline) = &ctx.options.offline {
+                    let secret = offline.platform_objects(config, &mut objects);
+                    objects.splice(0..0, secret);
+                }
                 let names = plan.application_names(config);
                 let manifests = k8s::from_values(objects, "platform Applications")?;
                 let applier = ctx.applier()?;

@@ -12,8 +12,19 @@ pub(super) fn add(p: &mut Pipeline<UpContext>) {
         &["registry", "cluster"],
         |ctx, _| {
             async move {
-                crate::cluster::wire(&ctx.settings, &ctx.env, &ctx.reporter, ctx.cluster()?)
-                    .await?;
+                // A loaded bundle replaces the caches' hosts.toml with its offline ones.
+                let offline = ctx.options.offline.as_ref();
+                let files = offline
+                    .map(|o| o.node_files(&ctx.settings.config))
+                    .unwrap_or_default();
+                crate::cluster::wire_with(
+                    &ctx.settings,
+                    &ctx.env,
+                    &ctx.reporter,
+                    ctx.cluster()?,
+                    &files,
+                )
+                .await?;
                 Ok((Outcome::Done, None))
             }
             .boxed()

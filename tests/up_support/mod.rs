@@ -344,7 +344,9 @@ fn traefik_runs(fake: &Fake) -> bool {
 }
 
 impl Ingress {
-    fn start(&self) {
+    /// Starts serving (the in-process runs start it when demo-apps starts; a test running the
+    /// binary starts it when it sees that step start).
+    pub fn start(&self) {
         let mut task = self.task.lock().unwrap();
         if task.is_some() {
             return;
