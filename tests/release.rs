@@ -106,6 +106,7 @@ async fn a_faulty_release_reaches_staging_only_its_failed_canary_is_aborted_and_
     );
     assert_eq!(released.previous_revision.as_deref(), Some(before.as_str()));
     assert_ne!(released.revision, before);
+    assert_eq!(released.preview_url, None, "a canary has no preview");
 
     // The image: in the registry, the fault and version in its config, the binary layer reused.
     let (config, layers) = image_in_registry(&registry, "demo-app", "v1.1.0-e0.5").await;

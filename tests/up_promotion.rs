@@ -58,6 +58,14 @@ async fn up_with_production_awaiting_promotion_succeeds_and_says_how_to_promote(
     )
     .await
     .unwrap_or_else(|e| panic!("release failed: {e}"));
+    // Nobody calls the preview by itself: the caller is told where to send requests.
+    assert_eq!(
+        released.preview_url,
+        Some(kindling::platform::demo_checks::url(
+            &f.settings.config,
+            "prod-demo-preview"
+        ))
+    );
     f.settled().await;
     assert_eq!(
         f.sim.app_status("demo-app-production").unwrap().0,

@@ -78,6 +78,15 @@ pub(super) fn run(ctx: &Context, args: ReleaseArgs) -> Result<()> {
             released.environment, released.version, released.image, released.profile
         );
         println!("  manifests revision {}", released.revision);
+        if let Some(preview) = &released.preview_url {
+            // manifests/demo-app/base/analysistemplate-user-traffic.yaml: no requests, no promotion.
+            println!(
+                "  its pre-promotion analysis needs requests to {preview} from now on, or the \
+                 release is aborted and {} keeps its version: e.g. \
+                 `while sleep 0.2; do curl -s {preview}/api/data >/dev/null; done`",
+                released.environment
+            );
+        }
         println!(
             "  follow it: kindling rollout watch {}",
             released.environment

@@ -110,6 +110,9 @@ pub struct Released {
     pub revision: String,
     /// The revision it pinned before.
     pub previous_revision: Option<String>,
+    /// Blue-green only: the preview URL. Its pre-promotion analysis fails (user-traffic) unless
+    /// someone calls it, so the caller must say so.
+    pub preview_url: Option<String>,
 }
 
 /// Releases `req.version` into `req.environment`; see the module comment for the steps.
@@ -239,5 +242,8 @@ pub async fn release(ctx: &ReleaseContext, req: &ReleaseRequest) -> Result<Relea
         profile,
         revision,
         previous_revision,
+        preview_url: env
+            .preview_host_prefix
+            .map(|prefix| demo_checks::url(config, prefix)),
     })
 }
