@@ -10,6 +10,8 @@ mod up_support;
 use bundle_support::{Connected, Options, connected};
 use serde_json::Value;
 
+const VERSION: &str = env!("CARGO_PKG_VERSION");
+
 fn json_lines(output: &[u8]) -> Vec<Value> {
     String::from_utf8_lossy(output)
         .lines()
@@ -48,6 +50,35 @@ async fn bundle_create_packs_every_image_the_pods_run_for_each_platform_with_sha
     let Some(c) = connected(Options::default()).await else {
         return;
     };
+    // kindling for a host whose release asset is missing: refused before anything is fetched,
+    // naming the file, and no bundle written.
+    let releases =
+        bundle_support::kindling_releases(&c.dir.path().join("partial"), &["linux/amd64"]);
+    let refused_out = c.dir.path().join("refused.tar");
+    let output = c
+        .command(&[
+            "bundle",
+            "create",
+            "--out",
+            refused_out.to_str().unwrap(),
+            "--platform",
+            "linux/amd64",
+            "--host",
+            "linux/amd64,darwin/arm64",
+            "--release-dir",
+            releases.to_str().unwrap(),
+        ])
+        .output()
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("kindling-darwin-arm64 is not there"),
+        "{stderr}"
+    );
+    assert!(!refused_out.exists());
+
     let (out, summary) = created(&c).await;
     let bundle = &summary["bundle"];
     // Nothing but the bundle in its folder: the temporary name was renamed.
@@ -137,8 +168,27 @@ async fn bundle_create_packs_every_image_the_pods_run_for_each_platform_with_sha
         [
             "files/kind/v0.33.0/kind-linux-amd64",
             "files/kind/v0.33.0/kind-darwin-arm64",
-            "files/argo-cd/v3.5.1/install.yaml"
+            &format!("files/kindling/{VERSION}/kindling-linux-amd64"),
+            &format!("files/kindling/{VERSION}/kindling-darwin-arm64"),
+            "files/argo-cd/v3.5.1/install.yaml",
         ]
+    );
+    // A laptop without kindling takes it out with plain tar: the bundle is one file to copy.
+    let unpacked = c.dir.path().join("unpacked");
+    std::fs::create_dir_all(&unpacked).unwrap();
+    let entry = format!("files/kindling/{VERSION}/kindling-darwin-arm64");
+    let tar = std::process::Command::new("tar")
+        .arg("-xf")
+        .arg(&out)
+        .arg("-C")
+        .arg(&unpacked)
+        .arg(&entry)
+        .status()
+        .unwrap();
+    assert!(tar.success());
+    assert_eq!(
+        std::fs::read(unpacked.join(&entry)).unwrap(),
+        std::fs::read(c.dir.path().join("releases/kindling-darwin-arm64")).unwrap()
     );
     // Content-addressed: the base layer app-a and app-b share is stored once, and the file is
     // its distinct blobs plus files and framing.
@@ -385,6 +435,13 @@ async fn a_bundle_brings_the_platform_up_on_a_laptop_with_no_network() {
         kind.contains("stand-in for kind v0.33.0 linux/amd64"),
         "{kind}"
     );
+    // kindling for each host the bundle was made for, executable, for the next laptop.
+    for host in ["linux-amd64", "darwin-arm64"] {
+        use std::os::unix::fs::PermissionsExt;
+        let file = cache.join(format!("bundle/files/kindling/{VERSION}/kindling-{host}"));
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o755, "{}", file.display());
+    }
     let demo = std::fs::read_to_string(cache.join("bundle/demo-app/linux-amd64/demo-app")).unwrap();
     assert!(demo.contains("stand-in demo-app binary from the bundle"));
     assert!(printed.contains("\"step\":\"image:demo-app\""), "{printed}");

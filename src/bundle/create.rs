@@ -32,6 +32,8 @@ pub struct CreateOptions {
     /// deleted once it succeeded).
     pub extra_images: Vec<String>,
     pub allow_unpinned: bool,
+    /// kindling's release assets, to pack kindling for each of `hosts`.
+    pub release_dir: Option<PathBuf>,
 }
 
 /// A written bundle.
@@ -84,6 +86,13 @@ pub async fn create(
     let config = &settings.config;
     let local_host = format!("127.0.0.1:{}", config.registry.host_port);
     let registries = Registries::new(env, std::slice::from_ref(&local_host))?;
+    // A missing or altered release asset is known before anything is fetched.
+    let mut releases = Vec::new();
+    if let Some(dir) = &options.release_dir {
+        for host in &options.hosts {
+            releases.push(files::kindling_release(dir, host).await?);
+        }
+    }
 
     let step = reporter.step("bundle.platform", "Images the running platform uses");
     let result = platform_images(settings, env, options).await;
@@ -130,13 +139,21 @@ pub async fn create(
     .await;
     let charts = finish(step, result)?;
 
-    let step = reporter.step("bundle.files", "kind CLI and Argo CD's install.yaml");
+    let step = reporter.step(
+        "bundle.files",
+        if !releases.is_empty() {
+            "kind CLI, kindling and Argo CD's install.yaml"
+        } else {
+            "kind CLI and Argo CD's install.yaml"
+        },
+    );
     let result = async {
         let mut list = Vec::new();
         for host in &options.hosts {
             step.progress(format!("kind {} for {host}", config.cluster.kind_version));
             list.push(files::kind_cli(settings, env, host, &step).await?);
         }
+        list.extend(releases);
         list.push(files::argocd_install(settings, options.allow_unpinned).await?);
         let detail = list
             .iter()
@@ -656,11 +673,12 @@ async fn write(
         )
         .await?;
     for (entry, source) in entries {
-        let mode = if entry.path.starts_with("files/kind/") {
-            0o755
-        } else {
-            0o644
-        };
+        let mode =
+            if entry.path.starts_with("files/kind/") || entry.path.starts_with("files/kindling/") {
+                0o755
+            } else {
+                0o644
+            };
         match source {
             Source::Memory(bytes) => {
                 writer

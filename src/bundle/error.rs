@@ -80,6 +80,12 @@ pub enum BundleError {
     Docker(#[from] crate::docker::DockerError),
     #[error("{what}: {why}")]
     Invalid { what: String, why: String },
+    #[error("no kindling release binary for {host} in {dir}: {why}")]
+    NoRelease {
+        dir: PathBuf,
+        host: String,
+        why: String,
+    },
 }
 
 impl BundleError {
@@ -119,6 +125,11 @@ impl BundleError {
             BundleError::DemoPlatform { image, .. } => format!(
                 "build the demo app for that platform too (e.g. `docker buildx build --platform linux/amd64,linux/arm64 -f demo-app/Dockerfile --push -t {image} .`), or drop it from --platform"
             ),
+            BundleError::NoRelease { host, .. } => format!(
+                "put the release assets there (kindling-{}, with its .sha256, from the release of kindling {}), or drop {host} from --host",
+                host.replace('/', "-"),
+                env!("CARGO_PKG_VERSION")
+            ),
             BundleError::Docker(e) => return e.hint(),
             BundleError::Io { .. }
             | BundleError::Registry(_)
@@ -139,6 +150,7 @@ impl BundleError {
                 | BundleError::Pins { .. }
                 | BundleError::Architecture { .. }
                 | BundleError::NoKindForHost { .. }
+                | BundleError::NoRelease { .. }
         )
     }
 }

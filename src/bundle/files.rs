@@ -83,6 +83,48 @@ pub async fn kind_cli(
     describe(record, local).await
 }
 
+/// The release asset name of kindling for `host` (.github/workflows/release.yml).
+pub fn kindling_release_file(host: &Platform) -> String {
+    format!("kindling-{}-{}", host.os, host.architecture)
+}
+
+/// kindling's release binary for `host` from `dir` (the release's assets), checked against the
+/// `.sha256` beside it (`<sha256>  <file>`, as the release workflow writes it).
+pub async fn kindling_release(dir: &Path, host: &Platform) -> Result<LocalFile, BundleError> {
+    let name = kindling_release_file(host);
+    let missing = |why: String| BundleError::NoRelease {
+        dir: dir.to_path_buf(),
+        host: host.to_string(),
+        why,
+    };
+    let local = dir.join(&name);
+    if !local.is_file() {
+        return Err(missing(format!("{name} is not there")));
+    }
+    let sums = dir.join(format!("{name}.sha256"));
+    let sums = tokio::fs::read_to_string(&sums)
+        .await
+        .map_err(|e| missing(format!("cannot read {}: {e}", sums.display())))?;
+    let expected = sums
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let record = FileRecord {
+        role: FileRole::Kindling,
+        path: format!("files/kindling/{}/{name}", env!("CARGO_PKG_VERSION")),
+        host: Some(host.clone()),
+    };
+    let file = describe(record, local).await?;
+    if file.sha256 != expected {
+        return Err(missing(format!(
+            "{name} has sha256 {}, its .sha256 says {expected:?}",
+            file.sha256
+        )));
+    }
+    Ok(file)
+}
+
 /// Argo CD's install.yaml at the pinned version (cache or network, checked against its pin).
 pub async fn argocd_install(
     settings: &Settings,
@@ -134,6 +176,36 @@ pub fn kind_for_host<'a>(records: &'a [FileRecord], host: &Platform) -> Option<&
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_release_asset_must_match_its_published_sha256() {
+        let dir = tempfile::tempdir().unwrap();
+        let host = Platform::parse("darwin/arm64").unwrap();
+        let asset = dir.path().join("kindling-darwin-arm64");
+        let refused = |e: BundleError| match e {
+            BundleError::NoRelease { why, .. } => why,
+            other => panic!("{other}"),
+        };
+        let why = refused(kindling_release(dir.path(), &host).await.unwrap_err());
+        assert!(why.contains("kindling-darwin-arm64 is not there"), "{why}");
+        std::fs::write(&asset, b"kindling").unwrap();
+        let why = refused(kindling_release(dir.path(), &host).await.unwrap_err());
+        assert!(why.contains("kindling-darwin-arm64.sha256"), "{why}");
+        let sum = fetch::sha256_hex(b"kindling");
+        std::fs::write(asset.with_extension("sha256"), format!("{sum}  x\n")).unwrap();
+        let file = kindling_release(dir.path(), &host).await.unwrap();
+        assert_eq!(file.record.role, FileRole::Kindling);
+        assert_eq!(
+            file.record.path,
+            format!(
+                "files/kindling/{}/kindling-darwin-arm64",
+                env!("CARGO_PKG_VERSION")
+            )
+        );
+        std::fs::write(&asset, b"kindlinG").unwrap();
+        let why = refused(kindling_release(dir.path(), &host).await.unwrap_err());
+        assert!(why.contains("its .sha256 says"), "{why}");
+    }
 
     #[test]
     fn files_extract_only_inside_the_folder() {

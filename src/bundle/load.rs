@@ -500,7 +500,7 @@ async fn extract_files(
                 entry: file.path.clone(),
                 expected: "a path under files/".into(),
             })?;
-        let mode = if file.role == FileRole::KindCli {
+        let mode = if matches!(file.role, FileRole::KindCli | FileRole::Kindling) {
             0o755
         } else {
             0o644
@@ -512,14 +512,28 @@ async fn extract_files(
         done += usize::from(extract(verified, &kind.path, &dest, 0o755).await?);
     }
     let binary = demo_binary(verified, settings, engine).await?;
+    // Where the other laptops' kindling is, for whoever copies it on from here.
+    let kindling = verified
+        .manifest
+        .files
+        .iter()
+        .filter(|f| f.role == FileRole::Kindling)
+        .filter_map(|f| files::extract_path(&dir, &f.path))
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>();
     let detail = format!(
-        "{} file(s) in {}{}",
+        "{} file(s) in {}{}{}",
         verified.manifest.files.len(),
         dir.display(),
         binary
             .as_ref()
             .map(|b| format!("; demo-app binary {}", b.display()))
-            .unwrap_or_default()
+            .unwrap_or_default(),
+        if kindling.is_empty() {
+            String::new()
+        } else {
+            format!("; kindling {}", kindling.join(", "))
+        }
     );
     Ok((binary, changed(done), detail))
 }

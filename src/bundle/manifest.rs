@@ -153,6 +153,9 @@ pub enum FileRole {
     KindCli,
     /// An upstream manifest kindling applies (Argo CD's install.yaml).
     Manifest,
+    /// kindling's own release binary for one host (`host`), so a laptop needs nothing but the
+    /// bundle: the bundle is a plain tar, `tar -xf` takes it out.
+    Kindling,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

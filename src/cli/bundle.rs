@@ -33,6 +33,10 @@ pub struct CreateArgs {
     /// Hosts to include the kind CLI for, comma-separated [default: this machine's]
     #[arg(long, value_name = "OS/ARCH,...")]
     pub host: Option<String>,
+    /// Also pack kindling for each --host: a folder of its release assets (kindling-<os>-<arch>
+    /// and .sha256, from the release of this version)
+    #[arg(long, value_name = "DIR")]
+    pub release_dir: Option<PathBuf>,
     /// Also pack an image no pod runs right now (e.g. a Helm hook Job's); repeatable
     #[arg(long, value_name = "REF")]
     pub image: Vec<String>,
@@ -90,6 +94,7 @@ fn create(ctx: &Context, args: CreateArgs) -> Result<()> {
             hosts,
             extra_images: args.image.clone(),
             allow_unpinned: args.allow_unpinned,
+            release_dir: args.release_dir.clone(),
         };
         Ok(bundle::create::create(&settings, &ctx.env, &ctx.reporter, &options).await?)
     }))?;

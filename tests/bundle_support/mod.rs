@@ -416,6 +416,23 @@ pub fn chart_repositories(shared: &Path) -> BTreeMap<String, Vec<u8>> {
     files
 }
 
+/// kindling's release assets for these hosts in `dir`, named and summed as
+/// .github/workflows/release.yml publishes them (stand-in contents).
+pub fn kindling_releases(dir: &Path, hosts: &[&str]) -> PathBuf {
+    std::fs::create_dir_all(dir).unwrap();
+    for host in hosts {
+        let file = format!("kindling-{}", host.replace('/', "-"));
+        let body = format!(
+            "#!/bin/sh\necho kindling {} {host}\n",
+            env!("CARGO_PKG_VERSION")
+        );
+        let sum = format!("{}  {file}\n", hex::encode(Sha256::digest(body.as_bytes())));
+        std::fs::write(dir.join(&file), body).unwrap();
+        std::fs::write(dir.join(format!("{file}.sha256")), sum).unwrap();
+    }
+    dir.to_path_buf()
+}
+
 /// The kind release files for these hosts (stand-in contents) and their .sha256sum.
 pub fn kind_releases(version: &str, hosts: &[&str]) -> BTreeMap<String, Vec<u8>> {
     let mut files = BTreeMap::new();
@@ -819,8 +836,13 @@ impl Connected {
         command
     }
 
-    /// `bundle create` for linux/amd64 + linux/arm64 and kind for linux/amd64 + darwin/arm64.
+    /// `bundle create` for linux/amd64 + linux/arm64, and kind and kindling (stand-in release
+    /// assets, see `kindling_releases`) for linux/amd64 + darwin/arm64.
     pub async fn create(&self, out: &Path) -> std::process::Output {
+        let releases = kindling_releases(
+            &self.dir.path().join("releases"),
+            &["linux/amd64", "darwin/arm64"],
+        );
         self.command(&[
             "--output",
             "json",
@@ -832,6 +854,8 @@ impl Connected {
             "linux/amd64,linux/arm64",
             "--host",
             "linux/amd64,darwin/arm64",
+            "--release-dir",
+            releases.to_str().unwrap(),
         ])
         .output()
         .await
