@@ -14,6 +14,7 @@ pub mod docker;
 pub mod doctor;
 pub mod down;
 pub mod env;
+pub mod environments;
 pub mod error;
 pub mod host_changes;
 pub mod hosts;

@@ -4,8 +4,8 @@
 //! image, and the environment's URL answering over HTTPS.
 
 use super::applications::ARGOCD_NAMESPACE;
-use super::gitops::Environment;
 use crate::config::Config;
+use crate::environments::Environment;
 use crate::error::{Error, Result};
 use crate::k8s::{Condition, Target, Verdict};
 use crate::rollout::{Phase, Rollout, status};

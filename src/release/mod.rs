@@ -9,6 +9,7 @@
 //! 4. Returns once Argo CD has synced that revision and the Rollout has observed the new
 //!    template (the rollout has started; the scenarios watch the rest).
 
+use crate::config::Profile;
 use crate::config::Settings;
 use crate::docker::registry_auth::PushTarget;
 use crate::env::Env;
@@ -17,7 +18,7 @@ use crate::k8s::Waiter;
 use crate::platform::demo_checks::{self, application_target, rollout_target};
 use crate::platform::demo_image::{self, Faults};
 use crate::platform::demo_publish;
-use crate::platform::gitops::{self, DemoImage, EnvRelease, Profile};
+use crate::platform::gitops::{self, DemoImage, EnvRelease};
 use crate::report::{Outcome, ReporterExt, SharedReporter};
 use kube::api::{Api, DynamicObject, Patch, PatchParams};
 use serde_json::json;
@@ -115,7 +116,7 @@ pub struct Released {
 /// Releases `req.version` into `req.environment`; see the module comment for the steps.
 pub async fn release(ctx: &ReleaseContext, req: &ReleaseRequest) -> Result<Released> {
     let config = &ctx.settings.config;
-    let env = gitops::environment(&req.environment).ok_or_else(|| {
+    let env = crate::environments::environment(&req.environment).ok_or_else(|| {
         Error::usage(
             format!("unknown environment {:?}", req.environment),
             Some("use dev, staging or production".to_string()),
