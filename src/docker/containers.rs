@@ -671,7 +671,7 @@ async fn start(docker: &Docker, spec: &ContainerSpec) -> Result<()> {
             if let Some(port) = spec.host_port
                 && (text.contains("already allocated") || text.contains("address already in use"))
             {
-                let holder = crate::doctor::ports::holder(port.port, Some(docker)).await;
+                let holder = super::port_holder::holder(port.port, Some(docker)).await;
                 return Err(port_in_use(port, holder));
             }
             Err(DockerError::api("start container")(e).into())
@@ -687,7 +687,7 @@ pub async fn ensure_port_free(docker: &Docker, port: HostPort, container: &str) 
         // Ports below 1024 need root to test; Docker itself will say if it is taken.
         Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => Ok(()),
         Err(_) => {
-            let holder = crate::doctor::ports::holder(port.port, Some(docker)).await;
+            let holder = super::port_holder::holder(port.port, Some(docker)).await;
             match holder {
                 Some(h) if h.container.as_deref() == Some(container) => Ok(()),
                 holder => Err(port_in_use(port, holder)),
@@ -696,7 +696,7 @@ pub async fn ensure_port_free(docker: &Docker, port: HostPort, container: &str) 
     }
 }
 
-fn port_in_use(port: HostPort, holder: Option<crate::doctor::ports::Holder>) -> RegistryError {
+fn port_in_use(port: HostPort, holder: Option<super::port_holder::Holder>) -> RegistryError {
     RegistryError::PortInUse {
         port: port.port,
         holder: holder.map_or_else(|| "another program".into(), |h| h.name),
