@@ -186,7 +186,7 @@ async fn platform_images(
     let config = &settings.config;
     let no_platform = |why: String| BundleError::NoPlatform { why };
     // kindling's own cluster context only (never the user's current one).
-    let client = crate::rollout::cluster::connect(settings, env, None)
+    let client = crate::cluster::platform_client::connect(settings, env, None)
         .await
         .map_err(|e| no_platform(crate::error::one_line(&e)))?;
     let kubeconfig = format!("context kind-{}", config.cluster.name);

@@ -13,6 +13,7 @@ pub mod existing;
 pub mod kind_cli;
 pub mod kind_config;
 pub mod kubeconfig;
+pub mod platform_client;
 pub mod registry_hosting;
 pub mod state;
 pub mod status;

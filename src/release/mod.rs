@@ -41,14 +41,14 @@ pub struct ReleaseContext {
 
 impl ReleaseContext {
     /// Connects to kindling's own cluster (`kubeconfig`: a file that holds its context, instead
-    /// of kindling's own; see `rollout::cluster`), then to Docker.
+    /// of kindling's own; see `cluster::platform_client`), then to Docker.
     pub async fn connect(
         settings: Settings,
         env: &Env,
         kubeconfig: Option<&std::path::Path>,
         reporter: SharedReporter,
     ) -> Result<ReleaseContext> {
-        let client = crate::rollout::cluster::connect(&settings, env, kubeconfig).await?;
+        let client = crate::cluster::platform_client::connect(&settings, env, kubeconfig).await?;
         let docker = crate::docker::connect(env, settings.config.timeouts.docker)
             .await
             .map_err(Error::from)?;

@@ -5,9 +5,9 @@
 //! the platform is not up (exit 1), not "use whatever ~/.kube/config points at". An explicit
 //! `--kubeconfig` is fine when it holds that context (else exit 2).
 
-use super::error::RolloutError;
 use crate::config::{Provider, Settings};
 use crate::env::Env;
+use crate::rollout::RolloutError;
 use kube::config::Kubeconfig;
 use std::path::{Path, PathBuf};
 
@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 pub fn context(settings: &Settings) -> String {
     let cluster = &settings.config.cluster;
     match cluster.provider {
-        Provider::Kind => crate::cluster::kubeconfig::context(&cluster.name),
+        Provider::Kind => super::kubeconfig::context(&cluster.name),
         Provider::Existing => cluster.context.clone(),
     }
 }
@@ -91,10 +91,10 @@ fn read_own(
     };
     if cluster.provider == Provider::Existing {
         let (kubeconfig, source) =
-            crate::cluster::existing::load(settings, env).map_err(|e| not_up(e.to_string()))?;
+            super::existing::load(settings, env).map_err(|e| not_up(e.to_string()))?;
         return Ok((kubeconfig, source));
     }
-    let own = crate::cluster::kubeconfig::path(settings);
+    let own = super::kubeconfig::path(settings);
     if !own.is_file() {
         return Err(not_up(format!(
             "kindling's kubeconfig for cluster {} ({}) does not exist",
