@@ -10,8 +10,8 @@ use std::path::Path;
 /// Bottom first. A module missing from this table fails the test: place it, and say why.
 const LAYERS: &[(&[&str], &str)] = &[
     (
-        &["style", "bounded_read", "environments"],
-        "leaves: colour, size-capped reads, the demo environments table; use nothing of kindling",
+        &["style", "bounded_read", "environments", "retry", "yaml"],
+        "leaves: colour, size-capped reads, the demo environments table, retry until a deadline, YAML documents; use nothing of kindling",
     ),
     (
         &["env", "report"],

@@ -727,14 +727,25 @@ pub async fn remove(docker: &Docker, name: &str) -> Result<()> {
             status_code: 404, ..
         }) => Ok(()),
         Err(e) if is_removal_in_progress(&e) => {
-            let started = Instant::now();
-            while inspect(docker, name).await?.is_some() {
-                if started.elapsed() >= REMOVAL_WAIT {
-                    return Err(DockerError::api("remove container")(e).into());
-                }
-                tokio::time::sleep(Duration::from_millis(200)).await;
+            // Err(None): still there (asked again); Err(Some(e)): Docker failed.
+            let gone = crate::retry::retry(
+                REMOVAL_WAIT,
+                Duration::from_millis(200),
+                || async {
+                    match inspect(docker, name).await {
+                        Ok(None) => Ok(()),
+                        Ok(Some(_)) => Err(None),
+                        Err(e) => Err(Some(e)),
+                    }
+                },
+                Option::is_none,
+            )
+            .await;
+            match gone {
+                Ok(()) => Ok(()),
+                Err(Some(inspect_failed)) => Err(inspect_failed),
+                Err(None) => Err(DockerError::api("remove container")(e).into()),
             }
-            Ok(())
         }
         Err(e) => Err(DockerError::api("remove container")(e).into()),
     }
