@@ -2,7 +2,8 @@
 //! modules of a strictly lower layer, itself, or a same-layer module named in `SAME_LAYER`
 //! (with its reason; never both directions, so no cycle). Every `crate::` path counts:
 //! `use crate::x::…`, grouped and multi-line `use crate::{a, b::c}`, and inline
-//! `crate::x::f()`; comments and string literals do not.
+//! `crate::x::f()`; comments and string literals do not. A `super::` chain that climbs out
+//! of its top-level module (outside `#[cfg(test)]` code) is refused: it would hide an import.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -225,6 +226,18 @@ fn first_segment(text: &str, offset: usize) -> Option<(usize, String)> {
     (!name.is_empty() && name != "self").then_some((at, name))
 }
 
+/// The line of a `super::` chain long enough to reach the crate root from this file, in the
+/// code before its tests (src/x.rs and src/x/mod.rs: one `super`; src/x/y.rs: two; ...).
+fn climbs_out(path: &str, code: &str) -> Option<usize> {
+    let rest = path.strip_prefix("src/")?;
+    let depth = rest.split('/').count() - usize::from(rest.ends_with("/mod.rs"));
+    let code = code.split("#[cfg(test)]").next().unwrap_or_default();
+    let chain = "super::".repeat(depth);
+    code.match_indices(&chain)
+        .find(|(at, _)| !code[..*at].ends_with(|c: char| is_ident(c) || c == ':'))
+        .map(|(at, _)| code[..at].matches('\n').count() + 1)
+}
+
 /// Items lib.rs re-exports at the root (`pub use error::{Error, ...}`), by the module they
 /// come from, so `crate::Error` counts as a use of `error`.
 fn root_reexports(lib: &str) -> BTreeMap<String, String> {
@@ -262,6 +275,11 @@ fn back_edges(lib: &str, files: &[(String, String)]) -> Vec<String> {
             continue;
         };
         let code = code_only(text);
+        if let Some(line) = climbs_out(path, &code) {
+            problems.push(format!(
+                "{path}:{line}: a `super::` path climbs out of module `{from}`: write `crate::`"
+            ));
+        }
         for (at, first) in crate_paths(&code) {
             let to = reexports.get(&first).map_or(first.as_str(), |m| m.as_str());
             if to == from {
@@ -412,5 +430,26 @@ fn a_module_without_a_layer_is_named() {
     assert_eq!(
         problems,
         vec!["src/gadget.rs: module `gadget` has no layer: add it to LAYERS with why"]
+    );
+}
+
+#[test]
+fn a_super_path_out_of_the_module_counts_as_an_import() {
+    let problems = back_edges(
+        LIB,
+        &file("src/docker/mod.rs", "use super::doctor::ports;\n"),
+    );
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(problems[0].starts_with("src/docker/mod.rs:1: a `super::` path climbs out"));
+    let inside =
+        "use super::client::Docker;\n#[cfg(test)]\nmod tests {\n    use super::super::x;\n}\n";
+    assert_eq!(
+        back_edges(LIB, &file("src/docker/containers.rs", inside)),
+        Vec::<String>::new()
+    );
+    let out = "use super::super::doctor;\n";
+    assert_eq!(
+        back_edges(LIB, &file("src/docker/containers.rs", out)).len(),
+        1
     );
 }
