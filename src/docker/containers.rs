@@ -488,49 +488,74 @@ pub async fn wait_answering(
     timeout: Duration,
 ) -> Result<Option<String>> {
     let started = Instant::now();
-    let mut restarts = None;
-    loop {
-        let Some(container) = inspect(docker, &spec.name).await? else {
-            return Ok(Some("the container is gone".into()));
-        };
-        let count = container.restart_count.unwrap_or(0);
-        let first = *restarts.get_or_insert(count);
-        let state = state(&container);
-        let crashed = count > first
-            || matches!(
-                state,
-                ContainerStateStatusEnum::RESTARTING
-                    | ContainerStateStatusEnum::EXITED
-                    | ContainerStateStatusEnum::DEAD
-            );
-        if crashed {
-            return Ok(Some(crash_report(docker, &container, count - first).await));
-        }
-        let api = api_of(&container);
-        let running = state == ContainerStateStatusEnum::RUNNING;
-        let settled = running && started.elapsed() >= SETTLE;
-        let last = match &api {
-            Some(api) if running => match api.ping().await {
-                Ok(()) => return Ok(None),
-                // A container address the host cannot route to (Docker Desktop for Linux, a
-                // remote engine): it cannot be asked, like `None` below.
-                Err(_) if settled && spec.host_port.is_none() && !routable(api).await => {
-                    return Ok(None);
-                }
-                Err(e) => e,
-            },
-            None if settled => return Ok(None),
-            _ => format!("the container is {state}"),
-        };
-        if started.elapsed() >= timeout {
-            let url = api.map_or("/v2/".to_string(), |a| format!("{}/v2/", a.base()));
-            return Ok(Some(format!(
-                "{url} did not answer within {}s (last: {last})",
-                timeout.as_secs()
-            )));
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
+    let restarts = std::sync::OnceLock::new();
+    let looked = crate::retry::retry(
+        timeout,
+        Duration::from_millis(200),
+        || look(docker, spec, started, &restarts),
+        |not_yet| matches!(not_yet, NotYet::Waiting { .. }),
+    )
+    .await;
+    match looked {
+        Ok(verdict) => Ok(verdict),
+        Err(NotYet::Failed(e)) => Err(e),
+        Err(NotYet::Waiting { url, last }) => Ok(Some(format!(
+            "{url} did not answer within {}s (last: {last})",
+            timeout.as_secs()
+        ))),
     }
+}
+
+/// Why a look at the container settled nothing.
+enum NotYet {
+    /// It does not answer yet: what was last seen, at which URL.
+    Waiting { url: String, last: String },
+    /// Docker could not be asked.
+    Failed(RegistryError),
+}
+
+/// One look at the container: Ok(None) when it answers, Ok(Some(why)) when it crashed or is
+/// gone. `restarts` keeps the restart count of the first look.
+async fn look(
+    docker: &Docker,
+    spec: &ContainerSpec,
+    started: Instant,
+    restarts: &std::sync::OnceLock<i64>,
+) -> std::result::Result<Option<String>, NotYet> {
+    let Some(container) = inspect(docker, &spec.name).await.map_err(NotYet::Failed)? else {
+        return Ok(Some("the container is gone".into()));
+    };
+    let count = container.restart_count.unwrap_or(0);
+    let first = *restarts.get_or_init(|| count);
+    let state = state(&container);
+    let crashed = count > first
+        || matches!(
+            state,
+            ContainerStateStatusEnum::RESTARTING
+                | ContainerStateStatusEnum::EXITED
+                | ContainerStateStatusEnum::DEAD
+        );
+    if crashed {
+        return Ok(Some(crash_report(docker, &container, count - first).await));
+    }
+    let api = api_of(&container);
+    let running = state == ContainerStateStatusEnum::RUNNING;
+    let settled = running && started.elapsed() >= SETTLE;
+    let last = match &api {
+        Some(api) if running => match api.ping().await {
+            Ok(()) => return Ok(None),
+            // A container address the host cannot route to (Docker Desktop for Linux, a
+            // remote engine): it cannot be asked, like `None` below.
+            Err(_) if settled && spec.host_port.is_none() && !routable(api).await => {
+                return Ok(None);
+            }
+            Err(e) => e,
+        },
+        None if settled => return Ok(None),
+        _ => format!("the container is {state}"),
+    };
+    let url = api.map_or("/v2/".to_string(), |a| format!("{}/v2/", a.base()));
+    Err(NotYet::Waiting { url, last })
 }
 
 /// "restarting (exit code 2, restarted 3 times): panic: Get …" — Docker's state and the
