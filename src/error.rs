@@ -6,7 +6,7 @@
 //! (`#[source]`) are printed one per line instead of being flattened into a string.
 
 use crate::config::ConfigError;
-use serde::Serialize;
+pub use crate::report::ErrorReport;
 use std::error::Error as StdError;
 use std::fmt;
 
@@ -317,27 +317,6 @@ impl Error {
     }
 }
 
-/// An error as it is shown: on a terminal as `error:`, `caused by:` and `hint:` lines; with
-/// `--output json` as this object.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ErrorReport {
-    pub message: String,
-    /// Why, outermost first; each said once.
-    pub causes: Vec<String>,
-    pub hints: Vec<String>,
-    /// The part of kindling that failed ("cluster", "registry", ...), when known.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub area: Option<String>,
-    /// The step that failed, as progress lines and events name it.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub step: Option<String>,
-    /// Several failures at once (failed steps, configuration problems), each its own report.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub problems: Vec<ErrorReport>,
-    pub exit_code: u8,
-}
-
 /// The messages of an error and its causes, outermost first, each said once: a message that
 /// ends with its cause's (thiserror's `"{what}: {source}"`, kube's `"HyperError: {0}"`) loses
 /// that ending, and a cause that repeats the message before it is left out.
@@ -383,6 +362,25 @@ pub fn one_line(error: &(dyn StdError + 'static)) -> String {
 /// sample's error, where there is no room for lines).
 pub fn full_line(error: &(dyn StdError + 'static)) -> String {
     chain(error).join(": ")
+}
+
+/// A failed step's event carries the error on one line, with its hints.
+impl<E: Diagnose> From<&E> for crate::report::Failure {
+    fn from(error: &E) -> crate::report::Failure {
+        crate::report::Failure {
+            error: one_line(error),
+            hints: error.hints(),
+        }
+    }
+}
+
+impl From<&Error> for crate::report::Failure {
+    fn from(error: &Error) -> crate::report::Failure {
+        crate::report::Failure {
+            error: one_line(error),
+            hints: error.hints(),
+        }
+    }
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -3,7 +3,8 @@
 //!
 //! Layout: `config` (bootstrap.toml), `report` (progress events), `error` (typed
 //! errors and exit codes), `style` (colour), one module per external system (`docker`, ...), and
-//! `cli` (the only code that prints).
+//! `cli` (the only code that prints). The modules form layers, none importing from a higher one:
+//! tests/layers.rs holds the table and the reason for each place.
 
 pub mod bounded_read;
 pub mod bundle;
@@ -14,6 +15,7 @@ pub mod docker;
 pub mod doctor;
 pub mod down;
 pub mod env;
+pub mod environments;
 pub mod error;
 pub mod host_changes;
 pub mod hosts;
@@ -26,6 +28,7 @@ pub mod platform;
 pub mod release;
 pub mod render;
 pub mod report;
+pub mod retry;
 pub mod rollout;
 pub mod scenario;
 pub mod status;
@@ -33,5 +36,6 @@ pub mod style;
 pub mod tls;
 pub mod traffic;
 pub mod up;
+pub mod yaml;
 
 pub use error::{Error, ExitStatus, Result};

@@ -17,7 +17,7 @@
 
 mod support;
 
-use kindling::platform::gitops::Profile;
+use kindling::config::Profile;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::io::{Read, Write};

@@ -22,7 +22,8 @@
 mod support;
 
 use kindling::config::Config;
-use kindling::platform::gitops::{ENVIRONMENTS, Profile};
+use kindling::config::Profile;
+use kindling::environments::ENVIRONMENTS;
 use serde_json::Value;
 use std::time::Duration;
 use support::environments::{duration, environment, find};

@@ -7,7 +7,9 @@ mod registry_support;
 mod support;
 
 use kindling::config::Config;
-use kindling::platform::gitops::{self, DemoImage, ENVIRONMENTS, EnvRelease, Profile};
+use kindling::config::Profile;
+use kindling::environments::ENVIRONMENTS;
+use kindling::platform::gitops::{self, DemoImage, EnvRelease};
 use kindling::report::{RecordingReporter, SharedReporter};
 use std::path::Path;
 

@@ -11,9 +11,9 @@ mod cluster_support;
 mod support;
 mod up_support;
 
+use kindling::config::Profile;
 use kindling::docker::registry_api::RegistryApi;
 use kindling::platform::demo_image::Faults;
-use kindling::platform::gitops::Profile;
 use kindling::release::{ReleaseContext, ReleaseRequest};
 use kindling::report::{RecordingReporter, SharedReporter};
 use serde_json::Value;

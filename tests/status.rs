@@ -176,7 +176,7 @@ impl Platform {
                 repository: "localhost:5001/demo-app".into(),
                 tag: DIGEST.into(),
             },
-            profile: kindling::platform::gitops::Profile::Realistic,
+            profile: kindling::config::Profile::Realistic,
         };
         apps.extend(
             kindling::platform::gitops::argocd_objects_for(

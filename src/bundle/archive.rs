@@ -303,22 +303,9 @@ impl Verified {
         entry: &str,
         progress: Option<Progress>,
     ) -> Result<impl AsyncRead + Unpin + Send + 'static, BundleError> {
-        let (offset, size) = *self
-            .offsets
-            .get(entry)
-            .ok_or_else(|| BundleError::Incomplete {
-                path: self.path.clone(),
-                missing: vec![entry.to_string()],
-            })?;
         let sha = self.manifest.entry(entry).map(|e| e.sha256.clone());
-        let mut file = tokio::fs::File::open(&self.path)
-            .await
-            .map_err(BundleError::io("cannot open", &self.path))?;
-        file.seek(std::io::SeekFrom::Start(offset))
-            .await
-            .map_err(BundleError::io("cannot read", &self.path))?;
-        let reader =
-            tokio::io::BufReader::with_capacity(1 << 20, tokio::io::AsyncReadExt::take(file, size));
+        let (data, size) = self.data(entry).await?;
+        let reader = tokio::io::BufReader::with_capacity(1 << 20, data);
         Ok(Checked::new(reader, entry, size, sha.as_deref(), progress))
     }
 
@@ -334,6 +321,15 @@ impl Verified {
         entry: &str,
         progress: Option<Progress>,
     ) -> Result<impl AsyncRead + Unpin + Send + 'static, BundleError> {
+        let (data, size) = self.data(entry).await?;
+        Ok(Checked::new(data, entry, size, None, progress))
+    }
+
+    /// An entry's bytes in the file, unchecked, and their length.
+    async fn data(
+        &self,
+        entry: &str,
+    ) -> Result<(tokio::io::Take<tokio::fs::File>, u64), BundleError> {
         let (offset, size) = *self
             .offsets
             .get(entry)
@@ -347,8 +343,7 @@ impl Verified {
         file.seek(std::io::SeekFrom::Start(offset))
             .await
             .map_err(BundleError::io("cannot read", &self.path))?;
-        let reader = tokio::io::AsyncReadExt::take(file, size);
-        Ok(Checked::new(reader, entry, size, None, progress))
+        Ok((tokio::io::AsyncReadExt::take(file, size), size))
     }
 
     /// A small entry's bytes (manifests, configs).
@@ -426,22 +421,28 @@ fn parse_manifest(path: &Path, bytes: &[u8]) -> Result<BundleManifest, BundleErr
     })
 }
 
+/// The archive's first entry (the manifest, in a bundle).
+async fn first_entry<R: AsyncRead + Unpin>(
+    path: &Path,
+    entries: &mut tar::Entries<R>,
+) -> Result<tar::Entry<tar::Archive<R>>, BundleError> {
+    match entries.next().await {
+        Some(Ok(e)) => Ok(e),
+        Some(Err(e)) => Err(not_a_bundle(path, e)),
+        None => Err(BundleError::NotABundle {
+            path: path.into(),
+            why: "empty, or not a tar file".into(),
+        }),
+    }
+}
+
 /// Reads only the manifest (the first entry): what `inspect` shows, without reading the rest.
 pub async fn read_manifest(path: &Path) -> Result<BundleManifest, BundleError> {
     let mut archive = open_archive(path).await?;
     let mut entries = archive
         .entries()
         .map_err(BundleError::io("cannot read", path))?;
-    let first = match entries.next().await {
-        Some(Ok(e)) => e,
-        Some(Err(e)) => return Err(not_a_bundle(path, e)),
-        None => {
-            return Err(BundleError::NotABundle {
-                path: path.into(),
-                why: "empty, or not a tar file".into(),
-            });
-        }
-    };
+    let first = first_entry(path, &mut entries).await?;
     read_manifest_entry(path, first).await
 }
 
@@ -503,16 +504,7 @@ pub async fn verify(
     let mut entries = archive
         .entries()
         .map_err(BundleError::io("cannot read", path))?;
-    let first = match entries.next().await {
-        Some(Ok(e)) => e,
-        Some(Err(e)) => return Err(not_a_bundle(path, e)),
-        None => {
-            return Err(BundleError::NotABundle {
-                path: path.into(),
-                why: "empty, or not a tar file".into(),
-            });
-        }
-    };
+    let first = first_entry(path, &mut entries).await?;
     let manifest = read_manifest_entry(path, first).await?;
     let missing = manifest.missing_blobs();
     if !missing.is_empty() {

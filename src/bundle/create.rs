@@ -203,7 +203,7 @@ async fn platform_images(
     let config = &settings.config;
     let no_platform = |why: String| BundleError::NoPlatform { why };
     // kindling's own cluster context only (never the user's current one).
-    let client = crate::rollout::cluster::connect(settings, env, None)
+    let client = crate::cluster::platform_client::connect(settings, env, None)
         .await
         .map_err(|e| no_platform(crate::error::one_line(&e)))?;
     let kubeconfig = format!("context kind-{}", config.cluster.name);
@@ -679,41 +679,23 @@ async fn write(
             } else {
                 0o644
             };
-        match source {
-            Source::Memory(bytes) => {
-                writer
-                    .append(
-                        &entry.path,
-                        entry.size,
-                        Some(&entry.sha256),
-                        mode,
-                        bytes.as_slice(),
-                    )
-                    .await?
-            }
+        let data: Box<dyn tokio::io::AsyncRead + Unpin + Send> = match source {
+            Source::Memory(bytes) => Box::new(std::io::Cursor::new(bytes)),
             Source::File(path) => {
                 let file = tokio::fs::File::open(&path)
                     .await
                     .map_err(BundleError::io("cannot read", &path))?;
-                writer
-                    .append(
-                        &entry.path,
-                        entry.size,
-                        Some(&entry.sha256),
-                        mode,
-                        tokio::io::BufReader::new(file),
-                    )
-                    .await?
+                Box::new(tokio::io::BufReader::new(file))
             }
             Source::Remote(reference) => {
                 let digest = format!("sha256:{}", entry.sha256);
                 let stream = registries.blob(&reference, &digest).await?;
-                let reader = tokio_util::io::StreamReader::new(stream);
-                writer
-                    .append(&entry.path, entry.size, Some(&entry.sha256), mode, reader)
-                    .await?
+                Box::new(tokio_util::io::StreamReader::new(stream))
             }
-        }
+        };
+        writer
+            .append(&entry.path, entry.size, Some(&entry.sha256), mode, data)
+            .await?;
     }
     let path = writer.finish().await?;
     let bytes = tokio::fs::metadata(&path)

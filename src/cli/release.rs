@@ -1,9 +1,9 @@
 //! `kindling release <env> <version>`: build, publish and roll out a demo version.
 
 use super::{Context, runtime};
+use crate::config::Profile;
 use crate::error::{Error, Result};
 use crate::platform::demo_image::Faults;
-use crate::platform::gitops::Profile;
 use crate::release::{ReleaseContext, ReleaseRequest};
 use clap::Args;
 use std::path::PathBuf;

@@ -2,10 +2,11 @@
 //! without the kubectl plugin.
 
 use super::{Context, runtime};
+use crate::cluster::platform_client as cluster;
 use crate::error::{Error, Result};
 use crate::rollout::control::{self, ControlOutcome};
 use crate::rollout::live::{self, Snapshot};
-use crate::rollout::{RolloutError, RolloutSummary, cluster, environment, load_file};
+use crate::rollout::{RolloutError, RolloutSummary, environment, load_file};
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
 use std::time::Duration;

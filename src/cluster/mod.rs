@@ -13,6 +13,7 @@ pub mod existing;
 pub mod kind_cli;
 pub mod kind_config;
 pub mod kubeconfig;
+pub mod platform_client;
 pub mod registry_hosting;
 pub mod state;
 pub mod status;
@@ -251,23 +252,21 @@ fn settle<T>(
 }
 
 /// A fresh API server can refuse connections for a few seconds after kind returns.
-async fn retry_while_starting<T, F, Fut>(mut attempt: F) -> Result<T, ClusterError>
+async fn retry_while_starting<T, F, Fut>(attempt: F) -> Result<T, ClusterError>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T, ClusterError>>,
 {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        match attempt().await {
-            Err(ClusterError::RegistryHosting(e))
-                if matches!(*e, kube::Error::HyperError(_) | kube::Error::Service(_))
-                    && tokio::time::Instant::now() < deadline =>
-            {
-                tokio::time::sleep(Duration::from_secs(2)).await;
-            }
-            other => return other,
-        }
-    }
+    crate::retry::retry(
+        Duration::from_secs(30),
+        Duration::from_secs(2),
+        attempt,
+        |e| {
+            matches!(e, ClusterError::RegistryHosting(e)
+                if matches!(**e, kube::Error::HyperError(_) | kube::Error::Service(_)))
+        },
+    )
+    .await
 }
 
 /// Deletes the kind cluster (nothing for an existing cluster). `yes` allows deleting a kind

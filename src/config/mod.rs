@@ -124,7 +124,7 @@ pub struct Demo {
     /// A static demo-app binary to package instead of building from source ("" = none).
     pub binary: String,
     /// Pauses and analysis intervals: "realistic" (the committed values) or "fast" (10 s).
-    pub profile: crate::platform::gitops::Profile,
+    pub profile: Profile,
 }
 
 /// Keys whose values are secrets: `config show` prints them redacted.
@@ -241,5 +241,46 @@ impl Config {
             ));
         }
         warnings
+    }
+}
+
+/// How long the demo's pauses and analysis intervals are (manifests/README.md).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Profile {
+    /// The committed values: 1m canary pauses, 20–30 s analysis intervals, a 15 s scrape and
+    /// 40 s before each analysis's first measurement.
+    #[default]
+    Realistic,
+    /// Pauses and analysis intervals of 10 s, a 5 s scrape and 20 s before the first
+    /// measurement, so a whole smoke run takes minutes.
+    Fast,
+}
+
+impl Profile {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Profile::Realistic => "realistic",
+            Profile::Fast => "fast",
+        }
+    }
+}
+
+impl std::fmt::Display for Profile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Profile {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Profile, String> {
+        match s {
+            "realistic" => Ok(Profile::Realistic),
+            "fast" => Ok(Profile::Fast),
+            other => Err(format!(
+                "unknown timing profile {other:?}: use \"fast\" or \"realistic\""
+            )),
+        }
     }
 }

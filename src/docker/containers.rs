@@ -488,49 +488,74 @@ pub async fn wait_answering(
     timeout: Duration,
 ) -> Result<Option<String>> {
     let started = Instant::now();
-    let mut restarts = None;
-    loop {
-        let Some(container) = inspect(docker, &spec.name).await? else {
-            return Ok(Some("the container is gone".into()));
-        };
-        let count = container.restart_count.unwrap_or(0);
-        let first = *restarts.get_or_insert(count);
-        let state = state(&container);
-        let crashed = count > first
-            || matches!(
-                state,
-                ContainerStateStatusEnum::RESTARTING
-                    | ContainerStateStatusEnum::EXITED
-                    | ContainerStateStatusEnum::DEAD
-            );
-        if crashed {
-            return Ok(Some(crash_report(docker, &container, count - first).await));
-        }
-        let api = api_of(&container);
-        let running = state == ContainerStateStatusEnum::RUNNING;
-        let settled = running && started.elapsed() >= SETTLE;
-        let last = match &api {
-            Some(api) if running => match api.ping().await {
-                Ok(()) => return Ok(None),
-                // A container address the host cannot route to (Docker Desktop for Linux, a
-                // remote engine): it cannot be asked, like `None` below.
-                Err(_) if settled && spec.host_port.is_none() && !routable(api).await => {
-                    return Ok(None);
-                }
-                Err(e) => e,
-            },
-            None if settled => return Ok(None),
-            _ => format!("the container is {state}"),
-        };
-        if started.elapsed() >= timeout {
-            let url = api.map_or("/v2/".to_string(), |a| format!("{}/v2/", a.base()));
-            return Ok(Some(format!(
-                "{url} did not answer within {}s (last: {last})",
-                timeout.as_secs()
-            )));
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
+    let restarts = std::sync::OnceLock::new();
+    let looked = crate::retry::retry(
+        timeout,
+        Duration::from_millis(200),
+        || look(docker, spec, started, &restarts),
+        |not_yet| matches!(not_yet, NotYet::Waiting { .. }),
+    )
+    .await;
+    match looked {
+        Ok(verdict) => Ok(verdict),
+        Err(NotYet::Failed(e)) => Err(e),
+        Err(NotYet::Waiting { url, last }) => Ok(Some(format!(
+            "{url} did not answer within {}s (last: {last})",
+            timeout.as_secs()
+        ))),
     }
+}
+
+/// Why a look at the container settled nothing.
+enum NotYet {
+    /// It does not answer yet: what was last seen, at which URL.
+    Waiting { url: String, last: String },
+    /// Docker could not be asked.
+    Failed(RegistryError),
+}
+
+/// One look at the container: Ok(None) when it answers, Ok(Some(why)) when it crashed or is
+/// gone. `restarts` keeps the restart count of the first look.
+async fn look(
+    docker: &Docker,
+    spec: &ContainerSpec,
+    started: Instant,
+    restarts: &std::sync::OnceLock<i64>,
+) -> std::result::Result<Option<String>, NotYet> {
+    let Some(container) = inspect(docker, &spec.name).await.map_err(NotYet::Failed)? else {
+        return Ok(Some("the container is gone".into()));
+    };
+    let count = container.restart_count.unwrap_or(0);
+    let first = *restarts.get_or_init(|| count);
+    let state = state(&container);
+    let crashed = count > first
+        || matches!(
+            state,
+            ContainerStateStatusEnum::RESTARTING
+                | ContainerStateStatusEnum::EXITED
+                | ContainerStateStatusEnum::DEAD
+        );
+    if crashed {
+        return Ok(Some(crash_report(docker, &container, count - first).await));
+    }
+    let api = api_of(&container);
+    let running = state == ContainerStateStatusEnum::RUNNING;
+    let settled = running && started.elapsed() >= SETTLE;
+    let last = match &api {
+        Some(api) if running => match api.ping().await {
+            Ok(()) => return Ok(None),
+            // A container address the host cannot route to (Docker Desktop for Linux, a
+            // remote engine): it cannot be asked, like `None` below.
+            Err(_) if settled && spec.host_port.is_none() && !routable(api).await => {
+                return Ok(None);
+            }
+            Err(e) => e,
+        },
+        None if settled => return Ok(None),
+        _ => format!("the container is {state}"),
+    };
+    let url = api.map_or("/v2/".to_string(), |a| format!("{}/v2/", a.base()));
+    Err(NotYet::Waiting { url, last })
 }
 
 /// "restarting (exit code 2, restarted 3 times): panic: Get …" — Docker's state and the
@@ -671,7 +696,7 @@ async fn start(docker: &Docker, spec: &ContainerSpec) -> Result<()> {
             if let Some(port) = spec.host_port
                 && (text.contains("already allocated") || text.contains("address already in use"))
             {
-                let holder = crate::doctor::ports::holder(port.port, Some(docker)).await;
+                let holder = super::port_holder::holder(port.port, Some(docker)).await;
                 return Err(port_in_use(port, holder));
             }
             Err(DockerError::api("start container")(e).into())
@@ -687,7 +712,7 @@ pub async fn ensure_port_free(docker: &Docker, port: HostPort, container: &str) 
         // Ports below 1024 need root to test; Docker itself will say if it is taken.
         Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => Ok(()),
         Err(_) => {
-            let holder = crate::doctor::ports::holder(port.port, Some(docker)).await;
+            let holder = super::port_holder::holder(port.port, Some(docker)).await;
             match holder {
                 Some(h) if h.container.as_deref() == Some(container) => Ok(()),
                 holder => Err(port_in_use(port, holder)),
@@ -696,7 +721,7 @@ pub async fn ensure_port_free(docker: &Docker, port: HostPort, container: &str) 
     }
 }
 
-fn port_in_use(port: HostPort, holder: Option<crate::doctor::ports::Holder>) -> RegistryError {
+fn port_in_use(port: HostPort, holder: Option<super::port_holder::Holder>) -> RegistryError {
     RegistryError::PortInUse {
         port: port.port,
         holder: holder.map_or_else(|| "another program".into(), |h| h.name),
@@ -727,14 +752,25 @@ pub async fn remove(docker: &Docker, name: &str) -> Result<()> {
             status_code: 404, ..
         }) => Ok(()),
         Err(e) if is_removal_in_progress(&e) => {
-            let started = Instant::now();
-            while inspect(docker, name).await?.is_some() {
-                if started.elapsed() >= REMOVAL_WAIT {
-                    return Err(DockerError::api("remove container")(e).into());
-                }
-                tokio::time::sleep(Duration::from_millis(200)).await;
+            // Err(None): still there (asked again); Err(Some(e)): Docker failed.
+            let gone = crate::retry::retry(
+                REMOVAL_WAIT,
+                Duration::from_millis(200),
+                || async {
+                    match inspect(docker, name).await {
+                        Ok(None) => Ok(()),
+                        Ok(Some(_)) => Err(None),
+                        Err(e) => Err(Some(e)),
+                    }
+                },
+                Option::is_none,
+            )
+            .await;
+            match gone {
+                Ok(()) => Ok(()),
+                Err(Some(inspect_failed)) => Err(inspect_failed),
+                Err(None) => Err(DockerError::api("remove container")(e).into()),
             }
-            Ok(())
         }
         Err(e) => Err(DockerError::api("remove container")(e).into()),
     }

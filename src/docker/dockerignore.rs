@@ -2,6 +2,12 @@
 //! `*`, `?`, `[...]` within a path segment, `**` for any number of segments, `!`
 //! to re-include. The last matching line wins; a pattern that matches a folder
 //! matches everything inside it.
+//!
+//! By hand, not `ignore` or `globset`: Docker does not use gitignore rules (`ignore` matches an
+//! unanchored pattern at any depth; Docker anchors every pattern at the context root), and its
+//! matcher (moby/patternmatcher, `Pattern.compile`) reads `{a,b}` as literal characters where
+//! globset expands alternatives, and lets `**` stand anywhere (`(.*/)?`, a trailing `**` as a
+//! prefix) where globset gives it meaning only as a whole path segment.
 
 use std::path::Path;
 

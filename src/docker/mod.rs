@@ -11,6 +11,7 @@ mod error;
 pub mod image;
 pub mod mirrors;
 pub mod oci;
+pub mod port_holder;
 pub mod pull;
 pub mod registry;
 pub mod registry_api;

@@ -1,5 +1,11 @@
 //! A small client for the registry HTTP API v2 (distribution): what kindling needs
 //! to check readiness, publish OCI artifacts and read manifests back.
+//!
+//! Not (yet) oci-client, which the bundle uses for its copies (`bundle::upstream`): readiness
+//! (`ping`: any answer of `/v2/`, 401 included, within 3 s) and the login check (`/v2/` with
+//! the login, the registry's challenge quoted back) have no oci-client call, and the artifact
+//! publish and manifest reads report `RegistryError`s per call that the registry tests
+//! assert. Moving those calls onto one oci-client wrapper is the open part of issue 18.
 
 use super::error::{RegistryError, Result};
 use reqwest::StatusCode;

@@ -380,7 +380,7 @@ impl Applier {
     /// before its discovery lists the kind. Past the timeout the objects of that kind fail
     /// with the missing-kind error.
     async fn await_discovery(&self, manifests: &[Manifest]) -> Result<(), K8sError> {
-        let deadline = tokio::time::Instant::now() + self.crd_timeout;
+        let deadline = crate::retry::Deadline::after(self.crd_timeout);
         for crd in manifests.iter().filter(|m| m.is_crd()) {
             let spec = &crd.object.data["spec"];
             let (Some(group), Some(kind)) =
@@ -396,14 +396,22 @@ impl Applier {
                 .filter_map(|v| v["name"].as_str());
             for version in served {
                 let api_version = format!("{group}/{version}");
-                while self
-                    .discovery
-                    .try_resolve(&api_version, kind)
-                    .await?
-                    .is_none()
-                    && tokio::time::Instant::now() < deadline
-                {
-                    tokio::time::sleep(Duration::from_millis(100)).await;
+                // Err(None): not listed yet (retried); Err(Some(e)): discovery failed.
+                let listed = deadline
+                    .retry(
+                        Duration::from_millis(100),
+                        || async {
+                            match self.discovery.try_resolve(&api_version, kind).await {
+                                Ok(Some(_)) => Ok(()),
+                                Ok(None) => Err(None),
+                                Err(e) => Err(Some(e)),
+                            }
+                        },
+                        Option::is_none,
+                    )
+                    .await;
+                if let Err(Some(e)) = listed {
+                    return Err(e);
                 }
             }
         }

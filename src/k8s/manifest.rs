@@ -2,6 +2,7 @@
 //! that remember where they came from, so every later error can name file and document.
 
 use super::error::K8sError;
+use crate::yaml::Document;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::{DynamicObject, GroupVersionKind, TypeMeta};
 use serde_json::Value;
@@ -100,7 +101,7 @@ pub fn load_file(path: &Path) -> Result<Vec<Manifest>, K8sError> {
 /// Parses manifest text; `file` names it in errors. Empty documents are skipped;
 /// `kind: List` documents are expanded into their items.
 pub fn parse_str(text: &str, file: &str) -> Result<Vec<Manifest>, K8sError> {
-    let docs = split_documents(text);
+    let docs = crate::yaml::documents(text);
     // Large files (install.yaml is 1.9 MB) parse on all cores. Document sizes are very uneven
     // (one Argo CD CRD is 1.4 MB of 1.9), so threads take the largest remaining document
     // next rather than fixed runs of documents: the big ones start first, the small ones fill in.
@@ -155,7 +156,7 @@ fn parse_document(doc: &Document<'_>, index: usize, file: &str) -> Result<Vec<Ma
         file: file.to_string(),
         document: index + 1,
     };
-    if doc.text.lines().all(is_blank_or_comment) {
+    if doc.is_empty() {
         return Ok(Vec::new());
     }
     let value: Value = serde_saphyr::from_str(doc.text).map_err(|e| K8sError::Yaml {
@@ -227,65 +228,6 @@ fn to_manifest(value: Value, source: &ObjectSource) -> Result<Manifest, K8sError
         },
         source: source.clone(),
     })
-}
-
-struct Document<'a> {
-    text: &'a str,
-    /// 1-based line of the document's first line in the file.
-    first_line: u64,
-}
-
-/// Splits at `---` separator lines (and drops `...` end markers), keeping line numbers.
-/// Block scalars are indented under their key, so a column-0 `---` is always a separator.
-fn split_documents(text: &str) -> Vec<Document<'_>> {
-    let mut docs = Vec::new();
-    let mut start = 0;
-    let mut first_line = 1;
-    let mut offset = 0;
-    for (line_no, line) in (1..).zip(text.split_inclusive('\n')) {
-        let trimmed = line.trim_end();
-        let separator = trimmed == "---"
-            || trimmed.starts_with("--- ")
-            || trimmed == "..."
-            || trimmed.starts_with("---\t");
-        if separator {
-            docs.push(Document {
-                text: &text[start..offset],
-                first_line,
-            });
-            // Content after "--- " on the same line belongs to the next document.
-            start = if trimmed.starts_with("--- ") {
-                offset + 4
-            } else {
-                offset + line.len()
-            };
-            first_line = if trimmed.starts_with("--- ") {
-                line_no
-            } else {
-                line_no + 1
-            };
-        }
-        offset += line.len();
-    }
-    docs.push(Document {
-        text: &text[start..],
-        first_line,
-    });
-    // A leading "---" makes an empty first document: it is skipped later like any empty one,
-    // but it must not count, so documents are numbered as a reader counts them.
-    if docs
-        .first()
-        .is_some_and(|d| d.text.lines().all(is_blank_or_comment))
-        && docs.len() > 1
-    {
-        docs.remove(0);
-    }
-    docs
-}
-
-fn is_blank_or_comment(line: &str) -> bool {
-    let t = line.trim();
-    t.is_empty() || t.starts_with('#')
 }
 
 fn first_line_of(s: &str) -> String {

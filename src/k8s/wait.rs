@@ -10,7 +10,7 @@ use futures::StreamExt;
 use futures::future::BoxFuture;
 use kube::api::{Api, ApiResource, DynamicObject};
 use kube::runtime::WatchStreamExt;
-use kube::runtime::watcher::{self, Event};
+use kube::runtime::watcher;
 use serde_json::Value;
 use std::sync::Arc;
 use std::time::Duration;
@@ -202,24 +202,14 @@ async fn watch_until(
     last: &mut Option<DynamicObject>,
     last_seen: &mut String,
 ) -> Result<Option<DynamicObject>, String> {
-    let config = watcher::Config::default().fields(&format!("metadata.name={}", target.name));
-    let mut stream = watcher::watcher(target.api(client), config)
+    // `watch_object` turns the watcher's list-then-watch events into "the object, or None
+    // when it is absent or deleted"; the backoff keeps a failing API server from a hot loop.
+    let mut stream = watcher::watch_object(target.api(client), &target.name)
         .default_backoff()
         .boxed();
-    let mut listing: Option<Option<DynamicObject>> = None;
     while let Some(event) = stream.next().await {
         let current = match event {
-            Ok(Event::Init) => {
-                listing = Some(None);
-                continue;
-            }
-            Ok(Event::InitApply(o)) => {
-                listing = Some(Some(o));
-                continue;
-            }
-            Ok(Event::InitDone) => listing.take().flatten(),
-            Ok(Event::Apply(o)) => Some(o),
-            Ok(Event::Delete(_)) => None,
+            Ok(current) => current,
             Err(e) => {
                 *last_seen = format!("watch error: {e}");
                 continue;

@@ -29,26 +29,11 @@ fn crd_documents(text: &str) -> Vec<&str> {
     if text.trim_start().starts_with('{') {
         return vec![text];
     }
-    let mut docs = Vec::new();
-    let mut start = 0;
-    for (offset, line) in line_offsets(text) {
-        if line == "---" || line.starts_with("--- ") {
-            docs.push(&text[start..offset]);
-            start = offset + line.len();
-        }
-    }
-    docs.push(&text[start..]);
-    docs.retain(|d| d.contains("kind: CustomResourceDefinition"));
-    docs
-}
-
-fn line_offsets(text: &str) -> impl Iterator<Item = (usize, &str)> {
-    let mut offset = 0;
-    text.split_inclusive('\n').map(move |line| {
-        let at = offset;
-        offset += line.len();
-        (at, line.trim_end_matches(['\n', '\r']))
-    })
+    crate::yaml::documents(text)
+        .into_iter()
+        .map(|d| d.text)
+        .filter(|d| d.contains("kind: CustomResourceDefinition"))
+        .collect()
 }
 
 impl SchemaStore {

@@ -198,7 +198,7 @@ fn namespaces_of(config: &Config) -> Vec<(&'static str, String)> {
             out.push((component, ns.to_string()));
         }
     }
-    for env in &super::gitops::ENVIRONMENTS {
+    for env in &crate::environments::ENVIRONMENTS {
         out.push(("", env.namespace.to_string()));
     }
     out

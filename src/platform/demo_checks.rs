@@ -4,13 +4,13 @@
 //! image, and the environment's URL answering over HTTPS.
 
 use super::applications::ARGOCD_NAMESPACE;
-use super::gitops::Environment;
 use crate::config::Config;
+use crate::environments::Environment;
 use crate::error::{Error, Result};
 use crate::k8s::{Condition, Target, Verdict};
 use crate::rollout::{Phase, Rollout, status};
 use kube::api::{ApiResource, DynamicObject};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// `argoproj.io/v1alpha1` Application, without discovery (its CRD is Argo CD's).
 pub fn application_resource() -> ApiResource {
@@ -256,25 +256,29 @@ pub fn https_client_at(
 /// Waits until `url` answers 2xx over HTTPS, trusting only the CA; the error says what was
 /// last seen (connection refused, certificate not trusted, 404 from the ingress, ...).
 pub async fn wait_https(client: &reqwest::Client, url: &str, timeout: Duration) -> Result<()> {
-    let deadline = Instant::now() + timeout;
-    loop {
-        let seen = match client.get(url).send().await {
-            Ok(response) if response.status().is_success() => return Ok(()),
-            Ok(response) => format!("HTTP {}", response.status()),
-            Err(e) => crate::error::full_line(&e),
-        };
-        if Instant::now() >= deadline {
-            return Err(Error::failed(
-                format!("{url} does not answer over HTTPS"),
-                format!("after {}: {seen}", crate::report::format_duration(timeout)),
-            )
-            .with_hint(
-                "check the ingress and its certificate: `kubectl get ingress,certificate -A`, \
-                 and that Traefik runs (`kindling status`)",
-            ));
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
+    let answered = crate::retry::retry(
+        timeout,
+        Duration::from_millis(500),
+        || async {
+            match client.get(url).send().await {
+                Ok(response) if response.status().is_success() => Ok(()),
+                Ok(response) => Err(format!("HTTP {}", response.status())),
+                Err(e) => Err(crate::error::full_line(&e)),
+            }
+        },
+        |_| true,
+    )
+    .await;
+    answered.map_err(|seen| {
+        Error::failed(
+            format!("{url} does not answer over HTTPS"),
+            format!("after {}: {seen}", crate::report::format_duration(timeout)),
+        )
+        .with_hint(
+            "check the ingress and its certificate: `kubectl get ingress,certificate -A`, \
+             and that Traefik runs (`kindling status`)",
+        )
+    })
 }
 
 #[cfg(test)]

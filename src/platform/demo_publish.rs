@@ -7,10 +7,11 @@
 //! host can go stale.
 
 use super::demo_checks::application_resource;
-use super::gitops::{self, ENVIRONMENTS, EnvRelease};
+use super::gitops::{self, EnvRelease};
 use crate::config::Config;
 use crate::docker::oci::{self, Published};
 use crate::docker::registry_auth::PushTarget;
+use crate::environments::ENVIRONMENTS;
 use crate::error::{Error, Result};
 use crate::report::{ReporterExt, SharedReporter};
 use kube::api::{Api, DynamicObject};

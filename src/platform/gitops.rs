@@ -2,7 +2,8 @@
 //! staged with one generated kustomize layer per environment, published as an OCI artifact
 //! to the local registry, and the Argo CD objects that sync it. See manifests/README.md.
 
-use crate::config::{Config, Provider};
+use crate::config::{Config, Profile, Provider};
+use crate::environments::{ENVIRONMENTS, Environment};
 use include_dir::{Dir, include_dir};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -12,37 +13,6 @@ static MANIFESTS: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/manifests");
 
 /// The artifact's repository in the local registry.
 pub const ARTIFACT_REPO: &str = "kindling-manifests";
-
-/// An environment of the demo app: name, namespace, its host prefix, and the host prefix of
-/// its preview (blue-green only: the Ingress `demo-app-preview` to the preview Service).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Environment {
-    pub name: &'static str,
-    pub namespace: &'static str,
-    pub host_prefix: &'static str,
-    pub preview_host_prefix: Option<&'static str>,
-}
-
-pub const ENVIRONMENTS: [Environment; 3] = [
-    Environment {
-        name: "dev",
-        namespace: "default",
-        host_prefix: "demo",
-        preview_host_prefix: None,
-    },
-    Environment {
-        name: "staging",
-        namespace: "staging",
-        host_prefix: "staging-demo",
-        preview_host_prefix: None,
-    },
-    Environment {
-        name: "production",
-        namespace: "production",
-        host_prefix: "prod-demo",
-        preview_host_prefix: Some("prod-demo-preview"),
-    },
-];
 
 /// The image name the base Rollout uses as a placeholder.
 const IMAGE_PLACEHOLDER: &str = "localhost:5001/demo-app";
@@ -74,47 +44,6 @@ impl DemoImage {
         DemoImage {
             repository: format!("{registry}/demo-app"),
             tag: tag.to_string(),
-        }
-    }
-}
-
-/// How long the demo's pauses and analysis intervals are (manifests/README.md).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Profile {
-    /// The committed values: 1m canary pauses, 20–30 s analysis intervals, a 15 s scrape and
-    /// 40 s before each analysis's first measurement.
-    #[default]
-    Realistic,
-    /// Pauses and analysis intervals of 10 s, a 5 s scrape and 20 s before the first
-    /// measurement, so a whole smoke run takes minutes.
-    Fast,
-}
-
-impl Profile {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Profile::Realistic => "realistic",
-            Profile::Fast => "fast",
-        }
-    }
-}
-
-impl std::fmt::Display for Profile {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl std::str::FromStr for Profile {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Profile, String> {
-        match s {
-            "realistic" => Ok(Profile::Realistic),
-            "fast" => Ok(Profile::Fast),
-            other => Err(format!(
-                "unknown timing profile {other:?}: use \"fast\" or \"realistic\""
-            )),
         }
     }
 }
@@ -342,11 +271,6 @@ pub fn same_everywhere(release: &EnvRelease) -> BTreeMap<String, EnvRelease> {
         .iter()
         .map(|e| (e.name.to_string(), release.clone()))
         .collect()
-}
-
-/// The environment of that name.
-pub fn environment(name: &str) -> Option<&'static Environment> {
-    ENVIRONMENTS.iter().find(|e| e.name == name)
 }
 
 /// On an existing cluster, the registry (and path) its nodes and Argo CD pull from:

@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::k8s::{Condition, Target, Verdict, Waiter};
 use std::collections::BTreeSet;
 use std::net::{IpAddr, SocketAddr};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// The ingress's public address.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -151,40 +151,44 @@ pub async fn wait_for_dns(
     progress: &(dyn Fn(String) + Sync),
 ) -> Result<()> {
     let record = address.record(&config.network.domain);
-    let deadline = Instant::now() + timeout;
-    loop {
-        let want = ips(env, address).await.unwrap_or_default();
-        let mut wrong = Vec::new();
-        for host in config.ingress_hosts() {
-            match resolve(env, &host).await {
-                Ok(found) if !want.is_empty() && !found.is_disjoint(&want) => {}
-                Ok(found) => wrong.push(format!(
-                    "{host} resolves to {}",
-                    found
-                        .iter()
-                        .map(ToString::to_string)
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )),
-                Err(e) => wrong.push(format!("{host} does not resolve ({e})")),
+    let pointing = crate::retry::retry(
+        timeout,
+        Duration::from_secs(2),
+        || async {
+            let want = ips(env, address).await.unwrap_or_default();
+            let mut wrong = Vec::new();
+            for host in config.ingress_hosts() {
+                match resolve(env, &host).await {
+                    Ok(found) if !want.is_empty() && !found.is_disjoint(&want) => {}
+                    Ok(found) => wrong.push(format!(
+                        "{host} resolves to {}",
+                        found
+                            .iter()
+                            .map(ToString::to_string)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )),
+                    Err(e) => wrong.push(format!("{host} does not resolve ({e})")),
+                }
             }
-        }
-        if wrong.is_empty() {
-            return Ok(());
-        }
-        if Instant::now() >= deadline {
-            return Err(Error::failed(
-                format!("DNS for *.{}", config.network.domain),
-                format!("not pointing at {address}: {}", wrong.join("; ")),
-            )
-            .with_hint(format!(
-                "create the DNS record `{record}` (at your DNS provider), wait for it to \
-                 propagate, then run `kindling up` again"
-            )));
-        }
-        progress(format!("waiting for DNS: create `{record}` ({})", wrong[0]));
-        tokio::time::sleep(Duration::from_secs(2)).await;
-    }
+            if wrong.is_empty() { Ok(()) } else { Err(wrong) }
+        },
+        |wrong: &Vec<String>| {
+            progress(format!("waiting for DNS: create `{record}` ({})", wrong[0]));
+            true
+        },
+    )
+    .await;
+    pointing.map_err(|wrong| {
+        Error::failed(
+            format!("DNS for *.{}", config.network.domain),
+            format!("not pointing at {address}: {}", wrong.join("; ")),
+        )
+        .with_hint(format!(
+            "create the DNS record `{record}` (at your DNS provider), wait for it to \
+             propagate, then run `kindling up` again"
+        ))
+    })
 }
 
 /// Where HTTPS to the platform's names goes: the address's first IP on `https_port`.

@@ -9,6 +9,7 @@
 //! 4. Returns once Argo CD has synced that revision and the Rollout has observed the new
 //!    template (the rollout has started; the scenarios watch the rest).
 
+use crate::config::Profile;
 use crate::config::Settings;
 use crate::docker::registry_auth::PushTarget;
 use crate::env::Env;
@@ -17,7 +18,7 @@ use crate::k8s::Waiter;
 use crate::platform::demo_checks::{self, application_target, rollout_target};
 use crate::platform::demo_image::{self, Faults};
 use crate::platform::demo_publish;
-use crate::platform::gitops::{self, DemoImage, EnvRelease, Profile};
+use crate::platform::gitops::{self, DemoImage, EnvRelease};
 use crate::report::{Outcome, ReporterExt, SharedReporter};
 use kube::api::{Api, DynamicObject, Patch, PatchParams};
 use serde_json::json;
@@ -40,14 +41,14 @@ pub struct ReleaseContext {
 
 impl ReleaseContext {
     /// Connects to kindling's own cluster (`kubeconfig`: a file that holds its context, instead
-    /// of kindling's own; see `rollout::cluster`), then to Docker.
+    /// of kindling's own; see `cluster::platform_client`), then to Docker.
     pub async fn connect(
         settings: Settings,
         env: &Env,
         kubeconfig: Option<&std::path::Path>,
         reporter: SharedReporter,
     ) -> Result<ReleaseContext> {
-        let client = crate::rollout::cluster::connect(&settings, env, kubeconfig).await?;
+        let client = crate::cluster::platform_client::connect(&settings, env, kubeconfig).await?;
         let docker = crate::docker::connect(env, settings.config.timeouts.docker)
             .await
             .map_err(Error::from)?;
@@ -118,7 +119,7 @@ pub struct Released {
 /// Releases `req.version` into `req.environment`; see the module comment for the steps.
 pub async fn release(ctx: &ReleaseContext, req: &ReleaseRequest) -> Result<Released> {
     let config = &ctx.settings.config;
-    let env = gitops::environment(&req.environment).ok_or_else(|| {
+    let env = crate::environments::environment(&req.environment).ok_or_else(|| {
         Error::usage(
             format!("unknown environment {:?}", req.environment),
             Some("use dev, staging or production".to_string()),

@@ -5,8 +5,8 @@
 use super::kustomize::Kustomize;
 use super::{File, object_file};
 use crate::env::Env;
+use crate::environments::ENVIRONMENTS;
 use crate::error::{Error, Result};
-use crate::platform::gitops::ENVIRONMENTS;
 use serde_json::Value;
 
 pub(super) struct Environments {

@@ -111,7 +111,7 @@ pub enum Event {
         elapsed_ms: u64,
         /// Why it failed: the same object `--output json` prints on stderr.
         #[serde(skip_serializing_if = "Option::is_none")]
-        error: Option<Box<crate::error::ErrorReport>>,
+        error: Option<Box<ErrorReport>>,
     },
 }
 
@@ -122,22 +122,25 @@ pub struct Failure {
     pub hints: Vec<String>,
 }
 
-impl<E: crate::error::Diagnose> From<&E> for Failure {
-    fn from(error: &E) -> Failure {
-        Failure {
-            error: crate::error::one_line(error),
-            hints: error.hints(),
-        }
-    }
-}
-
-impl From<&crate::Error> for Failure {
-    fn from(error: &crate::Error) -> Failure {
-        Failure {
-            error: crate::error::one_line(error),
-            hints: error.hints(),
-        }
-    }
+/// An error as it is shown: on a terminal as `error:`, `caused by:` and `hint:` lines; with
+/// `--output json` as this object.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ErrorReport {
+    pub message: String,
+    /// Why, outermost first; each said once.
+    pub causes: Vec<String>,
+    pub hints: Vec<String>,
+    /// The part of kindling that failed ("cluster", "registry", ...), when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub area: Option<String>,
+    /// The step that failed, as progress lines and events name it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub step: Option<String>,
+    /// Several failures at once (failed steps, configuration problems), each its own report.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<ErrorReport>,
+    pub exit_code: u8,
 }
 
 impl From<String> for Failure {

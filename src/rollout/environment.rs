@@ -1,4 +1,4 @@
-//! The demo environments and where their Rollout lives (the list is `platform::gitops`'s).
+//! The demo environments and where their Rollout lives (the list is `crate::environments`).
 
 use super::error::RolloutError;
 
@@ -7,7 +7,7 @@ pub const ROLLOUT_NAME: &str = "demo-app";
 
 /// Environment → namespace (dev runs in `default`).
 pub fn namespace_of(environment: &str) -> Result<&'static str, RolloutError> {
-    crate::platform::gitops::environment(environment)
+    crate::environments::environment(environment)
         .map(|env| env.namespace)
         .ok_or_else(|| RolloutError::UnknownEnvironment(environment.into()))
 }

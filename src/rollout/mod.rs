@@ -7,7 +7,6 @@
 //! `control::{promote, abort, retry, restart}`.
 
 pub mod api;
-pub mod cluster;
 pub mod control;
 pub mod environment;
 pub mod error;

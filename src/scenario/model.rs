@@ -1,8 +1,8 @@
 //! What a scenario run produced: named checks, the per-second traffic timeline, and the
 //! rollout's events. Scenarios fill it; `report` renders it (table, JSON, JUnit, HTML).
 
+pub use crate::traffic::TrafficSecond;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 
 /// One `kindling scenario` or `kindling smoke` run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -62,21 +62,6 @@ pub struct Check {
     /// What was measured, e.g. "new version answered 38.5% (target 40% ± 10)".
     pub detail: String,
     pub duration_ms: u64,
-}
-
-/// Traffic answered during one second.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct TrafficSecond {
-    /// Seconds since the scenario started.
-    pub second: u32,
-    pub requests: u32,
-    /// Requests that failed: connection errors, timeouts and HTTP 5xx.
-    pub errors: u32,
-    /// Successful answers by the version that gave them (from the response).
-    pub by_version: BTreeMap<String, u32>,
-    pub p50_ms: f64,
-    pub p99_ms: f64,
 }
 
 /// Something the rollout did, to mark on the timeline.

@@ -5,8 +5,8 @@
 use crate::traffic::Target;
 use std::future::Future;
 
+pub use crate::config::Profile;
 pub use crate::platform::demo_image::Faults;
-pub use crate::platform::gitops::Profile;
 
 /// One release a scenario asks for.
 #[derive(Debug, Clone, PartialEq)]

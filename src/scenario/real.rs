@@ -51,13 +51,13 @@ impl Platform for RealPlatform {
     }
 
     fn target(&self, environment: &str) -> Result<Target, String> {
-        let env = crate::platform::gitops::environment(environment)
+        let env = crate::environments::environment(environment)
             .ok_or_else(|| format!("unknown environment {environment:?}"))?;
         self.host_target(env.host_prefix)
     }
 
     fn preview_target(&self, environment: &str) -> Result<Target, String> {
-        let env = crate::platform::gitops::environment(environment)
+        let env = crate::environments::environment(environment)
             .ok_or_else(|| format!("unknown environment {environment:?}"))?;
         let prefix = env
             .preview_host_prefix

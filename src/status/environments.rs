@@ -5,8 +5,9 @@ use super::READ_TIMEOUT;
 use super::applications::{self, Listed};
 use super::model::{ApplicationStatus, EnvironmentStatus, RolloutPart};
 use crate::config::Config;
+use crate::environments::{ENVIRONMENTS, Environment};
 use crate::platform::demo_checks::awaiting_promotion;
-use crate::platform::gitops::{self, ENVIRONMENTS, EnvRelease, Environment};
+use crate::platform::gitops::{self, EnvRelease};
 use crate::rollout::api::RolloutApi;
 use crate::rollout::environment::ROLLOUT_NAME;
 use crate::rollout::{Rollout, RolloutError, RolloutSummary};
@@ -175,7 +176,7 @@ mod tests {
                 repository: "localhost:5001/demo-app".into(),
                 tag: "sha256:abc".into(),
             },
-            profile: crate::platform::gitops::Profile::Fast,
+            profile: crate::config::Profile::Fast,
         };
         let mut part = RolloutPart::unknown(ROLLOUT_NAME, "x");
         part.image = Some("localhost:5001/demo-app@sha256:abc".into());

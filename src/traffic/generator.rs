@@ -2,9 +2,9 @@
 //! next request, and records one `Sample` per request.
 
 use super::TrafficError;
+use super::TrafficSecond;
 use super::client::{self, Target};
 use super::timeline;
-use crate::scenario::model::TrafficSecond;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::task::JoinSet;

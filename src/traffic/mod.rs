@@ -12,7 +12,7 @@ pub mod timeline;
 
 pub use client::Target;
 pub use generator::{DEFAULT_RATE, Sample, Traffic};
-pub use timeline::{Window, per_second, window};
+pub use timeline::{TrafficSecond, Window, per_second, window};
 
 #[derive(Debug, thiserror::Error)]
 pub enum TrafficError {

@@ -2,8 +2,23 @@
 //! seen while the rollout held one weight) for the checks.
 
 use super::generator::Sample;
-use crate::scenario::model::TrafficSecond;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+
+/// Traffic answered during one second.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TrafficSecond {
+    /// Seconds since the scenario started.
+    pub second: u32,
+    pub requests: u32,
+    /// Requests that failed: connection errors, timeouts and HTTP 5xx.
+    pub errors: u32,
+    /// Successful answers by the version that gave them (from the response).
+    pub by_version: BTreeMap<String, u32>,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+}
 
 /// One entry per second from second 0 to the last second with a sample (empty seconds
 /// included, so the timeline has no holes).

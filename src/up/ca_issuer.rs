@@ -7,7 +7,7 @@ use crate::k8s::{self, Condition, Verdict};
 use crate::pipeline::Pipeline;
 use crate::platform::applications;
 use futures::FutureExt;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 pub(super) fn add(p: &mut Pipeline<UpContext>) {
     p.step(
@@ -49,17 +49,17 @@ pub(super) fn add(p: &mut Pipeline<UpContext>) {
                 )?;
                 let applier = ctx.applier()?;
                 ctx.record(applier, &manifests).await?;
-                let deadline = Instant::now() + ctx.settings.config.timeouts.component;
-                loop {
-                    match applier.apply(&manifests, &step).await {
-                        Ok(report) => return Ok((report.outcome(), Some(report.summary()))),
-                        Err(e) if Instant::now() < deadline => {
-                            step.progress(format!("cert-manager not ready yet ({e}); retrying"));
-                            tokio::time::sleep(Duration::from_secs(3)).await;
-                        }
-                        Err(e) => return Err(e.into()),
-                    }
-                }
+                let report = crate::retry::retry(
+                    ctx.settings.config.timeouts.component,
+                    Duration::from_secs(3),
+                    || applier.apply(&manifests, &step),
+                    |e| {
+                        step.progress(format!("cert-manager not ready yet ({e}); retrying"));
+                        true
+                    },
+                )
+                .await?;
+                Ok((report.outcome(), Some(report.summary())))
             }
             .boxed()
         },

@@ -8,10 +8,11 @@
 //! hosts file or system trust is needed).
 
 use super::UpContext;
+use crate::environments::ENVIRONMENTS;
 use crate::k8s::{self, Waiter};
 use crate::pipeline::Pipeline;
 use crate::platform::demo_checks::{self, application_target, rollout_target};
-use crate::platform::gitops::{self, ENVIRONMENTS};
+use crate::platform::gitops;
 use futures::FutureExt;
 
 pub(super) fn add(p: &mut Pipeline<UpContext>) {

@@ -3,7 +3,8 @@
 //! kustomize.
 
 use kindling::config::Config;
-use kindling::platform::gitops::{self, DemoImage, EnvRelease, Profile};
+use kindling::config::Profile;
+use kindling::platform::gitops::{self, DemoImage, EnvRelease};
 use serde_json::Value;
 use std::path::Path;
 use std::time::Duration;

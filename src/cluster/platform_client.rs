@@ -5,9 +5,10 @@
 //! the platform is not up (exit 1), not "use whatever ~/.kube/config points at". An explicit
 //! `--kubeconfig` is fine when it holds that context (else exit 2).
 
-use super::error::RolloutError;
+use super::ClusterError;
 use crate::config::{Provider, Settings};
 use crate::env::Env;
+use crate::rollout::RolloutError;
 use kube::config::Kubeconfig;
 use std::path::{Path, PathBuf};
 
@@ -15,7 +16,7 @@ use std::path::{Path, PathBuf};
 pub fn context(settings: &Settings) -> String {
     let cluster = &settings.config.cluster;
     match cluster.provider {
-        Provider::Kind => crate::cluster::kubeconfig::context(&cluster.name),
+        Provider::Kind => super::kubeconfig::context(&cluster.name),
         Provider::Existing => cluster.context.clone(),
     }
 }
@@ -32,20 +33,15 @@ pub async fn connect(
         Some(path) => (read_flag(path, &context)?, path.display().to_string()),
         None => read_own(settings, env, &context)?,
     };
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let bad = |why: String| RolloutError::Kubeconfig {
-        path: PathBuf::from(&source),
-        why,
-    };
-    let options = kube::config::KubeConfigOptions {
-        context: Some(context.clone()),
-        ..Default::default()
-    };
-    let mut config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
+    super::kubeconfig::client_from(kubeconfig, &source, Some(&context))
         .await
-        .map_err(|e| bad(e.to_string()))?;
-    crate::k8s::direct_to_loopback(&mut config);
-    kube::Client::try_from(config).map_err(|e| bad(e.to_string()))
+        .map_err(|e| RolloutError::Kubeconfig {
+            path: PathBuf::from(&source),
+            why: match e {
+                ClusterError::Kubeconfig { reason, .. } => reason,
+                other => other.to_string(),
+            },
+        })
 }
 
 fn contexts(kubeconfig: &Kubeconfig) -> String {
@@ -91,10 +87,10 @@ fn read_own(
     };
     if cluster.provider == Provider::Existing {
         let (kubeconfig, source) =
-            crate::cluster::existing::load(settings, env).map_err(|e| not_up(e.to_string()))?;
+            super::existing::load(settings, env).map_err(|e| not_up(e.to_string()))?;
         return Ok((kubeconfig, source));
     }
-    let own = crate::cluster::kubeconfig::path(settings);
+    let own = super::kubeconfig::path(settings);
     if !own.is_file() {
         return Err(not_up(format!(
             "kindling's kubeconfig for cluster {} ({}) does not exist",
