@@ -231,7 +231,7 @@ fn hosts_apply_and_remove_leave_no_lock_file_behind() {
 /// `kindling <args>` for a registry fixture: its names, port, image and mirrors by environment.
 fn registry_cli(fx: &registry_support::Fixture, args: &[&str], extra: &[(&str, &str)]) -> Run {
     let config = &fx.config;
-    let mut c = Command::new(support::kindling_bin());
+    let mut c = support::kindling();
     c.args(args)
         .env("KINDLING_REGISTRY_IMAGE", &config.registry.image)
         .env("KINDLING_REGISTRY_NAME", &config.registry.name)

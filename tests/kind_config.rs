@@ -28,7 +28,7 @@ fn the_default_config_matches_the_snapshot() {
 #[test]
 fn cluster_config_prints_exactly_what_kind_receives() {
     let dir = tempfile::tempdir().unwrap();
-    let out = Command::new(support::kindling_bin())
+    let out = support::kindling()
         .current_dir(dir.path())
         .args([
             "--set",

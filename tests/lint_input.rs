@@ -170,7 +170,7 @@ fn without_a_schema_folder_core_objects_are_still_checked() {
         "apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec:\n  selectr: {app: a}\n",
     )
     .unwrap();
-    let out = Command::new(support::kindling_bin())
+    let out = support::kindling()
         .args(["--output", "json", "lint"])
         .arg(&file)
         .env("KINDLING_CACHE_DIR", cache.path().join("not-yet"))
@@ -187,7 +187,7 @@ fn without_a_schema_folder_core_objects_are_still_checked() {
         ".spec.selectr: field not declared in schema"
     );
     // In human output the missing folder is a warning with what to do.
-    let out = Command::new(support::kindling_bin())
+    let out = support::kindling()
         .arg("lint")
         .arg(&file)
         .env("KINDLING_CACHE_DIR", cache.path().join("not-yet"))
@@ -200,7 +200,7 @@ fn without_a_schema_folder_core_objects_are_still_checked() {
     assert!(stderr.contains("no CRD schemas in"), "{stderr}");
     assert!(stderr.contains("kindling up"), "{stderr}");
     // A folder named explicitly must exist: a typo would skip every custom resource.
-    let out = Command::new(support::kindling_bin())
+    let out = support::kindling()
         .args(["lint", "--schemas"])
         .arg(cache.path().join("typo"))
         .arg(&file)

@@ -407,7 +407,7 @@ fn blue_green_active_and_preview_must_differ() {
 
 #[test]
 fn missing_path_is_a_usage_error_and_yaml_errors_are_invalid() {
-    let out = Command::new(support::kindling_bin())
+    let out = support::kindling()
         .args(["lint", "--schemas", "/nonexistent-schemas", "-"])
         .output()
         .unwrap();
@@ -419,7 +419,7 @@ fn missing_path_is_a_usage_error_and_yaml_errors_are_invalid() {
     );
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("bad.yaml"), "kind: [unclosed\n").unwrap();
-    let out = Command::new(support::kindling_bin())
+    let out = support::kindling()
         .args(["lint", "--schemas"])
         .arg(dir.path())
         .arg(dir.path())

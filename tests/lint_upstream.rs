@@ -95,7 +95,7 @@ fn suite() -> Option<Suite> {
 
 /// `kindling --output json lint --schemas DIR FILE`: exit code and report.
 fn lint(file: &Path, schemas: &Path) -> (i32, Value) {
-    let out = Command::new(support::kindling_bin())
+    let out = support::kindling()
         .args(["--output", "json", "lint", "--schemas"])
         .arg(schemas)
         .arg(file)

@@ -37,7 +37,7 @@ fn rendered_overlays_and_raw_files_lint_clean() {
         files.push(file);
     }
     // One run (schema loading dominates): the three renders plus the raw folder.
-    let out = Command::new(support::kindling_bin())
+    let out = support::kindling()
         .args(["--output", "json", "lint", "--schemas"])
         .arg(shared.join("upstream"))
         .args(&files)

@@ -8,7 +8,7 @@ use std::process::{Command, Output};
 
 fn kindling(fx: &Fixture, args: &[&str]) -> Output {
     let config = &fx.config;
-    Command::new(support::kindling_bin())
+    support::kindling()
         .args(args)
         .env("KINDLING_REGISTRY_IMAGE", &config.registry.image)
         .env("KINDLING_REGISTRY_NAME", &config.registry.name)
@@ -77,7 +77,7 @@ async fn up_status_down_through_the_cli() {
 
 #[test]
 fn docker_unreachable_exits_1_with_a_hint() {
-    let out = Command::new(support::kindling_bin())
+    let out = support::kindling()
         .args(["registry", "up"])
         .env("DOCKER_HOST", "unix:///nonexistent")
         .current_dir(std::env::temp_dir())

@@ -8,7 +8,7 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 
 fn status_json(path: &std::path::Path) -> Value {
-    let out = Command::new(support::kindling_bin())
+    let out = support::kindling()
         .args(["rollout", "status", "--file"])
         .arg(path)
         .args(["--output", "json"])
@@ -84,7 +84,7 @@ fn status_file_reads_json_and_prints_a_human_summary() {
         (Some("Paused"), Some("1/2"), Some(40))
     );
 
-    let out = Command::new(support::kindling_bin())
+    let out = support::kindling()
         .args(["rollout", "status", "--no-color", "--file"])
         .arg(&path)
         .output()
@@ -110,7 +110,7 @@ fn a_file_that_is_not_a_rollout_is_a_usage_error() {
         "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n",
     )
     .unwrap();
-    let out = Command::new(support::kindling_bin())
+    let out = support::kindling()
         .args(["rollout", "status", "--file"])
         .arg(&path)
         .output()

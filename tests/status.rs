@@ -314,7 +314,7 @@ impl Platform {
     /// Runs `kindling status ARGS` with this platform's settings (environment only: no file).
     async fn status(&self, args: &[&str], extra_env: &[(&str, &str)]) -> Run {
         let c = &self.config;
-        let mut cmd = std::process::Command::new(support::kindling_bin());
+        let mut cmd = support::kindling();
         cmd.arg("status")
             .args(args)
             .current_dir(self.dir.path())
@@ -888,9 +888,17 @@ async fn unreachable_parts_are_unknown_with_why_not_a_crash() {
     // The API server gone: everything inside the cluster is unknown, said once.
     let fake_url = p.api().url().to_string();
     drop(p.api.take());
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    let address = fake_url.trim_start_matches("http://").to_string();
+    support::until(
+        "the stopped API server to refuse connections",
+        Duration::from_secs(10),
+        || std::net::TcpStream::connect(&address).is_err(),
+    )
+    .await;
     let started = Instant::now();
     let run = p.status(&[], &[]).await;
+    // An upper bound on purpose: it proves status does not hang on a dead API server (its
+    // own timeouts are a few seconds; 30 s leaves room for a busy machine).
     assert!(
         started.elapsed() < Duration::from_secs(30),
         "bounded by timeouts"
@@ -928,6 +936,8 @@ async fn unreachable_parts_are_unknown_with_why_not_a_crash() {
     std::fs::write(&copy, text.replace(&fake_url, &hung_url)).unwrap();
     let started = Instant::now();
     let run = p.status(&["--output", "json"], &[]).await;
+    // An upper bound on purpose: it proves status does not hang on a server that never
+    // answers (bounded by the client's read timeout, with room for a busy machine).
     assert!(
         started.elapsed() < Duration::from_secs(25),
         "took {:?}",

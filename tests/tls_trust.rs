@@ -228,7 +228,7 @@ fn cli_trust_status_untrust_system_store() {
     };
     let dir = tempfile::tempdir().unwrap();
     let run = |args: &[&str]| {
-        let out = Command::new(support::kindling_bin())
+        let out = support::kindling()
             .current_dir(dir.path())
             .env("KINDLING_DATA_DIR", dir.path().join("data"))
             .args(["--set", &format!("cluster.name={cluster}")])
@@ -555,7 +555,7 @@ fn untrust_after_the_data_dir_is_gone_removes_the_trust_system_store() {
     };
     let dir = tempfile::tempdir().unwrap();
     let run = |args: &[&str]| {
-        let out = Command::new(support::kindling_bin())
+        let out = support::kindling()
             .current_dir(dir.path())
             .env("KINDLING_DATA_DIR", dir.path().join("data"))
             .args(["--set", &format!("cluster.name={cluster}")])

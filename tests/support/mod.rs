@@ -232,3 +232,44 @@ pub fn render_overlay(kustomize: &std::path::Path, env: &str) -> String {
         &root().join("manifests/demo-app/overlays").join(env),
     )
 }
+
+/// A kube client for `kubeconfig` whose every request goes into the returned log, so a test
+/// can act after kindling's own request (e.g. its watch) by construction, not after a sleep.
+pub async fn recording_client(
+    kubeconfig: &std::path::Path,
+) -> (kube::Client, fake_apiserver::RequestLog) {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let kubeconfig = kube::config::Kubeconfig::read_from(kubeconfig).unwrap();
+    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
+        .await
+        .unwrap();
+    let log = fake_apiserver::RequestLog::default();
+    let record = log.clone();
+    let layer = tower::util::MapRequestLayer::new(move |request: http::Request<_>| {
+        record.record(format!("{} {}", request.method(), request.uri()));
+        request
+    });
+    let client = kube::client::ClientBuilder::try_from(config)
+        .unwrap()
+        .with_layer(&layer)
+        .build();
+    (client, log)
+}
+
+/// The kindling binary, as an assert_cmd command (for CLI tests).
+pub fn kindling() -> assert_cmd::Command {
+    assert_cmd::Command::new(kindling_bin())
+}
+
+/// Checks `ready` every 20 ms until it holds; panics after `within`, naming `what`. For what
+/// nothing announces as an event (a count reached, a port that stops accepting).
+pub async fn until(what: &str, within: std::time::Duration, mut ready: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + within;
+    while !ready() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "waited {within:?} for {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}

@@ -60,6 +60,9 @@ mod server;
 pub mod sim;
 mod store;
 
+mod request_log;
+
+pub use request_log::RequestLog;
 pub use resources::ResourceDef;
 pub use store::{Admission, ApiError, Change, ChangeType, now_rfc3339};
 
@@ -122,7 +125,7 @@ impl Builder {
         let app = Arc::new(AppState {
             store,
             requests: Default::default(),
-            log: tokio::sync::watch::Sender::new(Vec::new()),
+            log: RequestLog::default(),
         });
         let router = axum::Router::new()
             .fallback(server::handle)
@@ -229,58 +232,20 @@ impl Fake {
         self.app.requests.store(0, Ordering::Relaxed);
     }
 
-    /// Every request served so far, as "METHOD /path?query", oldest first.
-    pub fn request_log(&self) -> Vec<String> {
-        self.app.log.borrow().clone()
+    /// Every request served so far, in order (see `RequestLog`).
+    pub fn request_log(&self) -> &RequestLog {
+        &self.app.log
     }
 
-    /// How many requests have been served: pass it to `until_request` / `until_watch` to
-    /// consider only later requests.
+    /// How many requests have been served: pass it to `until_watch` to consider only later ones.
     pub fn log_mark(&self) -> usize {
-        self.app.log.borrow().len()
+        self.app.log.mark()
     }
 
-    /// Returns the first request served from the `since`-th on (whether already served or yet
-    /// to come) for which `seen` holds, as "METHOD /path?query". Tests use it to order a
-    /// simulated controller after kindling's own request by construction, not by a sleep.
-    /// Panics after 30 s, naming `what` and listing what was served.
-    pub async fn until_request(
-        &self,
-        since: usize,
-        what: &str,
-        seen: impl Fn(&str) -> bool,
-    ) -> String {
-        let find = |log: &Vec<String>| log.iter().skip(since).find(|r| seen(r)).cloned();
-        let mut log = self.app.log.subscribe();
-        let found = tokio::time::timeout(Duration::from_secs(30), async {
-            log.wait_for(|log| find(log).is_some())
-                .await
-                .ok()
-                .and_then(|log| find(&log))
-        })
-        .await;
-        match found {
-            Ok(Some(request)) => request,
-            _ => panic!(
-                "the fake API server never served {what}; it served:\n{}",
-                self.request_log()[since.min(self.log_mark())..].join("\n")
-            ),
-        }
-    }
-
-    /// Waits until a client has opened (from the `since`-th request on) a watch on the object
-    /// `name` of the resource `plural` (e.g. "deployments"), as kindling's waits do: from then
-    /// on every change to that object reaches the client as an event.
+    /// Waits until a client has opened, from the `since`-th request on, a watch on the object
+    /// `name` of the resource `plural` (see `RequestLog::until_watch`).
     pub async fn until_watch(&self, since: usize, plural: &str, name: &str) -> String {
-        let selector = format!("fieldSelector=metadata.name%3D{name}");
-        self.until_request(since, &format!("a watch on {plural} {name}"), |request| {
-            let (path, query) = request.split_once('?').unwrap_or((request, ""));
-            let query: Vec<&str> = query.split('&').collect();
-            path.rsplit('/').next() == Some(plural)
-                && query.contains(&"watch=true")
-                && query.contains(&selector.as_str())
-        })
-        .await
+        self.app.log.until_watch(since, plural, name).await
     }
 
     /// The latest committed resourceVersion: every write bumps it, so a simulated controller

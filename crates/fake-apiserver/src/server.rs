@@ -19,7 +19,7 @@ pub struct AppState {
     pub requests: AtomicU64,
     /// Every request served, as "METHOD /path?query", oldest first: tests wait on it to act
     /// after kindling's own request (e.g. its watch) instead of after a sleep.
-    pub log: tokio::sync::watch::Sender<Vec<String>>,
+    pub log: crate::RequestLog,
 }
 
 fn json_response(code: u16, body: &Value) -> Response {
@@ -92,8 +92,7 @@ pub async fn handle(
     body: Bytes,
 ) -> Response {
     app.requests.fetch_add(1, Ordering::Relaxed);
-    app.log
-        .send_modify(|log| log.push(format!("{method} {uri}")));
+    app.log.record(format!("{method} {uri}"));
     let store = &app.store;
     let path = uri.path().trim_end_matches('/');
     let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
