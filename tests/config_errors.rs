@@ -1,6 +1,8 @@
 //! Strict configuration: every bad input names its place (path:line:column or the
 //! variable/flag), says what is wrong, and hints at the fix.
 
+mod support;
+
 use kindling::config::{self, ConfigSource, Origin, Overrides};
 use kindling::env::Env;
 use std::io::Write;

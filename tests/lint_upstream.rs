@@ -8,7 +8,6 @@ mod support;
 
 use serde_json::Value;
 use std::path::Path;
-use std::process::Command;
 
 /// The Go string literals of `text`, in order, unescaped (\" \\ \n \t).
 fn go_strings(text: &str) -> Vec<String> {

@@ -6,7 +6,7 @@ mod support;
 
 use roxmltree::{Document, ParsingOptions};
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 /// Runs kindling with a home, data and cache of its own: no kubeconfig anywhere, no platform.
 fn kindling_without_a_platform(home: &Path, args: &[&str]) -> Output {

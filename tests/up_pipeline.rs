@@ -68,17 +68,10 @@ async fn demo_image(f: &Setup) -> String {
             .await
             .unwrap()
             .expect("demo-app:v1.0.0 in the registry");
-    let artifact =
-        kindling::docker::registry_api::RegistryApi::local(settings.config.registry.host_port)
-            .manifest_digest("kindling-manifests", "latest")
-            .await
-            .unwrap()
-            .expect("the manifests artifact");
-    let image = format!(
+    format!(
         "localhost:{}/demo-app@{digest}",
         settings.config.registry.host_port
-    );
-    image
+    )
 }
 
 /// Argo CD's verdict on every Application, on the node kind made from up's config.
@@ -88,11 +81,9 @@ fn argo_cd_calls_every_application_healthy_on_the_node_kind_made(
 ) {
     let Setup {
         settings,
-        env,
         api,
         name,
         node,
-        hosts,
         ..
     } = f;
     assert_eq!(&summary.cluster, name);
@@ -136,15 +127,7 @@ fn the_steps_ran_in_dependency_order_and_independent_ones_overlapped(
     f: &Setup,
     recording: &RecordingReporter,
 ) {
-    let Setup {
-        settings,
-        env,
-        api,
-        name,
-        node,
-        hosts,
-        ..
-    } = f;
+    let Setup { settings, env, .. } = f;
     let events = recording.timed_events();
     // `up --dry-run` names exactly the steps the run reported, by the same ids.
     let planned: std::collections::BTreeSet<String> = kindling::up::pipeline()
@@ -246,15 +229,8 @@ async fn the_cluster_holds_argo_cd_the_platform_and_the_demo_environments(
     f: &Setup,
     recording: &RecordingReporter,
 ) {
-    let Setup {
-        settings,
-        env,
-        api,
-        name,
-        node,
-        hosts,
-        ..
-    } = f;
+    let Setup { settings, api, .. } = f;
+    let events = recording.timed_events();
     // What the fake cluster now holds: Argo CD with server.insecure, the Applications, the issuer.
     let params = api
         .get("v1", "ConfigMap", Some("argocd"), "argocd-cmd-params-cm")
@@ -356,15 +332,7 @@ async fn the_cluster_holds_argo_cd_the_platform_and_the_demo_environments(
 
 /// What `up` applied is what `kindling render` shows.
 fn what_up_applied_is_what_render_shows(f: &Setup) {
-    let Setup {
-        settings,
-        env,
-        api,
-        name,
-        node,
-        hosts,
-        ..
-    } = f;
+    let Setup { settings, api, .. } = f;
     // What `up` applied is what `kindling render` shows (Secret values redacted there; the demo
     // Applications pin the digests of what `up` built and published, the render those of its own).
     let rendered =
@@ -418,10 +386,7 @@ async fn the_summary_lists_every_url_and_what_is_on_the_host_and_no_password(
 ) {
     let Setup {
         settings,
-        env,
         api,
-        name,
-        node,
         hosts,
         ..
     } = f;
@@ -508,8 +473,6 @@ async fn the_summary_lists_every_url_and_what_is_on_the_host_and_no_password(
 fn the_hosts_file_and_the_node_are_wired(f: &Setup) {
     let Setup {
         settings,
-        env,
-        api,
         name,
         node,
         hosts,
@@ -559,15 +522,7 @@ fn the_hosts_file_and_the_node_are_wired(f: &Setup) {
 
 /// A second up: every step reports unchanged.
 async fn a_second_up_changes_nothing(f: &Setup) {
-    let Setup {
-        settings,
-        env,
-        api,
-        name,
-        node,
-        hosts,
-        ..
-    } = f;
+    let Setup { settings, .. } = f;
     let mirror = kindling::config::mirror_container_name(&settings.config.registry.mirrors[0]);
     let (result, recording) = f.up().await;
     result.unwrap_or_else(|e| panic!("second up failed: {e}: {:?}", recording.events()));
@@ -609,9 +564,7 @@ async fn down_purge_leaves_nothing_behind(f: &Setup) {
     let Setup {
         settings,
         env,
-        api,
         name,
-        node,
         hosts,
         ..
     } = f;

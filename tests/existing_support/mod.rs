@@ -27,7 +27,7 @@ use fake_apiserver::{ChangeType, Fake, FakeApiServer};
 use kindling::report::{RecordingReporter, SharedReporter};
 use kindling::up::{UpContext, UpOptions};
 use serde_json::{Value, json};
-use stand_ins::{Ingress, IngressHook, simulate_rollouts};
+use stand_ins::{Ingress, simulate_rollouts};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -736,9 +736,10 @@ impl ExistingSetup {
         Arc<RecordingReporter>,
     ) {
         let recording = RecordingReporter::new();
-        let reporter: SharedReporter = Arc::new(IngressHook {
+        let ingress = self.ingress.clone();
+        let reporter: SharedReporter = Arc::new(support::https_stand_in::StartOnDemoApps {
             inner: recording.clone(),
-            ingress: self.ingress.clone(),
+            start: Box::new(move || ingress.start()),
         });
         let options = UpOptions {
             bundle: Some(self.shared.join("upstream")),

@@ -3,6 +3,7 @@
 
 pub mod crds;
 pub mod environments;
+pub mod https_stand_in;
 pub mod render;
 
 use std::net::{Ipv4Addr, TcpListener};
