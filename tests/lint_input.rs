@@ -4,7 +4,6 @@
 
 mod support;
 
-use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::process::{Command, Output, Stdio};
 
@@ -90,18 +89,13 @@ fn more_than_1024_documents_are_all_linted() {
         .map(|i| format!("---\n{}", config_map(&format!("cm{i}"))))
         .collect();
     let schemas = tempfile::tempdir().unwrap();
-    let mut child = Command::new(support::kindling_bin())
+    let out = support::kindling()
         .args(["--output", "json", "lint", "--schemas"])
         .arg(schemas.path())
         .arg("-")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
+        .write_stdin(text)
+        .output()
         .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    std::thread::spawn(move || stdin.write_all(text.as_bytes()));
-    let out = child.wait_with_output().unwrap();
     assert_eq!(
         out.status.code(),
         Some(0),

@@ -4,8 +4,6 @@
 mod support;
 
 use serde_json::{Value, json};
-use std::io::Write;
-use std::process::{Command, Stdio};
 
 fn status_json(path: &std::path::Path) -> Value {
     let out = support::kindling()
@@ -126,27 +124,13 @@ fn a_file_that_is_not_a_rollout_is_a_usage_error() {
 
 /// `kindling --no-color rollout status --file PATH` (stdin piped from `input` when given).
 fn status_text(args: &[&str], input: Option<&str>) -> (i32, String, String) {
-    let mut child = Command::new(support::kindling_bin())
+    // Without input, an empty stdin (closed at once), as from /dev/null.
+    let out = support::kindling()
         .args(["--no-color", "rollout", "status"])
         .args(args)
-        .stdin(if input.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
+        .write_stdin(input.unwrap_or(""))
+        .output()
         .unwrap();
-    if let Some(text) = input {
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(text.as_bytes())
-            .unwrap();
-    }
-    let out = child.wait_with_output().unwrap();
     (
         out.status.code().unwrap(),
         String::from_utf8(out.stdout).unwrap(),
