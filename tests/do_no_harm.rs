@@ -32,8 +32,8 @@ impl Sandbox {
     }
 
     /// The binary with only this sandbox's settings (no KINDLING_* or KUBECONFIG from outside).
-    fn kindling(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(support::kindling_bin());
+    fn kindling(&self, args: &[&str]) -> assert_cmd::Command {
+        let mut c = support::kindling();
         for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("KINDLING_")) {
             c.env_remove(key);
         }
@@ -45,7 +45,8 @@ impl Sandbox {
             .env("KINDLING_HOSTS_FILE", self.path("hosts"))
             .env("KINDLING_SUDO", "none")
             .env("NO_COLOR", "1")
-            .stdin(Stdio::null())
+            // An empty stdin, closed at once (no terminal).
+            .write_stdin("")
             .args(args);
         c
     }

@@ -7,12 +7,12 @@ mod cluster_support;
 mod support;
 
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 /// The binary in a sandbox of its own: no KINDLING_* from outside, a kind download URL
 /// nothing listens on, and no kind CLI on PATH.
-fn kindling(dir: &Path, args: &[&str]) -> Command {
-    let mut c = Command::new(support::kindling_bin());
+fn kindling(dir: &Path, args: &[&str]) -> assert_cmd::Command {
+    let mut c = support::kindling();
     for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("KINDLING_")) {
         c.env_remove(key);
     }
@@ -33,7 +33,8 @@ fn kindling(dir: &Path, args: &[&str]) -> Command {
         .env("KINDLING_HOSTS_FILE", dir.join("hosts"))
         .env("KINDLING_SUDO", "none")
         .env("KINDLING_KIND_DOWNLOAD_URL", "http://127.0.0.1:9/kind")
-        .stdin(Stdio::null())
+        // An empty stdin, closed at once (no terminal).
+        .write_stdin("")
         .args(args);
     c
 }
