@@ -821,21 +821,36 @@ impl Connected {
 
     /// `bundle create` for linux/amd64 + linux/arm64 and kind for linux/amd64 + darwin/arm64.
     pub async fn create(&self, out: &Path) -> std::process::Output {
-        self.command(&[
+        self.create_for(
+            out,
+            "linux/amd64,linux/arm64",
+            &["--host", "linux/amd64,darwin/arm64"],
+        )
+        .await
+    }
+
+    /// `--output json bundle create --out OUT --platform PLATFORMS MORE…`.
+    pub async fn create_for(
+        &self,
+        out: &Path,
+        platforms: &str,
+        more: &[&str],
+    ) -> std::process::Output {
+        let out = out.to_str().unwrap();
+        let args = [
             "--output",
             "json",
             "bundle",
             "create",
             "--out",
-            out.to_str().unwrap(),
+            out,
             "--platform",
-            "linux/amd64,linux/arm64",
-            "--host",
-            "linux/amd64,darwin/arm64",
-        ])
-        .output()
-        .await
-        .unwrap()
+            platforms,
+        ];
+        self.command(&[&args[..], more].concat())
+            .output()
+            .await
+            .unwrap()
     }
 
     /// Stops the upstreams: from now on nothing can be fetched from them.
