@@ -231,23 +231,9 @@ fn hosts_apply_and_remove_leave_no_lock_file_behind() {
 
 /// `kindling <args>` for a registry fixture: its names, port, image and mirrors by environment.
 fn registry_cli(fx: &registry_support::Fixture, args: &[&str], extra: &[(&str, &str)]) -> Run {
-    let config = &fx.config;
-    let mut c = support::kindling();
-    c.args(args)
-        .env("KINDLING_REGISTRY_IMAGE", &config.registry.image)
-        .env("KINDLING_REGISTRY_NAME", &config.registry.name)
-        .env(
-            "KINDLING_REGISTRY_HOST_PORT",
-            config.registry.host_port.to_string(),
-        )
-        .env("KINDLING_CLUSTER_NAME", &config.cluster.name)
-        .env(
-            "KINDLING_REGISTRY_MIRRORS",
-            config.registry.mirrors.join(","),
-        )
-        .env("KINDLING_TIMEOUTS_REGISTRY", "20s")
-        .env("NO_COLOR", "1")
-        .current_dir(std::env::temp_dir());
+    let mut c = fx.kindling(args);
+    c.env("KINDLING_TIMEOUTS_REGISTRY", "20s")
+        .env("NO_COLOR", "1");
     for (k, v) in extra {
         c.env(k, v);
     }

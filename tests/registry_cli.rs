@@ -7,24 +7,7 @@ use registry_support::{Fixture, inspect};
 use std::process::{Command, Output};
 
 fn kindling(fx: &Fixture, args: &[&str]) -> Output {
-    let config = &fx.config;
-    support::kindling()
-        .args(args)
-        .env("KINDLING_REGISTRY_IMAGE", &config.registry.image)
-        .env("KINDLING_REGISTRY_NAME", &config.registry.name)
-        .env(
-            "KINDLING_REGISTRY_HOST_PORT",
-            config.registry.host_port.to_string(),
-        )
-        .env("KINDLING_CLUSTER_NAME", &config.cluster.name)
-        .env(
-            "KINDLING_REGISTRY_MIRRORS",
-            config.registry.mirrors.join(","),
-        )
-        // No bootstrap.toml from the working directory.
-        .current_dir(std::env::temp_dir())
-        .output()
-        .unwrap()
+    fx.kindling(args).output().unwrap()
 }
 
 fn ok(output: &Output) -> String {
