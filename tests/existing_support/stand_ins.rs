@@ -6,7 +6,6 @@
 use crate::support::https_stand_in;
 use fake_apiserver::{ChangeType, Fake};
 use serde_json::json;
-use std::sync::Mutex;
 use std::time::Duration;
 
 /// Argo Rollouts: every new Rollout generation becomes Healthy and fully promoted.
@@ -54,7 +53,7 @@ pub struct Ingress {
     data_dir: std::path::PathBuf,
     cluster: String,
     fake: Fake,
-    task: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    task: https_stand_in::Task,
 }
 
 impl Ingress {
@@ -75,12 +74,12 @@ impl Ingress {
             data_dir: data_dir.to_path_buf(),
             cluster: cluster.into(),
             fake,
-            task: Mutex::new(None),
+            task: Default::default(),
         }
     }
 
     pub fn start(&self) {
-        let mut task = self.task.lock().unwrap();
+        let mut task = self.task.0.lock().unwrap();
         if task.is_some() {
             return;
         }
@@ -113,11 +112,7 @@ impl Ingress {
 
     /// Stops serving and frees the port.
     pub async fn stop(&self) {
-        let task = self.task.lock().unwrap().take();
-        if let Some(task) = task {
-            task.abort();
-            let _ = task.await;
-        }
+        self.task.stop().await
     }
 }
 

@@ -76,6 +76,21 @@ async fn answer(
     tls.shutdown().await
 }
 
+/// A stand-in's listener task: at most one, stopped (its port freed) on `stop`.
+#[derive(Default)]
+pub struct Task(pub std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>);
+
+impl Task {
+    /// Stops serving and frees the port.
+    pub async fn stop(&self) {
+        let task = self.0.lock().unwrap().take();
+        if let Some(task) = task {
+            task.abort();
+            let _ = task.await;
+        }
+    }
+}
+
 /// Forwards every event to `inner`, and calls `start` when the demo-apps step starts (when
 /// kindling begins checking the demo hosts' answers).
 pub struct StartOnDemoApps {

@@ -31,7 +31,7 @@ use kindling::report::{Event, Outcome, RecordingReporter, SharedReporter};
 use kindling::up::{UpContext, UpOptions};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Instant;
 
 pub fn finished(events: &[(Instant, Event)], id: &str) -> Option<(Instant, Outcome)> {
@@ -248,7 +248,7 @@ pub struct Ingress {
     cluster: String,
     domain: String,
     fake: Fake,
-    task: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    task: https_stand_in::Task,
 }
 
 /// The certificate Traefik serves for a host: the one cert-manager issued (its Secret exists)
@@ -347,7 +347,7 @@ impl Ingress {
     /// Starts serving (the in-process runs start it when demo-apps starts; a test running the
     /// binary starts it when it sees that step start).
     pub fn start(&self) {
-        let mut task = self.task.lock().unwrap();
+        let mut task = self.task.0.lock().unwrap();
         if task.is_some() {
             return;
         }
@@ -386,11 +386,7 @@ impl Ingress {
 
     /// Stops serving and frees the port.
     pub async fn stop(&self) {
-        let task = self.task.lock().unwrap().take();
-        if let Some(task) = task {
-            task.abort();
-            let _ = task.await;
-        }
+        self.task.stop().await
     }
 }
 
@@ -643,7 +639,7 @@ pub async fn setup_with(options: SetupOptions) -> Option<Setup> {
         cluster: name.clone(),
         domain: settings.config.network.domain.clone(),
         fake: api.handle(),
-        task: Mutex::new(None),
+        task: Default::default(),
     });
     let images = Images(format!(
         "localhost:{}/demo-app",
