@@ -385,16 +385,10 @@ async fn concurrent_registry_ups_and_downs_meet_no_docker_conflict() {
     for action in [&["registry", "up"][..], &["registry", "down"][..]] {
         let children: Vec<_> = (0..6)
             .map(|_| {
-                let config = &fx.config;
+                // Spawned side by side: std's Command (assert_cmd only runs to completion).
                 Command::new(support::kindling_bin())
                     .args(action)
-                    .env("KINDLING_REGISTRY_IMAGE", &config.registry.image)
-                    .env("KINDLING_REGISTRY_NAME", &config.registry.name)
-                    .env(
-                        "KINDLING_REGISTRY_HOST_PORT",
-                        config.registry.host_port.to_string(),
-                    )
-                    .env("KINDLING_CLUSTER_NAME", &config.cluster.name)
+                    .envs(fx.env())
                     .env("KINDLING_REGISTRY_MIRRORS", "")
                     .current_dir(std::env::temp_dir())
                     .stdout(Stdio::null())
@@ -540,30 +534,6 @@ fn up_takes_y_like_cluster_up() {
 
 // ---- 8 and exit codes: a failed `up` leaves the host alone and says so ---------------------
 
-/// Settings for an `up` in the sandbox that passes preflight and then fails at once: free
-/// ports, an image that is neither local nor pullable, and no kind to be had.
-fn failing_up_args(name: &str) -> Vec<String> {
-    let mut args = Vec::new();
-    for set in [
-        format!("cluster.name={name}"),
-        // Before v1.35, so preflight passes on a cgroup v1 machine (CI's is one) as on v2.
-        "cluster.node_image=kindest/node:v1.34.3".into(),
-        "network.domain=test".into(),
-        "network.trust_ca=false".into(),
-        format!("network.http_port={}", support::free_port()),
-        format!("network.https_port={}", support::free_port()),
-        format!("registry.host_port={}", support::free_port()),
-        format!("registry.name={name}-registry"),
-        format!("registry.image=kindling-test/{name}:missing"),
-        "registry.mirrors=".into(),
-    ] {
-        args.push("--set".to_string());
-        args.push(set);
-    }
-    args.push("up".into());
-    args
-}
-
 #[test]
 fn a_failed_up_leaves_the_hosts_file_alone_and_says_so() {
     if support::docker_available().is_none() {
@@ -571,7 +541,7 @@ fn a_failed_up_leaves_the_hosts_file_alone_and_says_so() {
     }
     let name = support::unique("kfail");
     let sandbox = Sandbox::new();
-    let args = failing_up_args(&name);
+    let args = support::failing_up_args(&name);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let run = sandbox
         .kindling(&args)

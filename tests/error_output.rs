@@ -256,24 +256,7 @@ fn a_failed_up_says_how_long_it_ran_and_names_each_failed_step_on_its_hints() {
     std::fs::write(dir.path().join("hosts"), "127.0.0.1 localhost\n").unwrap();
     let name = support::unique("kerr");
     let _volumes = cluster_support::ClusterVolumes(name.clone());
-    let mut args = Vec::new();
-    for set in [
-        format!("cluster.name={name}"),
-        // Before v1.35, so preflight passes on a cgroup v1 machine as on v2.
-        "cluster.node_image=kindest/node:v1.34.3".into(),
-        "network.domain=test".into(),
-        "network.trust_ca=false".into(),
-        format!("network.http_port={}", support::free_port()),
-        format!("network.https_port={}", support::free_port()),
-        format!("registry.host_port={}", support::free_port()),
-        format!("registry.name={name}-registry"),
-        format!("registry.image=kindling-test/{name}:missing"),
-        "registry.mirrors=".into(),
-    ] {
-        args.push("--set".to_string());
-        args.push(set);
-    }
-    args.push("up".into());
+    let args = support::failing_up_args(&name);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let out = run(dir.path(), &args);
     let stderr = text(&out.stderr);

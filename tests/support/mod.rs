@@ -301,3 +301,27 @@ impl std::fmt::Debug for Run {
         )
     }
 }
+
+/// Arguments for an `up` (in a sandbox) that passes preflight and then fails at once: free
+/// ports, an image that is neither local nor pullable, and no kind to be had.
+pub fn failing_up_args(name: &str) -> Vec<String> {
+    let mut args = Vec::new();
+    for set in [
+        format!("cluster.name={name}"),
+        // Before v1.35, so preflight passes on a cgroup v1 machine (CI's is one) as on v2.
+        "cluster.node_image=kindest/node:v1.34.3".into(),
+        "network.domain=test".into(),
+        "network.trust_ca=false".into(),
+        format!("network.http_port={}", free_port()),
+        format!("network.https_port={}", free_port()),
+        format!("registry.host_port={}", free_port()),
+        format!("registry.name={name}-registry"),
+        format!("registry.image=kindling-test/{name}:missing"),
+        "registry.mirrors=".into(),
+    ] {
+        args.push("--set".to_string());
+        args.push(set);
+    }
+    args.push("up".into());
+    args
+}
