@@ -75,6 +75,19 @@ async fn apply(api: &FakeApiServer, object: Value) -> Value {
         .unwrap_or_else(|e| panic!("apply {}: {e:?}", object["metadata"]["name"]))
 }
 
+/// Sets the demo-app Rollout's status in `namespace`, observed at its current generation (as
+/// its controller writes it).
+fn set_rollout_status(api: &FakeApiServer, namespace: &str, mut status: Value) {
+    let api_version = "argoproj.io/v1alpha1";
+    let ro = api
+        .get(api_version, "Rollout", Some(namespace), "demo-app")
+        .unwrap();
+    let generation = ro["metadata"]["generation"].as_i64().unwrap_or(1);
+    status["observedGeneration"] = json!(generation.to_string());
+    api.set_status(api_version, "Rollout", Some(namespace), "demo-app", status)
+        .unwrap();
+}
+
 fn app_status(sync: &str, health: &str, message: Option<&str>) -> Value {
     let mut health = json!({ "status": health });
     if let Some(m) = message {
@@ -582,24 +595,18 @@ async fn a_paused_staging_rollout_shows_its_step() {
     };
     let api = p.api();
     // The controller's view after the first step of a new version: paused at step 1 of 4.
-    let ro = api
-        .get(
-            "argoproj.io/v1alpha1",
-            "Rollout",
-            Some("staging"),
-            "demo-app",
-        )
-        .unwrap();
-    let generation = ro["metadata"]["generation"].as_i64().unwrap_or(1);
-    api.set_status("argoproj.io/v1alpha1", "Rollout", Some("staging"), "demo-app", json!({
-        "observedGeneration": generation.to_string(),
+    set_rollout_status(
+        api,
+        "staging",
+        json!({
         "phase": "Paused", "message": "CanaryPauseStep",
         "currentStepIndex": 1,
         "pauseConditions": [{ "reason": "CanaryPauseStep", "startTime": "2026-11-26T07:00:00Z" }],
         "controllerPause": true,
         "replicas": 4, "updatedReplicas": 1, "readyReplicas": 4, "availableReplicas": 4,
         "stableRS": "6d4f8c", "currentPodHash": "7b9e21"
-    })).unwrap();
+        }),
+    );
     // Argo CD's built-in Rollout health check: Paused → Suspended.
     p.set_app("demo-app-staging", app_status("Synced", "Suspended", None));
 
@@ -649,24 +656,18 @@ async fn production_awaiting_promotion_is_settled_and_says_how_to_promote() {
         return;
     };
     let api = p.api();
-    let ro = api
-        .get(
-            "argoproj.io/v1alpha1",
-            "Rollout",
-            Some("production"),
-            "demo-app",
-        )
-        .unwrap();
-    let generation = ro["metadata"]["generation"].as_i64().unwrap_or(1);
-    api.set_status("argoproj.io/v1alpha1", "Rollout", Some("production"), "demo-app", json!({
-        "observedGeneration": generation.to_string(),
+    set_rollout_status(
+        api,
+        "production",
+        json!({
         "phase": "Paused", "message": "BlueGreenPause",
         "pauseConditions": [{ "reason": "BlueGreenPause", "startTime": "2026-11-26T07:00:00Z" }],
         "controllerPause": true,
         "replicas": 4, "updatedReplicas": 1, "readyReplicas": 4, "availableReplicas": 4,
         "stableRS": "6d4f8c", "currentPodHash": "7b9e21",
         "blueGreen": { "activeSelector": "6d4f8c", "previewSelector": "7b9e21" }
-    })).unwrap();
+        }),
+    );
     p.set_app(
         "demo-app-production",
         app_status("Synced", "Suspended", Some("BlueGreenPause")),
@@ -695,21 +696,17 @@ async fn production_awaiting_promotion_is_settled_and_says_how_to_promote() {
     );
 
     // Aborted by its analysis: Degraded, a problem.
-    api.set_status(
-        "argoproj.io/v1alpha1",
-        "Rollout",
-        Some("production"),
-        "demo-app",
+    set_rollout_status(
+        api,
+        "production",
         json!({
-            "observedGeneration": generation.to_string(),
             "phase": "Degraded", "message": "RolloutAborted: metric \"error-rate\" assessed Failed",
             "abort": true,
             "replicas": 3, "updatedReplicas": 0, "readyReplicas": 3, "availableReplicas": 3,
             "stableRS": "6d4f8c", "currentPodHash": "7b9e21",
             "blueGreen": { "activeSelector": "6d4f8c", "previewSelector": "7b9e21" }
         }),
-    )
-    .unwrap();
+    );
     p.set_app(
         "demo-app-production",
         app_status("Synced", "Degraded", Some("RolloutAborted")),
