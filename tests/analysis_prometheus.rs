@@ -294,11 +294,11 @@ fn start_pod(bin: &Path, namespace: &str, hash: &str, index: usize, env: &[(&str
         cmd.env(k, v);
     }
     let proc = Proc(cmd.spawn().unwrap());
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while get(port, "/ready") != Some(200) {
-        assert!(Instant::now() < deadline, "demo-app on {port} not ready");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    support::until_blocking(
+        &format!("demo-app on {port} to be ready"),
+        Duration::from_secs(20),
+        || get(port, "/ready") == Some(200),
+    );
     Pod {
         namespace: namespace.into(),
         hash: hash.into(),

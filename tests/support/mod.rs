@@ -325,3 +325,16 @@ pub fn failing_up_args(name: &str) -> Vec<String> {
     args.push("up".into());
     args
 }
+
+/// `until` for a thread outside tokio: checks `ready` every 20 ms until it holds; panics after
+/// `within`, naming `what`.
+pub fn until_blocking(what: &str, within: std::time::Duration, mut ready: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + within;
+    while !ready() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "waited {within:?} for {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
