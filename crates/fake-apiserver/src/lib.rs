@@ -242,6 +242,12 @@ impl Fake {
         self.app.log.mark()
     }
 
+    /// Marks the CRD `name` Established now and serves its kinds (for a fake built with
+    /// `crd_established_after` a long delay: the test decides when, after what it observed).
+    pub fn establish(&self, name: &str) {
+        self.store().establish(name);
+    }
+
     /// Waits until a client has opened, from the `since`-th request on, a watch on the object
     /// `name` of the resource `plural` (see `RequestLog::until_watch`).
     pub async fn until_watch(&self, since: usize, plural: &str, name: &str) -> String {
