@@ -294,8 +294,15 @@ async fn a_replacement_that_does_not_answer_puts_the_old_registry_back() {
     assert_eq!(docker_inspect(name, "{{.State.Status}}"), "running");
     let previous = kindling::docker::containers::previous_name(name);
     assert_eq!(docker_inspect(&previous, "{{.Id}}"), "", "no leftover");
+    // Running again, it answers once its process listens (kindling restarts it, and does not
+    // wait for it to answer).
     let api = kindling::docker::registry_api::RegistryApi::local(fx.config.registry.host_port);
-    assert_eq!(api.ping().await, Ok(()), "the old registry answers again");
+    support::until_ok(
+        "the old registry to answer again",
+        std::time::Duration::from_secs(10),
+        || api.ping(),
+    )
+    .await;
 }
 
 /// An image that runs and never answers /v2/: the stand-in kind node (busybox, sleeping).

@@ -238,14 +238,12 @@ impl Registry {
             &support::registry_image(),
         ]);
         let api = RegistryApi::local(port);
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-        while let Err(e) = api.ping().await {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "{name} does not answer: {e}"
-            );
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        }
+        support::until_ok(
+            &format!("{name} to answer"),
+            std::time::Duration::from_secs(30),
+            || api.ping(),
+        )
+        .await;
         Registry {
             container: Containers(vec![name]),
             port,

@@ -338,3 +338,23 @@ pub fn until_blocking(what: &str, within: std::time::Duration, mut ready: impl F
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
 }
+
+/// Calls `attempt` every 50 ms until it succeeds and returns its value; panics after `within`
+/// with `what` and the last error. For what nothing announces (a server that starts to answer).
+pub async fn until_ok<T, E: std::fmt::Debug, F: std::future::Future<Output = Result<T, E>>>(
+    what: &str,
+    within: std::time::Duration,
+    mut attempt: impl FnMut() -> F,
+) -> T {
+    let deadline = std::time::Instant::now() + within;
+    loop {
+        match attempt().await {
+            Ok(value) => return value,
+            Err(e) if std::time::Instant::now() < deadline => {
+                let _ = e;
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            Err(e) => panic!("waited {within:?} for {what}; last: {e:?}"),
+        }
+    }
+}
