@@ -294,11 +294,11 @@ fn start_pod(bin: &Path, namespace: &str, hash: &str, index: usize, env: &[(&str
         cmd.env(k, v);
     }
     let proc = Proc(cmd.spawn().unwrap());
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while get(port, "/ready") != Some(200) {
-        assert!(Instant::now() < deadline, "demo-app on {port} not ready");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    support::until_blocking(
+        &format!("demo-app on {port} to be ready"),
+        Duration::from_secs(20),
+        || get(port, "/ready") == Some(200),
+    );
     Pod {
         namespace: namespace.into(),
         hash: hash.into(),
@@ -597,14 +597,27 @@ impl Prometheus {
 
     /// Waits until every pod's target in `namespace` has been scraped `samples` times (at
     /// least), by the `up` series prometheus-operator's labels give it.
+    /// How many times `pod` has been scraped (in the last 5 minutes: the whole test).
+    fn scrapes(&self, pod: &Pod) -> usize {
+        let q = format!(
+            "count_over_time(up{{namespace=\"{}\",pod=\"{}\"}}[5m])",
+            pod.namespace, pod.name
+        );
+        self.query(&q).first().copied().unwrap_or(0.0) as usize
+    }
+
+    /// Waits until each pod has been scraped `more` times after now.
+    fn wait_more_scrapes(&self, pods: &[&Pod], more: usize, within: Duration) {
+        let now: Vec<usize> = pods.iter().map(|p| self.scrapes(p)).collect();
+        for (pod, n) in pods.iter().zip(now) {
+            self.wait_scraped(&[pod], n + more, within);
+        }
+    }
+
     fn wait_scraped(&self, pods: &[&Pod], samples: usize, within: Duration) {
         let deadline = Instant::now() + within;
         for pod in pods {
-            let q = format!(
-                "count_over_time(up{{namespace=\"{}\",pod=\"{}\"}}[5m])",
-                pod.namespace, pod.name
-            );
-            while self.query(&q).first().copied().unwrap_or(0.0) < samples as f64 {
+            while self.scrapes(pod) < samples {
                 assert!(
                     Instant::now() < deadline,
                     "{} not scraped {samples} times: {}",
@@ -787,12 +800,13 @@ fn analysis_templates_judge_the_canary_on_a_real_prometheus() {
         .filter(|(_, rate)| *rate > 0)
         .map(|(p, rate)| Users::start(p.port, *rate))
         .collect();
-    std::thread::sleep(Duration::from_secs(12));
+    // Traffic for 12 scrapes of every pod (12 s at one a second): enough for the rate windows.
+    prom.wait_more_scrapes(&all, 12, Duration::from_secs(120));
     let sent: u64 = users.into_iter().map(Users::stop).sum();
     assert!(sent > 500, "only {sent} user requests were sent");
     drop(kubelets);
     // Two more scrapes of every pod: the last requests are in.
-    std::thread::sleep(Duration::from_secs(3));
+    prom.wait_more_scrapes(&all, 2, Duration::from_secs(60));
 
     let success_rate = template("success-rate");
     let error_rate_only = template("error-rate-only");

@@ -314,7 +314,7 @@ fn not_enough_disk_is_refused_before_writing_naming_the_size_needed() {
 #[test]
 fn bundle_create_with_no_platform_up_says_so_and_stops() {
     let dir = tempfile::tempdir().unwrap();
-    let out = std::process::Command::new(support::kindling_bin())
+    let out = support::kindling()
         .args(["bundle", "create", "--platform", "linux/amd64", "--out"])
         .arg(dir.path().join("b.tar"))
         .env("KINDLING_DATA_DIR", dir.path().join("data"))
@@ -336,7 +336,7 @@ async fn inspect_shows_images_files_sizes_pins_and_platforms() {
     let dir = tempfile::tempdir().unwrap();
     let path = tiny(dir.path()).await;
     let run = |json: bool| {
-        let mut command = std::process::Command::new(support::kindling_bin());
+        let mut command = support::kindling();
         if json {
             command.args(["--output", "json"]);
         }

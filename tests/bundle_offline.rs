@@ -722,20 +722,7 @@ async fn bench_bundle() {
         return;
     };
     let out = c.dir.path().join("bench.tar");
-    let output = c
-        .command(&[
-            "--output",
-            "json",
-            "bundle",
-            "create",
-            "--out",
-            out.to_str().unwrap(),
-            "--platform",
-            "linux/amd64",
-        ])
-        .output()
-        .await
-        .unwrap();
+    let output = c.create_for(&out, "linux/amd64", &[]).await;
     assert!(
         output.status.success(),
         "{}",
@@ -845,20 +832,7 @@ async fn a_bundle_for_one_platform_keeps_its_manifests_and_serves_an_index_reduc
         return;
     };
     let out = c.dir.path().join("amd64.tar");
-    let output = c
-        .command(&[
-            "--output",
-            "json",
-            "bundle",
-            "create",
-            "--out",
-            out.to_str().unwrap(),
-            "--platform",
-            "linux/amd64",
-        ])
-        .output()
-        .await
-        .unwrap();
+    let output = c.create_for(&out, "linux/amd64", &[]).await;
     assert!(
         output.status.success(),
         "{}",

@@ -4,18 +4,16 @@
 mod support;
 
 use std::net::{Ipv4Addr, TcpListener};
-use std::path::PathBuf;
 use std::process::{Command, Output};
 
 fn kindling(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(support::kindling_bin());
-    cmd.args(args)
+    support::kindling()
+        .args(args)
         .env("NO_COLOR", "1")
-        .current_dir(std::env::temp_dir());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.output().unwrap()
+        .current_dir(std::env::temp_dir())
+        .envs(env.iter().copied())
+        .output()
+        .unwrap()
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -25,32 +23,13 @@ fn text(bytes: &[u8]) -> String {
 /// Replaces what differs between runs and machines.
 fn filter(s: &str) -> String {
     let tmp = std::env::temp_dir().display().to_string();
-    let mut out = s.replace(&tmp, "[TMP]");
-    out = out.replace(env!("CARGO_PKG_VERSION"), "[VERSION]");
-    out
+    s.replace(&tmp, "[TMP]")
+        .replace(env!("CARGO_PKG_VERSION"), "[VERSION]")
 }
 
-/// Compares with tests/snapshots/cli/<name>.txt; KINDLING_UPDATE_SNAPSHOTS=1 rewrites it.
+/// Compares with tests/snapshots/cli__<name>.snap (`cargo insta review` accepts a change).
 fn assert_snapshot(name: &str, actual: &str) {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/snapshots/cli")
-        .join(format!("{name}.txt"));
-    let actual = filter(actual);
-    if std::env::var_os("KINDLING_UPDATE_SNAPSHOTS").is_some() {
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, &actual).unwrap();
-        return;
-    }
-    let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| {
-        panic!(
-            "missing snapshot {}; run with KINDLING_UPDATE_SNAPSHOTS=1",
-            path.display()
-        )
-    });
-    assert_eq!(
-        actual, expected,
-        "snapshot {name} differs (KINDLING_UPDATE_SNAPSHOTS=1 to accept)"
-    );
+    insta::assert_snapshot!(name, filter(actual));
 }
 
 #[test]

@@ -120,7 +120,7 @@ fn doctor_checks_the_existing_cluster() {
     let file = dir.path().join("kubeconfig");
     std::fs::write(&file, api.kubeconfig("team")).unwrap();
     let doctor = |kubeconfig: &std::path::Path| {
-        let out = std::process::Command::new(support::kindling_bin())
+        let out = support::kindling()
             .current_dir(dir.path())
             .env("KINDLING_DATA_DIR", dir.path().join("data"))
             .env("KINDLING_CACHE_DIR", dir.path().join("cache"))

@@ -409,7 +409,7 @@ async fn a_cluster_kindling_did_not_create_needs_consent() {
     );
 
     // The CLI without a terminal: exit 2 and the hint to pass --yes.
-    let out = std::process::Command::new(support::kindling_bin())
+    let out = support::kindling()
         .current_dir(f.dir.path())
         .env_clear()
         .envs(f.env.with_prefix(""))

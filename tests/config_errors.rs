@@ -1,6 +1,8 @@
 //! Strict configuration: every bad input names its place (path:line:column or the
 //! variable/flag), says what is wrong, and hints at the fix.
 
+mod support;
+
 use kindling::config::{self, ConfigSource, Origin, Overrides};
 use kindling::env::Env;
 use std::io::Write;
@@ -409,7 +411,7 @@ fn a_misspelled_credentials_flag_does_not_print_the_password() {
         "{shown}"
     );
     // Through the binary, as the user sees it.
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_kindling"))
+    let out = support::kindling()
         .args([
             "--set",
             "credentials.grafana_admin_passwrd=hunter2-secret",
@@ -501,7 +503,7 @@ fn environment_variables_that_are_no_setting_are_warned_about() {
     );
     // Through the binary: a warning on stderr, the configuration still valid.
     let dir = tempfile::tempdir().unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_kindling"))
+    let out = support::kindling()
         .args(["config", "check"])
         .current_dir(dir.path())
         .env("KINDLING_REGISTY_HOST_PORT", "5002")

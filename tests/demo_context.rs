@@ -130,7 +130,7 @@ fn a_lone_binary_with_no_repository_writes_the_demo_build_context() {
     );
 
     // A second run refuses to write into a folder that is not empty.
-    let again = Command::new(support::kindling_bin())
+    let again = support::kindling()
         .args(["demo-context"])
         .arg(&ctx)
         .output()

@@ -8,7 +8,8 @@ mod support;
 
 use std::net::{Ipv4Addr, TcpListener};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
+use support::Run;
 
 /// A private HOME, data dir, cache dir and hosts file for one test.
 struct Sandbox {
@@ -32,8 +33,8 @@ impl Sandbox {
     }
 
     /// The binary with only this sandbox's settings (no KINDLING_* or KUBECONFIG from outside).
-    fn kindling(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(support::kindling_bin());
+    fn kindling(&self, args: &[&str]) -> assert_cmd::Command {
+        let mut c = support::kindling();
         for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("KINDLING_")) {
             c.env_remove(key);
         }
@@ -45,39 +46,14 @@ impl Sandbox {
             .env("KINDLING_HOSTS_FILE", self.path("hosts"))
             .env("KINDLING_SUDO", "none")
             .env("NO_COLOR", "1")
-            .stdin(Stdio::null())
+            // An empty stdin, closed at once (no terminal).
+            .write_stdin("")
             .args(args);
         c
     }
 
     fn run(&self, args: &[&str]) -> Run {
         self.kindling(args).output().unwrap().into()
-    }
-}
-
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-impl From<Output> for Run {
-    fn from(o: Output) -> Run {
-        Run {
-            code: o.status.code(),
-            stdout: String::from_utf8_lossy(&o.stdout).into(),
-            stderr: String::from_utf8_lossy(&o.stderr).into(),
-        }
-    }
-}
-
-impl std::fmt::Debug for Run {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "exit {:?}\n--- stdout\n{}--- stderr\n{}",
-            self.code, self.stdout, self.stderr
-        )
     }
 }
 
@@ -230,23 +206,9 @@ fn hosts_apply_and_remove_leave_no_lock_file_behind() {
 
 /// `kindling <args>` for a registry fixture: its names, port, image and mirrors by environment.
 fn registry_cli(fx: &registry_support::Fixture, args: &[&str], extra: &[(&str, &str)]) -> Run {
-    let config = &fx.config;
-    let mut c = Command::new(support::kindling_bin());
-    c.args(args)
-        .env("KINDLING_REGISTRY_IMAGE", &config.registry.image)
-        .env("KINDLING_REGISTRY_NAME", &config.registry.name)
-        .env(
-            "KINDLING_REGISTRY_HOST_PORT",
-            config.registry.host_port.to_string(),
-        )
-        .env("KINDLING_CLUSTER_NAME", &config.cluster.name)
-        .env(
-            "KINDLING_REGISTRY_MIRRORS",
-            config.registry.mirrors.join(","),
-        )
-        .env("KINDLING_TIMEOUTS_REGISTRY", "20s")
-        .env("NO_COLOR", "1")
-        .current_dir(std::env::temp_dir());
+    let mut c = fx.kindling(args);
+    c.env("KINDLING_TIMEOUTS_REGISTRY", "20s")
+        .env("NO_COLOR", "1");
     for (k, v) in extra {
         c.env(k, v);
     }
@@ -332,8 +294,15 @@ async fn a_replacement_that_does_not_answer_puts_the_old_registry_back() {
     assert_eq!(docker_inspect(name, "{{.State.Status}}"), "running");
     let previous = kindling::docker::containers::previous_name(name);
     assert_eq!(docker_inspect(&previous, "{{.Id}}"), "", "no leftover");
+    // Running again, it answers once its process listens (kindling restarts it, and does not
+    // wait for it to answer).
     let api = kindling::docker::registry_api::RegistryApi::local(fx.config.registry.host_port);
-    assert_eq!(api.ping().await, Ok(()), "the old registry answers again");
+    support::until_ok(
+        "the old registry to answer again",
+        std::time::Duration::from_secs(10),
+        || api.ping(),
+    )
+    .await;
 }
 
 /// An image that runs and never answers /v2/: the stand-in kind node (busybox, sleeping).
@@ -423,16 +392,10 @@ async fn concurrent_registry_ups_and_downs_meet_no_docker_conflict() {
     for action in [&["registry", "up"][..], &["registry", "down"][..]] {
         let children: Vec<_> = (0..6)
             .map(|_| {
-                let config = &fx.config;
+                // Spawned side by side: std's Command (assert_cmd only runs to completion).
                 Command::new(support::kindling_bin())
                     .args(action)
-                    .env("KINDLING_REGISTRY_IMAGE", &config.registry.image)
-                    .env("KINDLING_REGISTRY_NAME", &config.registry.name)
-                    .env(
-                        "KINDLING_REGISTRY_HOST_PORT",
-                        config.registry.host_port.to_string(),
-                    )
-                    .env("KINDLING_CLUSTER_NAME", &config.cluster.name)
+                    .envs(fx.env())
                     .env("KINDLING_REGISTRY_MIRRORS", "")
                     .current_dir(std::env::temp_dir())
                     .stdout(Stdio::null())
@@ -578,30 +541,6 @@ fn up_takes_y_like_cluster_up() {
 
 // ---- 8 and exit codes: a failed `up` leaves the host alone and says so ---------------------
 
-/// Settings for an `up` in the sandbox that passes preflight and then fails at once: free
-/// ports, an image that is neither local nor pullable, and no kind to be had.
-fn failing_up_args(name: &str) -> Vec<String> {
-    let mut args = Vec::new();
-    for set in [
-        format!("cluster.name={name}"),
-        // Before v1.35, so preflight passes on a cgroup v1 machine (CI's is one) as on v2.
-        "cluster.node_image=kindest/node:v1.34.3".into(),
-        "network.domain=test".into(),
-        "network.trust_ca=false".into(),
-        format!("network.http_port={}", support::free_port()),
-        format!("network.https_port={}", support::free_port()),
-        format!("registry.host_port={}", support::free_port()),
-        format!("registry.name={name}-registry"),
-        format!("registry.image=kindling-test/{name}:missing"),
-        "registry.mirrors=".into(),
-    ] {
-        args.push("--set".to_string());
-        args.push(set);
-    }
-    args.push("up".into());
-    args
-}
-
 #[test]
 fn a_failed_up_leaves_the_hosts_file_alone_and_says_so() {
     if support::docker_available().is_none() {
@@ -609,7 +548,7 @@ fn a_failed_up_leaves_the_hosts_file_alone_and_says_so() {
     }
     let name = support::unique("kfail");
     let sandbox = Sandbox::new();
-    let args = failing_up_args(&name);
+    let args = support::failing_up_args(&name);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let run = sandbox
         .kindling(&args)

@@ -134,9 +134,10 @@ async fn a_custom_resource_applied_with_its_crd_waits_for_it() {
     let Some(crd) = support::upstream("argo-cd/v3.5.1/crds/appproject-crd.yaml") else {
         return;
     };
-    // The CRD becomes Established only after 400 ms: applying the AppProject right away fails.
+    // The CRD becomes Established only when the test says so, once kindling waits for it (its
+    // watch on the CRD is open): applying the AppProject before that fails.
     let fake = FakeApiServer::builder()
-        .crd_established_after(Duration::from_millis(400))
+        .crd_established_after(Duration::from_secs(3600))
         .namespace("argocd")
         .start()
         .await;
@@ -153,7 +154,19 @@ async fn a_custom_resource_applied_with_its_crd_waits_for_it() {
     let reporter = RecordingReporter::new();
     let shared: SharedReporter = reporter.clone();
     let step = shared.step("apply", "apply");
-    let report = applier.apply(&manifests, &step).await.unwrap();
+    let applying = tokio::spawn(async move {
+        let report = applier.apply(&manifests, &step).await;
+        (report, step)
+    });
+    fake.until_watch(0, "customresourcedefinitions", "appprojects.argoproj.io")
+        .await;
+    assert!(
+        !applying.is_finished(),
+        "applied before the CRD was Established"
+    );
+    fake.establish("appprojects.argoproj.io");
+    let (report, step) = applying.await.unwrap();
+    let report = report.unwrap();
     report.finish(step);
     assert_eq!(report.count(Applied::Created), 2);
     let project = fake

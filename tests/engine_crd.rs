@@ -3,7 +3,7 @@
 
 mod support;
 
-use kindling::k8s::{self, Applied, Applier, Manifest, Target, Waiter, wait};
+use kindling::k8s::{self, Applied, Applier, K8sError, Manifest, Target, Waiter, wait};
 use kindling::report::{NullReporter, ReporterExt, SharedReporter};
 use kube::api::{Api, DynamicObject, Patch, PatchParams};
 use serde_json::json;
@@ -270,22 +270,21 @@ async fn waits_on_custom_resource_status_through_watch() {
         "{err}"
     );
 
-    // A status change made while kindling waits arrives through the watch.
-    let api2 = api.clone();
-    let writer = tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        api2.patch_status("web", &params, &Patch::Apply(status("True", "Ready")))
+    // A status change made while kindling waits arrives through the watch: it is written only
+    // once kindling's watch is open, and a wait that had ended on the first listing would
+    // never open it (until_watch would panic).
+    let (watching, log) = support::recording_client(&server.kubeconfig()).await;
+    let wait = tokio::spawn(async move {
+        Waiter::new(watching)
+            .wait(target, wait::certificate_ready(), Duration::from_secs(20))
             .await
-            .unwrap();
     });
-    let started = std::time::Instant::now();
-    let object = waiter
-        .wait(target, wait::certificate_ready(), Duration::from_secs(20))
+    log.until_watch(0, "certificates", "web").await;
+    assert!(!wait.is_finished(), "returned before the status changed");
+    api.patch_status("web", &params, &Patch::Apply(status("True", "Ready")))
         .await
-        .unwrap()
         .unwrap();
-    writer.await.unwrap();
-    assert!(started.elapsed() >= Duration::from_millis(400));
+    let object = wait.await.unwrap().unwrap().unwrap();
     assert_eq!(object.data["status"]["conditions"][0]["status"], "True");
     // Status changes do not bump the generation.
     assert_eq!(object.metadata.generation, Some(1));
@@ -315,7 +314,6 @@ async fn application_and_rollout_waits_on_the_real_server() {
             .filter(|m| matches!(m.kind(), "Application" | "Rollout")),
     );
     apply(&applier, &manifests).await.unwrap();
-    let waiter = Waiter::new(client.clone());
 
     // Application: no status subresource; Argo CD writes status on the main resource.
     let app = applier
@@ -327,28 +325,29 @@ async fn application_and_rollout_waits_on_the_real_server() {
     let failed = json!({"status": {"sync": {"status": "OutOfSync"}, "health": {"status": "Missing"},
         "operationState": {"phase": "Failed", "message": "one or more synchronization tasks are not valid", "startedAt": "2026-01-01T00:00:00Z",
             "operation": {"sync": {"revision": "1.0.0"}}}}});
-    let api2 = api.clone();
-    tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        api2.patch("demo-app", &PatchParams::default(), &Patch::Merge(failed))
-            .await
-            .unwrap();
-    });
-    let started = std::time::Instant::now();
+    // Each status is written once kindling's watch is open: it arrives as a watch event.
+    let (watching, log) = support::recording_client(&server.kubeconfig()).await;
+    let waiter = Waiter::new(watching);
     let target = Target::namespaced(app.resource.clone(), "demo", "demo-app");
-    let err = waiter
-        .wait(
-            target,
-            wait::application_synced_healthy(),
-            Duration::from_secs(60),
-        )
+    let wait = tokio::spawn({
+        let waiter = waiter.clone();
+        // Never reached: a failed sync ends the wait at once (WaitFailed, not Timeout).
+        async move {
+            waiter
+                .wait(
+                    target,
+                    wait::application_synced_healthy(),
+                    Duration::from_secs(60),
+                )
+                .await
+        }
+    });
+    log.until_watch(0, "applications", "demo-app").await;
+    api.patch("demo-app", &PatchParams::default(), &Patch::Merge(failed))
         .await
-        .unwrap_err();
-    assert!(
-        started.elapsed() < Duration::from_secs(10),
-        "took {:?}",
-        started.elapsed()
-    );
+        .unwrap();
+    let err = wait.await.unwrap().unwrap_err();
+    assert!(matches!(err, K8sError::WaitFailed { .. }), "{err:?}");
     assert!(
         err.to_string()
             .contains("sync Failed: one or more synchronization tasks are not valid"),
@@ -362,16 +361,22 @@ async fn application_and_rollout_waits_on_the_real_server() {
         .await
         .unwrap();
     let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), "demo", &rollout.resource);
-    tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        let status = json!({"status": {"observedGeneration": "1", "phase": "Healthy", "stableRS": "5d8f9c", "currentPodHash": "5d8f9c"}});
-        api.patch_status("demo-app", &PatchParams::default(), &Patch::Merge(status))
-            .await
-            .unwrap();
-    });
     let target = Target::namespaced(rollout.resource, "demo", "demo-app");
-    waiter
-        .wait(target, wait::rollout_done(), Duration::from_secs(20))
+    let mark = log.mark();
+    let wait = tokio::spawn(async move {
+        waiter
+            .wait(target, wait::rollout_done(), Duration::from_secs(20))
+            .await
+    });
+    log.until_watch(mark, "rollouts", "demo-app").await;
+    assert!(
+        !wait.is_finished(),
+        "done before the controller wrote status"
+    );
+    let status = json!({"status": {"observedGeneration": "1", "phase": "Healthy", "stableRS": "5d8f9c", "currentPodHash": "5d8f9c"}});
+    api.patch_status("demo-app", &PatchParams::default(), &Patch::Merge(status))
         .await
         .unwrap();
+    let object = wait.await.unwrap().unwrap().unwrap();
+    assert_eq!(object.data["status"]["phase"], "Healthy");
 }

@@ -5,10 +5,10 @@ mod support;
 
 use fake_apiserver::{FakeApiServer, sim};
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
-use k8s_openapi::api::batch::v1::Job;
-use kindling::k8s::{self, K8sError, Target, Waiter, wait};
+use kindling::k8s::{self, Condition, K8sError, Target, Waiter, wait};
+
 use serde_json::json;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 async fn start() -> (FakeApiServer, kube::Client) {
     let fake = FakeApiServer::builder().namespace("demo").start().await;
@@ -36,7 +36,6 @@ fn deployment(name: &str, image: &str) -> serde_json::Value {
 #[tokio::test]
 async fn workloads_roll_out_through_watch() {
     let (fake, client) = start().await;
-    let _controller = sim::spawn_workload_controller(fake.handle(), Duration::from_millis(300));
     fake.create(deployment("web", "nginx")).unwrap();
     let mut sts = deployment("db", "postgres");
     sts["kind"] = json!("StatefulSet");
@@ -46,7 +45,6 @@ async fn workloads_roll_out_through_watch() {
     fake.create(ds).unwrap();
 
     let waiter = Waiter::new(client);
-    let started = Instant::now();
     let waits = vec![
         (
             Target::of::<Deployment>(Some("demo"), "web"),
@@ -61,14 +59,22 @@ async fn workloads_roll_out_through_watch() {
             wait::rolled_out(),
         ),
     ];
-    waiter
-        .wait_all(waits, Duration::from_secs(20))
-        .await
-        .unwrap();
-    assert!(
-        started.elapsed() >= Duration::from_millis(250),
-        "returned before the controller acted"
-    );
+    let all = tokio::spawn({
+        let waiter = waiter.clone();
+        async move { waiter.wait_all(waits, Duration::from_secs(20)).await }
+    });
+    // The controllers act only once kindling watches all three: a wait that returned on the
+    // objects as first listed would never open these watches (until_watch would panic).
+    for (kind, plural, name) in [
+        ("Deployment", "deployments", "web"),
+        ("StatefulSet", "statefulsets", "db"),
+        ("DaemonSet", "daemonsets", "agent"),
+    ] {
+        fake.until_watch(0, plural, name).await;
+        assert!(!all.is_finished(), "returned before the {kind} rolled out");
+        sim::roll_out(&fake, kind, "demo", name).unwrap();
+    }
+    all.await.unwrap().unwrap();
 
     // A spec change makes it not rolled out until the controller observes the new generation.
     fake.patch(
@@ -83,15 +89,23 @@ async fn workloads_roll_out_through_watch() {
         .get("apps/v1", "Deployment", Some("demo"), "web")
         .unwrap();
     assert_eq!(d["metadata"]["generation"], 2);
-    let object = waiter
-        .wait(
-            Target::of::<Deployment>(Some("demo"), "web"),
-            wait::rolled_out(),
-            Duration::from_secs(20),
-        )
-        .await
-        .unwrap()
-        .unwrap();
+    let mark = fake.log_mark();
+    let web = tokio::spawn(async move {
+        waiter
+            .wait(
+                Target::of::<Deployment>(Some("demo"), "web"),
+                wait::rolled_out(),
+                Duration::from_secs(20),
+            )
+            .await
+    });
+    fake.until_watch(mark, "deployments", "web").await;
+    assert!(
+        !web.is_finished(),
+        "returned on the old generation's status"
+    );
+    sim::roll_out(&fake, "Deployment", "demo", "web").unwrap();
+    let object = web.await.unwrap().unwrap().unwrap();
     assert_eq!(object.data["status"]["availableReplicas"], 3);
 }
 
@@ -172,46 +186,113 @@ fn job() -> serde_json::Value {
     })
 }
 
-#[tokio::test]
-async fn jobs_complete_or_fail_fast() {
-    let (fake, client) = start().await;
-    fake.create(job()).unwrap();
-    let handle = fake.handle();
-    tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        handle
-            .set_status(
-                "batch/v1",
-                "Job",
-                Some("demo"),
-                "migrate",
-                json!({"succeeded": 1, "conditions": [{"type": "Complete", "status": "True"}]}),
-            )
-            .unwrap();
-    });
-    let waiter = Waiter::new(client);
-    let target = Target::of::<Job>(Some("demo"), "migrate");
-    waiter
-        .wait(
-            target.clone(),
-            wait::job_complete(),
-            Duration::from_secs(10),
-        )
-        .await
-        .unwrap();
-
-    fake.set_status("batch/v1", "Job", Some("demo"), "migrate", json!({"failed": 3, "conditions": [{"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded", "message": "Job has reached the specified backoff limit"}]})).unwrap();
-    let started = Instant::now();
-    let err = waiter
-        .wait(target, wait::job_complete(), Duration::from_secs(30))
-        .await
-        .unwrap_err();
-    assert!(started.elapsed() < Duration::from_secs(5));
-    assert!(err.to_string().contains("BackoffLimitExceeded"), "{err}");
+fn application() -> serde_json::Value {
+    json!({
+        "apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
+        "metadata": {"name": "platform", "namespace": "demo"},
+        "spec": {"project": "default", "source": {"repoURL": "oci://registry/platform", "path": ".", "targetRevision": "1.0"}, "destination": {"server": "https://kubernetes.default.svc", "namespace": "demo"}},
+    })
 }
 
-/// Applies upstream CRDs into the fake so custom resources can be served.
-async fn with_crds(fake: &FakeApiServer, client: &kube::Client, files: &[&str]) -> Option<()> {
+fn rollout() -> serde_json::Value {
+    let mut rollout = deployment("canary", "app:2");
+    rollout["apiVersion"] = json!("argoproj.io/v1alpha1");
+    rollout["kind"] = json!("Rollout");
+    rollout
+}
+
+fn certificate() -> serde_json::Value {
+    json!({
+        "apiVersion": "cert-manager.io/v1", "kind": "Certificate",
+        "metadata": {"name": "web-tls", "namespace": "demo"},
+        "spec": {"secretName": "web-tls", "dnsNames": ["web.localtest.me"], "issuerRef": {"name": "ca", "kind": "ClusterIssuer"}},
+    })
+}
+
+const APPLICATION_CRD: &[&str] = &["argo-cd/v3.5.1/crds/application-crd.yaml"];
+const ROLLOUT_CRD: &[&str] = &["argo-rollouts/v1.9.1/crds/rollout-crd.yaml"];
+const CERTIFICATE_CRD: &[&str] = &["cert-manager/v1.21.1/crds/cert-manager.io_certificates.yaml"];
+
+/// One story of a wait on one object: its status when the wait starts, the statuses a
+/// simulated controller writes once kindling watches it (in order), and how the wait ends.
+struct Story {
+    crds: &'static [&'static str],
+    object: serde_json::Value,
+    condition: Condition,
+    /// The object's status when the wait starts.
+    first: Option<serde_json::Value>,
+    /// Statuses set one after another once kindling watches the object.
+    then: Vec<serde_json::Value>,
+    timeout: Duration,
+    ends: Ends,
+}
+
+enum Ends {
+    /// The wait returns the object with the last status of `then`.
+    Done,
+    /// The wait fails at once (not by timing out), saying this.
+    Fails(&'static str),
+    /// The wait times out, saying this about what it saw last.
+    TimesOut(&'static str),
+}
+
+/// Tells a story against a fresh fake (skipped when the upstream CRDs are absent).
+async fn tell(story: Story) {
+    let (fake, client) = start().await;
+    if with_crds(&client, story.crds).await.is_none() {
+        return;
+    }
+    let object = fake.create(story.object).unwrap();
+    let (api_version, kind) = (
+        object["apiVersion"].as_str().unwrap(),
+        object["kind"].as_str().unwrap(),
+    );
+    let name = object["metadata"]["name"].as_str().unwrap();
+    if let Some(status) = story.first {
+        fake.set_status(api_version, kind, Some("demo"), name, status)
+            .unwrap();
+    }
+    let resolved = k8s::Discovery::new(client.clone())
+        .resolve(api_version, kind, None)
+        .await
+        .unwrap();
+    let plural = resolved.resource.plural.clone();
+    let target = Target::namespaced(resolved.resource, "demo", name);
+    let waiter = Waiter::new(client);
+    let (condition, timeout) = (story.condition, story.timeout);
+    let wait = tokio::spawn(async move { waiter.wait(target, condition, timeout).await });
+    let last = story.then.last().cloned();
+    if !story.then.is_empty() {
+        // The controller acts only once kindling watches: a wait that ended on the object as
+        // first listed would never open this watch (until_watch would panic).
+        fake.until_watch(0, &plural, name).await;
+        for status in story.then {
+            assert!(!wait.is_finished(), "the wait ended before {status}");
+            fake.set_status(api_version, kind, Some("demo"), name, status)
+                .unwrap();
+        }
+    }
+    let result = wait.await.unwrap();
+    match (story.ends, result) {
+        (Ends::Done, Ok(object)) => {
+            let object = object.expect("the object");
+            if let Some(last) = last {
+                assert_eq!(object.data["status"], last, "ended on an earlier status");
+            }
+        }
+        (Ends::Fails(says), Err(err @ K8sError::WaitFailed { .. })) => {
+            assert!(err.to_string().contains(says), "{err}");
+        }
+        (Ends::TimesOut(says), Err(err @ K8sError::Timeout { .. })) => {
+            assert!(err.to_string().contains(says), "{err}");
+        }
+        (_, Ok(object)) => panic!("the wait succeeded on {object:?}"),
+        (_, Err(err)) => panic!("the wait ended another way: {err:?}\n{err}"),
+    }
+}
+
+/// Applies upstream CRDs into the fake so custom resources can be served; None = skipped.
+async fn with_crds(client: &kube::Client, files: &[&str]) -> Option<()> {
     let mut manifests = Vec::new();
     for f in files {
         manifests.extend(k8s::load_file(&support::upstream(f)?).unwrap());
@@ -224,266 +305,145 @@ async fn with_crds(fake: &FakeApiServer, client: &kube::Client, files: &[&str]) 
         .await
         .unwrap()
         .finish(step);
-    let _ = fake;
     Some(())
 }
 
-async fn application_target(client: &kube::Client) -> Target {
-    let discovery = k8s::Discovery::new(client.clone());
-    let resolved = discovery
-        .resolve("argoproj.io/v1alpha1", "Application", None)
-        .await
-        .unwrap();
-    Target::namespaced(resolved.resource, "demo", "platform")
+/// One test per story, named by it, so a failure names the story.
+macro_rules! stories {
+    ($($name:ident => $story:expr;)*) => {
+        $(
+            #[tokio::test]
+            async fn $name() {
+                tell($story).await
+            }
+        )*
+    };
 }
 
-fn application() -> serde_json::Value {
-    json!({
-        "apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
-        "metadata": {"name": "platform", "namespace": "demo"},
-        "spec": {"project": "default", "source": {"repoURL": "oci://registry/platform", "path": ".", "targetRevision": "1.0"}, "destination": {"server": "https://kubernetes.default.svc", "namespace": "demo"}},
-    })
-}
+/// Long enough never to be reached by a wait that fails at once; one that does not would
+/// time out instead and the story says so (Ends::Fails expects WaitFailed, not Timeout).
+const NOT_REACHED: Duration = Duration::from_secs(20);
+/// A wait expected to time out: short, the message is what is checked.
+const SHORT: Duration = Duration::from_millis(500);
 
-#[tokio::test]
-async fn an_application_becomes_synced_and_healthy() {
-    let (fake, client) = start().await;
-    if with_crds(
-        &fake,
-        &client,
-        &["argo-cd/v3.5.1/crds/application-crd.yaml"],
-    )
-    .await
-    .is_none()
-    {
-        return;
-    }
-    fake.create(application()).unwrap();
-    let handle = fake.handle();
-    tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_millis(150)).await;
-        handle.patch("argoproj.io/v1alpha1", "Application", Some("demo"), "platform", json!({"status": {"sync": {"status": "Synced"}, "health": {"status": "Progressing"}}})).unwrap();
-        tokio::time::sleep(Duration::from_millis(150)).await;
-        handle
-            .patch(
-                "argoproj.io/v1alpha1",
-                "Application",
-                Some("demo"),
-                "platform",
-                json!({"status": {"health": {"status": "Healthy"}}}),
-            )
-            .unwrap();
-    });
-    let target = application_target(&client).await;
-    let waiter = Waiter::new(client);
-    let started = Instant::now();
-    waiter
-        .wait(
-            target.clone(),
-            wait::application_synced_healthy(),
-            Duration::from_secs(10),
-        )
-        .await
-        .unwrap();
-    assert!(started.elapsed() >= Duration::from_millis(250));
-
-    // Progressing is reported as what was last seen when time runs out.
-    fake.patch(
-        "argoproj.io/v1alpha1",
-        "Application",
-        Some("demo"),
-        "platform",
-        json!({"status": {"health": {"status": "Progressing", "message": "waiting for rollout"}}}),
-    )
-    .unwrap();
-    let err = waiter
-        .wait(
-            target,
-            wait::application_synced_healthy(),
-            Duration::from_millis(500),
-        )
-        .await
-        .unwrap_err();
-    assert!(
-        err.to_string()
-            .contains("last seen: sync Synced, health Progressing (waiting for rollout)"),
-        "{err}"
-    );
-}
-
-#[tokio::test]
-async fn a_failed_application_sync_fails_well_before_the_timeout() {
-    let (fake, client) = start().await;
-    if with_crds(
-        &fake,
-        &client,
-        &["argo-cd/v3.5.1/crds/application-crd.yaml"],
-    )
-    .await
-    .is_none()
-    {
-        return;
-    }
-    fake.create(application()).unwrap();
-    let handle = fake.handle();
-    tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        handle.patch("argoproj.io/v1alpha1", "Application", Some("demo"), "platform", json!({"status": {
+stories! {
+    a_job_is_done_once_it_completes => Story {
+        crds: &[],
+        object: job(),
+        condition: wait::job_complete(),
+        first: None,
+        then: vec![json!({"succeeded": 1, "conditions": [{"type": "Complete", "status": "True"}]})],
+        timeout: NOT_REACHED,
+        ends: Ends::Done,
+    };
+    a_failed_job_fails_at_once_with_the_reason => Story {
+        crds: &[],
+        object: job(),
+        condition: wait::job_complete(),
+        first: Some(json!({"failed": 3, "conditions": [{"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded", "message": "Job has reached the specified backoff limit"}]})),
+        then: vec![],
+        timeout: NOT_REACHED,
+        ends: Ends::Fails("BackoffLimitExceeded"),
+    };
+    an_application_is_done_once_synced_and_healthy_not_while_progressing => Story {
+        crds: APPLICATION_CRD,
+        object: application(),
+        condition: wait::application_synced_healthy(),
+        first: None,
+        then: vec![
+            json!({"sync": {"status": "Synced"}, "health": {"status": "Progressing"}}),
+            json!({"sync": {"status": "Synced"}, "health": {"status": "Healthy"}}),
+        ],
+        timeout: NOT_REACHED,
+        ends: Ends::Done,
+    };
+    a_progressing_application_times_out_saying_what_was_last_seen => Story {
+        crds: APPLICATION_CRD,
+        object: application(),
+        condition: wait::application_synced_healthy(),
+        first: Some(json!({"sync": {"status": "Synced"}, "health": {"status": "Progressing", "message": "waiting for rollout"}})),
+        then: vec![],
+        timeout: SHORT,
+        ends: Ends::TimesOut("last seen: sync Synced, health Progressing (waiting for rollout)"),
+    };
+    a_failed_application_sync_fails_at_once_through_the_watch => Story {
+        crds: APPLICATION_CRD,
+        object: application(),
+        condition: wait::application_synced_healthy(),
+        first: None,
+        then: vec![json!({
             "sync": {"status": "OutOfSync"}, "health": {"status": "Missing"},
             "operationState": {"phase": "Failed", "message": "one or more objects failed to apply, reason: Deployment.apps \"web\" is invalid"},
-        }})).unwrap();
-    });
-    let target = application_target(&client).await;
-    let started = Instant::now();
-    let err = Waiter::new(client.clone())
-        .wait(
-            target.clone(),
-            wait::application_synced_healthy(),
-            Duration::from_secs(60),
-        )
-        .await
-        .unwrap_err();
-    assert!(
-        started.elapsed() < Duration::from_secs(5),
-        "took {:?}",
-        started.elapsed()
-    );
-    let message = err.to_string();
-    assert!(matches!(err, K8sError::WaitFailed { .. }), "{message}");
-    assert!(
-        message.contains("sync Failed: one or more objects failed to apply"),
-        "{message}"
-    );
-
-    // A ComparisonError condition fails at once too.
-    fake.set_status("argoproj.io/v1alpha1", "Application", Some("demo"), "platform", json!({
-        "sync": {"status": "Unknown"}, "health": {"status": "Unknown"},
-        "conditions": [{"type": "ComparisonError", "message": "failed to load target state: repository not found"}],
-    })).unwrap();
-    let err = Waiter::new(client)
-        .wait(
-            target,
-            wait::application_synced_healthy(),
-            Duration::from_secs(60),
-        )
-        .await
-        .unwrap_err();
-    assert!(
-        err.to_string()
-            .contains("ComparisonError: failed to load target state: repository not found"),
-        "{err}"
-    );
-}
-
-#[tokio::test]
-async fn rollouts_certificates_and_generic_conditions() {
-    let (fake, client) = start().await;
-    let files = [
-        "argo-rollouts/v1.9.1/crds/rollout-crd.yaml",
-        "cert-manager/v1.21.1/crds/cert-manager.io_certificates.yaml",
-    ];
-    if with_crds(&fake, &client, &files).await.is_none() {
-        return;
-    }
-    let discovery = k8s::Discovery::new(client.clone());
-    let waiter = Waiter::new(client.clone());
-
-    let mut rollout = deployment("canary", "app:2");
-    rollout["apiVersion"] = json!("argoproj.io/v1alpha1");
-    rollout["kind"] = json!("Rollout");
-    fake.create(rollout).unwrap();
-    let resolved = discovery
-        .resolve("argoproj.io/v1alpha1", "Rollout", None)
-        .await
-        .unwrap();
-    let target = Target::namespaced(resolved.resource, "demo", "canary");
-    fake.set_status("argoproj.io/v1alpha1", "Rollout", Some("demo"), "canary", json!({"observedGeneration": "1", "phase": "Paused", "message": "CanaryPauseStep", "stableRS": "abc", "currentPodHash": "def"})).unwrap();
-    let err = waiter
-        .wait(
-            target.clone(),
-            wait::rollout_done(),
-            Duration::from_millis(500),
-        )
-        .await
-        .unwrap_err();
-    assert!(err.to_string().contains("Paused CanaryPauseStep"), "{err}");
-    let handle = fake.handle();
-    tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        handle.set_status("argoproj.io/v1alpha1", "Rollout", Some("demo"), "canary", json!({"observedGeneration": "1", "phase": "Healthy", "stableRS": "def", "currentPodHash": "def"})).unwrap();
-    });
-    waiter
-        .wait(
-            target.clone(),
-            wait::rollout_done(),
-            Duration::from_secs(10),
-        )
-        .await
-        .unwrap();
-    fake.set_status("argoproj.io/v1alpha1", "Rollout", Some("demo"), "canary", json!({"observedGeneration": "1", "phase": "Degraded", "message": "RolloutAborted: metric error-rate assessed Failed"})).unwrap();
-    let err = waiter
-        .wait(target, wait::rollout_done(), Duration::from_secs(60))
-        .await
-        .unwrap_err();
-    assert!(
-        err.to_string().contains("Degraded: RolloutAborted"),
-        "{err}"
-    );
-
-    fake.create(json!({
-        "apiVersion": "cert-manager.io/v1", "kind": "Certificate",
-        "metadata": {"name": "web-tls", "namespace": "demo"},
-        "spec": {"secretName": "web-tls", "dnsNames": ["web.localtest.me"], "issuerRef": {"name": "ca", "kind": "ClusterIssuer"}},
-    })).unwrap();
-    let resolved = discovery
-        .resolve("cert-manager.io/v1", "Certificate", None)
-        .await
-        .unwrap();
-    let target = Target::namespaced(resolved.resource, "demo", "web-tls");
-    fake.set_status("cert-manager.io/v1", "Certificate", Some("demo"), "web-tls", json!({"conditions": [{"type": "Ready", "status": "False", "reason": "Issuing", "message": "Issuing certificate as Secret does not exist"}]})).unwrap();
-    let err = waiter
-        .wait(
-            target.clone(),
-            wait::certificate_ready(),
-            Duration::from_millis(400),
-        )
-        .await
-        .unwrap_err();
-    assert!(
-        err.to_string()
-            .contains("Ready=False (Issuing): Issuing certificate as Secret does not exist"),
-        "{err}"
-    );
-    let handle = fake.handle();
-    tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        handle
-            .set_status(
-                "cert-manager.io/v1",
-                "Certificate",
-                Some("demo"),
-                "web-tls",
-                json!({"conditions": [{"type": "Ready", "status": "True", "reason": "Ready"}]}),
-            )
-            .unwrap();
-    });
-    waiter
-        .wait(
-            target.clone(),
-            wait::certificate_ready(),
-            Duration::from_secs(10),
-        )
-        .await
-        .unwrap();
-    // The generic form, composed with another condition.
-    waiter
-        .wait(
-            target,
-            wait::exists().and(wait::condition_true("Ready")),
-            Duration::from_secs(5),
-        )
-        .await
-        .unwrap();
+        })],
+        timeout: NOT_REACHED,
+        ends: Ends::Fails("sync Failed: one or more objects failed to apply"),
+    };
+    an_application_comparison_error_fails_at_once => Story {
+        crds: APPLICATION_CRD,
+        object: application(),
+        condition: wait::application_synced_healthy(),
+        first: Some(json!({
+            "sync": {"status": "Unknown"}, "health": {"status": "Unknown"},
+            "conditions": [{"type": "ComparisonError", "message": "failed to load target state: repository not found"}],
+        })),
+        then: vec![],
+        timeout: NOT_REACHED,
+        ends: Ends::Fails("ComparisonError: failed to load target state: repository not found"),
+    };
+    a_paused_rollout_times_out_naming_the_pause => Story {
+        crds: ROLLOUT_CRD,
+        object: rollout(),
+        condition: wait::rollout_done(),
+        first: Some(json!({"observedGeneration": "1", "phase": "Paused", "message": "CanaryPauseStep", "stableRS": "abc", "currentPodHash": "def"})),
+        then: vec![],
+        timeout: SHORT,
+        ends: Ends::TimesOut("Paused CanaryPauseStep"),
+    };
+    a_rollout_is_done_once_healthy_on_the_new_pods => Story {
+        crds: ROLLOUT_CRD,
+        object: rollout(),
+        condition: wait::rollout_done(),
+        first: Some(json!({"observedGeneration": "1", "phase": "Paused", "message": "CanaryPauseStep", "stableRS": "abc", "currentPodHash": "def"})),
+        then: vec![json!({"observedGeneration": "1", "phase": "Healthy", "stableRS": "def", "currentPodHash": "def"})],
+        timeout: NOT_REACHED,
+        ends: Ends::Done,
+    };
+    an_aborted_rollout_fails_at_once_with_the_reason => Story {
+        crds: ROLLOUT_CRD,
+        object: rollout(),
+        condition: wait::rollout_done(),
+        first: Some(json!({"observedGeneration": "1", "phase": "Degraded", "message": "RolloutAborted: metric error-rate assessed Failed"})),
+        then: vec![],
+        timeout: NOT_REACHED,
+        ends: Ends::Fails("Degraded: RolloutAborted"),
+    };
+    a_certificate_being_issued_times_out_with_cert_managers_reason => Story {
+        crds: CERTIFICATE_CRD,
+        object: certificate(),
+        condition: wait::certificate_ready(),
+        first: Some(json!({"conditions": [{"type": "Ready", "status": "False", "reason": "Issuing", "message": "Issuing certificate as Secret does not exist"}]})),
+        then: vec![],
+        timeout: Duration::from_millis(400),
+        ends: Ends::TimesOut("Ready=False (Issuing): Issuing certificate as Secret does not exist"),
+    };
+    a_certificate_is_ready_once_issued => Story {
+        crds: CERTIFICATE_CRD,
+        object: certificate(),
+        condition: wait::certificate_ready(),
+        first: Some(json!({"conditions": [{"type": "Ready", "status": "False", "reason": "Issuing", "message": "Issuing certificate as Secret does not exist"}]})),
+        then: vec![json!({"conditions": [{"type": "Ready", "status": "True", "reason": "Ready"}]})],
+        timeout: NOT_REACHED,
+        ends: Ends::Done,
+    };
+    the_generic_conditions_compose => Story {
+        crds: CERTIFICATE_CRD,
+        object: certificate(),
+        condition: wait::exists().and(wait::condition_true("Ready")),
+        first: None,
+        then: vec![json!({"conditions": [{"type": "Ready", "status": "True", "reason": "Ready"}]})],
+        timeout: NOT_REACHED,
+        ends: Ends::Done,
+    };
 }
 
 #[tokio::test]
@@ -507,25 +467,31 @@ async fn delete_is_foreground_and_existence_is_checked() {
     let mut d = deployment("held", "nginx");
     d["metadata"]["finalizers"] = json!(["example.com/hold"]);
     fake.create(d).unwrap();
-    let handle = fake.handle();
-    tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        handle
-            .patch(
-                "apps/v1",
-                "Deployment",
-                Some("demo"),
-                "held",
-                json!({"metadata": {"finalizers": null}}),
-            )
-            .unwrap();
-    });
     let held = Target::of::<Deployment>(Some("demo"), "held");
+    let mark = fake.log_mark();
+    let deleting = tokio::spawn({
+        let (client, held) = (client.clone(), held.clone());
+        async move { k8s::delete::delete(&client, &held, Some(Duration::from_secs(20))).await }
+    });
+    // The finalizer goes only once kindling watches the object being deleted.
+    fake.until_watch(mark, "deployments", "held").await;
+    let being_deleted = fake
+        .get("apps/v1", "Deployment", Some("demo"), "held")
+        .expect("held by its finalizer");
+    assert!(being_deleted["metadata"]["deletionTimestamp"].is_string());
     assert!(
-        k8s::delete::delete(&client, &held, Some(Duration::from_secs(10)))
-            .await
-            .unwrap()
+        !deleting.is_finished(),
+        "returned while the object was held"
     );
+    fake.patch(
+        "apps/v1",
+        "Deployment",
+        Some("demo"),
+        "held",
+        json!({"metadata": {"finalizers": null}}),
+    )
+    .unwrap();
+    assert!(deleting.await.unwrap().unwrap());
     assert!(
         fake.get("apps/v1", "Deployment", Some("demo"), "held")
             .is_none()

@@ -7,12 +7,12 @@ mod cluster_support;
 mod support;
 
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 /// The binary in a sandbox of its own: no KINDLING_* from outside, a kind download URL
 /// nothing listens on, and no kind CLI on PATH.
-fn kindling(dir: &Path, args: &[&str]) -> Command {
-    let mut c = Command::new(support::kindling_bin());
+fn kindling(dir: &Path, args: &[&str]) -> assert_cmd::Command {
+    let mut c = support::kindling();
     for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("KINDLING_")) {
         c.env_remove(key);
     }
@@ -33,7 +33,8 @@ fn kindling(dir: &Path, args: &[&str]) -> Command {
         .env("KINDLING_HOSTS_FILE", dir.join("hosts"))
         .env("KINDLING_SUDO", "none")
         .env("KINDLING_KIND_DOWNLOAD_URL", "http://127.0.0.1:9/kind")
-        .stdin(Stdio::null())
+        // An empty stdin, closed at once (no terminal).
+        .write_stdin("")
         .args(args);
     c
 }
@@ -255,24 +256,7 @@ fn a_failed_up_says_how_long_it_ran_and_names_each_failed_step_on_its_hints() {
     std::fs::write(dir.path().join("hosts"), "127.0.0.1 localhost\n").unwrap();
     let name = support::unique("kerr");
     let _volumes = cluster_support::ClusterVolumes(name.clone());
-    let mut args = Vec::new();
-    for set in [
-        format!("cluster.name={name}"),
-        // Before v1.35, so preflight passes on a cgroup v1 machine as on v2.
-        "cluster.node_image=kindest/node:v1.34.3".into(),
-        "network.domain=test".into(),
-        "network.trust_ca=false".into(),
-        format!("network.http_port={}", support::free_port()),
-        format!("network.https_port={}", support::free_port()),
-        format!("registry.host_port={}", support::free_port()),
-        format!("registry.name={name}-registry"),
-        format!("registry.image=kindling-test/{name}:missing"),
-        "registry.mirrors=".into(),
-    ] {
-        args.push("--set".to_string());
-        args.push(set);
-    }
-    args.push("up".into());
+    let args = support::failing_up_args(&name);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let out = run(dir.path(), &args);
     let stderr = text(&out.stderr);

@@ -9,7 +9,8 @@ use kindling::hosts::block;
 use kindling::hosts::file::{self, Written};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
+use support::Run;
 
 const NAMES: [&str; 8] = [
     "demo",
@@ -21,22 +22,6 @@ const NAMES: [&str; 8] = [
     "prometheus",
     "rollouts",
 ];
-
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-impl From<Output> for Run {
-    fn from(o: Output) -> Run {
-        Run {
-            code: o.status.code(),
-            stdout: String::from_utf8_lossy(&o.stdout).into(),
-            stderr: String::from_utf8_lossy(&o.stderr).into(),
-        }
-    }
-}
 
 fn kindling(dir: &Path, cluster: &str, args: &[&str]) -> Command {
     let mut c = Command::new(support::kindling_bin());

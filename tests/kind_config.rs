@@ -9,26 +9,16 @@ use kindling::cluster::kind_config;
 use kindling::config::Config;
 use std::process::Command;
 
-const SNAPSHOT: &str = "tests/snapshots/kind-config.yaml";
-
+/// tests/snapshots/kind_config__kind-config.snap (`cargo insta review` accepts a change).
 #[test]
 fn the_default_config_matches_the_snapshot() {
-    let rendered = kind_config::render(&Config::builtin());
-    let path = support::root().join(SNAPSHOT);
-    if std::env::var_os("KINDLING_UPDATE_SNAPSHOTS").is_some() {
-        std::fs::write(&path, &rendered).unwrap();
-    }
-    let expected = std::fs::read_to_string(&path).unwrap();
-    assert_eq!(
-        rendered, expected,
-        "rerun with KINDLING_UPDATE_SNAPSHOTS=1 after a deliberate change"
-    );
+    insta::assert_snapshot!("kind-config", kind_config::render(&Config::builtin()));
 }
 
 #[test]
 fn cluster_config_prints_exactly_what_kind_receives() {
     let dir = tempfile::tempdir().unwrap();
-    let out = Command::new(support::kindling_bin())
+    let out = support::kindling()
         .current_dir(dir.path())
         .args([
             "--set",

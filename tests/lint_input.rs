@@ -4,7 +4,6 @@
 
 mod support;
 
-use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::process::{Command, Output, Stdio};
 
@@ -90,18 +89,13 @@ fn more_than_1024_documents_are_all_linted() {
         .map(|i| format!("---\n{}", config_map(&format!("cm{i}"))))
         .collect();
     let schemas = tempfile::tempdir().unwrap();
-    let mut child = Command::new(support::kindling_bin())
+    let out = support::kindling()
         .args(["--output", "json", "lint", "--schemas"])
         .arg(schemas.path())
         .arg("-")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
+        .write_stdin(text)
+        .output()
         .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    std::thread::spawn(move || stdin.write_all(text.as_bytes()));
-    let out = child.wait_with_output().unwrap();
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -170,7 +164,7 @@ fn without_a_schema_folder_core_objects_are_still_checked() {
         "apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec:\n  selectr: {app: a}\n",
     )
     .unwrap();
-    let out = Command::new(support::kindling_bin())
+    let out = support::kindling()
         .args(["--output", "json", "lint"])
         .arg(&file)
         .env("KINDLING_CACHE_DIR", cache.path().join("not-yet"))
@@ -187,7 +181,7 @@ fn without_a_schema_folder_core_objects_are_still_checked() {
         ".spec.selectr: field not declared in schema"
     );
     // In human output the missing folder is a warning with what to do.
-    let out = Command::new(support::kindling_bin())
+    let out = support::kindling()
         .arg("lint")
         .arg(&file)
         .env("KINDLING_CACHE_DIR", cache.path().join("not-yet"))
@@ -200,7 +194,7 @@ fn without_a_schema_folder_core_objects_are_still_checked() {
     assert!(stderr.contains("no CRD schemas in"), "{stderr}");
     assert!(stderr.contains("kindling up"), "{stderr}");
     // A folder named explicitly must exist: a typo would skip every custom resource.
-    let out = Command::new(support::kindling_bin())
+    let out = support::kindling()
         .args(["lint", "--schemas"])
         .arg(cache.path().join("typo"))
         .arg(&file)

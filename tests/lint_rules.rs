@@ -6,8 +6,6 @@
 mod support;
 
 use serde_json::{Value, json};
-use std::io::Write;
-use std::process::{Command, Stdio};
 
 fn canary_set() -> Vec<Value> {
     vec![
@@ -54,24 +52,15 @@ fn lint(objects: &[Value], schemas: &std::path::Path) -> (i32, Value) {
 }
 
 fn lint_with(objects: &[Value], schemas: &std::path::Path, flags: &[&str]) -> (i32, Value) {
-    let mut child = Command::new(support::kindling_bin())
+    let input: String = objects.iter().map(|o| format!("{o}\n")).collect();
+    let out = support::kindling()
         .args(["--output", "json", "lint", "--schemas"])
         .arg(schemas)
         .args(flags)
         .arg("-")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
+        .write_stdin(input)
+        .output()
         .unwrap();
-    let input: String = objects.iter().map(|o| format!("{o}\n")).collect();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
     let report: Value = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
     (out.status.code().unwrap(), report)
@@ -407,7 +396,7 @@ fn blue_green_active_and_preview_must_differ() {
 
 #[test]
 fn missing_path_is_a_usage_error_and_yaml_errors_are_invalid() {
-    let out = Command::new(support::kindling_bin())
+    let out = support::kindling()
         .args(["lint", "--schemas", "/nonexistent-schemas", "-"])
         .output()
         .unwrap();
@@ -419,7 +408,7 @@ fn missing_path_is_a_usage_error_and_yaml_errors_are_invalid() {
     );
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("bad.yaml"), "kind: [unclosed\n").unwrap();
-    let out = Command::new(support::kindling_bin())
+    let out = support::kindling()
         .args(["lint", "--schemas"])
         .arg(dir.path())
         .arg(dir.path())

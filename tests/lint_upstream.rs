@@ -8,7 +8,6 @@ mod support;
 
 use serde_json::Value;
 use std::path::Path;
-use std::process::Command;
 
 /// The Go string literals of `text`, in order, unescaped (\" \\ \n \t).
 fn go_strings(text: &str) -> Vec<String> {
@@ -95,7 +94,7 @@ fn suite() -> Option<Suite> {
 
 /// `kindling --output json lint --schemas DIR FILE`: exit code and report.
 fn lint(file: &Path, schemas: &Path) -> (i32, Value) {
-    let out = Command::new(support::kindling_bin())
+    let out = support::kindling()
         .args(["--output", "json", "lint", "--schemas"])
         .arg(schemas)
         .arg(file)

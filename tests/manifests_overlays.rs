@@ -37,7 +37,7 @@ fn rendered_overlays_and_raw_files_lint_clean() {
         files.push(file);
     }
     // One run (schema loading dominates): the three renders plus the raw folder.
-    let out = Command::new(support::kindling_bin())
+    let out = support::kindling()
         .args(["--output", "json", "lint", "--schemas"])
         .arg(shared.join("upstream"))
         .args(&files)
@@ -258,21 +258,12 @@ fn kustomize_build_piped_into_lint_with_schemas_from_the_environment() {
         return;
     };
     let empty = tempfile::tempdir().unwrap();
-    let mut child = Command::new(support::kindling_bin())
+    let out = support::kindling()
         .args(["--output", "json", "lint", "-"])
         .env("KINDLING_SCHEMAS_DIR", empty.path())
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
+        .write_stdin(support::render_overlay(&kustomize, "staging"))
+        .output()
         .unwrap();
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(support::render_overlay(&kustomize, "staging").as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(0));
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(

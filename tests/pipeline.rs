@@ -5,34 +5,49 @@ use futures::FutureExt;
 use kindling::pipeline::Pipeline;
 use kindling::report::{Event, Outcome, RecordingReporter, SharedReporter};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-fn sleeper(
-    ms: u64,
-) -> impl FnOnce(
-    Arc<()>,
-    Arc<kindling::report::Step>,
-) -> futures::future::BoxFuture<'static, kindling::pipeline::StepResult> {
-    move |_, _| {
-        async move {
-            tokio::time::sleep(Duration::from_millis(ms)).await;
-            Ok((Outcome::Done, None))
-        }
-        .boxed()
-    }
+type StepFn = Box<
+    dyn FnOnce(
+            Arc<()>,
+            Arc<kindling::report::Step>,
+        ) -> futures::future::BoxFuture<'static, kindling::pipeline::StepResult>
+        + Send,
+>;
+
+/// A step that succeeds at once.
+fn done() -> StepFn {
+    Box::new(|_, _| async { Ok((Outcome::Done, None)) }.boxed())
 }
 
-fn times(events: &[(Instant, Event)], id: &str) -> (Instant, Instant) {
+/// A step that succeeds only once every step sharing `meeting` has started: steps run one
+/// after another never all meet, and their meeting times out into a failure.
+fn meeting(meeting: &Arc<tokio::sync::Barrier>) -> StepFn {
+    let meeting = meeting.clone();
+    Box::new(move |_, _| {
+        async move {
+            match tokio::time::timeout(Duration::from_secs(20), meeting.wait()).await {
+                Ok(_) => Ok((Outcome::Done, None)),
+                Err(_) => Err(kindling::Error::failed(
+                    "meet",
+                    "the other steps never started",
+                )),
+            }
+        }
+        .boxed()
+    })
+}
+
+/// Where a step's start and end are in the reported events.
+fn span(events: &[Event], id: &str) -> (usize, usize) {
     let start = events
         .iter()
-        .find(|(_, e)| matches!(e, Event::StepStarted { step, .. } if step == id))
-        .unwrap()
-        .0;
+        .position(|e| matches!(e, Event::StepStarted { step, .. } if step == id))
+        .unwrap();
     let end = events
         .iter()
-        .find(|(_, e)| matches!(e, Event::StepFinished { step, .. } | Event::StepFailed { step, .. } if step == id))
-        .unwrap()
-        .0;
+        .position(|e| matches!(e, Event::StepFinished { step, .. } | Event::StepFailed { step, .. } if step == id))
+        .unwrap();
     (start, end)
 }
 
@@ -40,47 +55,26 @@ fn times(events: &[(Instant, Event)], id: &str) -> (Instant, Instant) {
 async fn dependencies_are_respected_and_independent_steps_overlap() {
     let recorder = RecordingReporter::new();
     let reporter: SharedReporter = recorder.clone();
+    // The three independent steps each wait for all three to have started: they overlap by
+    // construction, and a pipeline that ran them one at a time would fail here.
+    let three = Arc::new(tokio::sync::Barrier::new(3));
     let mut p = Pipeline::<()>::new();
-    p.step("preflight", "Preflight", &[], sleeper(20))
-        .step("ca", "Local CA", &["preflight"], sleeper(150))
-        .step("registry", "Registry", &["preflight"], sleeper(150))
-        .step("cluster", "Cluster", &["preflight"], sleeper(150))
-        .step(
-            "wire",
-            "Wire registry",
-            &["registry", "cluster"],
-            sleeper(20),
-        );
-    let started = Instant::now();
+    p.step("preflight", "Preflight", &[], done())
+        .step("ca", "Local CA", &["preflight"], meeting(&three))
+        .step("registry", "Registry", &["preflight"], meeting(&three))
+        .step("cluster", "Cluster", &["preflight"], meeting(&three))
+        .step("wire", "Wire registry", &["registry", "cluster"], done());
     p.run(Arc::new(()), &reporter).await.unwrap();
-    let wall = started.elapsed();
-    let events = recorder.timed_events();
-    let (_, pre_end) = times(&events, "preflight");
+    let events = recorder.events();
+    let (_, pre_end) = span(&events, "preflight");
     for id in ["ca", "registry", "cluster"] {
         assert!(
-            times(&events, id).0 >= pre_end,
+            span(&events, id).0 > pre_end,
             "{id} started before preflight ended"
         );
     }
-    let wire_start = times(&events, "wire").0;
-    assert!(
-        wire_start >= times(&events, "registry").1 && wire_start >= times(&events, "cluster").1
-    );
-    // The three independent steps ran at once: each started before any of them finished.
-    let last_start = ["ca", "registry", "cluster"]
-        .map(|id| times(&events, id).0)
-        .into_iter()
-        .max()
-        .unwrap();
-    let first_end = ["ca", "registry", "cluster"]
-        .map(|id| times(&events, id).1)
-        .into_iter()
-        .min()
-        .unwrap();
-    assert!(
-        last_start < first_end,
-        "independent steps did not overlap (wall {wall:?})"
-    );
+    let wire_start = span(&events, "wire").0;
+    assert!(wire_start > span(&events, "registry").1 && wire_start > span(&events, "cluster").1);
 }
 
 #[tokio::test]
@@ -91,9 +85,9 @@ async fn a_failure_skips_dependents_and_lets_others_finish() {
     p.step("cluster", "Cluster", &[], |_, _| {
         async { Err(kindling::Error::failed("kind create cluster", "no network")) }.boxed()
     })
-    .step("argocd", "Argo CD", &["cluster"], sleeper(1))
-    .step("apps", "Applications", &["argocd"], sleeper(1))
-    .step("ca", "Local CA", &[], sleeper(50));
+    .step("argocd", "Argo CD", &["cluster"], done())
+    .step("apps", "Applications", &["argocd"], done())
+    .step("ca", "Local CA", &[], done());
     let err = p.run(Arc::new(()), &reporter).await.unwrap_err();
     // One failed step: its own error, named once (the step is in the report, not the text).
     assert_eq!(err.to_string(), "kind create cluster: no network");
@@ -161,12 +155,12 @@ async fn progress_lines_come_in_the_order_the_steps_were_added() {
         let reporter: SharedReporter = recorder.clone();
         let mut p = Pipeline::<()>::new();
         p.step("a", "A", &[], failing)
-            .step("b", "B", &["a"], sleeper(0))
-            .step("c", "C", &["b"], sleeper(0))
-            .step("d", "D", &["a"], sleeper(0))
-            .step("e", "E", &[], sleeper(0))
-            .step("f", "F", &[], sleeper(0))
-            .step("g", "G", &[], sleeper(0));
+            .step("b", "B", &["a"], done())
+            .step("c", "C", &["b"], done())
+            .step("d", "D", &["a"], done())
+            .step("e", "E", &[], done())
+            .step("f", "F", &[], done())
+            .step("g", "G", &[], done());
         let err = p.run(Arc::new(()), &reporter).await.unwrap_err();
         let events = recorder.events();
         // Ready together: started as listed. Blocked by a's failure: skipped as listed, the
@@ -187,9 +181,9 @@ async fn progress_lines_come_in_the_order_the_steps_were_added() {
 #[test]
 fn waves_give_the_dry_run_order_and_reject_cycles() {
     let mut p = Pipeline::<()>::new();
-    p.step("b", "B", &["a"], sleeper(0))
-        .step("a", "A", &[], sleeper(0))
-        .step("c", "C", &["a"], sleeper(0));
+    p.step("b", "B", &["a"], done())
+        .step("a", "A", &[], done())
+        .step("c", "C", &["a"], done());
     let waves: Vec<Vec<&str>> = p
         .waves()
         .unwrap()
@@ -200,11 +194,11 @@ fn waves_give_the_dry_run_order_and_reject_cycles() {
 
     let mut cyclic = Pipeline::<()>::new();
     cyclic
-        .step("x", "X", &["y"], sleeper(0))
-        .step("y", "Y", &["x"], sleeper(0));
+        .step("x", "X", &["y"], done())
+        .step("y", "Y", &["x"], done());
     assert!(cyclic.waves().unwrap_err().to_string().contains("cycle"));
     let mut unknown = Pipeline::<()>::new();
-    unknown.step("x", "X", &["nope"], sleeper(0));
+    unknown.step("x", "X", &["nope"], done());
     assert!(
         unknown
             .waves()
@@ -217,10 +211,10 @@ fn waves_give_the_dry_run_order_and_reject_cycles() {
 #[test]
 fn a_step_depends_on_what_its_dependencies_depend_on() {
     let mut p: Pipeline<()> = Pipeline::new();
-    p.step("a", "A", &[], sleeper(0))
-        .step("b", "B", &["a"], sleeper(0))
-        .step("c", "C", &["b"], sleeper(0))
-        .step("d", "D", &[], sleeper(0));
+    p.step("a", "A", &[], done())
+        .step("b", "B", &["a"], done())
+        .step("c", "C", &["b"], done())
+        .step("d", "D", &[], done());
     assert!(p.depends_on("c", "b"));
     assert!(p.depends_on("c", "a"));
     assert!(!p.depends_on("a", "c"));

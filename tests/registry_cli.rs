@@ -7,24 +7,7 @@ use registry_support::{Fixture, inspect};
 use std::process::{Command, Output};
 
 fn kindling(fx: &Fixture, args: &[&str]) -> Output {
-    let config = &fx.config;
-    Command::new(support::kindling_bin())
-        .args(args)
-        .env("KINDLING_REGISTRY_IMAGE", &config.registry.image)
-        .env("KINDLING_REGISTRY_NAME", &config.registry.name)
-        .env(
-            "KINDLING_REGISTRY_HOST_PORT",
-            config.registry.host_port.to_string(),
-        )
-        .env("KINDLING_CLUSTER_NAME", &config.cluster.name)
-        .env(
-            "KINDLING_REGISTRY_MIRRORS",
-            config.registry.mirrors.join(","),
-        )
-        // No bootstrap.toml from the working directory.
-        .current_dir(std::env::temp_dir())
-        .output()
-        .unwrap()
+    fx.kindling(args).output().unwrap()
 }
 
 fn ok(output: &Output) -> String {
@@ -77,7 +60,7 @@ async fn up_status_down_through_the_cli() {
 
 #[test]
 fn docker_unreachable_exits_1_with_a_hint() {
-    let out = Command::new(support::kindling_bin())
+    let out = support::kindling()
         .args(["registry", "up"])
         .env("DOCKER_HOST", "unix:///nonexistent")
         .current_dir(std::env::temp_dir())

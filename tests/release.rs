@@ -283,7 +283,7 @@ fn bad_release_flags_are_usage_errors() {
         ),
         (vec!["release", "staging", "v/1"], "not a valid version"),
     ] {
-        let out = std::process::Command::new(support::kindling_bin())
+        let out = support::kindling()
             .args(&args)
             .env("KINDLING_DATA_DIR", "/nonexistent/kindling-data")
             .env("KUBECONFIG", "/nonexistent/kubeconfig")

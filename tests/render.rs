@@ -221,7 +221,7 @@ fn without_kustomize_the_tree_is_written_and_the_user_told() {
     let notes = rendered.index["notes"].to_string();
     assert!(notes.contains("demo-environments/ not rendered"), "{notes}");
     // JSON readers get `kustomize: null` and the note; a person gets a warning.
-    let human = std::process::Command::new(support::kindling_bin())
+    let human = support::kindling()
         .env("PATH", rendered.dir.path().join("no-tools"))
         .env_remove("KINDLING_KUSTOMIZE_BIN")
         .args(["render", "--out"])

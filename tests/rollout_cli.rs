@@ -4,11 +4,9 @@
 mod support;
 
 use serde_json::{Value, json};
-use std::io::Write;
-use std::process::{Command, Stdio};
 
 fn status_json(path: &std::path::Path) -> Value {
-    let out = Command::new(support::kindling_bin())
+    let out = support::kindling()
         .args(["rollout", "status", "--file"])
         .arg(path)
         .args(["--output", "json"])
@@ -84,7 +82,7 @@ fn status_file_reads_json_and_prints_a_human_summary() {
         (Some("Paused"), Some("1/2"), Some(40))
     );
 
-    let out = Command::new(support::kindling_bin())
+    let out = support::kindling()
         .args(["rollout", "status", "--no-color", "--file"])
         .arg(&path)
         .output()
@@ -110,7 +108,7 @@ fn a_file_that_is_not_a_rollout_is_a_usage_error() {
         "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n",
     )
     .unwrap();
-    let out = Command::new(support::kindling_bin())
+    let out = support::kindling()
         .args(["rollout", "status", "--file"])
         .arg(&path)
         .output()
@@ -126,27 +124,13 @@ fn a_file_that_is_not_a_rollout_is_a_usage_error() {
 
 /// `kindling --no-color rollout status --file PATH` (stdin piped from `input` when given).
 fn status_text(args: &[&str], input: Option<&str>) -> (i32, String, String) {
-    let mut child = Command::new(support::kindling_bin())
+    // Without input, an empty stdin (closed at once), as from /dev/null.
+    let out = support::kindling()
         .args(["--no-color", "rollout", "status"])
         .args(args)
-        .stdin(if input.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
+        .write_stdin(input.unwrap_or(""))
+        .output()
         .unwrap();
-    if let Some(text) = input {
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(text.as_bytes())
-            .unwrap();
-    }
-    let out = child.wait_with_output().unwrap();
     (
         out.status.code().unwrap(),
         String::from_utf8(out.stdout).unwrap(),

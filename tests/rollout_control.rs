@@ -72,20 +72,7 @@ async fn install_crd(client: &kube::Client, file: &str) {
     )
     .await
     .unwrap();
-    for _ in 0..100 {
-        let crd = crds.get(&name).await.unwrap();
-        let established = crd
-            .status
-            .and_then(|s| s.conditions)
-            .unwrap_or_default()
-            .iter()
-            .any(|c| c.type_ == "Established" && c.status == "True");
-        if established {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    panic!("Rollout CRD never Established");
+    support::crds::until_established(client, &name).await;
 }
 
 fn canary_rollout(name: &str) -> Value {
@@ -348,7 +335,7 @@ fn the_cli_promotes_and_aborts_through_a_kubeconfig() {
     let data = tempfile::tempdir().unwrap();
     let kubeconfig = support::with_kind_context(&server.kubeconfig(), data.path(), "kindling");
     let kindling = |args: &[&str]| {
-        let out = std::process::Command::new(support::kindling_bin())
+        let out = support::kindling()
             .args(args)
             .args([
                 "--kubeconfig",
@@ -494,7 +481,7 @@ fn watch_exits_when_the_rollout_is_done_or_degraded() {
     let data = tempfile::tempdir().unwrap();
     let kubeconfig = support::with_kind_context(&server.kubeconfig(), data.path(), "kindling");
     let watch = || {
-        std::process::Command::new(support::kindling_bin())
+        support::kindling()
             .args([
                 "rollout",
                 "watch",

@@ -512,13 +512,26 @@ async fn traffic_trusts_only_the_given_ca_and_keeps_its_rate() {
     let target = sim.target("staging").unwrap();
     let origin = std::time::Instant::now();
     let traffic = kindling::traffic::Traffic::start(&target, 20, origin).unwrap();
-    tokio::time::sleep(Duration::from_millis(2000)).await;
+    // Wait for 40 answers, not for a time; the rate is then read from when each was sent.
+    support::until("40 answers", Duration::from_secs(30), || {
+        traffic.samples().len() >= 40
+    })
+    .await;
     let samples = traffic.stop().await;
-    assert!(
-        (35..=45).contains(&samples.len()),
-        "{} requests in 2 s at 20/s",
-        samples.len()
-    );
+    let sent: Vec<u64> = samples[..40]
+        .iter()
+        .map(|s| s.at_ms - samples[0].at_ms)
+        .collect();
+    // Never faster than 20/s: the k-th request goes at least k × 50 ms after the first (less one
+    // interval, for when the first one's task started late).
+    for (k, at) in sent.iter().enumerate() {
+        assert!(
+            *at + 50 >= k as u64 * 50,
+            "request {k} sent at {at} ms: {sent:?}"
+        );
+    }
+    // Nor much slower: 40 requests at 20/s take 1.95 s; 4 s leaves room for a busy machine.
+    assert!(sent[39] < 4000, "40 requests took {} ms at 20/s", sent[39]);
     assert!(
         samples
             .iter()
@@ -532,7 +545,10 @@ async fn traffic_trusts_only_the_given_ca_and_keeps_its_rate() {
     let mut untrusted = target.clone();
     untrusted.ca_pem = other_ca.cert_pem.clone();
     let traffic = kindling::traffic::Traffic::start(&untrusted, 20, origin).unwrap();
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    support::until("3 answers", Duration::from_secs(30), || {
+        traffic.samples().len() >= 3
+    })
+    .await;
     let samples = traffic.stop().await;
     assert!(!samples.is_empty());
     assert!(
@@ -557,10 +573,12 @@ async fn traffic_trusts_only_the_given_ca_and_keeps_its_rate() {
 /// that server's status subresource; the scenarios' watch sees each state.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn promote_abort_and_retry_take_effect_through_a_controller_on_the_real_crd_apiserver() {
+    use futures::TryStreamExt;
     use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
     use kube::api::{
         Api, ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams, PostParams,
     };
+    use kube::runtime::WatchStreamExt;
     use serde_json::{Value, json};
 
     let Some(server) = support::CrdApiserver::start() else {
@@ -613,6 +631,7 @@ async fn promote_abort_and_retry_take_effect_through_a_controller_on_the_real_cr
 
     // The controller: paused at BlueGreenPause; promoted → switch and Healthy; abort →
     // Degraded RolloutAborted; retry (abort cleared) → back to the pause.
+    let (paused_tx, paused_rx) = tokio::sync::oneshot::channel();
     let controller = {
         let api = api.clone();
         tokio::spawn(async move {
@@ -639,9 +658,16 @@ async fn promote_abort_and_retry_take_effect_through_a_controller_on_the_real_cr
                 "conditions": null,
             });
             write(paused.clone()).await;
-            loop {
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                let ro = serde_json::to_value(api.get("demo-app").await.unwrap()).unwrap();
+            let _ = paused_tx.send(());
+            // Reacts to each change of the Rollout as its watch reports it (its own writes too).
+            let changes = kube::runtime::watcher(
+                api.clone(),
+                kube::runtime::watcher::Config::default().fields("metadata.name=demo-app"),
+            )
+            .applied_objects();
+            let mut changes = std::pin::pin!(changes);
+            while let Some(ro) = changes.try_next().await.unwrap() {
+                let ro = serde_json::to_value(ro).unwrap();
                 let st = &ro["status"];
                 if st["abort"] == true && st["phase"] != "Degraded" {
                     write(json!({
@@ -674,14 +700,7 @@ async fn promote_abort_and_retry_take_effect_through_a_controller_on_the_real_cr
     }
     let _controller = Abort(controller);
     // The watch's first read is its baseline: start it once the controller has paused.
-    for _ in 0..200 {
-        let ro = serde_json::to_value(api.get("demo-app").await.unwrap()).unwrap();
-        if ro["status"]["phase"] == "Paused" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-
+    paused_rx.await.unwrap();
     let mut watch = kindling::scenario::watch::Watch::new(
         client.clone(),
         "production",

@@ -6,11 +6,11 @@ mod support;
 
 use roxmltree::{Document, ParsingOptions};
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 /// Runs kindling with a home, data and cache of its own: no kubeconfig anywhere, no platform.
 fn kindling_without_a_platform(home: &Path, args: &[&str]) -> Output {
-    Command::new(support::kindling_bin())
+    support::kindling()
         .args(args)
         .current_dir(home)
         .env("HOME", home)

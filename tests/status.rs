@@ -69,19 +69,23 @@ fn read_docs(path: PathBuf) -> Vec<Value> {
     kindling::lint::input::parse_documents(&std::fs::read_to_string(&path).unwrap()).unwrap()
 }
 
-/// Applies, retrying while the fake has not yet established a just-written CRD.
+/// Applies (the fake establishes a CRD as it is written: its kinds are served at once).
 async fn apply(api: &FakeApiServer, object: Value) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        match api.apply(object.clone()) {
-            Ok(applied) => return applied,
-            Err(e) if Instant::now() < deadline => {
-                let _ = e;
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-            Err(e) => panic!("apply {}: {e:?}", object["metadata"]["name"]),
-        }
-    }
+    api.apply(object.clone())
+        .unwrap_or_else(|e| panic!("apply {}: {e:?}", object["metadata"]["name"]))
+}
+
+/// Sets the demo-app Rollout's status in `namespace`, observed at its current generation (as
+/// its controller writes it).
+fn set_rollout_status(api: &FakeApiServer, namespace: &str, mut status: Value) {
+    let api_version = "argoproj.io/v1alpha1";
+    let ro = api
+        .get(api_version, "Rollout", Some(namespace), "demo-app")
+        .unwrap();
+    let generation = ro["metadata"]["generation"].as_i64().unwrap_or(1);
+    status["observedGeneration"] = json!(generation.to_string());
+    api.set_status(api_version, "Rollout", Some(namespace), "demo-app", status)
+        .unwrap();
 }
 
 fn app_status(sync: &str, health: &str, message: Option<&str>) -> Value {
@@ -314,7 +318,7 @@ impl Platform {
     /// Runs `kindling status ARGS` with this platform's settings (environment only: no file).
     async fn status(&self, args: &[&str], extra_env: &[(&str, &str)]) -> Run {
         let c = &self.config;
-        let mut cmd = std::process::Command::new(support::kindling_bin());
+        let mut cmd = support::kindling();
         cmd.arg("status")
             .args(args)
             .current_dir(self.dir.path())
@@ -591,24 +595,18 @@ async fn a_paused_staging_rollout_shows_its_step() {
     };
     let api = p.api();
     // The controller's view after the first step of a new version: paused at step 1 of 4.
-    let ro = api
-        .get(
-            "argoproj.io/v1alpha1",
-            "Rollout",
-            Some("staging"),
-            "demo-app",
-        )
-        .unwrap();
-    let generation = ro["metadata"]["generation"].as_i64().unwrap_or(1);
-    api.set_status("argoproj.io/v1alpha1", "Rollout", Some("staging"), "demo-app", json!({
-        "observedGeneration": generation.to_string(),
+    set_rollout_status(
+        api,
+        "staging",
+        json!({
         "phase": "Paused", "message": "CanaryPauseStep",
         "currentStepIndex": 1,
         "pauseConditions": [{ "reason": "CanaryPauseStep", "startTime": "2026-11-26T07:00:00Z" }],
         "controllerPause": true,
         "replicas": 4, "updatedReplicas": 1, "readyReplicas": 4, "availableReplicas": 4,
         "stableRS": "6d4f8c", "currentPodHash": "7b9e21"
-    })).unwrap();
+        }),
+    );
     // Argo CD's built-in Rollout health check: Paused → Suspended.
     p.set_app("demo-app-staging", app_status("Synced", "Suspended", None));
 
@@ -658,24 +656,18 @@ async fn production_awaiting_promotion_is_settled_and_says_how_to_promote() {
         return;
     };
     let api = p.api();
-    let ro = api
-        .get(
-            "argoproj.io/v1alpha1",
-            "Rollout",
-            Some("production"),
-            "demo-app",
-        )
-        .unwrap();
-    let generation = ro["metadata"]["generation"].as_i64().unwrap_or(1);
-    api.set_status("argoproj.io/v1alpha1", "Rollout", Some("production"), "demo-app", json!({
-        "observedGeneration": generation.to_string(),
+    set_rollout_status(
+        api,
+        "production",
+        json!({
         "phase": "Paused", "message": "BlueGreenPause",
         "pauseConditions": [{ "reason": "BlueGreenPause", "startTime": "2026-11-26T07:00:00Z" }],
         "controllerPause": true,
         "replicas": 4, "updatedReplicas": 1, "readyReplicas": 4, "availableReplicas": 4,
         "stableRS": "6d4f8c", "currentPodHash": "7b9e21",
         "blueGreen": { "activeSelector": "6d4f8c", "previewSelector": "7b9e21" }
-    })).unwrap();
+        }),
+    );
     p.set_app(
         "demo-app-production",
         app_status("Synced", "Suspended", Some("BlueGreenPause")),
@@ -704,21 +696,17 @@ async fn production_awaiting_promotion_is_settled_and_says_how_to_promote() {
     );
 
     // Aborted by its analysis: Degraded, a problem.
-    api.set_status(
-        "argoproj.io/v1alpha1",
-        "Rollout",
-        Some("production"),
-        "demo-app",
+    set_rollout_status(
+        api,
+        "production",
         json!({
-            "observedGeneration": generation.to_string(),
             "phase": "Degraded", "message": "RolloutAborted: metric \"error-rate\" assessed Failed",
             "abort": true,
             "replicas": 3, "updatedReplicas": 0, "readyReplicas": 3, "availableReplicas": 3,
             "stableRS": "6d4f8c", "currentPodHash": "7b9e21",
             "blueGreen": { "activeSelector": "6d4f8c", "previewSelector": "7b9e21" }
         }),
-    )
-    .unwrap();
+    );
     p.set_app(
         "demo-app-production",
         app_status("Synced", "Degraded", Some("RolloutAborted")),
@@ -888,9 +876,17 @@ async fn unreachable_parts_are_unknown_with_why_not_a_crash() {
     // The API server gone: everything inside the cluster is unknown, said once.
     let fake_url = p.api().url().to_string();
     drop(p.api.take());
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    let address = fake_url.trim_start_matches("http://").to_string();
+    support::until(
+        "the stopped API server to refuse connections",
+        Duration::from_secs(10),
+        || std::net::TcpStream::connect(&address).is_err(),
+    )
+    .await;
     let started = Instant::now();
     let run = p.status(&[], &[]).await;
+    // An upper bound on purpose: it proves status does not hang on a dead API server (its
+    // own timeouts are a few seconds; 30 s leaves room for a busy machine).
     assert!(
         started.elapsed() < Duration::from_secs(30),
         "bounded by timeouts"
@@ -928,6 +924,8 @@ async fn unreachable_parts_are_unknown_with_why_not_a_crash() {
     std::fs::write(&copy, text.replace(&fake_url, &hung_url)).unwrap();
     let started = Instant::now();
     let run = p.status(&["--output", "json"], &[]).await;
+    // An upper bound on purpose: it proves status does not hang on a server that never
+    // answers (bounded by the client's read timeout, with room for a busy machine).
     assert!(
         started.elapsed() < Duration::from_secs(25),
         "took {:?}",

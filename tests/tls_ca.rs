@@ -406,7 +406,7 @@ fn cluster_objects_carry_the_ca() {
 fn cli_prints_the_certificate_path_and_is_idempotent() {
     let dir = tempfile::tempdir().unwrap();
     let run = |args: &[&str]| {
-        Command::new(support::kindling_bin())
+        support::kindling()
             .current_dir(dir.path())
             .env("KINDLING_DATA_DIR", dir.path().join("data"))
             .args(["--set", "cluster.name=clitest"])

@@ -220,6 +220,24 @@ fn trust_then_untrust_changes_what_openssl_accepts_system_store() {
     ));
 }
 
+/// `kindling --set cluster.name=CLUSTER ARGS` with its data in `dir`: success, and
+/// stdout and stderr together.
+fn kindling_in(dir: &std::path::Path, cluster: &str, args: &[&str]) -> (bool, String) {
+    let out = support::kindling()
+        .current_dir(dir)
+        .env("KINDLING_DATA_DIR", dir.join("data"))
+        .args(["--set", &format!("cluster.name={cluster}")])
+        .args(args)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
 #[test]
 fn cli_trust_status_untrust_system_store() {
     let cluster = support::unique("ktcli");
@@ -227,21 +245,7 @@ fn cli_trust_status_untrust_system_store() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let run = |args: &[&str]| {
-        let out = Command::new(support::kindling_bin())
-            .current_dir(dir.path())
-            .env("KINDLING_DATA_DIR", dir.path().join("data"))
-            .args(["--set", &format!("cluster.name={cluster}")])
-            .args(args)
-            .output()
-            .unwrap();
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        (out.status.success(), text)
-    };
+    let run = |args: &[&str]| kindling_in(dir.path(), &cluster, args);
     let (ok, text) = run(&["tls", "status"]);
     assert!(ok && text.contains("no local CA yet"), "{text}");
     let (ok, text) = run(&["tls", "trust"]);
@@ -554,21 +558,7 @@ fn untrust_after_the_data_dir_is_gone_removes_the_trust_system_store() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let run = |args: &[&str]| {
-        let out = Command::new(support::kindling_bin())
-            .current_dir(dir.path())
-            .env("KINDLING_DATA_DIR", dir.path().join("data"))
-            .args(["--set", &format!("cluster.name={cluster}")])
-            .args(args)
-            .output()
-            .unwrap();
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        (out.status.success(), text)
-    };
+    let run = |args: &[&str]| kindling_in(dir.path(), &cluster, args);
     let (ok, text) = run(&["tls", "trust"]);
     assert!(ok, "{text}");
     let ca_dir = dir.path().join(format!("data/tls/{cluster}"));

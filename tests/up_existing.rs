@@ -75,7 +75,8 @@ async fn up_on_an_existing_cluster_reuses_what_it_runs_waits_for_the_address_and
     );
 
     // Traefik is a LoadBalancer on nodes without the ingress-ready label; up waited for the
-    // address the load balancer gave (after a delay) before checking DNS and HTTPS.
+    // address the load balancer gave (once up watched the traefik Application) before checking
+    // DNS and HTTPS.
     let service = s
         .api
         .get("v1", "Service", Some("traefik"), "traefik")
@@ -87,7 +88,7 @@ async fn up_on_an_existing_cluster_reuses_what_it_runs_waits_for_the_address_and
         .find(|(_, svc)| svc == "traefik/traefik")
         .expect("the load balancer gave traefik an address");
     // Argo CD keeps Traefik Progressing until its Service has an address, and the Ingresses
-    // until Traefik published it: the platform step waited through the load balancer's delay.
+    // until Traefik published it: the platform step waited for the load balancer.
     let (platform_done, _) = finished(&events, "platform").unwrap();
     assert!(
         started(&events, "platform") < *given_at,

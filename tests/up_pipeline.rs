@@ -38,16 +38,6 @@ async fn up_brings_the_real_charts_to_healthy_on_a_simulated_kind_cluster_conver
     let Some(f) = setup("90s").await else {
         return;
     };
-    let Setup {
-        settings,
-        env,
-        api,
-        name,
-        node,
-        hosts,
-        ..
-    } = &f;
-
     // First up: everything is made. The stand-in kind holds cluster creation until the demo
     // image is in Docker (30 s at most): on a loaded machine the node would otherwise be up
     // before the registry, and the overlap below would depend on timing, not on the pipeline.
@@ -58,6 +48,44 @@ async fn up_brings_the_real_charts_to_healthy_on_a_simulated_kind_cluster_conver
     .unwrap();
     let (result, recording) = f.up().await;
     let summary = up_support::expect_up(result, &recording);
+    // One `up` (the expensive part) tells these stories in turn; each is its own function.
+    argo_cd_calls_every_application_healthy_on_the_node_kind_made(&f, &summary);
+    the_steps_ran_in_dependency_order_and_independent_ones_overlapped(&f, &recording);
+    the_cluster_holds_argo_cd_the_platform_and_the_demo_environments(&f, &recording).await;
+    what_up_applied_is_what_render_shows(&f);
+    the_summary_lists_every_url_and_what_is_on_the_host_and_no_password(&f, &summary).await;
+    the_hosts_file_and_the_node_are_wired(&f);
+    a_second_up_changes_nothing(&f).await;
+    down_purge_leaves_nothing_behind(&f).await;
+}
+
+/// The demo image `up` built, by digest in the local registry.
+async fn demo_image(f: &Setup) -> String {
+    let settings = &f.settings;
+    let digest =
+        kindling::docker::registry_api::RegistryApi::local(settings.config.registry.host_port)
+            .manifest_digest("demo-app", "v1.0.0")
+            .await
+            .unwrap()
+            .expect("demo-app:v1.0.0 in the registry");
+    format!(
+        "localhost:{}/demo-app@{digest}",
+        settings.config.registry.host_port
+    )
+}
+
+/// Argo CD's verdict on every Application, on the node kind made from up's config.
+fn argo_cd_calls_every_application_healthy_on_the_node_kind_made(
+    f: &Setup,
+    summary: &kindling::up::Summary,
+) {
+    let Setup {
+        settings,
+        api,
+        name,
+        node,
+        ..
+    } = f;
     assert_eq!(&summary.cluster, name);
     assert_eq!(summary.kube_context, format!("kind-{name}"));
     assert_eq!(
@@ -92,7 +120,14 @@ async fn up_brings_the_real_charts_to_healthy_on_a_simulated_kind_cluster_conver
     assert_eq!(nodes.len(), 1);
     assert_eq!(nodes[0]["metadata"]["name"], node.as_str());
     assert_eq!(nodes[0]["metadata"]["labels"]["ingress-ready"], "true");
+}
 
+/// The dependency order holds, independent steps overlap, --dry-run names the same steps.
+fn the_steps_ran_in_dependency_order_and_independent_ones_overlapped(
+    f: &Setup,
+    recording: &RecordingReporter,
+) {
+    let Setup { settings, env, .. } = f;
     let events = recording.timed_events();
     // `up --dry-run` names exactly the steps the run reported, by the same ids.
     let planned: std::collections::BTreeSet<String> = kindling::up::pipeline()
@@ -124,14 +159,6 @@ async fn up_brings_the_real_charts_to_healthy_on_a_simulated_kind_cluster_conver
         "{:?}",
         recording.events()
     );
-    // What is on the host, and that `down` undoes it, ends the summary.
-    assert_eq!(summary.host.len(), 1, "{:?}", summary.host);
-    assert!(
-        summary.host[0].contains(&format!("{} holds kindling's block", hosts.display())),
-        "{:?}",
-        summary.host
-    );
-    assert!(kindling::up::host_note(&summary.host).ends_with("`kindling down` undoes them"));
     let (preflight_done, _) = finished(&events, "preflight").expect("preflight finished");
     for id in ["tls-ca", "registry-image", "cluster.create", "hosts"] {
         assert!(
@@ -195,7 +222,15 @@ async fn up_brings_the_real_charts_to_healthy_on_a_simulated_kind_cluster_conver
         "{:?}",
         recording.events()
     );
+}
 
+/// What the fake cluster holds after up.
+async fn the_cluster_holds_argo_cd_the_platform_and_the_demo_environments(
+    f: &Setup,
+    recording: &RecordingReporter,
+) {
+    let Setup { settings, api, .. } = f;
+    let events = recording.timed_events();
     // What the fake cluster now holds: Argo CD with server.insecure, the Applications, the issuer.
     let params = api
         .get("v1", "ConfigMap", Some("argocd"), "argocd-cmd-params-cm")
@@ -224,22 +259,13 @@ async fn up_brings_the_real_charts_to_healthy_on_a_simulated_kind_cluster_conver
     assert_eq!(issuer["spec"]["ca"]["secretName"], "kindling-ca");
     // The demo environments: Applications pinned to the artifact, each annotated with what it
     // runs; the Rollouts run the image just built (by digest), read back from the artifact.
-    let digest =
-        kindling::docker::registry_api::RegistryApi::local(settings.config.registry.host_port)
-            .manifest_digest("demo-app", "v1.0.0")
-            .await
-            .unwrap()
-            .expect("demo-app:v1.0.0 in the registry");
+    let image = demo_image(f).await;
     let artifact =
         kindling::docker::registry_api::RegistryApi::local(settings.config.registry.host_port)
             .manifest_digest("kindling-manifests", "latest")
             .await
             .unwrap()
             .expect("the manifests artifact");
-    let image = format!(
-        "localhost:{}/demo-app@{digest}",
-        settings.config.registry.host_port
-    );
     for (env, namespace) in [
         ("dev", "default"),
         ("staging", "staging"),
@@ -302,7 +328,11 @@ async fn up_brings_the_real_charts_to_healthy_on_a_simulated_kind_cluster_conver
         .unwrap();
     assert!(applied_at("Secret argocd/kindling-manifests ") < first_application);
     assert!(applied_at("AppProject argocd/applications ") < first_application);
+}
 
+/// What `up` applied is what `kindling render` shows.
+fn what_up_applied_is_what_render_shows(f: &Setup) {
+    let Setup { settings, api, .. } = f;
     // What `up` applied is what `kindling render` shows (Secret values redacted there; the demo
     // Applications pin the digests of what `up` built and published, the render those of its own).
     let rendered =
@@ -347,15 +377,20 @@ async fn up_brings_the_real_charts_to_healthy_on_a_simulated_kind_cluster_conver
         compared += 1;
     }
     assert!(compared >= 16, "compared only {compared} objects");
-    assert_eq!(
-        summary.argocd_cli_login,
-        format!(
-            "argocd login argocd.{} --grpc-web",
-            settings.config.network.domain
-        )
-    );
+}
 
-    // The summary: every URL, the users, the context, the time; no password.
+/// The summary: every URL, the users, the context, the time; no password.
+async fn the_summary_lists_every_url_and_what_is_on_the_host_and_no_password(
+    f: &Setup,
+    summary: &kindling::up::Summary,
+) {
+    let Setup {
+        settings,
+        api,
+        hosts,
+        ..
+    } = f;
+    let image = demo_image(f).await;
     let port = settings.config.network.https_port;
     let urls: Vec<(&str, &str)> = summary
         .urls
@@ -417,6 +452,32 @@ async fn up_brings_the_real_charts_to_healthy_on_a_simulated_kind_cluster_conver
     assert_eq!(mode & 0o777, 0o600);
     assert!(password.len() >= 24);
 
+    assert_eq!(
+        summary.argocd_cli_login,
+        format!(
+            "argocd login argocd.{} --grpc-web",
+            settings.config.network.domain
+        )
+    );
+    // What is on the host, and that `down` undoes it, ends the summary.
+    assert_eq!(summary.host.len(), 1, "{:?}", summary.host);
+    assert!(
+        summary.host[0].contains(&format!("{} holds kindling's block", hosts.display())),
+        "{:?}",
+        summary.host
+    );
+    assert!(kindling::up::host_note(&summary.host).ends_with("`kindling down` undoes them"));
+}
+
+/// The hosts block and the node's registry wiring.
+fn the_hosts_file_and_the_node_are_wired(f: &Setup) {
+    let Setup {
+        settings,
+        name,
+        node,
+        hosts,
+        ..
+    } = f;
     let hosts_text = std::fs::read_to_string(hosts).unwrap();
     assert!(
         hosts_text.contains(&format!("# BEGIN kindling {name}")),
@@ -457,8 +518,12 @@ async fn up_brings_the_real_charts_to_healthy_on_a_simulated_kind_cluster_conver
         registries[1..],
         kindling::config::Config::builtin().registry.mirrors[..]
     );
+}
 
-    // Second up: every step reports unchanged.
+/// A second up: every step reports unchanged.
+async fn a_second_up_changes_nothing(f: &Setup) {
+    let Setup { settings, .. } = f;
+    let mirror = kindling::config::mirror_container_name(&settings.config.registry.mirrors[0]);
     let (result, recording) = f.up().await;
     result.unwrap_or_else(|e| panic!("second up failed: {e}: {:?}", recording.events()));
     let events = recording.timed_events();
@@ -492,8 +557,17 @@ async fn up_brings_the_real_charts_to_healthy_on_a_simulated_kind_cluster_conver
     ] {
         assert_eq!(finished(&events, id).unwrap().1, Outcome::Unchanged, "{id}");
     }
+}
 
-    // down --purge: no container, volume or hosts block left.
+/// down --purge: no container, volume or hosts block left.
+async fn down_purge_leaves_nothing_behind(f: &Setup) {
+    let Setup {
+        settings,
+        env,
+        name,
+        hosts,
+        ..
+    } = f;
     let reporter: SharedReporter = RecordingReporter::new();
     kindling::down::down(settings, env, &reporter, true, false)
         .await
@@ -569,6 +643,8 @@ async fn a_platform_component_left_progressing_fails_up_within_its_timeout_namin
         message.contains("ImagePullBackOff") && message.contains("registry.k8s.io/"),
         "{message}"
     );
+    // An upper bound on purpose: the 30 s timeout holds (up does not wait on past it); 60 s
+    // of margin for the steps before and a busy machine.
     assert!(
         elapsed < Duration::from_secs(30 + 60),
         "took {elapsed:?} with a 30 s timeout"

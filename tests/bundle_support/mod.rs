@@ -238,14 +238,12 @@ impl Registry {
             &support::registry_image(),
         ]);
         let api = RegistryApi::local(port);
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-        while let Err(e) = api.ping().await {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "{name} does not answer: {e}"
-            );
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        }
+        support::until_ok(
+            &format!("{name} to answer"),
+            std::time::Duration::from_secs(30),
+            || api.ping(),
+        )
+        .await;
         Registry {
             container: Containers(vec![name]),
             port,
@@ -843,23 +841,41 @@ impl Connected {
             &self.dir.path().join("releases"),
             &["linux/amd64", "darwin/arm64"],
         );
-        self.command(&[
+        self.create_for(
+            out,
+            "linux/amd64,linux/arm64",
+            &[
+                "--host",
+                "linux/amd64,darwin/arm64",
+                "--release-dir",
+                releases.to_str().unwrap(),
+            ],
+        )
+        .await
+    }
+
+    /// `--output json bundle create --out OUT --platform PLATFORMS MORE…`.
+    pub async fn create_for(
+        &self,
+        out: &Path,
+        platforms: &str,
+        more: &[&str],
+    ) -> std::process::Output {
+        let out = out.to_str().unwrap();
+        let args = [
             "--output",
             "json",
             "bundle",
             "create",
             "--out",
-            out.to_str().unwrap(),
+            out,
             "--platform",
-            "linux/amd64,linux/arm64",
-            "--host",
-            "linux/amd64,darwin/arm64",
-            "--release-dir",
-            releases.to_str().unwrap(),
-        ])
-        .output()
-        .await
-        .unwrap()
+            platforms,
+        ];
+        self.command(&[&args[..], more].concat())
+            .output()
+            .await
+            .unwrap()
     }
 
     /// Stops the upstreams: from now on nothing can be fetched from them.

@@ -4,7 +4,8 @@
 //! IngressClass), plus small simulated controllers that behave as the real ones do:
 //!
 //! - a load-balancer controller: a Service of type LoadBalancer gets `status.loadBalancer.
-//!   ingress[0].ip` = `LB_ADDRESS` after a delay (cloud controllers, MetalLB, k3s's servicelb);
+//!   ingress[0].ip` = `LB_ADDRESS` (cloud controllers, MetalLB, k3s's servicelb); Traefik's
+//!   only once `up` watches the traefik Application, so `up` is seen to wait for it;
 //! - Traefik's `publishedService`: every Ingress of class traefik gets the Service's load-balancer
 //!   status, only once it has one (traefik v3.7 pkg/provider/kubernetes/ingress
 //!   `updateIngressStatus`: a Service without one is skipped);
@@ -27,7 +28,7 @@ use fake_apiserver::{ChangeType, Fake, FakeApiServer};
 use kindling::report::{RecordingReporter, SharedReporter};
 use kindling::up::{UpContext, UpOptions};
 use serde_json::{Value, json};
-use stand_ins::{Ingress, IngressHook, simulate_rollouts};
+use stand_ins::{Ingress, simulate_rollouts};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -201,7 +202,7 @@ fn preinstall(fake: &Fake, what: &Preinstalled, upstream: &std::path::Path) {
 #[derive(Default)]
 pub struct LbLog(pub Mutex<Vec<(Instant, String)>>);
 
-fn simulate_load_balancer(fake: Fake, delay: Duration, log: Arc<LbLog>) {
+fn simulate_load_balancer(fake: Fake, log: Arc<LbLog>) {
     fake.on_change(move |fake, change| {
         if change.type_ == ChangeType::Deleted
             || change.kind() != "Service"
@@ -212,7 +213,11 @@ fn simulate_load_balancer(fake: Fake, delay: Duration, log: Arc<LbLog>) {
         }
         let (fake, change, log) = (fake.clone(), change.clone(), log.clone());
         tokio::spawn(async move {
-            tokio::time::sleep(delay).await;
+            // Traefik's address comes only once up waits on the traefik Application (its
+            // watch is open): up is seen to wait for it by construction, not by a delay.
+            if change.namespace == "traefik" && change.name == "traefik" {
+                fake.until_watch(0, "applications", "traefik").await;
+            }
             let status =
                 json!({ "loadBalancer": { "ingress": [{ "ip": LB_ADDRESS, "ipMode": "VIP" }] } });
             if fake
@@ -654,7 +659,7 @@ pub async fn setup(what: Preinstalled) -> Option<ExistingSetup> {
     let delay = Duration::from_millis(100);
     fake_apiserver::sim::spawn_workload_controller(api.handle(), Duration::from_millis(50));
     let lb = Arc::new(LbLog::default());
-    simulate_load_balancer(api.handle(), Duration::from_millis(300), lb.clone());
+    simulate_load_balancer(api.handle(), lb.clone());
     simulate_traefik_publishing(api.handle());
     if let Some(class) = what.publishing_class {
         simulate_own_ingress_controller(api.handle(), class);
@@ -736,9 +741,10 @@ impl ExistingSetup {
         Arc<RecordingReporter>,
     ) {
         let recording = RecordingReporter::new();
-        let reporter: SharedReporter = Arc::new(IngressHook {
+        let ingress = self.ingress.clone();
+        let reporter: SharedReporter = Arc::new(support::https_stand_in::StartOnDemoApps {
             inner: recording.clone(),
-            ingress: self.ingress.clone(),
+            start: Box::new(move || ingress.start()),
         });
         let options = UpOptions {
             bundle: Some(self.shared.join("upstream")),

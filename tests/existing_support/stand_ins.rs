@@ -3,10 +3,9 @@
 //! a demo host once its Rollout is Healthy. (The kind tests use crates/kind-sim instead; the
 //! existing-cluster story keeps these small stand-ins beside its own simulated controllers.)
 
+use crate::support::https_stand_in;
 use fake_apiserver::{ChangeType, Fake};
-use kindling::report::{Event, Reporter, SharedReporter};
 use serde_json::json;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// Argo Rollouts: every new Rollout generation becomes Healthy and fully promoted.
@@ -54,7 +53,7 @@ pub struct Ingress {
     data_dir: std::path::PathBuf,
     cluster: String,
     fake: Fake,
-    task: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    task: https_stand_in::Task,
 }
 
 impl Ingress {
@@ -75,12 +74,12 @@ impl Ingress {
             data_dir: data_dir.to_path_buf(),
             cluster: cluster.into(),
             fake,
-            task: Mutex::new(None),
+            task: Default::default(),
         }
     }
 
-    fn start(&self) {
-        let mut task = self.task.lock().unwrap();
+    pub fn start(&self) {
+        let mut task = self.task.0.lock().unwrap();
         if task.is_some() {
             return;
         }
@@ -102,94 +101,32 @@ impl Ingress {
             .with_no_client_auth()
             .with_single_cert(certs, key)
             .unwrap();
-        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
-        let listener = std::net::TcpListener::bind((self.ip, self.port)).unwrap();
-        listener.set_nonblocking(true).unwrap();
-        let listener = tokio::net::TcpListener::from_std(listener).unwrap();
         let fake = self.fake.clone();
-        *task = Some(tokio::spawn(async move {
-            loop {
-                let Ok((stream, _)) = listener.accept().await else {
-                    continue;
-                };
-                let (acceptor, fake) = (acceptor.clone(), fake.clone());
-                tokio::spawn(async move {
-                    if let Ok(tls) = acceptor.accept(stream).await {
-                        let _ = answer(tls, &fake).await;
-                    }
-                });
-            }
-        }));
+        *task = Some(https_stand_in::serve(
+            (self.ip, self.port),
+            config,
+            || true,
+            move |host| respond(&fake, host),
+        ));
     }
 
     /// Stops serving and frees the port.
     pub async fn stop(&self) {
-        let task = self.task.lock().unwrap().take();
-        if let Some(task) = task {
-            task.abort();
-            let _ = task.await;
-        }
+        self.task.stop().await
     }
 }
 
-/// One HTTP/1.1 exchange: 200 when the host's environment has a Healthy (or paused) Rollout,
-/// else 503.
-async fn answer(
-    mut tls: tokio_rustls::server::TlsStream<tokio::net::TcpStream>,
-    fake: &Fake,
-) -> std::io::Result<()> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut request = Vec::new();
-    let mut buf = [0u8; 1024];
-    while !request.windows(4).any(|w| w == b"\r\n\r\n") {
-        let n = tls.read(&mut buf).await?;
-        if n == 0 {
-            return Ok(());
-        }
-        request.extend_from_slice(&buf[..n]);
-    }
-    let text = String::from_utf8_lossy(&request).to_lowercase();
-    let host = text
-        .lines()
-        .find_map(|l| l.strip_prefix("host:"))
-        .map(|h| h.trim().split(':').next().unwrap_or("").to_string())
-        .unwrap_or_default();
+/// 200 when the host's environment's Rollout serves, else 503.
+fn respond(fake: &Fake, host: &str) -> &'static [u8] {
     let namespace = match host.split('.').next() {
         Some("demo") => "default",
         Some("staging-demo") => "staging",
         Some("prod-demo") => "production",
         _ => "",
     };
-    // A paused Rollout (awaiting promotion) still serves: the active Service keeps the
-    // stable pods.
-    let healthy = fake
-        .get(
-            "argoproj.io/v1alpha1",
-            "Rollout",
-            Some(namespace),
-            "demo-app",
-        )
-        .is_some_and(|r| matches!(r["status"]["phase"].as_str(), Some("Healthy" | "Paused")));
-    let response: &[u8] = if healthy {
-        b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok"
+    if https_stand_in::demo_serves(fake, Some(namespace)) {
+        https_stand_in::OK
     } else {
-        b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
-    };
-    tls.write_all(response).await?;
-    tls.shutdown().await
-}
-
-/// Forwards to the recording and starts the ingress when the demo-apps step starts.
-pub struct IngressHook {
-    pub inner: SharedReporter,
-    pub ingress: Arc<Ingress>,
-}
-
-impl Reporter for IngressHook {
-    fn report(&self, event: Event) {
-        if matches!(&event, Event::StepStarted { step, .. } if step == "demo-apps") {
-            self.ingress.start();
-        }
-        self.inner.report(event);
+        https_stand_in::UNAVAILABLE
     }
 }

@@ -15,6 +15,35 @@ pub struct Fixture {
 }
 
 impl Fixture {
+    /// `kindling ARGS` for this fixture: its names, port, image and mirrors by environment,
+    /// and no bootstrap.toml from the working directory.
+    pub fn kindling(&self, args: &[&str]) -> assert_cmd::Command {
+        let mut command = support::kindling();
+        command
+            .args(args)
+            .envs(self.env())
+            .current_dir(std::env::temp_dir());
+        command
+    }
+
+    /// This fixture's settings as kindling's environment variables.
+    pub fn env(&self) -> [(&'static str, String); 5] {
+        let config = &self.config;
+        [
+            ("KINDLING_REGISTRY_IMAGE", config.registry.image.clone()),
+            ("KINDLING_REGISTRY_NAME", config.registry.name.clone()),
+            (
+                "KINDLING_REGISTRY_HOST_PORT",
+                config.registry.host_port.to_string(),
+            ),
+            ("KINDLING_CLUSTER_NAME", config.cluster.name.clone()),
+            (
+                "KINDLING_REGISTRY_MIRRORS",
+                config.registry.mirrors.join(","),
+            ),
+        ]
+    }
+
     /// A configuration for one test: unique registry name, cluster name, free host port,
     /// and `mirrors` unique fake upstreams (no network here: they never answer).
     pub async fn new(mirrors: usize) -> Option<Fixture> {

@@ -148,19 +148,17 @@ impl Run {
         put_replica_set(self.fake(), &self.rollout(), hash, self.revision, n);
     }
 
-    /// Sleeps `span`, returning early when the Rollout is aborted.
+    /// Waits `span` (a pause, a step of the simulated rollout), ending early when the user
+    /// aborts the Rollout: each change to the fake is looked at as it happens.
     async fn wait(&self, span: Duration) -> Result<(), Stop> {
-        let end = tokio::time::Instant::now() + span;
-        loop {
-            let ro = self.rollout();
-            if ro["status"]["abort"] == true {
-                return Err(Stop::Aborted("Rollout aborted by the user".into()));
-            }
-            if tokio::time::Instant::now() >= end {
-                return Ok(());
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
+        let aborted = super::until_change(self.fake(), span, || {
+            self.rollout()["status"]["abort"] == true
+        })
+        .await;
+        if aborted {
+            return Err(Stop::Aborted("Rollout aborted by the user".into()));
         }
+        Ok(())
     }
 
     /// An AnalysisRun from start to verdict: Running, then Successful — or Failed when the

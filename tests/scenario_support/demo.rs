@@ -5,7 +5,7 @@ use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// The demo-app binary, built once per test process when it is missing.
 fn binary() -> PathBuf {
@@ -55,14 +55,11 @@ impl DemoApp {
             port,
             child,
         };
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "demo-app {version} never listened on {port}"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        crate::support::until_blocking(
+            &format!("demo-app {version} to listen on {port}"),
+            Duration::from_secs(10),
+            || TcpStream::connect(("127.0.0.1", port)).is_ok(),
+        );
         app
     }
 }

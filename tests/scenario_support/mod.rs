@@ -364,12 +364,29 @@ impl Platform for Sim {
         let task = tokio::spawn(controller::reconcile(self.inner.clone(), env, hash.clone()));
         self.inner.envs.lock().unwrap().get_mut(env).unwrap().task = Some(task);
         // Like `kindling release`: return once the Rollout started on the new template.
-        for _ in 0..100 {
-            if self.rollout(namespace)["status"]["currentPodHash"] == json!(hash) {
-                return Ok(());
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
+        let started = until_change(&self.inner.fake, Duration::from_secs(5), || {
+            self.rollout(namespace)["status"]["currentPodHash"] == json!(hash)
+        })
+        .await;
+        if started {
+            return Ok(());
         }
         Err("the simulated controller never started the rollout".into())
+    }
+}
+
+/// Whether `holds()` became true within `within`: looked at now and after each change to the
+/// fake (its watch feed), never on a timer.
+pub async fn until_change(fake: &Fake, within: Duration, mut holds: impl FnMut() -> bool) -> bool {
+    let mut changes = fake.subscribe();
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        if holds() {
+            return true;
+        }
+        match tokio::time::timeout_at(deadline, changes.recv()).await {
+            Ok(Ok(_)) | Ok(Err(tokio::sync::broadcast::error::RecvError::Lagged(_))) => {}
+            _ => return holds(),
+        }
     }
 }

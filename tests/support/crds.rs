@@ -7,7 +7,7 @@ use kube::discovery::ApiResource;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 pub const CRD_DIRS: [&str; 4] = [
     "argo-rollouts/v1.9.1/crds",
@@ -56,25 +56,8 @@ pub async fn install_crds(client: &kube::Client, upstream: &Path) -> Kinds {
         }
     }
     // Established can lag the create by a moment.
-    let deadline = Instant::now() + Duration::from_secs(60);
     for name in names {
-        loop {
-            let crd = crds.get(&name).await.unwrap();
-            let established = crd
-                .status
-                .and_then(|s| s.conditions)
-                .unwrap_or_default()
-                .iter()
-                .any(|c| c.type_ == "Established" && c.status == "True");
-            if established {
-                break;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "CRD {name} not Established after 60 s"
-            );
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
+        until_established(client, &name).await;
     }
     kinds
 }
@@ -102,4 +85,18 @@ pub async fn apply(client: &kube::Client, kinds: &Kinds, object: &Value) -> Resu
         .await
         .map(|_| ())
         .map_err(|e| e.to_string())
+}
+
+/// Waits, through a watch, until the CRD `name` is Established (panics after 60 s saying what
+/// the CRD showed last).
+pub async fn until_established(client: &kube::Client, name: &str) {
+    use kindling::k8s::{Target, Waiter, wait};
+    Waiter::new(client.clone())
+        .wait(
+            Target::of::<CustomResourceDefinition>(None, name),
+            wait::crd_established(),
+            Duration::from_secs(60),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
 }

@@ -3,6 +3,7 @@
 
 pub mod crds;
 pub mod environments;
+pub mod https_stand_in;
 pub mod render;
 
 use std::net::{Ipv4Addr, TcpListener};
@@ -231,4 +232,129 @@ pub fn render_overlay(kustomize: &std::path::Path, env: &str) -> String {
         kustomize,
         &root().join("manifests/demo-app/overlays").join(env),
     )
+}
+
+/// A kube client for `kubeconfig` whose every request goes into the returned log, so a test
+/// can act after kindling's own request (e.g. its watch) by construction, not after a sleep.
+pub async fn recording_client(
+    kubeconfig: &std::path::Path,
+) -> (kube::Client, fake_apiserver::RequestLog) {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let kubeconfig = kube::config::Kubeconfig::read_from(kubeconfig).unwrap();
+    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
+        .await
+        .unwrap();
+    let log = fake_apiserver::RequestLog::default();
+    let record = log.clone();
+    let layer = tower::util::MapRequestLayer::new(move |request: http::Request<_>| {
+        record.record(format!("{} {}", request.method(), request.uri()));
+        request
+    });
+    let client = kube::client::ClientBuilder::try_from(config)
+        .unwrap()
+        .with_layer(&layer)
+        .build();
+    (client, log)
+}
+
+/// The kindling binary, as an assert_cmd command (for CLI tests).
+pub fn kindling() -> assert_cmd::Command {
+    assert_cmd::Command::new(kindling_bin())
+}
+
+/// Checks `ready` every 20 ms until it holds; panics after `within`, naming `what`. For what
+/// nothing announces as an event (a count reached, a port that stops accepting).
+pub async fn until(what: &str, within: std::time::Duration, mut ready: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + within;
+    while !ready() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "waited {within:?} for {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+/// What a run of the binary gave: exit code, stdout and stderr as text.
+pub struct Run {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl From<std::process::Output> for Run {
+    fn from(o: std::process::Output) -> Run {
+        Run {
+            code: o.status.code(),
+            stdout: String::from_utf8_lossy(&o.stdout).into(),
+            stderr: String::from_utf8_lossy(&o.stderr).into(),
+        }
+    }
+}
+
+impl std::fmt::Debug for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "exit {:?}\n--- stdout\n{}--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+/// Arguments for an `up` (in a sandbox) that passes preflight and then fails at once: free
+/// ports, an image that is neither local nor pullable, and no kind to be had.
+pub fn failing_up_args(name: &str) -> Vec<String> {
+    let mut args = Vec::new();
+    for set in [
+        format!("cluster.name={name}"),
+        // Before v1.35, so preflight passes on a cgroup v1 machine (CI's is one) as on v2.
+        "cluster.node_image=kindest/node:v1.34.3".into(),
+        "network.domain=test".into(),
+        "network.trust_ca=false".into(),
+        format!("network.http_port={}", free_port()),
+        format!("network.https_port={}", free_port()),
+        format!("registry.host_port={}", free_port()),
+        format!("registry.name={name}-registry"),
+        format!("registry.image=kindling-test/{name}:missing"),
+        "registry.mirrors=".into(),
+    ] {
+        args.push("--set".to_string());
+        args.push(set);
+    }
+    args.push("up".into());
+    args
+}
+
+/// `until` for a thread outside tokio: checks `ready` every 20 ms until it holds; panics after
+/// `within`, naming `what`.
+pub fn until_blocking(what: &str, within: std::time::Duration, mut ready: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + within;
+    while !ready() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "waited {within:?} for {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// Calls `attempt` every 50 ms until it succeeds and returns its value; panics after `within`
+/// with `what` and the last error. For what nothing announces (a server that starts to answer).
+pub async fn until_ok<T, E: std::fmt::Debug, F: std::future::Future<Output = Result<T, E>>>(
+    what: &str,
+    within: std::time::Duration,
+    mut attempt: impl FnMut() -> F,
+) -> T {
+    let deadline = std::time::Instant::now() + within;
+    loop {
+        match attempt().await {
+            Ok(value) => return value,
+            Err(e) if std::time::Instant::now() < deadline => {
+                let _ = e;
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            Err(e) => panic!("waited {within:?} for {what}; last: {e:?}"),
+        }
+    }
 }

@@ -1,7 +1,7 @@
 //! `kindling render` run as users run it (the built binary, a configuration file), and real
 //! Helm (../shared/tools/helm-render) to render the platform Applications it writes.
 
-use super::{kindling_bin, shared_dir, sid_tool, skip};
+use super::{shared_dir, sid_tool, skip};
 use kindling::config::Config;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -67,7 +67,7 @@ pub fn try_render(
     let out = out.map_or_else(|| dir.path().join("out"), Path::to_path_buf);
     let empty_path = dir.path().join("no-tools");
     std::fs::create_dir_all(&empty_path).unwrap();
-    let mut command = std::process::Command::new(kindling_bin());
+    let mut command = super::kindling();
     for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("KINDLING_")) {
         command.env_remove(key);
     }

@@ -23,15 +23,15 @@
 #![allow(dead_code)]
 
 use crate::cluster_support::{self, ClusterVolumes, Containers, env_with, fake_kind, settings};
-use crate::support;
+use crate::support::{self, https_stand_in};
 use fake_apiserver::{Fake, FakeApiServer};
 use kind_sim::{Helm, Rendered, Sim, Source};
 use kindling::config::{Config, mirror_container_name};
-use kindling::report::{Event, Outcome, RecordingReporter, Reporter, SharedReporter};
+use kindling::report::{Event, Outcome, RecordingReporter, SharedReporter};
 use kindling::up::{UpContext, UpOptions};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Instant;
 
 pub fn finished(events: &[(Instant, Event)], id: &str) -> Option<(Instant, Outcome)> {
@@ -248,7 +248,7 @@ pub struct Ingress {
     cluster: String,
     domain: String,
     fake: Fake,
-    task: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    task: https_stand_in::Task,
 }
 
 /// The certificate Traefik serves for a host: the one cert-manager issued (its Secret exists)
@@ -347,7 +347,7 @@ impl Ingress {
     /// Starts serving (the in-process runs start it when demo-apps starts; a test running the
     /// binary starts it when it sees that step start).
     pub fn start(&self) {
-        let mut task = self.task.lock().unwrap();
+        let mut task = self.task.0.lock().unwrap();
         if task.is_some() {
             return;
         }
@@ -374,94 +374,34 @@ impl Ingress {
         let config = rustls::ServerConfig::builder()
             .with_no_client_auth()
             .with_cert_resolver(Arc::new(resolver));
-        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
-        let listener = std::net::TcpListener::bind(("127.0.0.1", self.port)).unwrap();
-        listener.set_nonblocking(true).unwrap();
-        let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-        let fake = self.fake.clone();
-        *task = Some(tokio::spawn(async move {
-            loop {
-                let Ok((stream, _)) = listener.accept().await else {
-                    continue;
-                };
-                let (acceptor, fake) = (acceptor.clone(), fake.clone());
-                tokio::spawn(async move {
-                    if !traefik_runs(&fake) {
-                        return; // nothing listens on the node's 443
-                    }
-                    if let Ok(tls) = acceptor.accept(stream).await {
-                        let _ = answer(tls, &fake).await;
-                    }
-                });
-            }
-        }));
+        let (running, answering) = (self.fake.clone(), self.fake.clone());
+        *task = Some(https_stand_in::serve(
+            (std::net::Ipv4Addr::LOCALHOST.into(), self.port),
+            config,
+            // Nothing listens on the node's 443 until Traefik runs.
+            move || traefik_runs(&running),
+            move |host| respond(&answering, host),
+        ));
     }
 
     /// Stops serving and frees the port.
     pub async fn stop(&self) {
-        let task = self.task.lock().unwrap().take();
-        if let Some(task) = task {
-            task.abort();
-            let _ = task.await;
-        }
+        self.task.stop().await
     }
 }
 
-/// One HTTP/1.1 exchange, as Traefik would answer it: 404 for a host no published Ingress
-/// routes, 503 while its environment's Rollout is neither Healthy nor paused (a paused
-/// Rollout still serves its stable pods), else 200.
-async fn answer(
-    mut tls: tokio_rustls::server::TlsStream<tokio::net::TcpStream>,
-    fake: &Fake,
-) -> std::io::Result<()> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut request = Vec::new();
-    let mut buf = [0u8; 1024];
-    while !request.windows(4).any(|w| w == b"\r\n\r\n") {
-        let n = tls.read(&mut buf).await?;
-        if n == 0 {
-            return Ok(());
+/// What Traefik would answer: 404 for a host no published Ingress routes, 503 while its
+/// environment's Rollout is neither Healthy nor paused (a paused Rollout still serves its
+/// stable pods), else 200.
+fn respond(fake: &Fake, host: &str) -> &'static [u8] {
+    match ingress_for(fake, host) {
+        None => https_stand_in::NOT_FOUND,
+        Some((ingress, _))
+            if https_stand_in::demo_serves(fake, ingress["metadata"]["namespace"].as_str()) =>
+        {
+            https_stand_in::OK
         }
-        request.extend_from_slice(&buf[..n]);
-    }
-    let text = String::from_utf8_lossy(&request).to_lowercase();
-    let host = text
-        .lines()
-        .find_map(|l| l.strip_prefix("host:"))
-        .map(|h| h.trim().split(':').next().unwrap_or("").to_string())
-        .unwrap_or_default();
-    let response: &[u8] = match ingress_for(fake, &host) {
-        None => b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
-        Some((ingress, _)) => {
-            let namespace = ingress["metadata"]["namespace"].as_str();
-            let serving = fake
-                .get("argoproj.io/v1alpha1", "Rollout", namespace, "demo-app")
-                .is_some_and(|r| {
-                    matches!(r["status"]["phase"].as_str(), Some("Healthy" | "Paused"))
-                });
-            if serving {
-                b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok"
-            } else {
-                b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
-            }
-        }
-    };
-    tls.write_all(response).await?;
-    tls.shutdown().await
-}
-
-/// Forwards to the recording and starts the ingress when the demo-apps step starts.
-struct IngressHook {
-    inner: SharedReporter,
-    ingress: Arc<Ingress>,
-}
-
-impl Reporter for IngressHook {
-    fn report(&self, event: Event) {
-        if matches!(&event, Event::StepStarted { step, .. } if step == "demo-apps") {
-            self.ingress.start();
-        }
-        self.inner.report(event);
+        Some(_) => https_stand_in::UNAVAILABLE,
     }
 }
 
@@ -511,9 +451,10 @@ impl Setup {
         Arc<RecordingReporter>,
     ) {
         let recording = RecordingReporter::new();
-        let reporter: SharedReporter = Arc::new(IngressHook {
+        let ingress = self.ingress.clone();
+        let reporter: SharedReporter = Arc::new(https_stand_in::StartOnDemoApps {
             inner: recording.clone(),
-            ingress: self.ingress.clone(),
+            start: Box::new(move || ingress.start()),
         });
         let context = UpContext::new(
             self.settings.clone(),
@@ -698,7 +639,7 @@ pub async fn setup_with(options: SetupOptions) -> Option<Setup> {
         cluster: name.clone(),
         domain: settings.config.network.domain.clone(),
         fake: api.handle(),
-        task: Mutex::new(None),
+        task: Default::default(),
     });
     let images = Images(format!(
         "localhost:{}/demo-app",

@@ -60,6 +60,9 @@ mod server;
 pub mod sim;
 mod store;
 
+mod request_log;
+
+pub use request_log::RequestLog;
 pub use resources::ResourceDef;
 pub use store::{Admission, ApiError, Change, ChangeType, now_rfc3339};
 
@@ -122,6 +125,7 @@ impl Builder {
         let app = Arc::new(AppState {
             store,
             requests: Default::default(),
+            log: RequestLog::default(),
         });
         let router = axum::Router::new()
             .fallback(server::handle)
@@ -226,6 +230,28 @@ impl Fake {
 
     pub fn reset_requests(&self) {
         self.app.requests.store(0, Ordering::Relaxed);
+    }
+
+    /// Every request served so far, in order (see `RequestLog`).
+    pub fn request_log(&self) -> &RequestLog {
+        &self.app.log
+    }
+
+    /// How many requests have been served: pass it to `until_watch` to consider only later ones.
+    pub fn log_mark(&self) -> usize {
+        self.app.log.mark()
+    }
+
+    /// Marks the CRD `name` Established now and serves its kinds (for a fake built with
+    /// `crd_established_after` a long delay: the test decides when, after what it observed).
+    pub fn establish(&self, name: &str) {
+        self.store().establish(name);
+    }
+
+    /// Waits until a client has opened, from the `since`-th request on, a watch on the object
+    /// `name` of the resource `plural` (see `RequestLog::until_watch`).
+    pub async fn until_watch(&self, since: usize, plural: &str, name: &str) -> String {
+        self.app.log.until_watch(since, plural, name).await
     }
 
     /// The latest committed resourceVersion: every write bumps it, so a simulated controller

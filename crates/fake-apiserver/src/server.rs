@@ -17,6 +17,9 @@ use std::time::Duration;
 pub struct AppState {
     pub store: Arc<Store>,
     pub requests: AtomicU64,
+    /// Every request served, as "METHOD /path?query", oldest first: tests wait on it to act
+    /// after kindling's own request (e.g. its watch) instead of after a sleep.
+    pub log: crate::RequestLog,
 }
 
 fn json_response(code: u16, body: &Value) -> Response {
@@ -89,6 +92,7 @@ pub async fn handle(
     body: Bytes,
 ) -> Response {
     app.requests.fetch_add(1, Ordering::Relaxed);
+    app.log.record(format!("{method} {uri}"));
     let store = &app.store;
     let path = uri.path().trim_end_matches('/');
     let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();

@@ -29,17 +29,23 @@ pub fn spawn_workload_controller(fake: Fake, delay: Duration) -> tokio::task::Jo
 
 /// Sets the status of a Deployment / StatefulSet / DaemonSet to fully rolled out.
 pub fn rolled_out(fake: &Fake, change: &Change) -> Result<Value, crate::ApiError> {
+    roll_out(fake, change.kind(), &change.namespace, &change.name)
+}
+
+/// Sets the status of the Deployment / StatefulSet / DaemonSet `kind` `namespace/name` to fully
+/// rolled out at its current generation.
+pub fn roll_out(
+    fake: &Fake,
+    kind: &str,
+    namespace: &str,
+    name: &str,
+) -> Result<Value, crate::ApiError> {
     let o = fake
-        .get(
-            "apps/v1",
-            change.kind(),
-            Some(&change.namespace),
-            &change.name,
-        )
+        .get("apps/v1", kind, Some(namespace), name)
         .ok_or_else(|| crate::ApiError::new(404, "NotFound", "gone"))?;
     let generation = o["metadata"]["generation"].as_i64().unwrap_or(1);
     let replicas = o["spec"]["replicas"].as_i64().unwrap_or(1);
-    let status = match change.kind() {
+    let status = match kind {
         "DaemonSet" => json!({
             "observedGeneration": generation, "desiredNumberScheduled": 1, "currentNumberScheduled": 1,
             "updatedNumberScheduled": 1, "numberAvailable": 1, "numberReady": 1,
@@ -47,7 +53,7 @@ pub fn rolled_out(fake: &Fake, change: &Change) -> Result<Value, crate::ApiError
         "StatefulSet" => json!({
             "observedGeneration": generation, "replicas": replicas, "readyReplicas": replicas,
             "currentReplicas": replicas, "updatedReplicas": replicas, "availableReplicas": replicas,
-            "currentRevision": format!("{}-1", change.name), "updateRevision": format!("{}-1", change.name),
+            "currentRevision": format!("{name}-1"), "updateRevision": format!("{name}-1"),
         }),
         _ => json!({
             "observedGeneration": generation, "replicas": replicas, "updatedReplicas": replicas,
@@ -58,13 +64,7 @@ pub fn rolled_out(fake: &Fake, change: &Change) -> Result<Value, crate::ApiError
             ],
         }),
     };
-    fake.set_status(
-        "apps/v1",
-        change.kind(),
-        Some(&change.namespace),
-        &change.name,
-        status,
-    )
+    fake.set_status("apps/v1", kind, Some(namespace), name, status)
 }
 
 /// A Deployment stuck on an image that cannot be pulled: status shows 0 available, one pod
