@@ -262,14 +262,21 @@ async fn a_bundle_brings_the_platform_up_on_a_laptop_with_no_network() {
     );
     let _untag = bundle_support::Untag(std::sync::Mutex::new(vec![node_image.clone()]));
     let recorder = bundle_support::Recorder::start().await;
-    let since = bundle_support::now();
+    // A pull only happens when the image is not there yet.
+    assert!(
+        !cluster_support::docker(&["image", "inspect", &node_image])
+            .status
+            .success(),
+        "{node_image} is in Docker before the run (left by an earlier one?)"
+    );
+    let pulls = bundle_support::PullWatch::start();
     let (code, printed) = bundle_support::run_up(
         &b,
         &["up", "--bundle", bundle.to_str().unwrap()],
         &recorder.env(),
     )
     .await;
-    let until = bundle_support::now() + 1;
+    let pulls = pulls.finish();
     assert_eq!(code, Some(0), "up --bundle failed:\n{printed}");
 
     // Nothing reached out.
@@ -282,7 +289,6 @@ async fn a_bundle_brings_the_platform_up_on_a_laptop_with_no_network() {
     // `docker events` is the whole engine's: other tests running at the same time pull from
     // their own local registries. This run's pulls are the ones from its registry; no pull at
     // all may name an upstream.
-    let pulls = bundle_support::docker_pulls(since, until);
     let upstream: Vec<&String> = pulls
         .iter()
         .filter(|p| !p.starts_with("localhost:"))
@@ -447,7 +453,7 @@ async fn a_bundle_brings_the_platform_up_on_a_laptop_with_no_network() {
     assert!(printed.contains("\"step\":\"image:demo-app\""), "{printed}");
 
     // A second run changes nothing and still reaches nothing.
-    let since = bundle_support::now();
+    let pulls = bundle_support::PullWatch::start();
     let (code, printed) = bundle_support::run_up(
         &b,
         &["up", "--bundle", bundle.to_str().unwrap()],
@@ -456,7 +462,13 @@ async fn a_bundle_brings_the_platform_up_on_a_laptop_with_no_network() {
     .await;
     assert_eq!(code, Some(0), "second up --bundle failed:\n{printed}");
     assert_eq!(recorder.count(), 0);
-    assert!(bundle_support::docker_pulls(since, bundle_support::now() + 1).is_empty());
+    let pulls = pulls.finish();
+    assert!(
+        !pulls
+            .iter()
+            .any(|p| p.starts_with(&ours) || !p.starts_with("localhost:")),
+        "{pulls:?}"
+    );
     for line in printed
         .lines()
         .filter(|l| l.contains("\"step_finished\"") && l.contains("\"step\":\"bundle."))

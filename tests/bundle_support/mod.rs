@@ -1026,24 +1026,86 @@ pub fn now() -> u64 {
         .as_secs()
 }
 
-/// Every image Docker pulled between the two times.
-pub fn docker_pulls(since: u64, until: u64) -> Vec<String> {
-    docker_ok(&[
-        "events",
-        "--since",
-        &since.to_string(),
-        "--until",
-        &until.to_string(),
-        "--filter",
-        "type=image",
-        "--filter",
-        "event=pull",
-        "--format",
-        "{{.Actor.ID}}",
-    ])
-    .lines()
-    .map(str::to_string)
-    .collect()
+/// The images Docker pulls while it is open, from a live `docker events` stream. (Asking the
+/// engine afterwards with `--since` is not enough: it keeps only its last 256 events, which the
+/// other tests' containers push out under load.) Start and end are fixed by marker events the
+/// stream must show, so nothing between them is missed and the order is by construction.
+pub struct PullWatch {
+    child: std::process::Child,
+    lines: std::sync::mpsc::Receiver<String>,
+    marker: String,
+}
+
+impl PullWatch {
+    pub fn start() -> PullWatch {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new("docker")
+            .args([
+                "events",
+                "--filter",
+                "type=image",
+                "--format",
+                "{{.Action}} {{.Actor.ID}} {{.Actor.Attributes.name}}",
+            ])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (send, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+            {
+                if send.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let marker = format!("kindling-test/pull-watch-{}:{}", std::process::id(), now());
+        let watch = PullWatch {
+            child,
+            lines,
+            marker,
+        };
+        watch.mark(&mut Vec::new());
+        watch
+    }
+
+    /// Tags the marker (untagged again on return) and reads the stream, collecting pulls, until
+    /// it shows the tag.
+    fn mark(&self, pulls: &mut Vec<String>) {
+        docker_ok(&["tag", &support::registry_image(), &self.marker]);
+        let _untag = Untag(std::sync::Mutex::new(vec![self.marker.clone()]));
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            let line = self
+                .lines
+                .recv_timeout(left)
+                .unwrap_or_else(|e| panic!("docker events never showed {}: {e}", self.marker));
+            let mut fields = line.split_whitespace();
+            match (fields.next(), fields.next()) {
+                (Some("pull"), Some(image)) => pulls.push(image.to_string()),
+                (Some("tag"), _) if line.ends_with(&self.marker) => return,
+                _ => {}
+            }
+        }
+    }
+
+    /// Every image pulled since `start`.
+    pub fn finish(self) -> Vec<String> {
+        let mut pulls = Vec::new();
+        self.mark(&mut pulls);
+        pulls
+    }
+}
+
+impl Drop for PullWatch {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 /// What containerd in the node would fetch for `repository:reference` of `upstream`, per the
