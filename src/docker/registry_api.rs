@@ -485,7 +485,10 @@ mod tests {
                 "docker::registry_api::tests::ask_through_the_environment",
                 "--nocapture",
             ])
-            .env("KINDLING_PROBE_REGISTRY_PORT", registry_port.to_string())
+            .env(
+                "KINDLING_TEST_PROBE_REGISTRY_PORT",
+                registry_port.to_string(),
+            )
             .env("HTTP_PROXY", &proxy_url)
             .env("HTTPS_PROXY", &proxy_url)
             .env("ALL_PROXY", &proxy_url)
@@ -513,7 +516,7 @@ mod tests {
     /// Run by the test above with a proxy in the environment (does nothing on its own).
     #[tokio::test]
     async fn ask_through_the_environment() {
-        let Ok(port) = std::env::var("KINDLING_PROBE_REGISTRY_PORT") else {
+        let Ok(port) = std::env::var("KINDLING_TEST_PROBE_REGISTRY_PORT") else {
             return;
         };
         let base = format!("http://127.0.0.1:{port}");
