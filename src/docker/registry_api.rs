@@ -447,18 +447,41 @@ mod tests {
 
     const DIGEST: &str = "sha256:0000000000000000000000000000000000000000000000000000000000000000";
 
-    /// Answers every request on `listener` with `answer` (headers only), from a thread.
-    fn serve(listener: TcpListener, answer: &'static str) {
+    /// A request as the fake servers see it.
+    struct Request {
+        line: String,
+        authorization: String,
+    }
+
+    /// Answers every request on `listener` with what `answer` makes of it, from a thread.
+    fn serve(listener: TcpListener, answer: impl Fn(&Request) -> String + Send + 'static) {
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
                 let mut reader = BufReader::new(&stream);
-                let mut line = String::new();
-                while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
-                    line.clear();
+                let mut request = Request {
+                    line: String::new(),
+                    authorization: String::new(),
+                };
+                let _ = reader.read_line(&mut request.line);
+                let mut header = String::new();
+                while reader.read_line(&mut header).is_ok_and(|n| n > 2) {
+                    if let Some((name, value)) = header.split_once(':')
+                        && name.eq_ignore_ascii_case("authorization")
+                    {
+                        request.authorization = value.trim().to_string();
+                    }
+                    header.clear();
                 }
-                let _ = (&stream).write_all(answer.as_bytes());
+                let _ = (&stream).write_all(answer(&request).as_bytes());
             }
         });
+    }
+
+    fn answer(status: &str, headers: &str, body: &str) -> String {
+        format!(
+            "HTTP/1.1 {status}\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
     }
 
     #[test]
@@ -469,14 +492,14 @@ mod tests {
             registry.local_addr().unwrap().port(),
             proxy.local_addr().unwrap().port(),
         );
-        serve(
-            registry,
-            "HTTP/1.1 200 OK\r\nDocker-Content-Digest: sha256:0000000000000000000000000000000000000000000000000000000000000000\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-        );
-        serve(
-            proxy,
-            "HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-        );
+        serve(registry, |_| {
+            answer(
+                "200 OK",
+                &format!("Docker-Content-Digest: {DIGEST}\r\n"),
+                "",
+            )
+        });
+        serve(proxy, |_| answer("502 Bad Gateway", "", ""));
         // The environment is read when a client is built: a child process gets the proxy.
         let proxy_url = format!("http://127.0.0.1:{proxy_port}");
         let out = std::process::Command::new(std::env::current_exe().unwrap())
@@ -526,5 +549,76 @@ mod tests {
         let via = super::RegistryApi::new(&base);
         let answer = via.manifest_digest("app", "v1").await;
         println!("VIA PROXY {:?}", answer.map_err(|e| e.to_string()));
+    }
+
+    /// A registry behind a token service, as ghcr.io or Docker Hub are (distribution's token
+    /// auth, docs/spec/auth/token.md): `/v2/` says where to get a token, the token service
+    /// wants the login (Basic), the registry wants the token.
+    fn token_registry() -> u16 {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let login = format!(
+            "Basic {}",
+            base64::Engine::encode(&base64::engine::general_purpose::STANDARD, "robot:s3cret")
+        );
+        let challenge = format!(
+            "WWW-Authenticate: Bearer realm=\"http://127.0.0.1:{port}/token\",service=\"fake\"\r\n"
+        );
+        serve(listener, move |r| {
+            if r.line.starts_with("GET /token?") {
+                return match r.authorization == login {
+                    true => answer("200 OK", "", r#"{"token":"good-token"}"#),
+                    false => answer("401 Unauthorized", "", "bad login"),
+                };
+            }
+            if r.authorization != "Bearer good-token" {
+                return answer("401 Unauthorized", &challenge, "");
+            }
+            match r.line.contains("/manifests/v1 ") {
+                true => answer(
+                    "200 OK",
+                    &format!("Docker-Content-Digest: {DIGEST}\r\n"),
+                    "",
+                ),
+                false => answer("200 OK", "", "{}"),
+            }
+        });
+        port
+    }
+
+    fn login(password: &str) -> Option<super::Credentials> {
+        Some(super::Credentials {
+            username: "robot".into(),
+            password: password.into(),
+            source: "test".into(),
+        })
+    }
+
+    #[tokio::test]
+    async fn a_registry_behind_a_token_service_takes_the_login_through_a_token() {
+        let port = token_registry();
+        let api = super::RegistryApi::local(port).with_credentials(login("s3cret"));
+        api.check_login().await.unwrap();
+        assert_eq!(
+            api.manifest_digest("app", "v1").await.unwrap().as_deref(),
+            Some(DIGEST)
+        );
+
+        let wrong = super::RegistryApi::local(port).with_credentials(login("wrong"));
+        let e = wrong.check_login().await.unwrap_err();
+        assert!(
+            e.contains("refused the login") && e.contains("bad login"),
+            "{e}"
+        );
+        assert!(!e.contains("wrong"), "the password is never shown: {e}");
+
+        let anonymous = super::RegistryApi::local(port);
+        let e = anonymous.check_login().await.unwrap_err();
+        assert!(
+            e.contains("refused the login") && e.contains("Bearer realm="),
+            "{e}"
+        );
+        let e = anonymous.manifest_digest("app", "v1").await.unwrap_err();
+        assert!(e.to_string().contains("401"), "{e}");
     }
 }
