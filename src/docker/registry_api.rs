@@ -4,9 +4,13 @@
 //! Manifests and blobs go through one `oci_client::Client` (as the bundle's copies do,
 //! `bundle::upstream`): it answers the registry's challenge (Basic, or a Bearer token from the
 //! token service, with the login or anonymously), checks digests and follows upload locations.
+//! Its price on a registry without auth (the local one): it caches tokens, not "none needed",
+//! so each call first asks `/v2/` again — one more local round trip per call.
 //! Two calls stay by hand on reqwest, because oci-client has no call for them:
 //! - `ping`: any answer of `/v2/` within 3 s, 401 included, is "up" (readiness, not access);
-//! - `check_login`: `/v2/` with the login, quoting the registry's challenge when it refuses.
+//! - `check_login`: `/v2/` with the login, quoting the registry's challenge when it refuses
+//!   (oci-client's `auth` does not check a Basic login at all; a Bearer login's token does
+//!   come from oci-client's token exchange).
 //!
 //! "Direct" (a registry on this machine) means never through a proxy. oci-client has no
 //! switch for that (its `ClientConfig` only adds proxies); see `oci_config` for how it is
@@ -16,6 +20,7 @@ use super::error::{RegistryError, Result};
 use super::registry_auth::Credentials;
 use oci_client::client::{ClientConfig, ClientProtocol};
 use oci_client::errors::{DigestError, OciDistributionError};
+use oci_client::manifest;
 use oci_client::secrets::RegistryAuth;
 use oci_client::{Reference, RegistryOperation};
 use reqwest::StatusCode;
@@ -24,10 +29,10 @@ use std::time::Duration;
 
 /// Manifest media types kindling asks for (OCI first, then Docker's).
 pub const MANIFEST_ACCEPT: &[&str] = &[
-    "application/vnd.oci.image.manifest.v1+json",
-    "application/vnd.oci.image.index.v1+json",
-    "application/vnd.docker.distribution.manifest.v2+json",
-    "application/vnd.docker.distribution.manifest.list.v2+json",
+    manifest::OCI_IMAGE_MEDIA_TYPE,
+    manifest::OCI_IMAGE_INDEX_MEDIA_TYPE,
+    manifest::IMAGE_MANIFEST_MEDIA_TYPE,
+    manifest::IMAGE_MANIFEST_LIST_MEDIA_TYPE,
 ];
 
 /// The longest any one registry call may take (a stalled answer is cut sooner by the read
@@ -370,8 +375,8 @@ fn media_type_of(body: &[u8]) -> String {
     let value: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
     match value["mediaType"].as_str() {
         Some(t) => t.to_string(),
-        None if value.get("manifests").is_some() => MANIFEST_ACCEPT[1].to_string(),
-        None => MANIFEST_ACCEPT[0].to_string(),
+        None if value.get("manifests").is_some() => manifest::OCI_IMAGE_INDEX_MEDIA_TYPE.into(),
+        None => manifest::OCI_IMAGE_MEDIA_TYPE.into(),
     }
 }
 
