@@ -1,22 +1,43 @@
 //! A small client for the registry HTTP API v2 (distribution): what kindling needs
 //! to check readiness, publish OCI artifacts and read manifests back.
 //!
-//! Not (yet) oci-client, which the bundle uses for its copies (`bundle::upstream`): readiness
-//! (`ping`: any answer of `/v2/`, 401 included, within 3 s) and the login check (`/v2/` with
-//! the login, the registry's challenge quoted back) have no oci-client call, and the artifact
-//! publish and manifest reads report `RegistryError`s per call that the registry tests
-//! assert. Moving those calls onto one oci-client wrapper is the open part of issue 18.
+//! Manifests and blobs go through one `oci_client::Client` (as the bundle's copies do,
+//! `bundle::upstream`): it answers the registry's challenge (Basic, or a Bearer token from the
+//! token service, with the login or anonymously), checks digests and follows upload locations.
+//! Its price on a registry without auth (the local one): it caches tokens, not "none needed",
+//! so each call first asks `/v2/` again — one more local round trip per call.
+//! Two calls stay by hand on reqwest, because oci-client has no call for them:
+//! - `ping`: any answer of `/v2/` within 3 s, 401 included, is "up" (readiness, not access);
+//! - `check_login`: `/v2/` with the login, quoting the registry's challenge when it refuses
+//!   (oci-client's `auth` does not check a Basic login at all; a Bearer login's token does
+//!   come from oci-client's token exchange).
+//!
+//! "Direct" (a registry on this machine) means never through a proxy. oci-client has no
+//! switch for that (its `ClientConfig` only adds proxies); see `oci_config` for how it is
+//! made to.
 
 use super::error::{RegistryError, Result};
+use super::registry_auth::Credentials;
+use oci_client::client::{ClientConfig, ClientProtocol};
+use oci_client::errors::{DigestError, OciDistributionError};
+use oci_client::manifest;
+use oci_client::secrets::RegistryAuth;
+use oci_client::{Reference, RegistryOperation};
 use reqwest::StatusCode;
-use reqwest::header::{ACCEPT, CONTENT_TYPE, LOCATION};
+use reqwest::header::WWW_AUTHENTICATE;
 use std::time::Duration;
 
 /// Manifest media types kindling asks for (OCI first, then Docker's).
-pub const MANIFEST_ACCEPT: &str = "application/vnd.oci.image.manifest.v1+json, \
-application/vnd.oci.image.index.v1+json, \
-application/vnd.docker.distribution.manifest.v2+json, \
-application/vnd.docker.distribution.manifest.list.v2+json";
+pub const MANIFEST_ACCEPT: &[&str] = &[
+    manifest::OCI_IMAGE_MEDIA_TYPE,
+    manifest::OCI_IMAGE_INDEX_MEDIA_TYPE,
+    manifest::IMAGE_MANIFEST_MEDIA_TYPE,
+    manifest::IMAGE_MANIFEST_LIST_MEDIA_TYPE,
+];
+
+/// The longest any one registry call may take (a stalled answer is cut sooner by the read
+/// timeout).
+const CALL_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// A manifest as the registry serves it.
 #[derive(Debug, Clone)]
@@ -26,136 +47,73 @@ pub struct Manifest {
     pub body: Vec<u8>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct RegistryApi {
     base: String,
+    /// `host[:port]` as oci-client names the registry.
+    registry: String,
+    direct: bool,
+    /// For `ping` and `check_login` only.
     http: reqwest::Client,
-    /// The login for a registry that asks for one (`registry_auth`), and the Authorization
-    /// header its last challenge gave (Basic, or a Bearer token from its token service).
-    credentials: Option<super::registry_auth::Credentials>,
-    authorization: std::sync::Arc<std::sync::Mutex<Option<String>>>,
+    oci: oci_client::Client,
+    /// The login for a registry that asks for one (`registry_auth`).
+    credentials: Option<Credentials>,
+}
+
+impl std::fmt::Debug for RegistryApi {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RegistryApi")
+            .field("base", &self.base)
+            .field("direct", &self.direct)
+            .field("credentials", &self.credentials)
+            .finish_non_exhaustive()
+    }
 }
 
 impl RegistryApi {
     /// A client for `base`, e.g. "https://registry.example.com" (through the proxy the
     /// environment names, if any).
     pub fn new(base: impl Into<String>) -> RegistryApi {
-        Self::build(base, false)
+        Self::build(base.into(), false)
     }
 
     /// A client for a registry on this machine (127.0.0.1, or a container's address on a
     /// Docker network): never through a proxy, which could not reach it.
     pub fn direct(base: impl Into<String>) -> RegistryApi {
-        Self::build(base, true)
+        Self::build(base.into(), true)
     }
 
-    fn build(base: impl Into<String>, direct: bool) -> RegistryApi {
+    fn build(base: String, direct: bool) -> RegistryApi {
         let _ = rustls::crypto::ring::default_provider().install_default();
+        let base = base.trim_end_matches('/').to_string();
+        let (scheme, registry) = base.split_once("://").unwrap_or(("https", base.as_str()));
+        let registry = registry.to_string();
         let mut builder = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(5))
-            .timeout(Duration::from_secs(300));
+            .timeout(Duration::from_secs(10));
         if direct {
             builder = builder.no_proxy();
         }
         let http = builder.build().expect("HTTP client builds");
+        let oci = oci_client::Client::try_from(oci_config(scheme == "http", direct))
+            .expect("OCI client builds");
         RegistryApi {
-            base: base.into().trim_end_matches('/').to_string(),
+            base,
+            registry,
+            direct,
             http,
+            oci,
             credentials: None,
-            authorization: Default::default(),
         }
     }
 
     /// The same registry, logged in with `credentials` when the registry asks (HTTP 401).
-    pub fn with_credentials(
-        mut self,
-        credentials: Option<super::registry_auth::Credentials>,
-    ) -> RegistryApi {
-        self.credentials = credentials;
-        self
-    }
-
-    /// Sends a request; when the registry answers 401 with a challenge (distribution's
-    /// `WWW-Authenticate: Basic realm=...` or `Bearer realm=...,service=...,scope=...`), answers
-    /// it (Basic with the login; Bearer with a token from the realm, fetched with the login or
-    /// anonymously) and sends the request once more.
-    async fn send(&self, request: reqwest::RequestBuilder) -> reqwest::Result<reqwest::Response> {
-        let again = request.try_clone();
-        let current = self.authorization.lock().unwrap().clone();
-        let request = match &current {
-            Some(header) => request.header(reqwest::header::AUTHORIZATION, header),
-            None => request,
-        };
-        let response = request.send().await?;
-        if response.status() != StatusCode::UNAUTHORIZED {
-            return Ok(response);
-        }
-        let (Some(again), Some(challenge)) = (
-            again,
-            response
-                .headers()
-                .get(reqwest::header::WWW_AUTHENTICATE)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string),
-        ) else {
-            return Ok(response);
-        };
-        let Some(header) = self.answer(&challenge).await else {
-            return Ok(response);
-        };
-        if current.as_deref() == Some(header.as_str()) {
-            // The same answer was just refused: the login is wrong, say so with this 401.
-            return Ok(response);
-        }
-        *self.authorization.lock().unwrap() = Some(header.clone());
-        again
-            .header(reqwest::header::AUTHORIZATION, header)
-            .send()
-            .await
-    }
-
-    /// The Authorization header that answers a challenge, if kindling can answer it.
-    async fn answer(&self, challenge: &str) -> Option<String> {
-        use base64::Engine;
-        let basic = self.credentials.as_ref().map(|c| {
-            let pair = format!("{}:{}", c.username, c.password);
-            format!(
-                "Basic {}",
-                base64::engine::general_purpose::STANDARD.encode(pair)
-            )
-        });
-        let (scheme, params) = challenge.trim().split_once(' ').unwrap_or((challenge, ""));
-        if scheme.eq_ignore_ascii_case("basic") {
-            return basic;
-        }
-        if !scheme.eq_ignore_ascii_case("bearer") {
-            return None;
-        }
-        let params = challenge_params(params);
-        let realm = params.iter().find(|(k, _)| k == "realm")?.1.clone();
-        let query: Vec<(&str, &str)> = params
-            .iter()
-            .filter(|(k, _)| k == "service" || k == "scope")
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
-        let url = reqwest::Url::parse_with_params(&realm, &query).ok()?;
-        let mut request = self.http.get(url);
-        if let Some(basic) = &basic {
-            request = request.header(reqwest::header::AUTHORIZATION, basic);
-        }
-        let answer: serde_json::Value = request
-            .send()
-            .await
-            .ok()?
-            .error_for_status()
-            .ok()?
-            .json()
-            .await
-            .ok()?;
-        let token = answer["token"]
-            .as_str()
-            .or_else(|| answer["access_token"].as_str())?;
-        Some(format!("Bearer {token}"))
+    pub fn with_credentials(self, credentials: Option<Credentials>) -> RegistryApi {
+        // A fresh OCI client: the old one may have stored (and shares with clones) the
+        // previous login.
+        let mut api = Self::build(self.base, self.direct);
+        api.credentials = credentials;
+        api
     }
 
     /// The local registry as the host reaches it.
@@ -175,7 +133,7 @@ impl RegistryApi {
             .timeout(Duration::from_secs(3))
             .send()
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| chain(&e))?;
         match response.status() {
             StatusCode::OK | StatusCode::UNAUTHORIZED => Ok(()),
             other => Err(format!("HTTP {other}")),
@@ -184,24 +142,54 @@ impl RegistryApi {
 
     /// `GET /v2/` with the login: Ok when the registry lets kindling in (200), else why not.
     pub async fn check_login(&self) -> std::result::Result<(), String> {
-        let response = self
-            .send(
-                self.http
-                    .get(format!("{}/v2/", self.base))
-                    .timeout(Duration::from_secs(10)),
-            )
-            .await
-            .map_err(|e| format!("{} does not answer: {e}", self.base))?;
+        let v2 = format!("{}/v2/", self.base);
+        let answer = |request: reqwest::RequestBuilder| async move {
+            request
+                .send()
+                .await
+                .map_err(|e| format!("{} does not answer: {}", self.base, chain(&e)))
+        };
+        let mut response = answer(self.http.get(&v2)).await?;
+        if response.status() == StatusCode::UNAUTHORIZED
+            && let Some(c) = &self.credentials
+        {
+            let challenge = header(&response, WWW_AUTHENTICATE.as_str());
+            let scheme = challenge.split_whitespace().next().unwrap_or_default();
+            if scheme.eq_ignore_ascii_case("basic") {
+                let request = self
+                    .http
+                    .get(&v2)
+                    .basic_auth(&c.username, Some(&c.password));
+                response = answer(request).await?;
+            } else if scheme.eq_ignore_ascii_case("bearer") {
+                // oci-client's token exchange asks for a repository's scope; any name serves to
+                // check the login (a token service refuses a wrong one whatever the scope).
+                let probe = self.reference("kindling-login-check", "latest");
+                match self
+                    .oci
+                    .auth(&probe, &self.auth(), RegistryOperation::Pull)
+                    .await
+                {
+                    Ok(Some(token)) => {
+                        response = answer(self.http.get(&v2).bearer_auth(token)).await?;
+                    }
+                    Ok(None) => {}
+                    Err(e) => {
+                        return Err(format!(
+                            "{} refused the login (HTTP 401 {challenge}; its token service: {})",
+                            self.base,
+                            reason(e)
+                        ));
+                    }
+                }
+            }
+        }
         match response.status() {
             s if s.is_success() => Ok(()),
             StatusCode::UNAUTHORIZED => Err(format!(
                 "{} refused the login (HTTP 401 {})",
                 self.base,
-                response
-                    .headers()
-                    .get(reqwest::header::WWW_AUTHENTICATE)
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or("")
+                header(&response, WWW_AUTHENTICATE.as_str())
             )),
             other => Err(format!("{} answered HTTP {other}", self.base)),
         }
@@ -210,96 +198,54 @@ impl RegistryApi {
     /// The digest a tag (or digest) currently resolves to; None when absent.
     pub async fn manifest_digest(&self, repo: &str, reference: &str) -> Result<Option<String>> {
         let call = format!("HEAD /v2/{repo}/manifests/{reference}");
-        let response = self
-            .send(
-                self.http
-                    .head(format!("{}/v2/{repo}/manifests/{reference}", self.base))
-                    .header(ACCEPT, MANIFEST_ACCEPT),
-            )
+        let r = self.reference(repo, reference);
+        match self
+            .run(&call, self.oci.fetch_manifest_digest(&r, &self.auth()))
             .await
-            .map_err(|e| RegistryError::api(&call, e))?;
-        match response.status() {
-            StatusCode::NOT_FOUND => Ok(None),
-            s if s.is_success() => Ok(response
-                .headers()
-                .get("docker-content-digest")
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string)),
-            s => Err(RegistryError::api(call, format!("HTTP {s}"))),
+        {
+            Ok(digest) => Ok(Some(digest)),
+            Err(e) if not_found(&e) => Ok(None),
+            Err(e) => Err(RegistryError::api(call, reason(e))),
         }
     }
 
     pub async fn get_manifest(&self, repo: &str, reference: &str) -> Result<Manifest> {
         let call = format!("GET /v2/{repo}/manifests/{reference}");
-        let response = self
-            .send(
-                self.http
-                    .get(format!("{}/v2/{repo}/manifests/{reference}", self.base))
-                    .header(ACCEPT, MANIFEST_ACCEPT),
+        let r = self.reference(repo, reference);
+        let (body, digest) = self
+            .run(
+                &call,
+                self.oci
+                    .pull_manifest_raw(&r, &self.auth(), MANIFEST_ACCEPT),
             )
             .await
-            .map_err(|e| RegistryError::api(&call, e))?;
-        let response = check(&call, response).await?;
-        let header = |name: &str| {
-            response
-                .headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or_default()
-                .to_string()
-        };
-        let media_type = header("content-type");
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| RegistryError::api(&call, e))?
-            .to_vec();
-        let digest = super::oci::sha256_digest(&body);
+            .map_err(|e| RegistryError::api(&call, reason(e)))?;
         Ok(Manifest {
-            media_type,
+            media_type: media_type_of(&body),
             digest,
-            body,
+            body: body.to_vec(),
         })
     }
 
     pub async fn blob_exists(&self, repo: &str, digest: &str) -> Result<bool> {
         let call = format!("HEAD /v2/{repo}/blobs/{digest}");
-        let response = self
-            .send(
-                self.http
-                    .head(format!("{}/v2/{repo}/blobs/{digest}", self.base)),
-            )
+        let r = self.reference(repo, digest);
+        self.store_auth().await;
+        self.run(&call, self.oci.blob_exists(&r, digest))
             .await
-            .map_err(|e| RegistryError::api(&call, e))?;
-        match response.status() {
-            StatusCode::NOT_FOUND => Ok(false),
-            s if s.is_success() => Ok(true),
-            s => Err(RegistryError::api(call, format!("HTTP {s}"))),
-        }
+            .map_err(|e| RegistryError::api(call, reason(e)))
     }
 
+    /// The blob's bytes, checked against `digest`.
     pub async fn get_blob(&self, repo: &str, digest: &str) -> Result<Vec<u8>> {
         let call = format!("GET /v2/{repo}/blobs/{digest}");
-        let response = self
-            .send(
-                self.http
-                    .get(format!("{}/v2/{repo}/blobs/{digest}", self.base)),
-            )
+        let r = self.reference(repo, digest);
+        self.store_auth().await;
+        let mut body = Vec::new();
+        self.run(&call, self.oci.pull_blob(&r, digest, &mut body))
             .await
-            .map_err(|e| RegistryError::api(&call, e))?;
-        let response = check(&call, response).await?;
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| RegistryError::api(&call, e))?;
-        let got = super::oci::sha256_digest(&body);
-        if got != digest {
-            return Err(RegistryError::api(
-                call,
-                format!("content has digest {got}"),
-            ));
-        }
-        Ok(body.to_vec())
+            .map_err(|e| RegistryError::api(call, reason(e)))?;
+        Ok(body)
     }
 
     /// Uploads a blob in one request (POST to open the upload, PUT with the digest);
@@ -308,43 +254,16 @@ impl RegistryApi {
         if self.blob_exists(repo, digest).await? {
             return Ok(false);
         }
-        let call = format!("POST /v2/{repo}/blobs/uploads/");
-        let response = self
-            .send(
-                self.http
-                    .post(format!("{}/v2/{repo}/blobs/uploads/", self.base)),
-            )
+        let call = format!("upload of blob {digest} (POST /v2/{repo}/blobs/uploads/, PUT)");
+        let r = self.reference(repo, digest);
+        self.run(&call, self.oci.push_blob(&r, data, digest))
             .await
-            .map_err(|e| RegistryError::api(&call, e))?;
-        let response = check(&call, response).await?;
-        let location = response
-            .headers()
-            .get(LOCATION)
-            .and_then(|v| v.to_str().ok())
-            .ok_or_else(|| RegistryError::api(&call, "no Location header"))?;
-        // The Location may be relative and usually has a query string already.
-        let mut url = if location.starts_with("http://") || location.starts_with("https://") {
-            location.to_string()
-        } else {
-            format!("{}{location}", self.base)
-        };
-        url.push(if url.contains('?') { '&' } else { '?' });
-        url.push_str(&format!("digest={digest}"));
-        let call = format!("PUT blob upload {digest}");
-        let response = self
-            .send(
-                self.http
-                    .put(url)
-                    .header(CONTENT_TYPE, "application/octet-stream")
-                    .body(data),
-            )
-            .await
-            .map_err(|e| RegistryError::api(&call, e))?;
-        check(&call, response).await?;
+            .map_err(|e| RegistryError::api(call, reason(e)))?;
         Ok(true)
     }
 
-    /// Stores a manifest under a tag; returns the digest the registry computed.
+    /// Stores a manifest under a tag; returns its digest (the registry names a manifest by
+    /// the sha256 of the bytes it was given).
     pub async fn put_manifest(
         &self,
         repo: &str,
@@ -353,80 +272,358 @@ impl RegistryApi {
         body: Vec<u8>,
     ) -> Result<String> {
         let call = format!("PUT /v2/{repo}/manifests/{reference}");
-        let local = super::oci::sha256_digest(&body);
-        let response = self
-            .send(
-                self.http
-                    .put(format!("{}/v2/{repo}/manifests/{reference}", self.base))
-                    .header(CONTENT_TYPE, media_type)
-                    .body(body),
-            )
+        let digest = super::oci::sha256_digest(&body);
+        let content_type = reqwest::header::HeaderValue::from_str(media_type)
+            .map_err(|e| RegistryError::api(&call, format!("media type {media_type:?}: {e}")))?;
+        let r = self.reference(repo, reference);
+        self.store_auth().await;
+        self.run(&call, self.oci.push_manifest_raw(&r, body, content_type))
             .await
-            .map_err(|e| RegistryError::api(&call, e))?;
-        let response = check(&call, response).await?;
-        Ok(response
-            .headers()
-            .get("docker-content-digest")
-            .and_then(|v| v.to_str().ok())
-            .map_or(local, str::to_string))
+            .map_err(|e| RegistryError::api(call, reason(e)))?;
+        Ok(digest)
+    }
+
+    /// `repo` at a tag or a digest in this registry.
+    fn reference(&self, repo: &str, reference: &str) -> Reference {
+        if reference.starts_with("sha256:") {
+            Reference::with_digest(self.registry.clone(), repo.into(), reference.into())
+        } else {
+            Reference::with_tag(self.registry.clone(), repo.into(), reference.into())
+        }
+    }
+
+    fn auth(&self) -> RegistryAuth {
+        match &self.credentials {
+            Some(c) => RegistryAuth::Basic(c.username.clone(), c.password.clone()),
+            None => RegistryAuth::Anonymous,
+        }
+    }
+
+    /// The blob and manifest-push calls of oci-client use the login stored by an earlier
+    /// call; store it first so that any call can come first.
+    async fn store_auth(&self) {
+        self.oci
+            .store_auth_if_needed(&self.registry, &self.auth())
+            .await;
+    }
+
+    /// One call, bounded in time.
+    async fn run<T>(
+        &self,
+        call: &str,
+        work: impl Future<Output = oci_client::errors::Result<T>>,
+    ) -> std::result::Result<T, OciDistributionError> {
+        tokio::time::timeout(CALL_TIMEOUT, work)
+            .await
+            .map_err(|_| {
+                OciDistributionError::GenericError(Some(format!(
+                    "{call}: no answer within {}s",
+                    CALL_TIMEOUT.as_secs()
+                )))
+            })?
     }
 }
 
-/// Turns a non-success answer into an error carrying the registry's own message.
-async fn check(call: &str, response: reqwest::Response) -> Result<reqwest::Response> {
-    if response.status().is_success() {
-        return Ok(response);
+/// The OCI client's settings: plain HTTP for an `http://` registry; for a direct one, no
+/// proxy. oci-client builds its own reqwest client and offers no `no_proxy()`; what it offers
+/// is adding proxies, and reqwest turns the environment's proxies off once one is added
+/// (`ClientBuilder::proxy`, reqwest 0.13). So a direct client gets a proxy that every host is
+/// excepted from: "*" matches every host name, "0.0.0.0/0" and "::/0" every address (hyper-util
+/// 0.1's `NoProxy` matches an address against the address entries only, never "*"). Were the
+/// exception ever not to apply, requests would go to the discard port and fail, never to a
+/// real proxy. Held by `a_direct_client_never_goes_through_the_environments_proxy`.
+fn oci_config(plain_http: bool, direct: bool) -> ClientConfig {
+    let (proxy, no_proxy) = if direct {
+        (
+            Some("http://127.0.0.1:9".to_string()),
+            Some("*,0.0.0.0/0,::/0".to_string()),
+        )
+    } else {
+        (None, None)
+    };
+    ClientConfig {
+        protocol: if plain_http {
+            ClientProtocol::Http
+        } else {
+            ClientProtocol::Https
+        },
+        // kindling reads indexes itself; the client must not pick a platform.
+        platform_resolver: None,
+        connect_timeout: Some(Duration::from_secs(5)),
+        read_timeout: Some(Duration::from_secs(60)),
+        // One POST and one PUT per blob, as the registry tests expect of every registry.
+        use_monolithic_push: true,
+        http_proxy: proxy.clone(),
+        https_proxy: proxy,
+        no_proxy,
+        ..Default::default()
     }
-    let status = response.status();
-    let body = response.text().await.unwrap_or_default();
-    Err(RegistryError::api(
-        call,
-        format!("HTTP {status}: {}", body.trim()),
-    ))
 }
 
-/// `realm="https://auth.example/token",service="registry",scope="repository:x:pull"` → pairs.
-fn challenge_params(text: &str) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    let mut rest = text.trim();
-    while let Some((key, after)) = rest.split_once('=') {
-        let key = key.trim().trim_start_matches(',').trim().to_string();
-        let (value, next) = match after.strip_prefix('"') {
-            Some(quoted) => match quoted.split_once('"') {
-                Some((v, n)) => (v.to_string(), n),
-                None => (quoted.to_string(), ""),
-            },
-            None => match after.split_once(',') {
-                Some((v, n)) => (v.trim().to_string(), n),
-                None => (after.trim().to_string(), ""),
-            },
-        };
-        out.push((key, value));
-        rest = next.trim_start_matches(',').trim();
+fn header(response: &reqwest::Response, name: &str) -> String {
+    response
+        .headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// The manifest's own `mediaType`; an OCI manifest may leave it out (image-spec
+/// manifest.md: SHOULD), then an index is told by its `manifests`.
+fn media_type_of(body: &[u8]) -> String {
+    let value: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+    match value["mediaType"].as_str() {
+        Some(t) => t.to_string(),
+        None if value.get("manifests").is_some() => manifest::OCI_IMAGE_INDEX_MEDIA_TYPE.into(),
+        None => manifest::OCI_IMAGE_MEDIA_TYPE.into(),
     }
-    out
+}
+
+/// Whether the registry said the manifest (or its repository) is not there.
+fn not_found(e: &OciDistributionError) -> bool {
+    use oci_client::errors::OciErrorCode as Code;
+    match e {
+        OciDistributionError::ServerError { code, .. } => *code == 404,
+        OciDistributionError::RegistryError { envelope, .. } => envelope.errors.iter().any(|e| {
+            matches!(
+                e.code,
+                Code::ManifestUnknown | Code::NameUnknown | Code::NotFound
+            )
+        }),
+        OciDistributionError::RequestError(e) => e.status() == Some(StatusCode::NOT_FOUND),
+        _ => false,
+    }
+}
+
+/// What went wrong, as the registry or the network said it.
+fn reason(e: OciDistributionError) -> String {
+    match e {
+        OciDistributionError::UnauthorizedError { .. } => {
+            format!("HTTP {}", StatusCode::UNAUTHORIZED)
+        }
+        OciDistributionError::ServerError { code, message, .. } => {
+            let status = StatusCode::from_u16(code).map_or(code.to_string(), |s| s.to_string());
+            format!("HTTP {status}: {}", message.trim())
+        }
+        OciDistributionError::RegistryError { envelope, .. } => envelope
+            .errors
+            .iter()
+            .map(|e| {
+                let code = serde_json::to_value(&e.code)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_else(|| format!("{:?}", e.code));
+                format!("{code}: {}", e.message)
+            })
+            .collect::<Vec<_>>()
+            .join("; "),
+        OciDistributionError::DigestError(DigestError::VerificationError { actual, .. }) => {
+            format!("content has digest {actual}")
+        }
+        OciDistributionError::RequestError(e) => match e.status() {
+            Some(status) => format!("HTTP {status}"),
+            None => chain(&e),
+        },
+        OciDistributionError::GenericError(Some(why)) => why,
+        other => chain(&other),
+    }
+}
+
+/// An error with its causes ("error sending request: connection refused").
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let more = s.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        source = s.source();
+    }
+    text
 }
 
 #[cfg(test)]
 mod tests {
+    use std::io::{BufRead, BufReader, Write};
+    use std::net::TcpListener;
+
+    const DIGEST: &str = "sha256:0000000000000000000000000000000000000000000000000000000000000000";
+
+    /// A request as the fake servers see it.
+    struct Request {
+        line: String,
+        authorization: String,
+    }
+
+    /// Answers every request on `listener` with what `answer` makes of it, from a thread.
+    fn serve(listener: TcpListener, answer: impl Fn(&Request) -> String + Send + 'static) {
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let mut reader = BufReader::new(&stream);
+                let mut request = Request {
+                    line: String::new(),
+                    authorization: String::new(),
+                };
+                let _ = reader.read_line(&mut request.line);
+                let mut header = String::new();
+                while reader.read_line(&mut header).is_ok_and(|n| n > 2) {
+                    if let Some((name, value)) = header.split_once(':')
+                        && name.eq_ignore_ascii_case("authorization")
+                    {
+                        request.authorization = value.trim().to_string();
+                    }
+                    header.clear();
+                }
+                let _ = (&stream).write_all(answer(&request).as_bytes());
+            }
+        });
+    }
+
+    fn answer(status: &str, headers: &str, body: &str) -> String {
+        format!(
+            "HTTP/1.1 {status}\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+    }
+
     #[test]
-    fn a_bearer_challenge_is_read_with_commas_inside_quotes() {
-        let params = super::challenge_params(
-            r#"realm="https://auth.example.com/token",service="registry.example.com",scope="repository:team/app:pull,push""#,
+    fn a_direct_client_never_goes_through_the_environments_proxy() {
+        let registry = TcpListener::bind("127.0.0.1:0").unwrap();
+        let proxy = TcpListener::bind("127.0.0.1:0").unwrap();
+        let (registry_port, proxy_port) = (
+            registry.local_addr().unwrap().port(),
+            proxy.local_addr().unwrap().port(),
         );
+        serve(registry, |_| {
+            answer(
+                "200 OK",
+                &format!("Docker-Content-Digest: {DIGEST}\r\n"),
+                "",
+            )
+        });
+        serve(proxy, |_| answer("502 Bad Gateway", "", ""));
+        // The environment is read when a client is built: a child process gets the proxy.
+        let proxy_url = format!("http://127.0.0.1:{proxy_port}");
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "docker::registry_api::tests::ask_through_the_environment",
+                "--nocapture",
+            ])
+            .env(
+                "KINDLING_TEST_PROBE_REGISTRY_PORT",
+                registry_port.to_string(),
+            )
+            .env("HTTP_PROXY", &proxy_url)
+            .env("HTTPS_PROXY", &proxy_url)
+            .env("ALL_PROXY", &proxy_url)
+            .env_remove("NO_PROXY")
+            .env_remove("no_proxy")
+            .output()
+            .unwrap();
+        let out = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            out.contains(&format!("DIRECT Ok(Some(\"{DIGEST}\"))")),
+            "{out}"
+        );
+        assert!(out.contains("DIRECT PING Ok(())"), "{out}");
+        // The same call without `direct` does go to the proxy: the check above can fail.
+        assert!(
+            out.contains("VIA PROXY Err") && out.contains("502"),
+            "{out}"
+        );
+    }
+
+    /// Run by the test above with a proxy in the environment (does nothing on its own).
+    #[tokio::test]
+    async fn ask_through_the_environment() {
+        let Ok(port) = std::env::var("KINDLING_TEST_PROBE_REGISTRY_PORT") else {
+            return;
+        };
+        let base = format!("http://127.0.0.1:{port}");
+        let direct = super::RegistryApi::direct(&base);
+        println!("DIRECT {:?}", direct.manifest_digest("app", "v1").await);
+        println!("DIRECT PING {:?}", direct.ping().await);
+        let via = super::RegistryApi::new(&base);
+        let answer = via.manifest_digest("app", "v1").await;
+        println!("VIA PROXY {:?}", answer.map_err(|e| e.to_string()));
+    }
+
+    /// A registry behind a token service, as ghcr.io or Docker Hub are (distribution's token
+    /// auth, docs/spec/auth/token.md): `/v2/` says where to get a token, the token service
+    /// wants the login (Basic), the registry wants the token.
+    fn token_registry() -> u16 {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let login = format!(
+            "Basic {}",
+            base64::Engine::encode(&base64::engine::general_purpose::STANDARD, "robot:s3cret")
+        );
+        let challenge = format!(
+            "WWW-Authenticate: Bearer realm=\"http://127.0.0.1:{port}/token\",service=\"fake\"\r\n"
+        );
+        serve(listener, move |r| {
+            if r.line.starts_with("GET /token?") {
+                return match r.authorization == login {
+                    true => answer("200 OK", "", r#"{"token":"good-token"}"#),
+                    false => answer("401 Unauthorized", "", "bad login"),
+                };
+            }
+            if r.authorization != "Bearer good-token" {
+                return answer("401 Unauthorized", &challenge, "");
+            }
+            match r.line.contains("/manifests/v1 ") {
+                true => answer(
+                    "200 OK",
+                    &format!("Docker-Content-Digest: {DIGEST}\r\n"),
+                    "",
+                ),
+                false => answer("200 OK", "", "{}"),
+            }
+        });
+        port
+    }
+
+    fn login(password: &str) -> Option<super::Credentials> {
+        Some(super::Credentials {
+            username: "robot".into(),
+            password: password.into(),
+            source: "test".into(),
+        })
+    }
+
+    #[tokio::test]
+    async fn a_registry_behind_a_token_service_takes_the_login_through_a_token() {
+        let port = token_registry();
+        let api = super::RegistryApi::local(port).with_credentials(login("s3cret"));
+        api.check_login().await.unwrap();
         assert_eq!(
-            params,
-            [
-                (
-                    "realm".to_string(),
-                    "https://auth.example.com/token".to_string()
-                ),
-                ("service".to_string(), "registry.example.com".to_string()),
-                (
-                    "scope".to_string(),
-                    "repository:team/app:pull,push".to_string()
-                ),
-            ]
+            api.manifest_digest("app", "v1").await.unwrap().as_deref(),
+            Some(DIGEST)
         );
+
+        let wrong = super::RegistryApi::local(port).with_credentials(login("wrong"));
+        let e = wrong.check_login().await.unwrap_err();
+        assert!(
+            e.contains("refused the login") && e.contains("bad login"),
+            "{e}"
+        );
+        assert!(!e.contains("wrong"), "the password is never shown: {e}");
+
+        let anonymous = super::RegistryApi::local(port);
+        let e = anonymous.check_login().await.unwrap_err();
+        assert!(
+            e.contains("refused the login") && e.contains("Bearer realm="),
+            "{e}"
+        );
+        let e = anonymous.manifest_digest("app", "v1").await.unwrap_err();
+        assert!(e.to_string().contains("401"), "{e}");
     }
 }
