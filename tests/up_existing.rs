@@ -184,6 +184,39 @@ async fn up_on_an_existing_cluster_reuses_what_it_runs_waits_for_the_address_and
             .unwrap()
             .is_some()
     );
+    // The scenarios aim their traffic where this platform is: the domain's names at the load
+    // balancer's address, trusting kindling's CA, and each answers over HTTPS.
+    {
+        use kindling::scenario::platform::Platform;
+        let platform = kindling::scenario::real::RealPlatform::new(ctx);
+        // The ingress stand-in serves while up runs; here it serves the scenario's requests.
+        s.ingress.start();
+        for (target, host) in [
+            (platform.target("staging"), format!("staging-demo.{DOMAIN}")),
+            (
+                platform.preview_target("production"),
+                format!("prod-demo-preview.{DOMAIN}"),
+            ),
+        ] {
+            let target = target.unwrap();
+            assert_eq!(target.host, host);
+            assert_eq!(
+                target.address,
+                LB_ADDRESS.parse::<std::net::IpAddr>().unwrap()
+            );
+            let traffic =
+                kindling::traffic::Traffic::start(&target, 20, std::time::Instant::now()).unwrap();
+            support::until(
+                &format!("{host} to answer"),
+                std::time::Duration::from_secs(10),
+                || !traffic.samples().is_empty(),
+            )
+            .await;
+            let samples = traffic.stop().await;
+            assert!(!samples.iter().any(|s| s.failed()), "{host}: {samples:?}");
+        }
+        s.ingress.stop().await;
+    }
 
     // A second up converges and records nothing new.
     let inventory = |api: &fake_apiserver::FakeApiServer| {

@@ -86,7 +86,8 @@ impl Ingress {
         let ca = kindling::tls::ca::load(&kindling::tls::ca::ca_dir(&self.data_dir, &self.cluster))
             .unwrap()
             .expect("the CA exists before demo-apps");
-        let hosts = ["demo", "staging-demo", "prod-demo"].map(|p| format!("{p}.{}", self.domain));
+        let hosts = ["demo", "staging-demo", "prod-demo", "prod-demo-preview"]
+            .map(|p| format!("{p}.{}", self.domain));
         let hosts: Vec<&str> = hosts.iter().map(String::as_str).collect();
         let (cert, key) = kindling::tls::issue_leaf(&ca, &hosts).unwrap();
         let certs: Vec<rustls::pki_types::CertificateDer<'static>> =
@@ -121,7 +122,7 @@ fn respond(fake: &Fake, host: &str) -> &'static [u8] {
     let namespace = match host.split('.').next() {
         Some("demo") => "default",
         Some("staging-demo") => "staging",
-        Some("prod-demo") => "production",
+        Some("prod-demo" | "prod-demo-preview") => "production",
         _ => "",
     };
     if https_stand_in::demo_serves(fake, Some(namespace)) {
