@@ -42,18 +42,22 @@ fn slug(heading: &str) -> String {
         .collect()
 }
 
-/// Outside fenced code blocks: a line starting with `#` is a heading.
-fn anchors(markdown: &str) -> HashSet<String> {
-    let mut seen = HashSet::new();
+/// The lines outside fenced code blocks, numbered from 1.
+fn prose(markdown: &str) -> impl Iterator<Item = (usize, &str)> {
     let mut fenced = false;
-    for line in markdown.lines() {
+    (1..).zip(markdown.lines()).filter(move |(_, line)| {
         if line.trim_start().starts_with("```") {
             fenced = !fenced;
-            continue;
+            return false;
         }
-        if fenced || !line.starts_with('#') {
-            continue;
-        }
+        !fenced
+    })
+}
+
+/// A prose line starting with `#` is a heading.
+fn anchors(markdown: &str) -> HashSet<String> {
+    let mut seen = HashSet::new();
+    for (_, line) in prose(markdown).filter(|(_, l)| l.starts_with('#')) {
         let base = slug(line.trim_start_matches('#'));
         let mut name = base.clone();
         let mut n = 0;
@@ -66,33 +70,21 @@ fn anchors(markdown: &str) -> HashSet<String> {
     seen
 }
 
-/// `](target)` outside fenced code blocks and inline code.
+/// `](target)` in prose, outside inline code.
 fn links(markdown: &str) -> Vec<(usize, String)> {
     let mut found = Vec::new();
-    let mut fenced = false;
-    for (number, line) in markdown.lines().enumerate() {
-        if line.trim_start().starts_with("```") {
-            fenced = !fenced;
-            continue;
-        }
-        if fenced {
-            continue;
-        }
+    for (number, line) in prose(markdown) {
         let mut in_code = false;
-        let bytes: Vec<char> = line.chars().collect();
-        let mut i = 0;
-        while i < bytes.len() {
-            match bytes[i] {
+        for (i, c) in line.char_indices() {
+            match c {
                 '`' => in_code = !in_code,
-                ']' if !in_code && bytes.get(i + 1) == Some(&'(') => {
-                    let rest: String = bytes[i + 2..].iter().collect();
-                    if let Some(end) = rest.find(')') {
-                        found.push((number + 1, rest[..end].to_string()));
+                ']' if !in_code && line[i + 1..].starts_with('(') => {
+                    if let Some(end) = line[i + 2..].find(')') {
+                        found.push((number, line[i + 2..i + 2 + end].to_string()));
                     }
                 }
                 _ => {}
             }
-            i += 1;
         }
     }
     found

@@ -673,12 +673,7 @@ async fn write(
         )
         .await?;
     for (entry, source) in entries {
-        let mode =
-            if entry.path.starts_with("files/kind/") || entry.path.starts_with("files/kindling/") {
-                0o755
-            } else {
-                0o644
-            };
+        let mode = files::mode(&entry.path);
         let data: Box<dyn tokio::io::AsyncRead + Unpin + Send> = match source {
             Source::Memory(bytes) => Box::new(std::io::Cursor::new(bytes)),
             Source::File(path) => {

@@ -84,6 +84,8 @@ pub enum BundleError {
     NoRelease {
         dir: PathBuf,
         host: String,
+        /// The asset's name (`kindling-<os>-<arch>`).
+        file: String,
         why: String,
     },
 }
@@ -125,9 +127,8 @@ impl BundleError {
             BundleError::DemoPlatform { image, .. } => format!(
                 "build the demo app for that platform too (e.g. `docker buildx build --platform linux/amd64,linux/arm64 -f demo-app/Dockerfile --push -t {image} .`), or drop it from --platform"
             ),
-            BundleError::NoRelease { host, .. } => format!(
-                "put the release assets there (kindling-{}, with its .sha256, from the release of kindling {}), or drop {host} from --host",
-                host.replace('/', "-"),
+            BundleError::NoRelease { host, file, .. } => format!(
+                "put the release assets there ({file}, with its .sha256, from the release of kindling {}), or drop {host} from --host",
                 env!("CARGO_PKG_VERSION")
             ),
             BundleError::Docker(e) => return e.hint(),

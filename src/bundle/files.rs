@@ -83,6 +83,15 @@ pub async fn kind_cli(
     describe(record, local).await
 }
 
+/// The mode a `files/...` entry is written and extracted with: the kind CLI and kindling run.
+pub fn mode(entry: &str) -> u32 {
+    if entry.starts_with("files/kind/") || entry.starts_with("files/kindling/") {
+        0o755
+    } else {
+        0o644
+    }
+}
+
 /// The release asset name of kindling for `host` (.github/workflows/release.yml).
 pub fn kindling_release_file(host: &Platform) -> String {
     format!("kindling-{}-{}", host.os, host.architecture)
@@ -95,6 +104,7 @@ pub async fn kindling_release(dir: &Path, host: &Platform) -> Result<LocalFile, 
     let missing = |why: String| BundleError::NoRelease {
         dir: dir.to_path_buf(),
         host: host.to_string(),
+        file: name.clone(),
         why,
     };
     let local = dir.join(&name);

@@ -500,11 +500,7 @@ async fn extract_files(
                 entry: file.path.clone(),
                 expected: "a path under files/".into(),
             })?;
-        let mode = if matches!(file.role, FileRole::KindCli | FileRole::Kindling) {
-            0o755
-        } else {
-            0o644
-        };
+        let mode = files::mode(&file.path);
         done += usize::from(extract(verified, &file.path, &dest, mode).await?);
     }
     if let Some(kind) = files::kind_for_host(&verified.manifest.files, &Platform::this_host()) {
