@@ -506,7 +506,6 @@ async fn a_bundle_brings_the_platform_up_on_a_laptop_with_no_network() {
 /// interrupted makes, and leaves no half-written file.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_interrupted_load_converges_when_run_again_to_the_state_of_an_uninterrupted_one() {
-    use tokio::io::AsyncBufReadExt;
     let Some(c) = connected(Options::default()).await else {
         return;
     };
@@ -515,34 +514,28 @@ async fn an_interrupted_load_converges_when_run_again_to_the_state_of_an_uninter
     let path = bundle.to_str().unwrap();
 
     let interrupted = bundle_support::Loader::new(&c);
-    let mut child = interrupted
-        .command(&["--output", "json", "bundle", "load", path])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
     let mut paused = false;
-    while let Ok(Some(line)) = lines.next_line().await {
-        let event: Value = serde_json::from_str(&line).unwrap_or_default();
-        if !paused
-            && event["event"] == "step_progress"
-            && event["step"] == "bundle.images"
-            && event["current"].as_u64() > Some(0)
-        {
-            cluster_support::docker_ok(&["pause", interrupted.registry()]);
-            paused = true;
-            let pid = child.id().unwrap().to_string();
-            std::process::Command::new("kill")
-                .args(["-INT", &pid])
-                .status()
-                .unwrap();
-        }
-    }
-    let status = child.wait().await.unwrap();
-    assert!(paused, "the load never pushed");
+    let (code, printed) = up_support::run_streaming(
+        interrupted.command(&["--output", "json", "bundle", "load", path]),
+        |event, pid| {
+            if !paused
+                && event["event"] == "step_progress"
+                && event["step"] == "bundle.images"
+                && event["current"].as_u64() > Some(0)
+            {
+                cluster_support::docker_ok(&["pause", interrupted.registry()]);
+                paused = true;
+                std::process::Command::new("kill")
+                    .args(["-INT", &pid.to_string()])
+                    .status()
+                    .unwrap();
+            }
+        },
+    )
+    .await;
+    assert!(paused, "the load never pushed: {printed}");
     cluster_support::docker_ok(&["unpause", interrupted.registry()]);
-    assert_eq!(status.code(), Some(130), "Ctrl-C exits 130");
+    assert_eq!(code, Some(130), "Ctrl-C exits 130");
     let halfway = bundle_support::registry_state(interrupted.port()).await;
 
     let output = interrupted

@@ -706,47 +706,25 @@ async fn a_platform_component_left_progressing_fails_up_within_its_timeout_namin
 /// whether the step started (false: the run ended first), the exit code and what the run
 /// printed (its events and its error).
 async fn up_interrupted_at(f: &Setup, step: &str) -> (bool, Option<i32>, String) {
-    use tokio::io::AsyncBufReadExt;
     let bundle = f.shared.join("upstream");
-    let mut command = tokio::process::Command::from(f.command(&[
+    let command = tokio::process::Command::from(f.command(&[
         "--output",
         "json",
         "up",
         "--bundle",
         bundle.to_str().unwrap(),
     ]));
-    let mut child = command
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut stderr = child.stderr.take().unwrap();
-    let errors = tokio::spawn(async move {
-        let mut text = String::new();
-        let _ = tokio::io::AsyncReadExt::read_to_string(&mut stderr, &mut text).await;
-        text
-    });
-    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
     let mut hit = false;
-    let mut printed = String::new();
-    while let Ok(Some(line)) = lines.next_line().await {
-        printed.push_str(&line);
-        printed.push('\n');
-        let Ok(event) = serde_json::from_str::<serde_json::Value>(&line) else {
-            continue;
-        };
+    let (code, printed) = up_support::run_streaming(command, |event, pid| {
         if !hit && event["event"] == "step_started" && event["step"] == step {
             hit = true;
-            let pid = child.id().unwrap().to_string();
             let _ = std::process::Command::new("kill")
-                .args(["-INT", &pid])
+                .args(["-INT", &pid.to_string()])
                 .status();
         }
-    }
-    let status = child.wait().await.unwrap();
-    printed.push_str(&errors.await.unwrap());
-    (hit, status.code(), printed)
+    })
+    .await;
+    (hit, code, printed)
 }
 
 /// Ctrl-C at each step in turn, then `up` again: it converges, with one node, one registry,

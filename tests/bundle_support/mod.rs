@@ -980,42 +980,23 @@ pub async fn run_up(
     args: &[&str],
     env: &[(&str, String)],
 ) -> (Option<i32>, String) {
-    use tokio::io::AsyncBufReadExt;
     let mut all = vec!["--output", "json"];
     all.extend_from_slice(args);
     let mut command = tokio::process::Command::from(b.command(&all));
     for (k, v) in env {
         command.env(k, v);
     }
-    let mut child = command
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut stderr = child.stderr.take().unwrap();
-    let errors = tokio::spawn(async move {
-        let mut text = String::new();
-        let _ = tokio::io::AsyncReadExt::read_to_string(&mut stderr, &mut text).await;
-        text
-    });
-    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut printed = String::new();
-    while let Ok(Some(line)) = lines.next_line().await {
-        printed.push_str(&line);
-        printed.push('\n');
-        if let Ok(event) = serde_json::from_str::<Value>(&line)
-            && event["event"] == "step_started"
+    let ran = crate::up_support::run_streaming(command, |event, _| {
+        if event["event"] == "step_started"
             && event["step"] == "demo-apps"
             && kindling::tls::ca_dir(&b.settings).join("ca.crt").exists()
         {
             b.ingress.start();
         }
-    }
-    let status = child.wait().await.unwrap();
+    })
+    .await;
     b.ingress.stop().await;
-    printed.push_str(&errors.await.unwrap());
-    (status.code(), printed)
+    ran
 }
 
 /// Seconds since the epoch (for `docker events --since/--until`).

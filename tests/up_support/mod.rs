@@ -661,3 +661,38 @@ pub async fn setup_with(options: SetupOptions) -> Option<Setup> {
         images,
     })
 }
+
+/// Runs `command` (a `kindling --output json ...`), handing each JSON event it prints to
+/// `on_event` as it comes, with the process id (to signal it mid-run); the exit code and
+/// everything it printed, its stderr last.
+pub async fn run_streaming(
+    mut command: tokio::process::Command,
+    mut on_event: impl FnMut(&serde_json::Value, u32),
+) -> (Option<i32>, String) {
+    use tokio::io::AsyncBufReadExt;
+    let mut child = command
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let pid = child.id().unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let errors = tokio::spawn(async move {
+        let mut text = String::new();
+        let _ = tokio::io::AsyncReadExt::read_to_string(&mut stderr, &mut text).await;
+        text
+    });
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut printed = String::new();
+    while let Ok(Some(line)) = lines.next_line().await {
+        printed.push_str(&line);
+        printed.push('\n');
+        if let Ok(event) = serde_json::from_str(&line) {
+            on_event(&event, pid);
+        }
+    }
+    let status = child.wait().await.unwrap();
+    printed.push_str(&errors.await.unwrap());
+    (status.code(), printed)
+}
