@@ -1014,7 +1014,6 @@ pub fn now() -> u64 {
 pub struct PullWatch {
     child: std::process::Child,
     lines: std::sync::mpsc::Receiver<String>,
-    marker: String,
 }
 
 impl PullWatch {
@@ -1043,35 +1042,45 @@ impl PullWatch {
                 }
             }
         });
-        let marker = format!("kindling-test/pull-watch-{}:{}", std::process::id(), now());
-        let watch = PullWatch {
-            child,
-            lines,
-            marker,
-        };
+        let watch = PullWatch { child, lines };
         watch.mark(&mut Vec::new());
         watch
     }
 
-    /// Tags the marker (untagged again on return) and reads the stream, collecting pulls, until
-    /// it shows the tag.
+    /// Tags a fresh marker (untagged again after) and reads the stream, collecting pulls, until
+    /// it shows that tag. The stream subscribes a moment after `docker events` starts and says
+    /// nothing when it has: a marker it has not shown within 2 s is replaced by a new one.
     fn mark(&self, pulls: &mut Vec<String>) {
-        docker_ok(&["tag", &support::registry_image(), &self.marker]);
-        let _untag = Untag(std::sync::Mutex::new(vec![self.marker.clone()]));
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-        loop {
-            let left = deadline.saturating_duration_since(std::time::Instant::now());
-            let line = self
-                .lines
-                .recv_timeout(left)
-                .unwrap_or_else(|e| panic!("docker events never showed {}: {e}", self.marker));
-            let mut fields = line.split_whitespace();
-            match (fields.next(), fields.next()) {
-                (Some("pull"), Some(image)) => pulls.push(image.to_string()),
-                (Some("tag"), _) if line.ends_with(&self.marker) => return,
-                _ => {}
+        use std::sync::atomic::{AtomicU32, Ordering};
+        use std::sync::mpsc::RecvTimeoutError;
+        use std::time::{Duration, Instant};
+        static MARKS: AtomicU32 = AtomicU32::new(0);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            let marker = format!(
+                "kindling-test/pull-watch-{}:{}",
+                std::process::id(),
+                MARKS.fetch_add(1, Ordering::SeqCst)
+            );
+            docker_ok(&["tag", &support::registry_image(), &marker]);
+            let _untag = Untag(std::sync::Mutex::new(vec![marker.clone()]));
+            let retag = Instant::now() + Duration::from_secs(2);
+            loop {
+                let left = retag.saturating_duration_since(Instant::now());
+                let line = match self.lines.recv_timeout(left) {
+                    Ok(line) => line,
+                    Err(RecvTimeoutError::Timeout) => break,
+                    Err(RecvTimeoutError::Disconnected) => panic!("docker events ended"),
+                };
+                let mut fields = line.split_whitespace();
+                match (fields.next(), fields.next()) {
+                    (Some("pull"), Some(image)) => pulls.push(image.to_string()),
+                    (Some("tag"), _) if line.ends_with(&marker) => return,
+                    _ => {}
+                }
             }
         }
+        panic!("docker events showed none of its marker tags within 60 s");
     }
 
     /// Every image pulled since `start`.
