@@ -105,8 +105,25 @@ async fn one(docker: &Docker, spec: &ContainerSpec) -> Result<ContainerStatus> {
     }
     status.answers = match containers::api_of(&container) {
         Some(api) if api.ping().await.is_ok() => Some(true),
-        // A container address the host cannot route to cannot be asked.
-        Some(api) if status.port.is_none() && !containers::routable(&api).await => None,
+        // A container address the host cannot route to cannot be asked. No route is also
+        // what a container that died while it was asked leaves (a crash loop between two
+        // restarts): it is only "cannot be asked" if it still runs, not restarted since.
+        Some(api) if status.port.is_none() && !containers::routable(&api).await => {
+            match containers::inspect(docker, &spec.name).await? {
+                Some(again)
+                    if containers::state(&again) == ContainerStateStatusEnum::RUNNING
+                        && again.restart_count == container.restart_count =>
+                {
+                    None
+                }
+                again => {
+                    status.state = again
+                        .as_ref()
+                        .map_or("missing".to_string(), |c| containers::state(c).to_string());
+                    Some(false)
+                }
+            }
+        }
         Some(_) => Some(false),
         None => None,
     };
